@@ -1,0 +1,1 @@
+#include "CTap.h"

@@ -1,0 +1,1 @@
+// placeholder until the L2Edge sources land
