@@ -1,1 +1,26 @@
 #pragma once
+#include <stddef.h>
+
+/// Opens /dev/net/tun as a TAP (IFF_TAP | IFF_NO_PI, plus IFF_VNET_HDR when vnet_hdr != 0), close-on-exec.
+/// `name` is the requested interface name (may be empty: the kernel chooses); the kernel's chosen
+/// name is copied to `out_name` (at least 16 bytes). Returns the descriptor, or -1 with errno set.
+int l2m_tap_open(const char *name, int vnet_hdr, char *out_name, size_t out_name_len);
+
+/// Sets the carrier of a TAP on (1) or off (0): TUNSETCARRIER. Returns 0 or -1 with errno set.
+int l2m_tap_set_carrier(int fd, int on);
+
+/// Enables TAP offloads (TUN_F_* flags) with TUNSETOFFLOAD. Returns 0 or -1 with errno set.
+int l2m_tap_set_offload(int fd, unsigned int flags);
+
+/// Opens an AF_PACKET raw socket bound to interface `ifname` for all protocols, ignoring the frames
+/// it sends itself (PACKET_IGNORE_OUTGOING), promiscuous when `promisc` != 0, close-on-exec,
+/// non-blocking. Returns the descriptor, or -1 with errno set.
+int l2m_packet_open(const char *ifname, int promisc);
+
+/// The maximum interface name length the kernel accepts (IFNAMSIZ - 1).
+int l2m_ifname_max(void);
+
+/// Starts `argv[0]` (searched on PATH) with `argv`, stdin from /dev/null, stdout and stderr to
+/// `output_fd` (or /dev/null when -1), in a new session when `new_session` != 0 (so a terminal's
+/// Ctrl-C does not reach it). Returns the child's PID, or -1 with errno set.
+int l2m_spawn(char *const argv[], int output_fd, int new_session);

@@ -1,0 +1,23 @@
+
+
+/// What `status` on a switch's control socket answers.
+public struct SwitchStatus: Codable, Sendable {
+    public var name: String
+    public var pid: Int32
+    public var capture: String
+    public var framesCaptured: UInt64
+    public var ports: [PortSpec]
+
+    public init(name: String, pid: Int32, capture: String, framesCaptured: UInt64, ports: [PortSpec]) {
+        self.name = name
+        self.pid = pid
+        self.capture = capture
+        self.framesCaptured = framesCaptured
+        self.ports = ports
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, pid, capture, ports
+        case framesCaptured = "frames_captured"
+    }
+}

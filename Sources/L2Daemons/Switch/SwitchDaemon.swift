@@ -1,0 +1,236 @@
+import Foundation
+import L2Control
+import L2Edge
+import L2Switch
+import Logging
+import Synchronization
+
+/// Everything a switch process is started with.
+public struct SwitchSettings: Sendable {
+    public var name: String
+    public var ports: [PortSpec]
+    public var captureDirectory: String
+    public var snaplen: Int
+    public var captureFilter: String?
+    public var perPortCaptures: Bool
+    public var agingSeconds: Double
+    public var tableCapacity: Int
+    public var controlSocket: String
+
+    public init(name: String, ports: [PortSpec], captureDirectory: String, snaplen: Int = 65535,
+                captureFilter: String? = nil, perPortCaptures: Bool = false, agingSeconds: Double = 300,
+                tableCapacity: Int = 8192, controlSocket: String) {
+        self.name = name
+        self.ports = ports
+        self.captureDirectory = captureDirectory
+        self.snaplen = snaplen
+        self.captureFilter = captureFilter
+        self.perPortCaptures = perPortCaptures
+        self.agingSeconds = agingSeconds
+        self.tableCapacity = tableCapacity
+        self.controlSocket = controlSocket
+    }
+
+    public var capturePath: String { "\(captureDirectory)/\(name).pcap" }
+    public func portCapturePath(_ port: PortSpec) -> String { "\(captureDirectory)/\(name)-\(port.name).pcap" }
+}
+
+/// A running userspace learning switch: TAP ports, the forwarding loop, the segment capture and the
+/// control socket. `run()` blocks until SIGINT/SIGTERM, then removes what it created.
+public final class SwitchDaemon: Sendable {
+    public let settings: SwitchSettings
+    private let ports: TapPorts
+    private let core: Mutex<SwitchCore>
+    private let capture: PcapWriter
+    private let portCaptures: [PcapWriter?]
+    private let stopping = Atomic<Bool>(false)
+    private let logger: Logger
+
+    /// Validates the settings, creates the capture files and the TAP ports. Nothing is left behind
+    /// if any step fails.
+    public init(settings: SwitchSettings, logger: Logger) throws {
+        try validatePorts(settings.ports)
+        guard (1...10_000_000).contains(settings.tableCapacity) else {
+            throw ConfigurationError("table capacity \(settings.tableCapacity) is out of range; use 1...10000000")
+        }
+        guard settings.agingSeconds > 0 else { throw ConfigurationError("aging time must be positive, got \(settings.agingSeconds) s") }
+        try TapPorts.preflight(settings.ports)
+        try FileManager.default.createDirectory(atPath: settings.captureDirectory, withIntermediateDirectories: true)
+        self.settings = settings
+        self.logger = logger
+        capture = try PcapWriter(path: settings.capturePath, snaplen: settings.snaplen, filter: settings.captureFilter)
+        portCaptures = try settings.ports.map { port in
+            settings.perPortCaptures ? try PcapWriter(path: settings.portCapturePath(port), snaplen: settings.snaplen) : nil
+        }
+        var switchCore = SwitchCore(configuration: .init(macTable: .init(
+            capacity: settings.tableCapacity, agingTime: UInt64(settings.agingSeconds * 1e9))))
+        for (index, port) in settings.ports.enumerated() {
+            try switchCore.addPort(PortID(index + 1), PortConfiguration(name: port.name, mtu: port.mtu))
+        }
+        core = Mutex(switchCore)
+        let prefix = "l2s\(getpid() % 100_000)x"
+        ports = try TapPorts(specs: settings.ports, tapPrefix: prefix)
+    }
+
+    /// Serves until a termination signal, then cleans up. The caller must have blocked the
+    /// termination signals (`SignalWaiter.blockTerminationSignals()`) before any thread started.
+    public func run() throws {
+        let server = try ControlServer(path: settings.controlSocket) { [self] request in handle(request) }
+        server.start()
+        let done = DispatchSemaphore(value: 0)
+        let forwarding = Thread { [self] in
+            forwardLoop()
+            done.signal()
+        }
+        forwarding.name = "forward"
+        forwarding.start()
+        logger.info("switch \(settings.name) forwarding on \(settings.ports.count) ports; capture \(settings.capturePath); control \(settings.controlSocket)")
+        let signal = SignalWaiter.waitForTermination()
+        logger.info("switch \(settings.name) stopping on signal \(signal)")
+        stopping.store(true, ordering: .releasing)
+        done.wait()
+        server.stop()
+        shutdown()
+    }
+
+    private func shutdown() {
+        ports.closeAll()
+        capture.close()
+        for writer in portCaptures { writer?.close() }
+    }
+
+    // MARK: forwarding
+
+    private func forwardLoop() {
+        let taps = ports.taps
+        var pollSet = taps.map { pollfd(fd: $0.descriptor.rawValue, events: Int16(POLLIN), revents: 0) }
+        let bufferSize = 65_536 + 64
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 64)
+        defer { buffer.deallocate() }
+        var lastSweep = SystemClock.wallNanoseconds()
+        while !stopping.load(ordering: .acquiring) {
+            let ready = poll(&pollSet, nfds_t(pollSet.count), 100)
+            if ready > 0 {
+                for index in pollSet.indices where pollSet[index].revents != 0 {
+                    drain(port: index, taps: taps, buffer: buffer)
+                }
+            }
+            let now = SystemClock.wallNanoseconds()
+            if now &- lastSweep > 1_000_000_000 {
+                lastSweep = now
+                _ = core.withLock { $0.expire(now: now) }
+                capture.flush()
+            }
+        }
+    }
+
+    /// Reads every frame queued on one TAP (until EAGAIN) and forwards each.
+    private func drain(port index: Int, taps: [TapDevice], buffer: UnsafeMutableRawBufferPointer) {
+        let ingress = PortID(index + 1)
+        let tap = taps[index]
+        for _ in 0..<512 {
+            let count: Int
+            do {
+                guard let read = try tap.descriptor.read(into: buffer), read > 0 else { return }
+                count = read
+            } catch {
+                logger.error("port \(settings.ports[index].name): \(error)")
+                return
+            }
+            let frame = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
+            let now = SystemClock.wallNanoseconds()
+            let number = capture.write(frame, wallNanoseconds: now) ? capture.framesWritten : 0
+            portCaptures[index]?.write(frame, wallNanoseconds: now)
+            core.withLock { core in
+                let result = core.receive(frame, on: ingress, at: now, frameNumber: number)
+                if let event = result.event, event.kind == .moved {
+                    logger.info("station move: \(event.mac) \(event.oldPort.map(String.init(describing:)) ?? "-") -> \(event.newPort) (frame \(number))")
+                }
+                switch result.decision {
+                case .drop:
+                    break
+                case let .unicast(egress):
+                    transmit(frame, to: egress, taps: taps, core: &core)
+                case .flood:
+                    for egress in core.floodTargets(from: ingress) {
+                        transmit(frame, to: egress, taps: taps, core: &core)
+                    }
+                }
+            }
+        }
+    }
+
+    @inline(__always)
+    private func transmit(_ frame: UnsafeRawBufferPointer, to egress: PortID, taps: [TapDevice], core: inout SwitchCore) {
+        let written = (try? taps[egress.rawValue - 1].descriptor.write(frame)) ?? nil
+        if written != nil {
+            core.recordTransmit(port: egress, bytes: frame.count)
+        } else {
+            core.recordDrop(port: egress, reason: .queueFull)
+        }
+    }
+
+    // MARK: control
+
+    private func handle(_ request: ControlRequest) -> ControlReply {
+        let now = SystemClock.wallNanoseconds()
+        switch request.command {
+        case "status":
+            return .result(SwitchStatus(name: settings.name, pid: getpid(), capture: settings.capturePath,
+                                        framesCaptured: capture.framesWritten,
+                                        ports: settings.ports))
+        case "mac-table":
+            let rows = core.withLock { core in
+                core.macTable.entries(at: now).map { entry in
+                    MACTableEntrySnapshot(mac: entry.mac, port: entry.port, portName: settings.ports[entry.port.rawValue - 1].name,
+                                          ageMs: entry.age(at: now) / 1_000_000, moves: entry.moves)
+                }
+            }
+            return .result(rows)
+        case "events":
+            let cursor = UInt64(request.arguments["since"] ?? "0") ?? 0
+            let batch = core.withLock { $0.events(since: cursor) }
+            return .result(batch.events.map { SwitchEventSnapshot($0, portNames: settings.ports.map(\.name)) })
+        case "counters":
+            let rows = core.withLock { core in
+                core.portIDs.compactMap { id -> PortCountersSnapshot? in
+                    guard let configuration = core.configuration(of: id), let counters = core.counters(of: id) else { return nil }
+                    return PortCountersSnapshot(port: id, configuration: configuration, counters: counters,
+                                                macCount: core.macTable.count(on: id))
+                }
+            }
+            return .result(rows)
+        case "port":
+            guard let name = request.arguments["port"], let index = settings.ports.firstIndex(where: { $0.name == name }) else {
+                return .failure("no port \"\(request.arguments["port"] ?? "")\" on switch \(settings.name); ports are \(settings.ports.map(\.name).joined(separator: ", "))")
+            }
+            guard let state = request.arguments["state"], state == "up" || state == "down" else {
+                return .failure("port state must be up or down")
+            }
+            let up = state == "up"
+            do {
+                try core.withLock { core throws in try core.setPort(PortID(index + 1), up: up) }
+                try? ports.taps[index].setCarrier(up)
+            } catch {
+                return .failure("\(error)")
+            }
+            logger.info("port \(name) set \(state)")
+            return .done
+        case "flush":
+            let removed = core.withLock { core in
+                if let name = request.arguments["port"], let index = settings.ports.firstIndex(where: { $0.name == name }) {
+                    return core.flush(port: PortID(index + 1))
+                }
+                return core.flush()
+            }
+            return .result(["removed": removed])
+        case "capture-flush":
+            capture.flush()
+            for writer in portCaptures { writer?.flush() }
+            return .result(["frames": capture.framesWritten])
+        default:
+            return .failure("unknown command \"\(request.command)\"; the switch knows status, mac-table, events, counters, port, flush, capture-flush")
+        }
+    }
+}
+

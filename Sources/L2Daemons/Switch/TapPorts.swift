@@ -1,0 +1,44 @@
+import Foundation
+import L2Control
+import L2Edge
+
+/// The TAP devices behind a switch's ports: created here (in the root namespace), kernel sides
+/// moved into their namespaces and renamed. Creation is all-or-nothing: a failure half-way closes
+/// what was made, which removes those devices.
+public final class TapPorts: Sendable {
+    public let specs: [PortSpec]
+    public let taps: [TapDevice]
+
+    /// Checks everything that can be checked before anything is created: names, MTUs, namespaces.
+    public static func preflight(_ specs: [PortSpec]) throws {
+        try validatePorts(specs)
+        for spec in specs where !NetworkNamespace.exists(spec.namespace) {
+            throw ConfigurationError("port \(spec.name): network namespace \(spec.namespace) does not exist; create it with `ip netns add \(spec.namespace)` or start the lab with `l2motion lab up`")
+        }
+        for spec in specs where NetworkNamespace.linkExists(spec.interface, in: spec.namespace) {
+            throw ConfigurationError("port \(spec.name): namespace \(spec.namespace) already has an interface \(spec.interface); choose another ifname or remove it")
+        }
+    }
+
+    public init(specs: [PortSpec], tapPrefix: String) throws {
+        try Self.preflight(specs)
+        var created: [TapDevice] = []
+        do {
+            for (index, spec) in specs.enumerated() {
+                let tap = try TapDevice(name: "\(tapPrefix)\(index)")
+                created.append(tap)
+                try NetworkNamespace.adopt(link: tap.name, as: .init(
+                    namespace: spec.namespace, name: spec.interface, mtu: spec.mtu, address: spec.address?.description))
+            }
+        } catch {
+            for tap in created { tap.close() }
+            throw error
+        }
+        self.specs = specs
+        self.taps = created
+    }
+
+    public func closeAll() {
+        for tap in taps { tap.close() }
+    }
+}

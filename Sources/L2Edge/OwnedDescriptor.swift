@@ -1,0 +1,66 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A file descriptor that this object owns and closes exactly once, on `close()` or deinit.
+///
+/// Reads and writes retry on EINTR; would-block is reported as `nil` rather than an error so an
+/// event loop can drain a descriptor until it is empty.
+public final class OwnedDescriptor: @unchecked Sendable {
+    public private(set) var rawValue: Int32
+
+    public init(taking rawValue: Int32) { self.rawValue = rawValue }
+
+    deinit { close() }
+
+    public var isOpen: Bool { rawValue >= 0 }
+
+    public func close() {
+        guard rawValue >= 0 else { return }
+        _ = Glibc.close(rawValue)
+        rawValue = -1
+    }
+
+    public func setNonBlocking(_ on: Bool = true) throws(SystemError) {
+        let flags = fcntl(rawValue, F_GETFL)
+        guard flags >= 0 else { throw SystemError("fcntl(F_GETFL)") }
+        let wanted = on ? flags | O_NONBLOCK : flags & ~O_NONBLOCK
+        guard fcntl(rawValue, F_SETFL, wanted) == 0 else { throw SystemError("fcntl(F_SETFL)") }
+    }
+
+    /// Reads once into `buffer`. Returns the byte count, `nil` if it would block, 0 at end of file.
+    @inline(__always)
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(SystemError) -> Int? {
+        let count = retryingOnInterrupt { Glibc.read(rawValue, buffer.baseAddress, buffer.count) }
+        if count >= 0 { return count }
+        if errno == EAGAIN || errno == EWOULDBLOCK { return nil }
+        throw SystemError("read")
+    }
+
+    /// Writes once. Returns the byte count, or `nil` if it would block (or the queue is full).
+    @inline(__always)
+    public func write(_ bytes: UnsafeRawBufferPointer) throws(SystemError) -> Int? {
+        let count = retryingOnInterrupt { Glibc.write(rawValue, bytes.baseAddress, bytes.count) }
+        if count >= 0 { return count }
+        if errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS { return nil }
+        throw SystemError("write")
+    }
+
+    /// Writes every byte, waiting with poll while the descriptor would block.
+    public func writeAll(_ bytes: UnsafeRawBufferPointer) throws(SystemError) {
+        var offset = 0
+        while offset < bytes.count {
+            let rest = UnsafeRawBufferPointer(rebasing: bytes[offset...])
+            if let written = try write(rest) {
+                offset += written
+            } else {
+                var entry = pollfd(fd: rawValue, events: Int16(POLLOUT), revents: 0)
+                _ = retryingOnInterrupt { poll(&entry, 1, 1000) }
+            }
+        }
+    }
+
+    public func writeAll(_ bytes: [UInt8]) throws(SystemError) {
+        try bytes.withUnsafeBytes { raw in Result { () throws(SystemError) in try writeAll(raw) } }.get()
+    }
+}

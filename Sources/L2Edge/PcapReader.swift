@@ -1,0 +1,53 @@
+import CPcap
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One frame read back from a capture file.
+public struct CapturedFrame: Sendable, Equatable {
+    /// 1-based, as Wireshark numbers frames.
+    public let number: UInt64
+    public let wallNanoseconds: UInt64
+    /// The frame's length on the wire; `bytes` may be shorter when the snaplen truncated it.
+    public let originalLength: Int
+    public let bytes: [UInt8]
+}
+
+/// Reads a pcap file with libpcap, with nanosecond timestamps, optionally through a BPF filter.
+/// For tests and tools (`l2motion` reports); not for the data path.
+public enum PcapReader {
+    public static func readAll(path: String, filter: String? = nil) throws(CaptureError) -> [CapturedFrame] {
+        var errorBuffer = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE))
+        guard let pcap = pcap_open_offline_with_tstamp_precision(path, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errorBuffer) else {
+            throw CaptureError("cannot read capture \(path): \(String(cBuffer: errorBuffer))")
+        }
+        defer { pcap_close(pcap) }
+        var program = bpf_program()
+        let filtered = filter.map { !$0.isEmpty } ?? false
+        if filtered {
+            guard pcap_compile(pcap, &program, filter!, 1, PCAP_NETMASK_UNKNOWN) == 0 else {
+                throw CaptureError("filter \"\(filter!)\" is invalid: \(String(cString: pcap_geterr(pcap)))")
+            }
+        }
+        defer { if filtered { pcap_freecode(&program) } }
+        var frames: [CapturedFrame] = []
+        var number: UInt64 = 0
+        var header: UnsafeMutablePointer<pcap_pkthdr>?
+        var data: UnsafePointer<UInt8>?
+        while true {
+            let status = pcap_next_ex(pcap, &header, &data)
+            if status == PCAP_ERROR_BREAK { break }
+            guard status == 1, let header, let data else {
+                if status == 0 { continue }
+                throw CaptureError("capture \(path) is damaged after frame \(number): \(String(cString: pcap_geterr(pcap)))")
+            }
+            number += 1
+            if filtered && pcap_offline_filter(&program, header, data) == 0 { continue }
+            let stamp = UInt64(header.pointee.ts.tv_sec) * 1_000_000_000 + UInt64(header.pointee.ts.tv_usec)
+            frames.append(CapturedFrame(number: number, wallNanoseconds: stamp,
+                                        originalLength: Int(header.pointee.len),
+                                        bytes: Array(UnsafeBufferPointer(start: data, count: Int(header.pointee.caplen)))))
+        }
+        return frames
+    }
+}

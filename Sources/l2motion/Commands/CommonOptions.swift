@@ -1,0 +1,49 @@
+import ArgumentParser
+import Foundation
+import L2Control
+
+/// Options every verb that talks to a running lab shares.
+struct LabOptions: ParsableArguments {
+    @Option(name: .long, help: "The lab's name (its run folder is /run/l2motion/<lab>).")
+    var lab: String = "l2m"
+
+    var runFolder: RunFolder { RunFolder(lab: lab) }
+}
+
+/// `--json` for machine-readable output.
+struct OutputOptions: ParsableArguments {
+    @Flag(name: .long, help: "Print JSON instead of a table.")
+    var json = false
+}
+
+/// Reads the environment without Foundation's ProcessInfo in hot paths.
+enum ProcessInfoLite {
+    static func environment(_ name: String) -> String? { ProcessInfo.processInfo.environment[name] }
+}
+
+/// Prints `value` as sorted, pretty JSON on stdout.
+func printJSON<T: Encodable>(_ value: T) throws {
+    let data = try ControlJSON.prettyEncoder.encode(value)
+    print(String(decoding: data, as: UTF8.self))
+}
+
+/// Prints rows as an aligned text table with a header line.
+func printTable(_ header: [String], _ rows: [[String]]) {
+    var widths = header.map(\.count)
+    for row in rows {
+        for (index, cell) in row.enumerated() where index < widths.count { widths[index] = max(widths[index], cell.count) }
+    }
+    func line(_ cells: [String]) -> String {
+        cells.enumerated().map { index, cell in
+            index == cells.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+        }.joined(separator: "  ")
+    }
+    print(line(header))
+    for row in rows { print(line(row)) }
+}
+
+/// Turns any thrown error into a one-line message and exit status 1 (ArgumentParser prints it).
+struct UserFacingError: Error, CustomStringConvertible {
+    let description: String
+    init(_ message: String) { description = message }
+}

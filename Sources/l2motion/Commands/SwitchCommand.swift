@@ -1,0 +1,80 @@
+import ArgumentParser
+import Foundation
+import L2Control
+import L2Daemons
+import L2Edge
+
+/// `l2motion switch NAME --port ...`: runs one userspace learning switch in the foreground.
+struct SwitchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "switch",
+        abstract: "Run a userspace learning switch whose ports are TAP devices, until SIGINT/SIGTERM.",
+        discussion: """
+            Each --port creates a TAP whose kernel side moves into an existing network namespace:
+              --port name=p1,netns=l2m-client01,ifname=eth0,mtu=1500,addr=10.10.0.100/24
+            Every frame is captured once, at ingress, to <capture-dir>/<NAME>.pcap.
+            """)
+
+    @Argument(help: "The switch's name (used for its capture file and control socket).")
+    var name: String
+
+    @Option(name: .customLong("port"), help: "A port: name=P,netns=NS,ifname=IF[,mtu=1500][,addr=A.B.C.D/N]. Repeat per port.")
+    var ports: [String] = []
+
+    @Option(help: "Where the captures go (default Captures/<date>-<NAME>).")
+    var captureDir: String?
+
+    @Option(help: "Bytes kept of each frame in the capture (64...262144).")
+    var snaplen: Int = 65535
+
+    @Option(help: "A libpcap filter: only matching frames are written to the capture.")
+    var captureFilter: String?
+
+    @Flag(help: "Also write one capture file per port.")
+    var perPortCaptures = false
+
+    @Option(help: "MAC entry idle time before it expires, in seconds.")
+    var aging: Double = 300
+
+    @Option(help: "Maximum MAC table entries.")
+    var capacity: Int = 8192
+
+    @Option(help: "Control socket path (default /run/l2motion/<lab>/switch-<NAME>.sock).")
+    var controlSocket: String?
+
+    @OptionGroup var labOptions: LabOptions
+
+    func validate() throws {
+        guard !name.isEmpty, name.count <= 32, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
+            throw ValidationError("switch name \"\(name)\" must be 1-32 letters, digits, - or _")
+        }
+        let specs = try ports.map { try PortSpec(parsing: $0) }
+        try validatePorts(specs)
+    }
+
+    func run() throws {
+        SignalWaiter.blockTerminationSignals()
+        let logger = LoggingSetup.bootstrap(label: "l2motion.switch.\(name)")
+        let specs = try ports.map { try PortSpec(parsing: $0) }
+        let folder = labOptions.runFolder
+        try FileManager.default.createDirectory(atPath: folder.path, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        let directory = captureDir ?? "Captures/\(CaptureRun.stamp())-\(name)"
+        let settings = SwitchSettings(
+            name: name, ports: specs, captureDirectory: directory, snaplen: snaplen, captureFilter: captureFilter,
+            perPortCaptures: perPortCaptures, agingSeconds: aging, tableCapacity: capacity,
+            controlSocket: controlSocket ?? folder.switchSocket(name))
+        let daemon = try SwitchDaemon(settings: settings, logger: logger)
+        try daemon.run()
+    }
+}
+
+/// Names capture runs by their start time, so runs sort by date.
+enum CaptureRun {
+    static func stamp() -> String {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyyMMdd-HHmmss"
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: Date())
+    }
+}

@@ -1,0 +1,114 @@
+import ArgumentParser
+import Foundation
+import L2Control
+import L2Edge
+import L2Switch
+
+/// Where to find a running switch's control socket.
+struct SwitchTarget: ParsableArguments {
+    @Argument(help: "The switch's name, e.g. pswitch or vmotion.")
+    var name: String
+
+    @Option(help: "Control socket path (overrides --lab).")
+    var socket: String?
+
+    @OptionGroup var labOptions: LabOptions
+
+    var path: String { socket ?? labOptions.runFolder.switchSocket(name) }
+
+    func call<T: Decodable>(_ command: String, _ arguments: [String: String] = [:], as type: T.Type = T.self) throws -> T {
+        try ControlClient.call(path, ControlRequest(command, arguments), as: type)
+    }
+}
+
+/// `l2motion mac-table NAME`: the switch's MAC table.
+struct MACTableCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "mac-table", abstract: "Show a running switch's MAC table.")
+    @OptionGroup var target: SwitchTarget
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let rows = try target.call("mac-table", as: [MACTableEntrySnapshot].self)
+        if output.json { return try printJSON(rows) }
+        printTable(["MAC", "PORT", "AGE", "MOVES"], rows.map {
+            [$0.mac.description, $0.portName, String(format: "%.1fs", Double($0.ageMs) / 1000), String($0.moves)]
+        })
+    }
+}
+
+/// `l2motion switch-events NAME`: station moves (and learning) the switch logged.
+struct SwitchEventsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "switch-events", abstract: "Show a running switch's station moves.")
+    @OptionGroup var target: SwitchTarget
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let rows = try target.call("events", as: [SwitchEventSnapshot].self)
+        if output.json { return try printJSON(rows) }
+        printTable(["#", "TIME", "EVENT", "MAC", "FROM", "TO", "FRAME"], rows.map { event in
+            [String(event.sequence), WallTime.format(event.timeNs), event.kind.rawValue, event.mac.description,
+             event.oldPortName ?? "-", event.newPortName, String(event.frameNumber)]
+        })
+    }
+}
+
+/// `l2motion counters NAME`: per-port frame, byte and drop counters.
+struct CountersCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "counters", abstract: "Show a running switch's per-port counters.")
+    @OptionGroup var target: SwitchTarget
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let rows = try target.call("counters", as: [PortCountersSnapshot].self)
+        if output.json { return try printJSON(rows) }
+        printTable(["PORT", "STATE", "MTU", "MACS", "RX", "RX BYTES", "FLOODED", "RX DROPS", "TX", "TX BYTES", "TX DROPS"], rows.map {
+            [$0.name, $0.up ? "up" : "down", String($0.mtu), String($0.macCount), String($0.rxFrames), String($0.rxBytes),
+             String($0.floodedFrames), Self.drops($0.rxDrops), String($0.txFrames), String($0.txBytes), Self.drops($0.txDrops)]
+        })
+    }
+
+    static func drops(_ counters: DropCounters) -> String {
+        let parts = DropReason.allCases.compactMap { reason in counters[reason] > 0 ? "\(reason)=\(counters[reason])" : nil }
+        return parts.isEmpty ? "0" : parts.joined(separator: ",")
+    }
+}
+
+/// `l2motion port NAME PORT down|up`: an administrative link fault and its repair.
+struct PortCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "port", abstract: "Set a switch port down (a link fault) or up.")
+    @OptionGroup var target: SwitchTarget
+    @Argument(help: "The port's name, e.g. p2.") var port: String
+    @Argument(help: "down or up.") var state: String
+
+    func validate() throws {
+        guard state == "up" || state == "down" else { throw ValidationError("state must be up or down, got \"\(state)\"") }
+    }
+
+    func run() throws {
+        _ = try target.call("port", ["port": port, "state": state], as: Nothing.self)
+        print("\(target.name) \(port) \(state)")
+    }
+}
+
+/// `l2motion flush NAME [--port P]`: empties the MAC table (or one port's entries).
+struct FlushCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "flush", abstract: "Flush a switch's MAC table.")
+    @OptionGroup var target: SwitchTarget
+    @Option(help: "Only this port's entries.") var port: String?
+
+    func run() throws {
+        let result = try target.call("flush", port.map { ["port": $0] } ?? [:], as: [String: Int].self)
+        print("removed \(result["removed"] ?? 0) entries")
+    }
+}
+
+/// Formats CLOCK_REALTIME nanoseconds as UTC `HH:mm:ss.SSS`.
+enum WallTime {
+    static func format(_ nanoseconds: UInt64) -> String {
+        let date = Date(timeIntervalSince1970: Double(nanoseconds) / 1e9)
+        let formatter = DateFormatter()
+        formatter.dateFormat = "HH:mm:ss.SSS"
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: date)
+    }
+}
