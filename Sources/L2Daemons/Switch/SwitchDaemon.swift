@@ -180,26 +180,12 @@ public final class SwitchDaemon: Sendable {
                                         framesCaptured: capture.framesWritten,
                                         ports: settings.ports))
         case "mac-table":
-            let rows = core.withLock { core in
-                core.macTable.entries(at: now).map { entry in
-                    MACTableEntrySnapshot(mac: entry.mac, port: entry.port, portName: settings.ports[entry.port.rawValue - 1].name,
-                                          ageMs: entry.age(at: now) / 1_000_000, moves: entry.moves)
-                }
-            }
-            return .result(rows)
+            return .result(core.withLock { $0.macTableSnapshot(at: now) })
         case "events":
             let cursor = UInt64(request.arguments["since"] ?? "0") ?? 0
-            let batch = core.withLock { $0.events(since: cursor) }
-            return .result(batch.events.map { SwitchEventSnapshot($0, portNames: settings.ports.map(\.name)) })
+            return .result(core.withLock { $0.eventSnapshots(since: cursor) })
         case "counters":
-            let rows = core.withLock { core in
-                core.portIDs.compactMap { id -> PortCountersSnapshot? in
-                    guard let configuration = core.configuration(of: id), let counters = core.counters(of: id) else { return nil }
-                    return PortCountersSnapshot(port: id, configuration: configuration, counters: counters,
-                                                macCount: core.macTable.count(on: id))
-                }
-            }
-            return .result(rows)
+            return .result(core.withLock { $0.portCountersSnapshot() })
         case "port":
             guard let name = request.arguments["port"], let index = settings.ports.firstIndex(where: { $0.name == name }) else {
                 return .failure("no port \"\(request.arguments["port"] ?? "")\" on switch \(settings.name); ports are \(settings.ports.map(\.name).joined(separator: ", "))")

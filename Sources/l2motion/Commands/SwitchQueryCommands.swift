@@ -43,7 +43,7 @@ struct SwitchEventsCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        let rows = try target.call("events", as: [SwitchEventSnapshot].self)
+        let rows = try target.call("events", as: SwitchEventPageSnapshot.self).events
         if output.json { return try printJSON(rows) }
         printTable(["#", "TIME", "EVENT", "MAC", "FROM", "TO", "FRAME"], rows.map { event in
             [String(event.sequence), WallTime.format(event.timeNs), event.kind.rawValue, event.mac.description,
