@@ -16,6 +16,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
     ],
     targets: [
         // MARK: pure logic
@@ -39,7 +40,8 @@ let package = Package(
             swiftSettings: strict),
         .target(
             name: "L2Lab",
-            dependencies: ["L2Edge", "L2Control", "L2Migration", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["L2Edge", "L2Control", "L2Migration", "L2Daemons", "L2Switch", "L2Guest", "L2Wire",
+                           .product(name: "Logging", package: "swift-log"), "Yams"],
             swiftSettings: strict),
         .executableTarget(
             name: "l2motion",
@@ -54,6 +56,7 @@ let package = Package(
         .testTarget(name: "L2GuestTests", dependencies: ["L2Guest"], swiftSettings: strict),
         .testTarget(name: "L2MigrationTests", dependencies: ["L2Migration"], swiftSettings: strict),
         .testTarget(name: "L2EdgeTests", dependencies: ["L2Edge"], swiftSettings: strict),
+        .testTarget(name: "L2LabTests", dependencies: ["L2Lab"], swiftSettings: strict),
         .testTarget(name: "L2IntegrationTests", dependencies: ["L2Edge", "L2Control", "L2Wire", "L2Switch"], swiftSettings: strict),
     ]
 )

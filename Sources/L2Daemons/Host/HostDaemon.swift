@@ -1,0 +1,218 @@
+import Foundation
+import L2Control
+import L2Edge
+import L2Guest
+import L2Wire
+import Logging
+import Synchronization
+
+/// A running emulated hypervisor host: its VMs, its virtual switch and port groups, the uplink
+/// (AF_PACKET on `vmnic0`), the vCPU ticker, the migration endpoint on `vmk1`, and its control
+/// socket. `run()` blocks until SIGINT/SIGTERM.
+public final class HostDaemon: @unchecked Sendable {
+    public let settings: HostSettings
+    let logger: Logger
+    let uplink: PacketSocket
+    let stateLock = NSLock()
+    var inventory: HostInventory
+    var vms: [String: HostedVM] = [:]
+    /// MACs of VMs that left by migration, with where to forward their late frames and until when.
+    var departed: [MACAddress: DepartedVM] = [:]
+    let stopping = Atomic<Bool>(false)
+    private var bootCounter: UInt64 = 0
+    lazy var migrations = MigrationService(host: self)
+
+    public init(settings: HostSettings, logger: Logger) throws {
+        guard (1...1_048_576).contains(settings.memoryLimitMiB) else {
+            throw ConfigurationError("host memory limit \(settings.memoryLimitMiB) MiB is out of range; use 1...1048576")
+        }
+        for (name, path) in settings.datastores {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw ConfigurationError("datastore \(name): directory \(path) does not exist; create it or fix --datastore \(name)=DIR")
+            }
+        }
+        self.settings = settings
+        self.logger = logger
+        do {
+            inventory = try HostInventory(hostName: settings.name, memoryLimitMiB: settings.memoryLimitMiB, portGroups: settings.portGroups)
+        } catch {
+            throw ConfigurationError("host \(settings.name): \(error)")
+        }
+        uplink = try PacketSocket(interface: settings.uplink, promiscuous: true)
+    }
+
+    public func run() throws {
+        let server = try ControlServer(path: settings.controlSocket) { [self] request in handle(request) }
+        server.start()
+        try migrations.startListening()
+        let network = Thread { [self] in uplinkLoop() }
+        network.name = "uplink"
+        network.start()
+        let vcpu = Thread { [self] in vcpuLoop() }
+        vcpu.name = "vcpu"
+        vcpu.start()
+        logger.info("host \(settings.name) up: uplink \(settings.uplink), vMotion \(settings.vmkernel) \(settings.vmkernelAddress):\(settings.migrationPort), control \(settings.controlSocket)")
+        let signal = SignalWaiter.waitForTermination()
+        logger.info("host \(settings.name) stopping on signal \(signal)")
+        stopping.store(true, ordering: .releasing)
+        migrations.stop()
+        server.stop()
+        usleep(150_000)
+    }
+
+    var isStopping: Bool { stopping.load(ordering: .acquiring) }
+
+    // MARK: the uplink
+
+    private func uplinkLoop() {
+        var entry = pollfd(fd: uplink.descriptor.rawValue, events: Int16(POLLIN), revents: 0)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 64)
+        defer { buffer.deallocate() }
+        while !isStopping {
+            guard poll(&entry, 1, 100) > 0 else { continue }
+            for _ in 0..<256 {
+                guard let count = try? uplink.descriptor.read(into: buffer), count > 0 else { break }
+                let frame = Array(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+                receiveFromUplink(frame)
+            }
+        }
+    }
+
+    /// One frame from the production network: to the VMs the virtual switch picks, or forwarded to
+    /// a VM's new host during the grace period after it migrated away.
+    func receiveFromUplink(_ frame: [UInt8]) {
+        let now = SystemClock.monotonicNanoseconds()
+        let (delivery, targets, forward) = stateLock.withLock { () -> (VirtualSwitchDelivery, [HostedVM], DepartedVM?) in
+            let delivery = inventory.virtualSwitch.deliverFromUplink(frame)
+            var forward: DepartedVM?
+            if frame.count >= 14 {
+                let destination = MACAddress(bytes: frame, at: 0)
+                if let gone = departed[destination] {
+                    if gone.until > now { forward = gone } else { departed[destination] = nil }
+                }
+            }
+            return (delivery, delivery.nics.compactMap { mac in vms.values.first { $0.mac == mac } }, forward)
+        }
+        _ = delivery
+        if let forward { forward.forward(frame) }
+        for vm in targets {
+            for reply in vm.deliver(frame[...], now: now) { sendFromVM(reply, source: vm.mac) }
+        }
+    }
+
+    /// A frame a VM sent: out of the uplink and/or to other local VMs, as the virtual switch decides.
+    func sendFromVM(_ frame: [UInt8], source: MACAddress) {
+        let now = SystemClock.monotonicNanoseconds()
+        let (delivery, locals) = stateLock.withLock { () -> (VirtualSwitchDelivery, [HostedVM]) in
+            let delivery = inventory.virtualSwitch.deliverFromVM(frame, from: source)
+            return (delivery, delivery.nics.compactMap { mac in vms.values.first { $0.mac == mac } })
+        }
+        if delivery.uplink { _ = try? uplink.send(frame) }
+        for vm in locals {
+            for reply in vm.deliver(frame[...], now: now) where vm.mac != source { sendFromVM(reply, source: vm.mac) }
+        }
+    }
+
+    // MARK: the vCPUs
+
+    private func vcpuLoop() {
+        while !isStopping {
+            let now = SystemClock.monotonicNanoseconds()
+            let running = stateLock.withLock { Array(vms.values) }
+            for vm in running { _ = vm.with { $0.tick(now: now) } }
+            SystemClock.sleep(nanoseconds: 1_000_000)
+        }
+    }
+
+    // MARK: power
+
+    func datastore(named name: String) throws -> Datastore {
+        guard let path = settings.datastores[name] else {
+            let mounted = settings.datastores.keys.sorted()
+            throw ConfigurationError("datastore \(name) is not mounted on \(settings.name) (it mounts: \(mounted.isEmpty ? "none" : mounted.joined(separator: ", ")))")
+        }
+        return Datastore(name: name, path: path)
+    }
+
+    func nextBootID() -> UInt64 {
+        stateLock.withLock {
+            bootCounter += 1
+            return (UInt64(getpid()) << 32) | bootCounter
+        }
+    }
+
+    /// Reads the VM's configuration from the datastore, admits it and boots it; all or nothing.
+    func powerOn(vm name: String, datastore datastoreName: String) throws -> VMSummary {
+        let store = try datastore(named: datastoreName)
+        let configuration = try store.loadConfiguration(of: name)
+        let machine: VirtualMachine
+        try stateLock.withLock {
+            do { try inventory.check(configuration) } catch { throw ConfigurationError("\(error)") }
+        }
+        do { machine = try VirtualMachine(configuration: configuration) } catch { throw ConfigurationError("\(error)") }
+        let hosted = HostedVM(vm: machine, datastore: datastoreName)
+        try stateLock.withLock {
+            do { try inventory.register(configuration) } catch { throw ConfigurationError("\(error)") }
+            vms[name] = hosted
+        }
+        let frames: [[UInt8]]
+        do {
+            let bootID = nextBootID()
+            frames = try hosted.with { try $0.powerOn(now: SystemClock.monotonicNanoseconds(), bootID: bootID) }
+        } catch {
+            remove(vm: name)
+            throw ConfigurationError("\(error)")
+        }
+        for frame in frames { sendFromVM(frame, source: hosted.mac) }
+        logger.info("powered on \(name) (\(configuration.mac), \(configuration.ip)) from datastore \(datastoreName)")
+        return summary(of: hosted)
+    }
+
+    func powerOff(vm name: String) throws {
+        guard let hosted = stateLock.withLock({ vms[name] }) else { throw vmNotFound(name) }
+        hosted.with { $0.powerOff() }
+        remove(vm: name)
+        logger.info("powered off \(name)")
+    }
+
+    /// Unregisters a VM and frees its memory (when the last reference goes).
+    func remove(vm name: String) {
+        stateLock.withLock {
+            vms[name] = nil
+            try? inventory.unregister(vm: name)
+        }
+    }
+
+    func vmNotFound(_ name: String) -> ConfigurationError {
+        let names = stateLock.withLock { vms.keys.sorted() }
+        return ConfigurationError("no VM \(name) on \(settings.name) (it runs: \(names.isEmpty ? "none" : names.joined(separator: ", ")))")
+    }
+
+    func hostedVM(_ name: String) throws -> HostedVM {
+        guard let hosted = stateLock.withLock({ vms[name] }) else { throw vmNotFound(name) }
+        return hosted
+    }
+
+    func summary(of hosted: HostedVM) -> VMSummary {
+        let configuration = hosted.configuration
+        let statistics = hosted.with { $0.statistics() }
+        return VMSummary(name: configuration.name, mac: configuration.mac, ip: configuration.ip, memoryMiB: configuration.memoryMiB,
+                         portGroup: configuration.portGroup, datastore: hosted.datastore, statistics: statistics)
+    }
+
+    func info() -> HostInfo {
+        stateLock.withLock {
+            HostInfo(name: settings.name, pid: getpid(), uplink: settings.uplink, vmkernel: settings.vmkernel,
+                     vmkernelAddress: settings.vmkernelAddress.description, migrationPort: settings.migrationPort,
+                     memoryLimitMiB: settings.memoryLimitMiB, memoryFreeMiB: inventory.freeMemoryMiB,
+                     portGroups: inventory.virtualSwitch.portGroups, datastores: settings.datastores, vms: vms.keys.sorted())
+        }
+    }
+}
+
+/// A VM that migrated away: frames still arriving for it are forwarded to its new host until `until`.
+struct DepartedVM: Sendable {
+    let until: UInt64
+    let forward: @Sendable ([UInt8]) -> Void
+}

@@ -1,0 +1,189 @@
+import L2Wire
+
+/// A lab as pure description — switches, client hosts, hypervisor hosts, datastores and VMs, by
+/// name — with nothing created yet. `LabRealiser` turns it into namespaces, TAPs and processes.
+public struct Topology: Codable, Sendable, Equatable {
+    public var name: String
+    public var switches: [SwitchNode]
+    public var clients: [ClientNode]
+    public var hosts: [HostNode]
+    public var datastores: [DatastoreNode]
+    public var vms: [VMNode]
+
+    public init(name: String, switches: [SwitchNode], clients: [ClientNode], hosts: [HostNode],
+                datastores: [DatastoreNode], vms: [VMNode]) {
+        self.name = name
+        self.switches = switches
+        self.clients = clients
+        self.hosts = hosts
+        self.datastores = datastores
+        self.vms = vms
+    }
+
+    /// The namespace a client or host lives in: `<lab>-<node>`.
+    public func namespace(of node: String) -> String { "\(name)-\(node)" }
+
+    public func host(named name: String) -> HostNode? { hosts.first { $0.name == name } }
+    public func vm(named name: String) -> VMNode? { vms.first { $0.name == name } }
+    public func client(named name: String) -> ClientNode? { clients.first { $0.name == name } }
+    public func switchNode(named name: String) -> SwitchNode? { switches.first { $0.name == name } }
+
+    /// The ports a switch gets, in a stable order: clients first, then hosts, as listed.
+    public func ports(of switchName: String) -> [TopologyPort] {
+        var ports: [TopologyPort] = []
+        for client in clients where client.switch == switchName {
+            ports.append(TopologyPort(node: client.name, namespace: namespace(of: client.name), interface: "eth0",
+                                      address: client.address))
+        }
+        for host in hosts {
+            if host.uplink == switchName {
+                ports.append(TopologyPort(node: host.name, namespace: namespace(of: host.name), interface: host.uplinkInterface, address: nil))
+            }
+            if host.vmotion == switchName {
+                ports.append(TopologyPort(node: host.name, namespace: namespace(of: host.name), interface: host.vmkernelInterface,
+                                          address: host.vmkAddress))
+            }
+        }
+        return ports
+    }
+}
+
+/// One port a switch will create: the node it connects, where its kernel side goes, its address.
+public struct TopologyPort: Sendable, Equatable {
+    public var node: String
+    public var namespace: String
+    public var interface: String
+    public var address: IPv4Interface?
+}
+
+/// A userspace switch: one per Layer-2 segment.
+public struct SwitchNode: Codable, Sendable, Equatable {
+    public var name: String
+    /// MTU of every port (68...9000).
+    public var mtu: Int
+    /// Bytes kept per frame in the capture; the vMotion segment keeps headers only by default.
+    public var snaplen: Int
+
+    public init(name: String, mtu: Int = 1500, snaplen: Int = 65535) {
+        self.name = name
+        self.mtu = mtu
+        self.snaplen = snaplen
+    }
+
+    enum CodingKeys: String, CodingKey { case name, mtu, snaplen }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        mtu = try container.decodeIfPresent(Int.self, forKey: .mtu) ?? 1500
+        snaplen = try container.decodeIfPresent(Int.self, forKey: .snaplen) ?? 65535
+    }
+}
+
+/// A client host (a namespace with the kernel's own stack), e.g. where `ping` runs.
+public struct ClientNode: Codable, Sendable, Equatable {
+    public var name: String
+    public var `switch`: String
+    public var address: IPv4Interface
+
+    public init(name: String, switch: String, address: IPv4Interface) {
+        self.name = name
+        self.switch = `switch`
+        self.address = address
+    }
+}
+
+/// An emulated hypervisor host: an uplink on one switch, a vMotion interface on another.
+public struct HostNode: Codable, Sendable, Equatable {
+    public var name: String
+    public var uplink: String
+    public var vmotion: String
+    public var vmkAddress: IPv4Interface
+    public var memoryMiB: Int
+    public var portGroups: [String]
+    public var datastores: [String]
+
+    public var uplinkInterface: String { "vmnic0" }
+    public var vmkernelInterface: String { "vmk1" }
+
+    public init(name: String, uplink: String, vmotion: String, vmkAddress: IPv4Interface, memoryMiB: Int = 16_384,
+                portGroups: [String], datastores: [String]) {
+        self.name = name
+        self.uplink = uplink
+        self.vmotion = vmotion
+        self.vmkAddress = vmkAddress
+        self.memoryMiB = memoryMiB
+        self.portGroups = portGroups
+        self.datastores = datastores
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, uplink, vmotion, datastores
+        case vmkAddress = "vmk_address"
+        case memoryMiB = "memory_mib"
+        case portGroups = "port_groups"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        uplink = try container.decode(String.self, forKey: .uplink)
+        vmotion = try container.decode(String.self, forKey: .vmotion)
+        vmkAddress = try container.decode(IPv4Interface.self, forKey: .vmkAddress)
+        memoryMiB = try container.decodeIfPresent(Int.self, forKey: .memoryMiB) ?? 16_384
+        portGroups = try container.decode([String].self, forKey: .portGroups)
+        datastores = try container.decodeIfPresent([String].self, forKey: .datastores) ?? []
+    }
+}
+
+/// A datastore: one directory, mounted under this name by every host that lists it (shared storage).
+public struct DatastoreNode: Codable, Sendable, Equatable {
+    public var name: String
+    public init(name: String) { self.name = name }
+}
+
+/// A VM, its files on a datastore, powered on on `host` when the lab comes up.
+public struct VMNode: Codable, Sendable, Equatable {
+    public var name: String
+    public var host: String
+    public var datastore: String
+    public var mac: MACAddress
+    public var ip: IPv4Interface
+    public var memoryMiB: Int
+    public var touchedMiB: Int
+    public var portGroup: String
+    public var workload: String
+
+    public init(name: String, host: String, datastore: String, mac: MACAddress, ip: IPv4Interface, memoryMiB: Int,
+                touchedMiB: Int, portGroup: String, workload: String) {
+        self.name = name
+        self.host = host
+        self.datastore = datastore
+        self.mac = mac
+        self.ip = ip
+        self.memoryMiB = memoryMiB
+        self.touchedMiB = touchedMiB
+        self.portGroup = portGroup
+        self.workload = workload
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, host, datastore, mac, ip, workload
+        case memoryMiB = "memory_mib"
+        case touchedMiB = "touched_mib"
+        case portGroup = "port_group"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        host = try container.decode(String.self, forKey: .host)
+        datastore = try container.decode(String.self, forKey: .datastore)
+        mac = try container.decode(MACAddress.self, forKey: .mac)
+        ip = try container.decode(IPv4Interface.self, forKey: .ip)
+        memoryMiB = try container.decode(Int.self, forKey: .memoryMiB)
+        touchedMiB = try container.decodeIfPresent(Int.self, forKey: .touchedMiB) ?? 0
+        portGroup = try container.decode(String.self, forKey: .portGroup)
+        workload = try container.decodeIfPresent(String.self, forKey: .workload) ?? "idle"
+    }
+}

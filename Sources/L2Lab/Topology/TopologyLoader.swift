@@ -1,0 +1,142 @@
+import Foundation
+import L2Wire
+import Yams
+
+/// One thing wrong with a topology, with where it is (`hosts[1].port_groups`, line 22).
+public struct TopologyProblem: Sendable, Equatable, CustomStringConvertible {
+    public var path: String
+    public var line: Int?
+    public var message: String
+
+    public var description: String {
+        (line.map { "line \($0): " } ?? "") + (path.isEmpty ? "" : "\(path): ") + message
+    }
+}
+
+/// A topology was refused; every problem found is listed, not just the first.
+public struct TopologyError: Error, Sendable, CustomStringConvertible {
+    public var source: String
+    public var problems: [TopologyProblem]
+
+    public var description: String {
+        "topology \(source) has \(problems.count) problem\(problems.count == 1 ? "" : "s"):\n"
+            + problems.map { "  - \($0)" }.joined(separator: "\n")
+    }
+}
+
+/// Reads a YAML topology: unknown fields, type errors and inconsistencies are all reported with
+/// their location before anything is created.
+public enum TopologyLoader {
+    static let knownKeys: [String: Set<String>] = [
+        "": ["name", "switches", "clients", "hosts", "datastores", "vms"],
+        "switches": ["name", "mtu", "snaplen"],
+        "clients": ["name", "switch", "address"],
+        "hosts": ["name", "uplink", "vmotion", "vmk_address", "memory_mib", "port_groups", "datastores"],
+        "datastores": ["name"],
+        "vms": ["name", "host", "datastore", "mac", "ip", "memory_mib", "touched_mib", "port_group", "workload"],
+    ]
+
+    public static func load(path: String) throws -> Topology {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw TopologyError(source: path, problems: [TopologyProblem(path: "", line: nil, message: "cannot read the file")])
+        }
+        return try parse(yaml: String(decoding: data, as: UTF8.self), source: path)
+    }
+
+    public static func parse(yaml: String, source: String) throws(TopologyError) -> Topology {
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: yaml) else {
+                throw TopologyError(source: source, problems: [TopologyProblem(path: "", line: nil, message: "the file is empty")])
+            }
+            root = node
+        } catch let error as TopologyError {
+            throw error
+        } catch {
+            throw TopologyError(source: source, problems: [TopologyProblem(path: "", line: nil, message: "not valid YAML: \(error)")])
+        }
+        var problems = unknownFields(in: root)
+        let topology: Topology
+        do {
+            topology = try YAMLDecoder().decode(Topology.self, from: yaml)
+        } catch let error as DecodingError {
+            problems.append(describe(error, root: root))
+            throw TopologyError(source: source, problems: problems)
+        } catch {
+            problems.append(TopologyProblem(path: "", line: nil, message: "\(error)"))
+            throw TopologyError(source: source, problems: problems)
+        }
+        problems += TopologyValidator.problems(in: topology).map { problem in
+            var located = problem
+            located.line = line(of: problem.path, in: root)
+            return located
+        }
+        guard problems.isEmpty else { throw TopologyError(source: source, problems: problems) }
+        return topology
+    }
+
+    static func unknownFields(in root: Node) -> [TopologyProblem] {
+        guard let mapping = root.mapping else {
+            return [TopologyProblem(path: "", line: root.mark?.line, message: "the top level must be a mapping with name, switches, clients, hosts, datastores, vms")]
+        }
+        var problems: [TopologyProblem] = []
+        for (key, value) in mapping {
+            let name = key.string ?? ""
+            guard knownKeys[""]!.contains(name) else {
+                problems.append(TopologyProblem(path: name, line: key.mark?.line, message: "unknown field; the top level has \(knownKeys[""]!.sorted().joined(separator: ", "))"))
+                continue
+            }
+            guard let items = value.sequence, let allowed = knownKeys[name] else { continue }
+            for (index, item) in items.enumerated() {
+                guard let fields = item.mapping else { continue }
+                for (field, _) in fields {
+                    let fieldName = field.string ?? ""
+                    if !allowed.contains(fieldName) {
+                        problems.append(TopologyProblem(path: "\(name)[\(index)].\(fieldName)", line: field.mark?.line,
+                                                        message: "unknown field; \(name) entries have \(allowed.sorted().joined(separator: ", "))"))
+                    }
+                }
+            }
+        }
+        return problems
+    }
+
+    static func describe(_ error: DecodingError, root: Node) -> TopologyProblem {
+        func pathText(_ codingPath: [any CodingKey]) -> String {
+            var text = ""
+            for key in codingPath {
+                if let index = key.intValue { text += "[\(index)]" } else { text += (text.isEmpty ? "" : ".") + key.stringValue }
+            }
+            return text
+        }
+        switch error {
+        case let .keyNotFound(key, context):
+            let path = pathText(context.codingPath)
+            return TopologyProblem(path: path, line: line(of: path, in: root), message: "missing field \(key.stringValue)")
+        case let .typeMismatch(_, context), let .valueNotFound(_, context), let .dataCorrupted(context):
+            let path = pathText(context.codingPath)
+            return TopologyProblem(path: path, line: line(of: path, in: root), message: context.debugDescription)
+        @unknown default:
+            return TopologyProblem(path: "", line: nil, message: "\(error)")
+        }
+    }
+
+    /// The line of the YAML node at `path` (like `hosts[1].port_groups`), if it exists.
+    static func line(of path: String, in root: Node) -> Int? {
+        var node = root
+        var lastLine = root.mark?.line
+        let scanner = path.replacingOccurrences(of: "[", with: ".[").split(separator: ".")
+        for part in scanner {
+            if part.hasPrefix("["), let index = Int(part.dropFirst().dropLast()), let items = node.sequence, index < items.count {
+                node = items[index]
+            } else if let mapping = node.mapping, let value = mapping[String(part)] {
+                if let key = mapping.first(where: { $0.key.string == String(part) })?.key { lastLine = key.mark?.line }
+                node = value
+            } else {
+                break
+            }
+            lastLine = node.mark?.line ?? lastLine
+        }
+        return lastLine
+    }
+}

@@ -1,0 +1,109 @@
+import L2Control
+import L2Guest
+import L2Wire
+
+/// The consistency rules of a topology, pure: names, references, addresses, port groups, memory.
+public enum TopologyValidator {
+    /// Every problem, each with the path of the field at fault.
+    public static func problems(in topology: Topology) -> [TopologyProblem] {
+        var problems: [TopologyProblem] = []
+        func add(_ path: String, _ message: String) { problems.append(TopologyProblem(path: path, line: nil, message: message)) }
+
+        if !isPlainName(topology.name, maximum: 8) {
+            add("name", "lab name \"\(topology.name)\" must be 1-8 letters or digits (it prefixes every namespace: \(topology.name)-client01)")
+        }
+        var nodeNames: [String: String] = [:]
+        func claim(_ name: String, _ path: String) {
+            if let other = nodeNames[name] { add(path, "name \"\(name)\" is already used by \(other)") } else { nodeNames[name] = path }
+            if !isPlainName(name, maximum: 32, allowDash: true) { add(path, "name \"\(name)\" must be letters, digits, - or _") }
+        }
+        var switchNames = Set<String>()
+        for (index, node) in topology.switches.enumerated() {
+            let path = "switches[\(index)]"
+            if !switchNames.insert(node.name).inserted { add("\(path).name", "switch \"\(node.name)\" is defined twice") }
+            if !isPlainName(node.name, maximum: 32, allowDash: true) { add("\(path).name", "switch name \"\(node.name)\" must be letters, digits, - or _") }
+            if !(PortSpec.minimumMTU...PortSpec.maximumMTU).contains(node.mtu) { add("\(path).mtu", "mtu \(node.mtu) is out of range; use 68...9000") }
+            if !(64...262_144).contains(node.snaplen) { add("\(path).snaplen", "snaplen \(node.snaplen) is out of range; use 64...262144") }
+        }
+        let datastoreNames = Set(topology.datastores.map(\.name))
+        for (index, store) in topology.datastores.enumerated() where topology.datastores.firstIndex(where: { $0.name == store.name }) != index {
+            add("datastores[\(index)].name", "datastore \"\(store.name)\" is defined twice")
+        }
+        var addresses: [IPv4Address: String] = [:]
+        func claimAddress(_ address: IPv4Address, _ path: String) {
+            if let other = addresses[address] { add(path, "address \(address) is already used by \(other)") } else { addresses[address] = path }
+        }
+        for (index, client) in topology.clients.enumerated() {
+            let path = "clients[\(index)]"
+            claim(client.name, "\(path).name")
+            if !switchNames.contains(client.switch) { add("\(path).switch", "no switch \"\(client.switch)\"; switches are \(switchNames.sorted().joined(separator: ", "))") }
+            claimAddress(client.address.address, "\(path).address")
+        }
+        for (index, host) in topology.hosts.enumerated() {
+            let path = "hosts[\(index)]"
+            claim(host.name, "\(path).name")
+            if !switchNames.contains(host.uplink) { add("\(path).uplink", "no switch \"\(host.uplink)\"; switches are \(switchNames.sorted().joined(separator: ", "))") }
+            if !switchNames.contains(host.vmotion) { add("\(path).vmotion", "no switch \"\(host.vmotion)\"; switches are \(switchNames.sorted().joined(separator: ", "))") }
+            if host.uplink == host.vmotion { add("\(path).vmotion", "the vMotion segment must be a separate switch from the uplink's") }
+            claimAddress(host.vmkAddress.address, "\(path).vmk_address")
+            if host.portGroups.isEmpty { add("\(path).port_groups", "a host needs at least one port group") }
+            if Set(host.portGroups).count != host.portGroups.count { add("\(path).port_groups", "a port group label is listed twice") }
+            for store in host.datastores where !datastoreNames.contains(store) {
+                add("\(path).datastores", "no datastore \"\(store)\"; datastores are \(datastoreNames.sorted().joined(separator: ", "))")
+            }
+            if !(1...1_048_576).contains(host.memoryMiB) { add("\(path).memory_mib", "memory \(host.memoryMiB) MiB is out of range") }
+        }
+        let vmotionSegments = Dictionary(grouping: topology.hosts, by: \.vmotion)
+        for (segment, hosts) in vmotionSegments {
+            for pair in zip(hosts, hosts.dropFirst()) where pair.0.vmkAddress.network != pair.1.vmkAddress.network || pair.0.vmkAddress.prefixLength != pair.1.vmkAddress.prefixLength {
+                if let index = topology.hosts.firstIndex(of: pair.1) {
+                    add("hosts[\(index)].vmk_address", "\(pair.1.vmkAddress) is not in the same subnet as \(pair.0.name)'s \(pair.0.vmkAddress) on segment \(segment)")
+                }
+            }
+        }
+        var macs: [MACAddress: String] = [:]
+        var memoryUse: [String: Int] = [:]
+        for (index, vm) in topology.vms.enumerated() {
+            let path = "vms[\(index)]"
+            claim(vm.name, "\(path).name")
+            if let other = macs[vm.mac] { add("\(path).mac", "MAC \(vm.mac) is already used by \(other)") } else { macs[vm.mac] = path }
+            if vm.mac.isMulticast || vm.mac.isZero { add("\(path).mac", "MAC \(vm.mac) must be a unicast, non-zero address") }
+            claimAddress(vm.ip.address, "\(path).ip")
+            guard let host = topology.host(named: vm.host) else {
+                add("\(path).host", "no host \"\(vm.host)\"; hosts are \(topology.hosts.map(\.name).joined(separator: ", "))")
+                continue
+            }
+            if !host.portGroups.contains(vm.portGroup) {
+                let near = host.portGroups.map { "\"\($0)\"" }.joined(separator: ", ")
+                add("\(path).port_group", "host \(host.name) has no port group \"\(vm.portGroup)\" (it has: \(near)); labels must match exactly, case included")
+            }
+            if !host.datastores.contains(vm.datastore) {
+                add("\(path).datastore", "host \(host.name) does not mount datastore \"\(vm.datastore)\" (it mounts: \(host.datastores.joined(separator: ", ")))")
+            }
+            if vm.memoryMiB <= 0 { add("\(path).memory_mib", "memory must be positive") }
+            if vm.touchedMiB < 0 || vm.touchedMiB > vm.memoryMiB { add("\(path).touched_mib", "touched_mib must be 0...memory_mib (\(vm.memoryMiB))") }
+            if WorkloadSpec.preset(named: vm.workload) == nil {
+                add("\(path).workload", "unknown workload \"\(vm.workload)\"; choose one of \(WorkloadSpec.presetNames.joined(separator: ", "))")
+            }
+            memoryUse[host.name, default: 0] += vm.memoryMiB
+        }
+        for (hostName, used) in memoryUse {
+            if let host = topology.host(named: hostName), used > host.memoryMiB, let index = topology.hosts.firstIndex(of: host) {
+                add("hosts[\(index)].memory_mib", "its VMs need \(used) MiB but the host has \(host.memoryMiB) MiB")
+            }
+        }
+        for (index, client) in topology.clients.enumerated() {
+            let vmOnSegment = topology.vms.filter { vm in topology.host(named: vm.host)?.uplink == client.switch }
+            for vm in vmOnSegment where !client.address.contains(vm.ip.address) {
+                add("clients[\(index)].address", "\(client.address) cannot reach VM \(vm.name) at \(vm.ip) without a router; put them in one subnet")
+            }
+        }
+        return problems
+    }
+
+    static func isPlainName(_ text: String, maximum: Int, allowDash: Bool = false) -> Bool {
+        !text.isEmpty && text.utf8.count <= maximum && text.allSatisfy {
+            $0.isASCII && ($0.isLetter || $0.isNumber || (allowDash && ($0 == "-" || $0 == "_")))
+        }
+    }
+}

@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+import L2Control
+import L2Daemons
+import L2Edge
+import L2Guest
+import L2Wire
+
+/// `l2motion host NAME ...`: runs one emulated hypervisor host in the foreground, inside its own
+/// network namespace (start it with `ip netns exec NS l2motion host ...`).
+struct HostCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "host",
+        abstract: "Run an emulated hypervisor host (in its network namespace) until SIGINT/SIGTERM.")
+
+    @Argument(help: "The host's name, e.g. esx01.") var name: String
+    @Option(help: "The uplink interface (a production switch port).") var uplink = "vmnic0"
+    @Option(help: "The vMotion VMkernel interface (a vMotion switch port).") var vmkernel = "vmk1"
+    @Option(help: "The vMotion interface's IPv4 address.") var vmkAddress: String
+    @Option(help: "TCP port of the migration listener.") var migrationPort: UInt16 = 8000
+    @Option(help: "Memory the host can give its VMs, in MiB.") var memoryLimit = 16_384
+    @Option(name: .customLong("port-group"), help: "A port group label, optionally LABEL:VLAN. Repeatable.")
+    var portGroups: [String] = []
+    @Option(name: .customLong("datastore"), help: "A mounted datastore NAME=DIR. Repeatable.")
+    var datastores: [String] = []
+    @Option(help: "Control socket path (default /run/l2motion/<lab>/host-<NAME>.sock).") var controlSocket: String?
+    @OptionGroup var labOptions: LabOptions
+
+    func parsedPortGroups() throws -> [PortGroup] {
+        try portGroups.map { text in
+            let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+            guard let label = parts.first, !label.isEmpty else { throw ValidationError("empty port group label") }
+            guard parts.count == 2 else { return PortGroup(label: label) }
+            guard let vlan = UInt16(parts[1]), vlan < 4095 else { throw ValidationError("port group \(label): VLAN \"\(parts[1])\" must be 0...4094") }
+            return PortGroup(label: label, vlanID: vlan)
+        }
+    }
+
+    func parsedDatastores() throws -> [String: String] {
+        var result: [String: String] = [:]
+        for text in datastores {
+            let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw ValidationError("datastore \"\(text)\" must be NAME=DIR")
+            }
+            guard result[parts[0]] == nil else { throw ValidationError("datastore \(parts[0]) is given twice") }
+            result[parts[0]] = parts[1]
+        }
+        return result
+    }
+
+    func validate() throws {
+        guard IPv4Address(vmkAddress) != nil else { throw ValidationError("--vmk-address \"\(vmkAddress)\" is not an IPv4 address") }
+        _ = try parsedPortGroups()
+        _ = try parsedDatastores()
+        try PortSpec.validateInterfaceName(uplink, what: "--uplink")
+        try PortSpec.validateInterfaceName(vmkernel, what: "--vmkernel")
+    }
+
+    func run() throws {
+        SignalWaiter.blockTerminationSignals()
+        let logger = LoggingSetup.bootstrap(label: "l2motion.host.\(name)")
+        let folder = labOptions.runFolder
+        try FileManager.default.createDirectory(atPath: folder.path, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        let settings = HostSettings(
+            name: name, uplink: uplink, vmkernel: vmkernel, vmkernelAddress: IPv4Address(vmkAddress)!,
+            migrationPort: migrationPort, memoryLimitMiB: memoryLimit, portGroups: try parsedPortGroups(),
+            datastores: try parsedDatastores(), controlSocket: controlSocket ?? folder.hostSocket(name))
+        let daemon = try HostDaemon(settings: settings, logger: logger)
+        try daemon.run()
+    }
+}

@@ -1,0 +1,98 @@
+import ArgumentParser
+import Foundation
+import L2Control
+import L2Daemons
+import L2Edge
+import L2Guest
+
+/// Where to find a running host's control socket.
+struct HostTarget: ParsableArguments {
+    @Option(help: "The host, e.g. esx01.") var host: String
+    @Option(help: "Control socket path (overrides --lab).") var socket: String?
+    @OptionGroup var labOptions: LabOptions
+
+    var path: String { socket ?? labOptions.runFolder.hostSocket(host) }
+
+    func call<T: Decodable>(_ command: String, _ arguments: [String: String] = [:], as type: T.Type = T.self) throws -> T {
+        try ControlClient.call(path, ControlRequest(command, arguments), as: type)
+    }
+}
+
+/// `l2motion vm ...`: power VMs on and off, list them, show their figures.
+struct VMCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vm", abstract: "Manage VMs on a running host.",
+        subcommands: [PowerOn.self, PowerOff.self, List.self, Stats.self])
+
+    struct PowerOn: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "power-on", abstract: "Power on a VM from a datastore.")
+        @Argument(help: "The VM's name.") var vm: String
+        @Option(help: "The datastore holding the VM's folder.") var datastore: String
+        @OptionGroup var target: HostTarget
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let summary = try target.call("power-on", ["vm": vm, "datastore": datastore], as: VMSummary.self)
+            if output.json { return try printJSON(summary) }
+            print("\(summary.name) is \(summary.statistics.state) on \(target.host): \(summary.mac) \(summary.ip), \(summary.memoryMiB) MiB, port group \"\(summary.portGroup)\"")
+        }
+    }
+
+    struct PowerOff: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "power-off", abstract: "Power off a VM.")
+        @Argument(help: "The VM's name.") var vm: String
+        @OptionGroup var target: HostTarget
+
+        func run() throws {
+            _ = try target.call("power-off", ["vm": vm], as: Nothing.self)
+            print("\(vm) powered off on \(target.host)")
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List a host's VMs.")
+        @OptionGroup var target: HostTarget
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let rows = try target.call("list-vms", as: [VMSummary].self)
+            if output.json { return try printJSON(rows) }
+            printTable(["VM", "STATE", "MAC", "IP", "MEMORY", "TOUCHED", "DIRTY/S", "THROTTLE", "UDP COUNTER"], rows.map {
+                [$0.name, $0.statistics.state.rawValue, $0.mac.description, $0.ip.description, "\($0.memoryMiB) MiB",
+                 "\($0.statistics.pagesTouched) pages", String(format: "%.0f", $0.statistics.dirtyRate),
+                 "\($0.statistics.throttlePercent)%", String($0.statistics.udpCounter)]
+            })
+        }
+    }
+
+    struct Stats: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "stats", abstract: "Show one VM's figures.")
+        @Argument(help: "The VM's name.") var vm: String
+        @OptionGroup var target: HostTarget
+
+        func run() throws {
+            try printJSON(try target.call("vm-stats", ["vm": vm], as: VMSummary.self))
+        }
+    }
+}
+
+/// `l2motion host-info HOST`: port groups, datastores, vMotion address, memory.
+struct HostInfoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "host-info", abstract: "Show a running host's configuration.")
+    @Argument(help: "The host, e.g. esx01.") var host: String
+    @Option(help: "Control socket path (overrides --lab).") var socket: String?
+    @OptionGroup var labOptions: LabOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let info = try ControlClient.call(socket ?? labOptions.runFolder.hostSocket(host), ControlRequest("host-info"), as: HostInfo.self)
+        if output.json { return try printJSON(info) }
+        print("host \(info.name) (pid \(info.pid))")
+        print("  uplink      \(info.uplink)")
+        print("  vMotion     \(info.vmkernel) \(info.vmkernelAddress):\(info.migrationPort)")
+        print("  memory      \(info.memoryFreeMiB) of \(info.memoryLimitMiB) MiB free")
+        print("  port groups \(info.portGroups.map(\.description).joined(separator: ", "))")
+        print("  datastores  \(info.datastores.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", "))")
+        print("  VMs         \(info.vms.isEmpty ? "none" : info.vms.joined(separator: ", "))")
+    }
+}
