@@ -1,0 +1,86 @@
+/// One-line, tcpdump-like descriptions of frames and packets, so a failing test reads like a capture.
+///
+/// Never throws and never traps: whatever cannot be parsed is shown as `malformed: <reason>` at the
+/// layer where parsing stopped. Examples:
+///
+/// ```
+/// 00:50:56:00:00:10 > ff:ff:ff:ff:ff:ff, RARP, Reverse Request who-is 00:50:56:00:00:10 tell 00:50:56:00:00:10, length 46
+/// 00:50:56:00:00:64 > 00:50:56:00:00:10, IPv4, 10.10.0.100 > 10.10.0.10: ICMP echo request, id 7, seq 3, length 64
+/// 00:50:56:00:00:64 > ff:ff:ff:ff:ff:ff, vlan 100, p 0, ARP, Request who-has 10.10.0.10 tell 10.10.0.100, length 46
+/// ```
+public struct FrameSummary: Hashable, Sendable, CustomStringConvertible {
+    /// The frame's bytes.
+    public let bytes: ArraySlice<UInt8>
+
+    public init(_ bytes: ArraySlice<UInt8>) { self.bytes = bytes }
+    public init(_ bytes: [UInt8]) { self.bytes = bytes[...] }
+
+    public var description: String { Self.describe(bytes) }
+
+    /// Describes raw frame bytes; `malformed: <reason>` if not even the Ethernet header parses.
+    public static func describe(_ bytes: ArraySlice<UInt8>) -> String {
+        do throws(WireError) {
+            return describe(try EthernetFrame(bytes))
+        } catch {
+            return "malformed: \(error)"
+        }
+    }
+
+    /// Describes a parsed frame: `src > dst, [vlan N, p P, ]<EtherType>, <payload>`.
+    public static func describe(_ frame: EthernetFrame) -> String {
+        var text = "\(frame.source) > \(frame.destination), "
+        if let vlan = frame.vlan { text += "\(vlan), " }
+        let etherType = frame.etherType
+        text += "\(etherType), "
+        let payload = frame.payload
+        switch etherType {
+        case .arp, .rarp:
+            do throws(WireError) {
+                text += "\(try ARPPacket(parsing: payload)), length \(payload.count)"
+            } catch {
+                text += "malformed: \(error)"
+            }
+        case .ipv4:
+            do throws(WireError) {
+                text += describe(try IPv4Packet(payload))
+            } catch {
+                text += "malformed: \(error)"
+            }
+        default:
+            text += "length \(payload.count)"
+        }
+        return text
+    }
+
+    /// Describes an IPv4 packet: `src > dst: <transport>`, ports appended to addresses for UDP/TCP.
+    public static func describe(_ packet: IPv4Packet) -> String {
+        let source = packet.source, destination = packet.destination
+        let payload = packet.payload
+        if packet.isLaterFragment {
+            return "\(source) > \(destination): \(packet.protocol) (frag \(packet.identification):"
+                + "\(payload.count)@\(Int(packet.fragmentOffset) * 8)\(packet.moreFragments ? "+" : ""))"
+        }
+        do throws(WireError) {
+            switch packet.protocol {
+            case .icmp:
+                return "\(source) > \(destination): \(try ICMPv4Message(payload))"
+            case .udp:
+                let udp = try UDPDatagram(payload)
+                return "\(source).\(udp.sourcePort) > \(destination).\(udp.destinationPort): UDP, length \(udp.payload.count)"
+            case .tcp:
+                let tcp = try TCPSegment(payload)
+                return "\(source).\(tcp.sourcePort) > \(destination).\(tcp.destinationPort): \(tcp.summary)"
+            default:
+                return "\(source) > \(destination): \(packet.protocol) \(payload.count)"
+            }
+        } catch {
+            return "\(source) > \(destination): malformed: \(error)"
+        }
+    }
+}
+
+/// Describes a frame the way tcpdump would; never throws (see `FrameSummary`).
+public func describe(frame: [UInt8]) -> String { FrameSummary.describe(frame[...]) }
+
+/// Describes a frame held in a slice; never throws (see `FrameSummary`).
+public func describe(frame: ArraySlice<UInt8>) -> String { FrameSummary.describe(frame) }
