@@ -148,8 +148,9 @@ public struct Workload: Hashable, Sendable {
         state.spec.pagesPerSecond * Double(100 - state.throttlePercent) / 100
     }
 
-    /// A fresh workload whose clock starts at `now`.
+    /// A fresh workload whose clock starts at `now`. Traps on a spec with `problems()` (validate first).
     public init(spec: WorkloadSpec, seed: UInt64, now: UInt64) {
+        precondition(spec.problems().isEmpty, "invalid workload: \(spec.problems().joined(separator: "; "))")
         state = WorkloadState(spec: spec, seed: seed, now: now)
     }
 

@@ -45,6 +45,9 @@ public struct WorkloadSpec: Hashable, Sendable, Codable, CustomStringConvertible
     /// A busy database: 40,000 pages/s over 256 MiB, uniform — the hard case for pre-copy.
     public static let db = WorkloadSpec(preset: "db", pagesPerSecond: 40_000, workingSetPages: 65_536, pattern: .uniform)
 
+    /// The highest rate accepted: 10 million pages/s (about 40 GB/s of dirtying).
+    public static let maximumPagesPerSecond: Double = 10_000_000
+
     /// Preset names in the order they are offered in messages.
     public static let presetNames = ["idle", "web", "db"]
 
@@ -61,8 +64,8 @@ public struct WorkloadSpec: Hashable, Sendable, Codable, CustomStringConvertible
     /// Every problem with the numbers, as sentences naming the field (empty if valid).
     public func problems() -> [String] {
         var result: [String] = []
-        if !(pagesPerSecond >= 0 && pagesPerSecond.isFinite) {
-            result.append("pagesPerSecond must be a finite number ≥ 0, not \(pagesPerSecond)")
+        if !(pagesPerSecond >= 0 && pagesPerSecond <= Self.maximumPagesPerSecond) {
+            result.append("pagesPerSecond must be in 0...\(Int(Self.maximumPagesPerSecond)), not \(pagesPerSecond)")
         }
         if workingSetPages <= 0 { result.append("workingSetPages must be positive, not \(workingSetPages)") }
         if !(hotSetFraction > 0 && hotSetFraction <= 1) {

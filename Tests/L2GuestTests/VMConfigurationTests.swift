@@ -123,6 +123,7 @@ func problems(_ json: String) -> [VMConfigurationProblem] {
         #expect(Set(bad.map(\.field)) == ["workload.rate", "workload.pattern"])
         #expect(bad.contains { $0.message.contains("choose one of uniform, hotCold, sequential") })
         #expect(problems(web01("workload", #"{"workingSetPages": 0}"#)).map(\.field) == ["workload"])
+        #expect(problems(web01("workload", #"{"pagesPerSecond": 1e12}"#)).first?.message.contains("pagesPerSecond must be in") == true)
     }
 
     @Test func notJSONIsReported() {
