@@ -1,0 +1,250 @@
+import L2Wire
+
+/// Where a VM is in its life, including the two sides of a migration.
+public enum VMState: String, Hashable, Sendable, Codable, CustomStringConvertible {
+    case poweredOff
+    /// Running normally.
+    case running
+    /// Source side of a migration, pre-copy: still running, memory being copied.
+    case migratingOut
+    /// Frozen: vCPU and workload stopped (switchover). Frames are not answered.
+    case stunned
+    /// Destination side of a migration: memory arriving, not running yet.
+    case migratingIn
+
+    public var description: String { rawValue }
+}
+
+/// A lifecycle call that does not fit the VM's current state.
+public struct VMStateError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var vm: String
+    public var action: String
+    public var state: VMState
+
+    public var description: String { "cannot \(action) VM \"\(vm)\": it is \(state)" }
+}
+
+/// A VM's figures for the control socket and reports.
+public struct VMStatistics: Hashable, Sendable, Codable {
+    public var state: VMState
+    /// Pages holding any non-zero byte (from a scan of memory).
+    public var pagesTouched: Int
+    public var pageCount: Int
+    /// Workload writes per second over the last second of running time (each write dirties a page).
+    public var dirtyRate: Double
+    public var workloadWrites: UInt64
+    public var throttlePercent: Int
+    public var responder: ResponderStatistics
+    /// Frames that arrived while the VM could not answer (stunned, migrating in, off).
+    public var framesWhileNotRunning: Int
+    public var udpCounter: UInt64
+    public var instructionCounter: UInt64
+    public var bootID: UInt64
+    public var migrationCount: UInt32
+}
+
+/// One VM: its configuration, memory, workload, network responder and vCPU state, with the
+/// lifecycle a migration needs. Time is passed in (monotonic nanoseconds of the caller's clock).
+///
+/// Not `Sendable`: use it from one thread (the host's VM loop). `memory` itself is thread-safe for
+/// a migration's copier thread (`GuestMemory` is `Sendable`, its dirty bitmap atomic).
+///
+/// Lifecycle: `powerOn` → running; source of a migration: `beginMigrationOut` → `stun` →
+/// `completeMigrationOut` (→ poweredOff) or `abortMigrationOut` (→ running); destination:
+/// `init(incoming:)` (migratingIn) → pages into `memory.storePage` → `restore(vcpuState:)` →
+/// `resume(now:)`.
+public final class VirtualMachine {
+    public let configuration: VMConfiguration
+    public let memory: GuestMemory
+    public private(set) var state: VMState
+    public private(set) var workload: Workload
+    public private(set) var responder: NetworkResponder
+    public private(set) var bootID: UInt64 = 0
+    public private(set) var instructionCounter: UInt64 = 0
+    public private(set) var migrationCount: UInt32 = 0
+    public private(set) var framesWhileNotRunning = 0
+    private var lastTick: UInt64 = 0
+    /// (time, writes) samples of the last second or so of running, oldest first.
+    private var samples: [(time: UInt64, writes: UInt64)] = []
+
+    public var name: String { configuration.name }
+
+    /// A powered-off VM with zeroed memory. Throws if the configuration is invalid or memory cannot be reserved.
+    public init(configuration: VMConfiguration) throws(VMCreationError) {
+        let problems = configuration.validate()
+        guard problems.isEmpty else { throw .invalidConfiguration(VMConfigurationError(problems)) }
+        self.configuration = configuration
+        do {
+            memory = try GuestMemory(bytes: configuration.memoryBytes)
+        } catch {
+            throw .memory(error)
+        }
+        state = .poweredOff
+        workload = Workload(spec: configuration.workload, seed: configuration.effectiveSeed, now: 0)
+        responder = NetworkResponder(mac: configuration.mac, ip: configuration.ip.address)
+    }
+
+    /// The destination side of a migration: empty memory, waiting for pages and the vCPU state.
+    public convenience init(incoming configuration: VMConfiguration) throws(VMCreationError) {
+        try self.init(configuration: configuration)
+        state = .migratingIn
+    }
+
+    /// The vCPU state a migration carries at switchover (includes the workload state).
+    public var vcpuState: VCPUState {
+        VCPUState(bootID: bootID, instructionCounter: instructionCounter, migrationCount: migrationCount,
+                  workload: workload.state)
+    }
+
+    /// Boots: boot record, non-zero fill of `touchedMiB`, workload started at `now`. Returns the
+    /// frames to send (a gratuitous ARP if configured).
+    public func powerOn(now: UInt64, bootID: UInt64) throws(VMStateError) -> [[UInt8]] {
+        try require([.poweredOff], "power on")
+        self.bootID = bootID
+        instructionCounter = 0
+        memory.storeUInt64(GuestLayout.bootMagic, at: GuestLayout.bootRecordOffset)
+        memory.storeUInt64(bootID, at: GuestLayout.bootRecordOffset + 8)
+        memory.fillPseudoRandom(mebibytes: configuration.touchedMiB ?? 0, seed: configuration.effectiveSeed)
+        workload = Workload(spec: configuration.workload, seed: configuration.effectiveSeed, now: now)
+        startClock(now)
+        state = .running
+        return configuration.sendsGratuitousARP ? [responder.gratuitousARP()] : []
+    }
+
+    /// Answers a frame delivered to this VM's NIC; returns the frames it sends. Only a running VM
+    /// (or one in pre-copy) answers; otherwise the frame is counted and nothing is sent.
+    public func handle(frame: ArraySlice<UInt8>, now: UInt64) -> [[UInt8]] {
+        guard isRunning else {
+            framesWhileNotRunning += 1
+            return []
+        }
+        tick(now: now)
+        return responder.handle(frame: frame, memory: memory).map { [$0] } ?? []
+    }
+
+    public func handle(frame: [UInt8], now: UInt64) -> [[UInt8]] { handle(frame: frame[...], now: now) }
+
+    /// Runs the guest up to `now`: the workload's owed writes and the instruction counter. Returns the writes done.
+    @discardableResult
+    public func tick(now: UInt64) -> Int {
+        guard isRunning else { return 0 }
+        if now > lastTick {
+            instructionCounter &+= now - lastTick
+            lastTick = now
+        }
+        let writes = workload.advance(to: now, memory: memory)
+        record(now)
+        return writes
+    }
+
+    /// Slows the workload (0...99 %, clamped), e.g. when pre-copy does not converge. Takes effect from the last tick.
+    public func setThrottle(percent: Int) {
+        workload.setThrottle(percent: percent)
+    }
+
+    /// Source side: pre-copy starts; the VM keeps running.
+    public func beginMigrationOut() throws(VMStateError) {
+        try require([.running], "migrate")
+        state = .migratingOut
+    }
+
+    /// Freezes the VM at `now` (switchover): owed writes are done first, then nothing runs.
+    public func stun(now: UInt64) throws(VMStateError) {
+        try require([.running, .migratingOut], "stun")
+        tick(now: now)
+        workload.pause()
+        state = .stunned
+    }
+
+    /// Runs again from `now`: a stunned source after a failed switchover, or a migration destination
+    /// once its memory and vCPU state are in. Stunned time is not owed to the workload.
+    public func resume(now: UInt64) throws(VMStateError) {
+        try require([.stunned, .migratingIn], "resume")
+        if state == .migratingIn { migrationCount &+= 1 }
+        workload.resume(at: now)
+        startClock(now)
+        state = .running
+    }
+
+    /// Source side: the migration failed or was cancelled; the VM runs on here.
+    public func abortMigrationOut(now: UInt64) throws(VMStateError) {
+        try require([.migratingOut, .stunned], "abort the migration of")
+        if state == .stunned {
+            workload.resume(at: now)
+            startClock(now)
+        }
+        state = .running
+    }
+
+    /// Source side: the destination confirmed it runs the VM; this copy stops for good.
+    public func completeMigrationOut() throws(VMStateError) {
+        try require([.stunned], "complete the migration of")
+        state = .poweredOff
+    }
+
+    /// Destination side: installs the vCPU state received at switchover (the VM stays migratingIn until `resume`).
+    public func restore(vcpuState: VCPUState) throws(VMStateError) {
+        try require([.migratingIn], "restore the vCPU state of")
+        bootID = vcpuState.bootID
+        instructionCounter = vcpuState.instructionCounter
+        migrationCount = vcpuState.migrationCount
+        var state = vcpuState.workload
+        state.paused = true
+        workload = Workload(state: state)
+    }
+
+    /// Stops the VM. Memory keeps its contents until the VM is released.
+    public func powerOff() {
+        workload.pause()
+        state = .poweredOff
+    }
+
+    /// The frames to announce this VM's IP (a gratuitous ARP), e.g. after a migration.
+    public func gratuitousARP() -> [UInt8] { responder.gratuitousARP() }
+
+    /// Current figures. Scans all of memory for `pagesTouched`: call on request, not per frame.
+    public func statistics() -> VMStatistics {
+        VMStatistics(state: state, pagesTouched: memory.nonZeroPageCount(), pageCount: memory.pageCount,
+                     dirtyRate: dirtyRate, workloadWrites: workload.writes, throttlePercent: workload.throttlePercent,
+                     responder: responder.statistics, framesWhileNotRunning: framesWhileNotRunning,
+                     udpCounter: responder.counter(in: memory), instructionCounter: instructionCounter,
+                     bootID: bootID, migrationCount: migrationCount)
+    }
+
+    /// Workload writes per second over the last second of ticks (0 with fewer than two samples).
+    public var dirtyRate: Double {
+        guard let first = samples.first, let last = samples.last, last.time > first.time else { return 0 }
+        return Double(last.writes - first.writes) * 1e9 / Double(last.time - first.time)
+    }
+
+    private var isRunning: Bool { state == .running || state == .migratingOut }
+
+    private func startClock(_ now: UInt64) {
+        lastTick = now
+        samples = [(now, workload.writes)]
+    }
+
+    private func record(_ now: UInt64) {
+        guard let last = samples.last, now > last.time else { return }
+        samples.append((now, workload.writes))
+        // Keep one sample at or before the start of the one-second window.
+        while samples.count > 2, samples[1].time + 1_000_000_000 <= now { samples.removeFirst() }
+    }
+
+    private func require(_ allowed: [VMState], _ action: String) throws(VMStateError) {
+        guard allowed.contains(state) else { throw VMStateError(vm: name, action: action, state: state) }
+    }
+}
+
+/// Why a VM could not be created.
+public enum VMCreationError: Error, Equatable, Sendable, CustomStringConvertible {
+    case invalidConfiguration(VMConfigurationError)
+    case memory(GuestMemoryError)
+
+    public var description: String {
+        switch self {
+        case let .invalidConfiguration(error): error.description
+        case let .memory(error): error.description
+        }
+    }
+}

@@ -1,0 +1,173 @@
+import Testing
+import L2Wire
+@testable import L2Guest
+
+// Golden frames: client 02:00:00:00:00:64 / 10.10.0.100, VM web01 00:50:56:00:00:10 / 10.10.0.10.
+// Checksums computed independently (RFC 1071 in a separate script), not by L2Wire.
+
+let arpRequest: [UInt8] = [
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0x00, 0x00, 0x00, 0x00, 0x64, 0x08, 0x06,
+    0x00, 0x01, 0x08, 0x00, 0x06, 0x04, 0x00, 0x01,
+    0x02, 0x00, 0x00, 0x00, 0x00, 0x64, 0x0a, 0x0a, 0x00, 0x64,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0a, 0x0a, 0x00, 0x0a,
+] + Array(repeating: 0, count: 18)
+
+let arpReply: [UInt8] = [
+    0x02, 0x00, 0x00, 0x00, 0x00, 0x64, 0x00, 0x50, 0x56, 0x00, 0x00, 0x10, 0x08, 0x06,
+    0x00, 0x01, 0x08, 0x00, 0x06, 0x04, 0x00, 0x02,
+    0x00, 0x50, 0x56, 0x00, 0x00, 0x10, 0x0a, 0x0a, 0x00, 0x0a,
+    0x02, 0x00, 0x00, 0x00, 0x00, 0x64, 0x0a, 0x0a, 0x00, 0x64,
+] + Array(repeating: 0, count: 18)
+
+let echoRequest: [UInt8] = [
+    0x00, 0x50, 0x56, 0x00, 0x00, 0x10, 0x02, 0x00, 0x00, 0x00, 0x00, 0x64, 0x08, 0x00, 0x45, 0x00,
+    0x00, 0x24, 0x12, 0x34, 0x40, 0x00, 0x40, 0x01, 0x14, 0x24, 0x0a, 0x0a, 0x00, 0x64, 0x0a, 0x0a,
+    0x00, 0x0a, 0x08, 0x00, 0x66, 0x60, 0x00, 0x07, 0x00, 0x03, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66,
+    0x67, 0x68, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+]
+let echoReply: [UInt8] = [
+    0x02, 0x00, 0x00, 0x00, 0x00, 0x64, 0x00, 0x50, 0x56, 0x00, 0x00, 0x10, 0x08, 0x00, 0x45, 0x00,
+    0x00, 0x24, 0x12, 0x34, 0x40, 0x00, 0x40, 0x01, 0x14, 0x24, 0x0a, 0x0a, 0x00, 0x0a, 0x0a, 0x0a,
+    0x00, 0x64, 0x00, 0x00, 0x6e, 0x60, 0x00, 0x07, 0x00, 0x03, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66,
+    0x67, 0x68, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+]
+let udpRequest: [UInt8] = [
+    0x00, 0x50, 0x56, 0x00, 0x00, 0x10, 0x02, 0x00, 0x00, 0x00, 0x00, 0x64, 0x08, 0x00, 0x45, 0x00,
+    0x00, 0x22, 0x01, 0x01, 0x40, 0x00, 0x40, 0x11, 0x25, 0x49, 0x0a, 0x0a, 0x00, 0x64, 0x0a, 0x0a,
+    0x00, 0x0a, 0x9c, 0x40, 0x1e, 0x61, 0x00, 0x0e, 0x24, 0xad, 0x70, 0x69, 0x6e, 0x67, 0x2d, 0x31,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+]
+let udpReply1: [UInt8] = [
+    0x02, 0x00, 0x00, 0x00, 0x00, 0x64, 0x00, 0x50, 0x56, 0x00, 0x00, 0x10, 0x08, 0x00, 0x45, 0x00,
+    0x00, 0x2a, 0x01, 0x01, 0x40, 0x00, 0x40, 0x11, 0x25, 0x41, 0x0a, 0x0a, 0x00, 0x0a, 0x0a, 0x0a,
+    0x00, 0x64, 0x1e, 0x61, 0x9c, 0x40, 0x00, 0x16, 0x24, 0x9c, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x01, 0x70, 0x69, 0x6e, 0x67, 0x2d, 0x31, 0x00, 0x00, 0x00, 0x00,
+]
+let udpReply2: [UInt8] = [
+    0x02, 0x00, 0x00, 0x00, 0x00, 0x64, 0x00, 0x50, 0x56, 0x00, 0x00, 0x10, 0x08, 0x00, 0x45, 0x00,
+    0x00, 0x2a, 0x01, 0x01, 0x40, 0x00, 0x40, 0x11, 0x25, 0x41, 0x0a, 0x0a, 0x00, 0x0a, 0x0a, 0x0a,
+    0x00, 0x64, 0x1e, 0x61, 0x9c, 0x40, 0x00, 0x16, 0x24, 0x9b, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x02, 0x70, 0x69, 0x6e, 0x67, 0x2d, 0x31, 0x00, 0x00, 0x00, 0x00,
+]
+
+let web01MAC = MACAddress(0x00, 0x50, 0x56, 0x00, 0x00, 0x10)
+let web01IP = IPv4Address(10, 10, 0, 10)
+
+/// `bytes` as a slice that does not start at index 0.
+func offsetSlice(_ bytes: [UInt8]) -> ArraySlice<UInt8> { ([0xAA, 0xBB, 0xCC] + bytes)[3...] }
+
+/// Sum of 16-bit big-endian words folded to 16 bits: 0xFFFF when an RFC 1071 checksum verifies.
+func onesComplementSum<C: Collection>(_ bytes: C) -> UInt16 where C.Element == UInt8 {
+    var sum: UInt32 = 0
+    var high = true
+    for byte in bytes {
+        sum += high ? UInt32(byte) << 8 : UInt32(byte)
+        high.toggle()
+    }
+    while sum > 0xFFFF { sum = (sum & 0xFFFF) + (sum >> 16) }
+    return UInt16(sum)
+}
+
+@Suite struct NetworkResponderTests {
+    @Test func answersARPRequestForItsIP() throws {
+        let memory = try GuestMemory(pageCount: 4)
+        var responder = NetworkResponder(mac: web01MAC, ip: web01IP)
+        #expect(responder.handle(frame: offsetSlice(arpRequest), memory: memory) == arpReply)
+        #expect(responder.statistics.arpReplies == 1)
+
+        var other = arpRequest
+        other[41] = 11 // who-has 10.10.0.11
+        #expect(responder.handle(frame: other, memory: memory) == nil)
+        var reply = arpRequest
+        reply[21] = 2 // a reply, not a request
+        #expect(responder.handle(frame: reply, memory: memory) == nil)
+        #expect(responder.statistics.ignored == 2)
+        #expect(memory.dirty.dirtyCount == 0)
+    }
+
+    @Test func answersEchoRequestWithPayloadAndChecksums() throws {
+        let memory = try GuestMemory(pageCount: 4)
+        var responder = NetworkResponder(mac: web01MAC, ip: web01IP)
+        let reply = responder.handle(frame: offsetSlice(echoRequest), memory: memory)
+        let answer = try #require(reply)
+        #expect(answer == echoReply)
+        // Checksums verify independently of L2Wire: IP header 14..<34, ICMP 34..<50.
+        #expect(onesComplementSum(answer[14..<34]) == 0xFFFF)
+        #expect(onesComplementSum(answer[34..<50]) == 0xFFFF)
+        #expect(answer[22] == 64) // TTL
+        #expect(Array(answer[42..<50]) == Array("abcdefgh".utf8))
+        #expect(responder.statistics.echoReplies == 1)
+    }
+
+    @Test func ignoresWhatIsNotForIt() throws {
+        let memory = try GuestMemory(pageCount: 4)
+        var responder = NetworkResponder(mac: web01MAC, ip: web01IP)
+        var otherMAC = echoRequest
+        otherMAC[5] = 0x11
+        var otherIP = echoRequest
+        otherIP[33] = 0x0b
+        var badIPChecksum = echoRequest
+        badIPChecksum[24] ^= 0xFF
+        var badICMPChecksum = echoRequest
+        badICMPChecksum[36] ^= 0xFF
+        var otherPort = udpRequest
+        otherPort[37] = 0x62 // port 7778
+        var badUDPChecksum = udpRequest
+        badUDPChecksum[40] ^= 0xFF
+        var fragment = udpRequest
+        fragment[20] = 0x20 // MF
+        for (name, frame) in [("other MAC", otherMAC), ("other IP", otherIP), ("bad IP checksum", badIPChecksum),
+                              ("bad ICMP checksum", badICMPChecksum), ("UDP port 7778", otherPort),
+                              ("bad UDP checksum", badUDPChecksum), ("fragment", fragment),
+                              ("truncated", Array(echoRequest.prefix(13))), ("empty", [])] {
+            #expect(responder.handle(frame: frame, memory: memory) == nil, "answered \(name)")
+        }
+        #expect(responder.statistics.ignored == 9 && responder.statistics.answered == 0)
+        #expect(responder.counter(in: memory) == 0)
+    }
+
+    @Test func udpCounterLivesInGuestMemoryAndIncrements() throws {
+        let memory = try GuestMemory(pageCount: 4)
+        var responder = NetworkResponder(mac: web01MAC, ip: web01IP)
+        #expect(responder.handle(frame: offsetSlice(udpRequest), memory: memory) == udpReply1)
+        #expect(memory.loadUInt64(at: 4096) == 1)
+        #expect(memory.dirty.takeAll() == [1])
+        #expect(responder.handle(frame: udpRequest, memory: memory) == udpReply2)
+        #expect(memory.loadUInt64(at: 4096) == 2)
+        // The reply's UDP checksum verifies over the pseudo-header (independent sum).
+        let udp = udpReply2[34..<56]
+        let pseudo: [UInt8] = [10, 10, 0, 10, 10, 10, 0, 100, 0, 17, 0, 22]
+        #expect(onesComplementSum(pseudo + Array(udp)) == 0xFFFF)
+
+        // The counter is whatever guest memory says: a migrated copy continues from it.
+        memory.storeUInt64(41, at: 4096)
+        let reply = responder.handle(frame: udpRequest, memory: memory)
+        let answer = try #require(reply)
+        #expect(Array(answer[42..<50]) == [0, 0, 0, 0, 0, 0, 0, 42])
+        #expect(responder.statistics.udpReplies == 3)
+    }
+
+    @Test func udpEchoIsCutToFitTheMTU() throws {
+        let memory = try GuestMemory(pageCount: 4)
+        var responder = NetworkResponder(mac: web01MAC, ip: web01IP)
+        let big = Frames.udp(sourceMAC: MACAddress(2, 0, 0, 0, 0, 0x64), destinationMAC: web01MAC,
+                             source: IPv4Address(10, 10, 0, 100), destination: web01IP, sourcePort: 5, destinationPort: 7777,
+                             payload: Array(repeating: UInt8(7), count: 1472))
+        let reply = responder.handle(frame: big, memory: memory)
+        let answer = try #require(reply)
+        #expect(answer.count == 14 + 1500)
+    }
+
+    @Test func gratuitousARPAnnouncesItsAddress() throws {
+        var responder = NetworkResponder(mac: web01MAC, ip: web01IP)
+        let frame = responder.gratuitousARP()
+        let expected: [UInt8] = [
+            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0x50, 0x56, 0x00, 0x00, 0x10, 0x08, 0x06,
+            0x00, 0x01, 0x08, 0x00, 0x06, 0x04, 0x00, 0x01,
+            0x00, 0x50, 0x56, 0x00, 0x00, 0x10, 0x0a, 0x0a, 0x00, 0x0a,
+            0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0a, 0x0a, 0x00, 0x0a,
+        ] + Array(repeating: 0, count: 18)
+        #expect(frame == expected)
+        #expect(responder.statistics.gratuitousARPs == 1)
+    }
+}
