@@ -1,0 +1,195 @@
+import L2Guest
+import L2Wire
+
+/// An incremental decoder for a migration byte stream: `append` chunks split anywhere, then call
+/// `next()` until it returns nil. Malformed input throws a `MigrationProtocolError`; after that the
+/// decoder stays failed (the stream has lost its framing) and every later call throws.
+///
+/// Header fields are checked as soon as their bytes arrive, so garbage is rejected without waiting
+/// for a bogus payload length. Page batches are returned as slices of the receive buffer.
+public struct MigrationDecoder: Sendable {
+    /// Largest accepted payload.
+    public var maxPayloadLength: Int
+    /// Pages in the VM's memory; page indices must be below it. Nil until known: then a page batch is
+    /// rejected.
+    public var pageCount: Int?
+
+    private var buffer: [UInt8] = []
+    private var readIndex = 0
+    private var failure: MigrationProtocolError?
+
+    public init(maxPayloadLength: Int = MigrationWire.defaultMaxPayloadLength, pageCount: Int? = nil) {
+        self.maxPayloadLength = maxPayloadLength
+        self.pageCount = pageCount
+    }
+
+    /// Bytes received but not yet returned as messages.
+    public var bufferedByteCount: Int { buffer.count - readIndex }
+
+    /// The error that stopped the decoder, if any.
+    public var error: MigrationProtocolError? { failure }
+
+    /// Adds received bytes.
+    public mutating func append<C: Collection>(_ bytes: C) where C.Element == UInt8 {
+        guard failure == nil else { return }
+        if readIndex == buffer.count {
+            buffer.removeAll(keepingCapacity: true)
+            readIndex = 0
+        } else if readIndex > 0 && readIndex >= buffer.count / 2 {
+            buffer.removeFirst(readIndex)
+            readIndex = 0
+        }
+        buffer.append(contentsOf: bytes)
+    }
+
+    /// The next complete message, or nil if more bytes are needed.
+    public mutating func next() throws(MigrationProtocolError) -> MigrationMessage? {
+        if let failure { throw .decoderFailed(previous: failure.description) }
+        do {
+            return try decodeNext()
+        } catch {
+            failure = error
+            throw error
+        }
+    }
+
+    private mutating func decodeNext() throws(MigrationProtocolError) -> MigrationMessage? {
+        let available = buffer.count - readIndex
+        let start = readIndex
+        if available >= 4 {
+            let magic = readUInt32(at: start)
+            guard magic == MigrationWire.magic else { throw .badMagic(found: magic) }
+        }
+        if available >= 5 {
+            guard buffer[start + 4] == MigrationWire.version else {
+                throw .unsupportedVersion(found: buffer[start + 4], supported: MigrationWire.version)
+            }
+        }
+        let type = MigrationMessageType(rawValue: available >= 6 ? buffer[start + 5] : 0)
+        if available >= 6 {
+            guard type.isKnown else { throw .unknownMessageType(type.rawValue) }
+        }
+        if available >= 8 {
+            let flags = UInt16(buffer[start + 6]) << 8 | UInt16(buffer[start + 7])
+            guard flags == 0 else { throw .unknownFlags(flags, type: type) }
+        }
+        guard available >= MigrationWire.headerLength else { return nil }
+        let length = Int(readUInt32(at: start + 8))
+        guard length <= maxPayloadLength else {
+            throw .payloadTooLarge(length: length, limit: maxPayloadLength, type: type)
+        }
+        guard available >= MigrationWire.headerLength + length else { return nil }
+        let payloadStart = start + MigrationWire.headerLength
+        let payload = buffer[payloadStart..<payloadStart + length]
+        let message = try Self.decodePayload(type: type, payload: payload, pageCount: pageCount)
+        readIndex = payloadStart + length
+        return message
+    }
+
+    private func readUInt32(at offset: Int) -> UInt32 {
+        UInt32(buffer[offset]) << 24 | UInt32(buffer[offset + 1]) << 16 | UInt32(buffer[offset + 2]) << 8
+            | UInt32(buffer[offset + 3])
+    }
+
+    static func decodePayload(type: MigrationMessageType, payload: ArraySlice<UInt8>,
+                              pageCount: Int?) throws(MigrationProtocolError) -> MigrationMessage {
+        var reader = PayloadReader(payload, type: type)
+        let message: MigrationMessage
+        switch type {
+        case .hello:
+            let id = MigrationID(high: try reader.u64("migration id"), low: try reader.u64("migration id"))
+            let version = try reader.u16("protocol version")
+            let secret = MigrationSecret(bytes: try reader.take(MigrationSecret.length, "secret"))!
+            message = .hello(id: id, protocolVersion: version, secret: secret)
+        case .spec:
+            let name = try reader.string("VM name")
+            let mac = try reader.take(6, "MAC address")
+            let ip = try reader.take(4, "IPv4 address")
+            let memory = try reader.u64("memory bytes")
+            let pageSize = try reader.u32("page size")
+            let portGroup = try reader.string("port group")
+            let datastore = try reader.string("datastore")
+            message = .spec(MigrationSpec(
+                vmName: name, mac: MACAddress(bytes: mac, at: mac.startIndex),
+                ip: IPv4Address(bytes: ip, at: ip.startIndex), memoryBytes: memory, pageSize: pageSize,
+                portGroup: portGroup, datastore: datastore))
+        case .specAccepted:
+            message = .specAccepted
+        case .commit:
+            message = .commit
+        case .specRejected:
+            message = .specRejected(reason: try reader.string("reason"))
+        case .verifyFailed:
+            message = .verifyFailed(reason: try reader.string("reason"))
+        case .abort:
+            message = .abort(reason: try reader.string("reason"))
+        case .pageBatch:
+            message = .pageBatch(try decodePageBatch(&reader, pageCount: pageCount))
+        case .roundEnd:
+            message = .roundEnd(round: try reader.u32("round"), pages: try reader.u64("pages"),
+                                bytes: try reader.u64("bytes"))
+        case .switchover:
+            let round = try reader.u32("final round")
+            let vcpu = try reader.blob("vCPU state", limit: MigrationWire.defaultMaxPayloadLength)
+            let workload = try reader.blob("workload state", limit: MigrationWire.defaultMaxPayloadLength)
+            let frameCount = Int(try reader.u32("queued frame count"))
+            // Each frame needs at least its 4-byte length: a count beyond that is a lie, not a big batch.
+            guard frameCount <= reader.remaining / 4 else {
+                throw reader.fail("claims \(frameCount) queued frames in \(reader.remaining) bytes")
+            }
+            var frames: [[UInt8]] = []
+            frames.reserveCapacity(frameCount)
+            for _ in 0..<frameCount {
+                frames.append(try reader.blob("queued frame", limit: MigrationWire.maxFrameLength))
+            }
+            let pages = try reader.u64("page count")
+            let digest = try reader.u64("memory digest")
+            message = .switchover(SwitchoverState(finalRound: round, vcpuState: vcpu, workloadState: workload,
+                                                  queuedFrames: frames, pageCount: pages, memoryDigest: digest))
+        case .verified:
+            message = .verified(digest: try reader.u64("digest"))
+        case .resumed:
+            message = .resumed(atNanoseconds: try reader.u64("resume time"))
+        case .forwardedFrame:
+            guard (1...MigrationWire.maxFrameLength).contains(reader.remaining) else {
+                throw reader.fail("a forwarded frame must be 1 to \(MigrationWire.maxFrameLength) bytes, got \(reader.remaining)")
+            }
+            message = .forwardedFrame(Array(try reader.take(reader.remaining, "frame")))
+        default:
+            throw .unknownMessageType(type.rawValue)
+        }
+        try reader.finish()
+        return message
+    }
+
+    static func decodePageBatch(_ reader: inout PayloadReader,
+                                pageCount: Int?) throws(MigrationProtocolError) -> PageBatch {
+        let round = try reader.u32("round")
+        let count = Int(try reader.u32("record count"))
+        guard let pageCount else { throw .pageBatchWithoutMemory }
+        let recordsStart = reader.index
+        var normal = 0
+        for _ in 0..<min(count, reader.remaining / MigrationWire.pageRecordHeaderLength + 1) {
+            let index = try reader.u64("page index")
+            let kind = try reader.u8("page kind")
+            guard index < UInt64(pageCount) else { throw .pageIndexOutOfRange(index: index, pageCount: pageCount) }
+            switch kind {
+            case PageRecordKind.zero:
+                break
+            case PageRecordKind.normal:
+                _ = try reader.take(MigrationWire.pageSize, "contents of page \(index)")
+                normal += 1
+            default:
+                throw .unknownPageKind(kind, index: index)
+            }
+        }
+        // The loop above is bounded by what the payload can hold; a larger count is a truncated batch.
+        let parsed = reader.index - recordsStart
+        let minimumForCount = count * MigrationWire.pageRecordHeaderLength
+        guard parsed >= minimumForCount || count == 0 else {
+            throw reader.fail("claims \(count) page records but the payload ends after \(parsed) record bytes")
+        }
+        let records = reader.bytes[recordsStart..<reader.index]
+        return PageBatch(round: round, count: count, normalCount: normal, records: records)
+    }
+}

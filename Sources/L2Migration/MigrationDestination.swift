@@ -1,0 +1,324 @@
+import L2Guest
+
+/// What a destination host accepts, from the coordinator (id, secret) and the host (limits, labels).
+public struct MigrationDestinationSettings: Sendable {
+    public var migrationID: MigrationID
+    public var secret: MigrationSecret
+    /// The most memory a VM may ask for on this host.
+    public var maxMemoryBytes: UInt64
+    /// The host's port group labels; the VM's must be among them exactly, case included.
+    public var portGroups: Set<String>
+    /// The datastores this host mounts; nil leaves the check to the coordinator.
+    public var datastores: Set<String>?
+    /// Silence from the source longer than this before the VM resumes discards the migration.
+    public var idleTimeoutNanoseconds: UInt64
+
+    public init(migrationID: MigrationID, secret: MigrationSecret, maxMemoryBytes: UInt64, portGroups: Set<String>,
+                datastores: Set<String>? = nil, idleTimeoutNanoseconds: UInt64 = 10_000_000_000) {
+        self.migrationID = migrationID
+        self.secret = secret
+        self.maxMemoryBytes = maxMemoryBytes
+        self.portGroups = portGroups
+        self.datastores = datastores
+        self.idleTimeoutNanoseconds = idleTimeoutNanoseconds
+    }
+}
+
+/// What the destination's driver must do, in order.
+public enum DestinationAction: Sendable, Equatable {
+    /// Write these bytes to the migration connection.
+    case send([UInt8])
+    /// Create zero-filled memory for the VM (`GuestMemory(bytes:)`), then call `memoryAllocated` (or
+    /// `memoryAllocationFailed`).
+    case allocateMemory(MigrationSpec)
+    /// The copy is proved: attach the VM to its port group, load this state, deliver the queued frames,
+    /// run it, then call `resumed(now:)`.
+    case resumeVM(SwitchoverState)
+    /// A frame the source forwarded for the running VM.
+    case deliverFrame([UInt8])
+    /// Free everything this migration created; the VM stays (or goes back) to the source.
+    case discard(reason: String)
+    /// The VM runs here but the source has not committed: keep it running and ask the coordinator.
+    case awaitCoordinator(reason: String)
+    /// The source committed: the VM is this host's now.
+    case completed(DestinationReport)
+}
+
+/// Where a migration destination is.
+public enum DestinationPhase: String, Sendable, Equatable {
+    case awaitingHello, awaitingSpec, allocating, receiving, resuming, running, committed, discarded, awaitingCoordinator
+}
+
+/// What the destination received.
+public struct DestinationReport: Codable, Sendable, Equatable {
+    public var vmName: String
+    public var pagesReceived: Int
+    public var zeroPages: Int
+    public var normalPages: Int
+    public var bytesReceived: Int
+    public var rounds: Int
+    public var digest: UInt64
+    /// The resume time the destination reported (ns).
+    public var resumedAt: UInt64?
+
+    enum CodingKeys: String, CodingKey {
+        case vmName = "vm-name", pagesReceived = "pages-received", zeroPages = "zero-pages",
+             normalPages = "normal-pages", bytesReceived = "bytes-received", rounds, digest,
+             resumedAt = "resumed-at"
+    }
+}
+
+/// The receiving side of a pre-copy live migration, sans I/O: it validates the hello and the spec,
+/// applies page batches to the VM's new memory, proves the copy at switchover and hands the VM over.
+///
+/// Driver loop: `receive(bytes:now:)` with whatever arrived, perform the actions in order
+/// (`.allocateMemory` → `memoryAllocated`, `.resumeVM` → resume, then `resumed(now:)`), `tick(now:)`
+/// now and then, `connectionLost(now:)` on EOF or error. Before the VM resumes every failure ends in
+/// `.discard`; after it, in `.awaitCoordinator` (never two running copies, never a silent kill).
+public struct MigrationDestination: Sendable {
+    public let settings: MigrationDestinationSettings
+    public private(set) var phase: DestinationPhase = .awaitingHello
+    public private(set) var spec: MigrationSpec?
+    /// The VM's memory, once allocated (nil again after a discard).
+    public private(set) var memory: GuestMemory?
+
+    private var decoder = MigrationDecoder()
+    private var receivedHashes: [UInt64] = []
+    private var lastActivity: UInt64
+    private var expectedRound: UInt32 = 1
+    private var roundPages = 0
+    private var roundBytes = 0
+    private var report = DestinationReport(vmName: "", pagesReceived: 0, zeroPages: 0, normalPages: 0,
+                                           bytesReceived: 0, rounds: 0, digest: 0, resumedAt: nil)
+
+    public init(settings: MigrationDestinationSettings, now: UInt64) {
+        self.settings = settings
+        lastActivity = now
+    }
+
+    /// Bytes received from the source.
+    public mutating func receive(bytes: some Collection<UInt8>, now: UInt64) -> [DestinationAction] {
+        guard phase != .discarded && phase != .awaitingCoordinator else { return [] }
+        lastActivity = now
+        report.bytesReceived += bytes.count
+        decoder.append(bytes)
+        var actions: [DestinationAction] = []
+        while phase != .discarded && phase != .awaitingCoordinator {
+            let message: MigrationMessage
+            do {
+                guard let next = try decoder.next() else { break }
+                message = next
+            } catch {
+                actions += protocolFailure(error)
+                break
+            }
+            actions += handle(message, now: now)
+        }
+        return actions
+    }
+
+    /// The driver created the VM's memory (zero-filled, `spec.memoryBytes` long).
+    public mutating func memoryAllocated(_ memory: GuestMemory, now: UInt64) -> [DestinationAction] {
+        guard phase == .allocating, let spec else { return [] }
+        guard UInt64(memory.byteCount) == spec.memoryBytes else {
+            return memoryAllocationFailed(reason: "allocated \(memory.byteCount) bytes, the spec needs \(spec.memoryBytes)", now: now)
+        }
+        self.memory = memory
+        decoder.pageCount = memory.pageCount
+        receivedHashes = [UInt64](repeating: PageHash.zeroPage, count: memory.pageCount)
+        phase = .receiving
+        lastActivity = now
+        return [.send(MigrationEncoder.encode(.specAccepted))]
+    }
+
+    /// The driver could not create the VM's memory.
+    public mutating func memoryAllocationFailed(reason: String, now: UInt64) -> [DestinationAction] {
+        guard phase == .allocating else { return [] }
+        let text = "could not allocate the VM's memory: \(reason)"
+        return [.send(MigrationEncoder.encode(.specRejected(reason: text)))] + discard(text)
+    }
+
+    /// The driver resumed the VM (after `.resumeVM`): tells the source, with this time.
+    public mutating func resumed(now: UInt64) -> [DestinationAction] {
+        guard phase == .resuming else { return [] }
+        phase = .running
+        report.resumedAt = now
+        return [.send(MigrationEncoder.encode(.resumed(atNanoseconds: now)))]
+    }
+
+    /// The connection closed or failed.
+    public mutating func connectionLost(now: UInt64) -> [DestinationAction] {
+        switch phase {
+        case .awaitingHello, .awaitingSpec, .allocating, .receiving:
+            return discard("connection to the source lost before the VM resumed here")
+        case .resuming, .running:
+            return awaitCoordinator("connection to the source lost after the VM resumed here and before the source committed")
+        case .committed, .discarded, .awaitingCoordinator:
+            return []
+        }
+    }
+
+    /// Checks the idle timeout before the VM resumes.
+    public mutating func tick(now: UInt64) -> [DestinationAction] {
+        switch phase {
+        case .awaitingHello, .awaitingSpec, .allocating, .receiving:
+            guard elapsed(lastActivity, now) > settings.idleTimeoutNanoseconds else { return [] }
+            let reason = "no data from the source for \(milliseconds(settings.idleTimeoutNanoseconds)) ms"
+            return [.send(MigrationEncoder.encode(.abort(reason: reason)))] + discard(reason)
+        default:
+            return []
+        }
+    }
+
+    /// What was received so far.
+    public var currentReport: DestinationReport { report }
+
+    // MARK: - Internals
+
+    private var phaseDescription: String {
+        switch phase {
+        case .awaitingHello: "waiting for hello"
+        case .awaitingSpec: "waiting for the spec"
+        case .allocating: "allocating memory"
+        case .receiving: "receiving round \(expectedRound)"
+        case .resuming: "resuming the VM"
+        case .running: "running the VM before commit"
+        default: phase.rawValue
+        }
+    }
+
+    private mutating func handle(_ message: MigrationMessage, now: UInt64) -> [DestinationAction] {
+        switch (phase, message) {
+        case let (.awaitingHello, .hello(id, version, secret)):
+            guard id == settings.migrationID else {
+                return reject("hello for migration \(id), but the coordinator announced migration \(settings.migrationID)")
+            }
+            guard version == UInt16(MigrationWire.version) else {
+                return reject("hello speaks protocol version \(version), this host speaks \(MigrationWire.version)")
+            }
+            guard secret == settings.secret else {
+                return reject("authentication failed: the hello's secret does not match the one the coordinator gave this host")
+            }
+            phase = .awaitingSpec
+            return []
+        case let (.awaitingSpec, .spec(spec)):
+            if let problem = validate(spec) {
+                return [.send(MigrationEncoder.encode(.specRejected(reason: problem)))] + discard(problem)
+            }
+            self.spec = spec
+            report.vmName = spec.vmName
+            phase = .allocating
+            return [.allocateMemory(spec)]
+        case let (.receiving, .pageBatch(batch)):
+            guard batch.round == expectedRound else {
+                return protocolFailure(.inconsistent("page batch for round \(batch.round) while receiving round \(expectedRound)"))
+            }
+            apply(batch)
+            return []
+        case let (.receiving, .roundEnd(round, pages, bytes)):
+            guard round == expectedRound, pages == UInt64(roundPages), bytes == UInt64(roundBytes) else {
+                return protocolFailure(.inconsistent("round \(round) ended with \(pages) pages in \(bytes) bytes; received round \(expectedRound) with \(roundPages) pages in \(roundBytes) bytes"))
+            }
+            expectedRound += 1
+            report.rounds += 1
+            roundPages = 0
+            roundBytes = 0
+            return []
+        case let (.receiving, .switchover(state)):
+            guard let memory else { return [] }
+            guard state.finalRound + 1 == expectedRound, state.finalRound >= 1, roundPages == 0,
+                  state.pageCount == UInt64(memory.pageCount) else {
+                return protocolFailure(.inconsistent("switchover after round \(state.finalRound) for \(state.pageCount) pages; received \(expectedRound - 1) rounds for \(memory.pageCount) pages"))
+            }
+            let digest = PageHash.digest(of: receivedHashes)
+            report.digest = digest
+            guard digest == state.memoryDigest else {
+                let reason = "memory digest \(digest) differs from the source's \(state.memoryDigest): the copy is not exact"
+                return [.send(MigrationEncoder.encode(.verifyFailed(reason: reason)))] + discard(reason)
+            }
+            phase = .resuming
+            return [.send(MigrationEncoder.encode(.verified(digest: digest))), .resumeVM(state)]
+        case let (.resuming, .forwardedFrame(frame)), let (.running, .forwardedFrame(frame)),
+             let (.committed, .forwardedFrame(frame)):
+            return [.deliverFrame(frame)]
+        case (.running, .commit):
+            phase = .committed
+            return [.completed(report)]
+        case let (.awaitingHello, .abort(reason)), let (.awaitingSpec, .abort(reason)),
+             let (.allocating, .abort(reason)), let (.receiving, .abort(reason)):
+            return discard("the source aborted: \(reason)")
+        default:
+            return protocolFailure(.unexpectedMessage(message.type, phase: "the destination is \(phaseDescription)"))
+        }
+    }
+
+    private func validate(_ spec: MigrationSpec) -> String? {
+        if spec.pageSize != UInt32(GuestMemory.pageSize) {
+            return "page size \(spec.pageSize) is not supported (this host uses \(GuestMemory.pageSize))"
+        }
+        if spec.memoryBytes == 0 || spec.memoryBytes % UInt64(GuestMemory.pageSize) != 0 {
+            return "memory size \(spec.memoryBytes) is not a positive multiple of \(GuestMemory.pageSize)"
+        }
+        if spec.memoryBytes > settings.maxMemoryBytes {
+            return "VM \(spec.vmName) needs \(spec.memoryBytes) bytes of memory; this host allows at most \(settings.maxMemoryBytes)"
+        }
+        if !settings.portGroups.contains(spec.portGroup) {
+            let have = settings.portGroups.sorted().map { "\"\($0)\"" }.joined(separator: ", ")
+            return "port group \"\(spec.portGroup)\" not found on this host (it has: \(have)); labels must match exactly, case included"
+        }
+        if let datastores = settings.datastores, !datastores.contains(spec.datastore) {
+            let have = datastores.sorted().map { "\"\($0)\"" }.joined(separator: ", ")
+            return "datastore \"\(spec.datastore)\" is not mounted on this host (it has: \(have)); the VM's files must be on shared storage"
+        }
+        return nil
+    }
+
+    private mutating func apply(_ batch: PageBatch) {
+        guard let memory else { return }
+        var normal = 0
+        receivedHashes.withUnsafeMutableBufferPointer { hashes in
+            batch.forEachPage { index, contents in
+                if let contents {
+                    memory.storePage(index, from: contents)
+                    hashes[index] = memory.pageHash(index)
+                    normal += 1
+                } else {
+                    memory.zeroPage(index)
+                    hashes[index] = PageHash.zeroPage
+                }
+            }
+        }
+        roundPages += batch.count
+        roundBytes += MigrationWire.headerLength + MigrationWire.pageBatchPrefixLength + batch.records.count
+        report.pagesReceived += batch.count
+        report.normalPages += normal
+        report.zeroPages += batch.count - normal
+    }
+
+    private mutating func reject(_ reason: String) -> [DestinationAction] {
+        [.send(MigrationEncoder.encode(.abort(reason: reason)))] + discard("hello rejected: \(reason)")
+    }
+
+    private mutating func protocolFailure(_ error: MigrationProtocolError) -> [DestinationAction] {
+        switch phase {
+        case .awaitingHello, .awaitingSpec, .allocating, .receiving:
+            return [.send(MigrationEncoder.encode(.abort(reason: error.description)))] + discard(error.description)
+        case .resuming, .running:
+            return awaitCoordinator("after the VM resumed here: \(error.description)")
+        case .committed, .discarded, .awaitingCoordinator:
+            return []
+        }
+    }
+
+    private mutating func discard(_ reason: String) -> [DestinationAction] {
+        phase = .discarded
+        memory = nil
+        receivedHashes = []
+        return [.discard(reason: reason)]
+    }
+
+    private mutating func awaitCoordinator(_ reason: String) -> [DestinationAction] {
+        phase = .awaitingCoordinator
+        return [.awaitCoordinator(reason: reason)]
+    }
+}

@@ -1,0 +1,143 @@
+import L2Guest
+import L2Wire
+
+/// Writes migration messages into byte buffers (appending; callers reuse and reserve buffers).
+/// Strings longer than `MigrationWire.maxStringLength` are cut at a character boundary.
+public enum MigrationEncoder {
+    /// The bytes of one message.
+    public static func encode(_ message: MigrationMessage) -> [UInt8] {
+        var buffer: [UInt8] = []
+        append(message, to: &buffer)
+        return buffer
+    }
+
+    /// Appends one message to `buffer`.
+    public static func append(_ message: MigrationMessage, to buffer: inout [UInt8]) {
+        let lengthOffset = appendHeader(message.type, to: &buffer)
+        let payloadStart = buffer.count
+        switch message {
+        case let .hello(id, version, secret):
+            buffer.appendBigEndian(id.high)
+            buffer.appendBigEndian(id.low)
+            buffer.appendBigEndian(version)
+            buffer.append(contentsOf: secret.bytes)
+        case let .spec(spec):
+            appendString(spec.vmName, to: &buffer)
+            buffer.append(contentsOf: spec.mac.bytes)
+            buffer.append(contentsOf: spec.ip.bytes)
+            buffer.appendBigEndian(spec.memoryBytes)
+            buffer.appendBigEndian(spec.pageSize)
+            appendString(spec.portGroup, to: &buffer)
+            appendString(spec.datastore, to: &buffer)
+        case .specAccepted, .commit:
+            break
+        case let .specRejected(reason), let .verifyFailed(reason), let .abort(reason):
+            appendString(reason, to: &buffer)
+        case let .pageBatch(batch):
+            buffer.appendBigEndian(batch.round)
+            buffer.appendBigEndian(UInt32(batch.count))
+            buffer.append(contentsOf: batch.records)
+        case let .roundEnd(round, pages, bytes):
+            buffer.appendBigEndian(round)
+            buffer.appendBigEndian(pages)
+            buffer.appendBigEndian(bytes)
+        case let .switchover(state):
+            buffer.appendBigEndian(state.finalRound)
+            buffer.appendBigEndian(UInt32(state.vcpuState.count))
+            buffer.append(contentsOf: state.vcpuState)
+            buffer.appendBigEndian(UInt32(state.workloadState.count))
+            buffer.append(contentsOf: state.workloadState)
+            buffer.appendBigEndian(UInt32(state.queuedFrames.count))
+            for frame in state.queuedFrames {
+                buffer.appendBigEndian(UInt32(frame.count))
+                buffer.append(contentsOf: frame)
+            }
+            buffer.appendBigEndian(state.pageCount)
+            buffer.appendBigEndian(state.memoryDigest)
+        case let .verified(digest):
+            buffer.appendBigEndian(digest)
+        case let .resumed(at):
+            buffer.appendBigEndian(at)
+        case let .forwardedFrame(frame):
+            buffer.append(contentsOf: frame)
+        }
+        buffer.storeBigEndian(UInt32(buffer.count - payloadStart), at: lengthOffset)
+    }
+
+    /// Appends a header with a zero length; returns the offset of the length field to patch.
+    static func appendHeader(_ type: MigrationMessageType, to buffer: inout [UInt8]) -> Int {
+        buffer.appendBigEndian(MigrationWire.magic)
+        buffer.append(MigrationWire.version)
+        buffer.append(type.rawValue)
+        buffer.appendBigEndian(UInt16(0))
+        buffer.appendBigEndian(UInt32(0))
+        return buffer.count - 4
+    }
+
+    static func appendString(_ text: String, to buffer: inout [UInt8]) {
+        var utf8 = Array(text.utf8)
+        if utf8.count > MigrationWire.maxStringLength {
+            var cut = ""
+            for character in text {
+                if cut.utf8.count + character.utf8.count > MigrationWire.maxStringLength { break }
+                cut.append(character)
+            }
+            utf8 = Array(cut.utf8)
+        }
+        buffer.appendBigEndian(UInt16(utf8.count))
+        buffer.append(contentsOf: utf8)
+    }
+}
+
+/// Builds one page-batch message in place in an output buffer, copying each page straight from guest
+/// memory (no allocation per page once the buffer has capacity).
+///
+/// `begin`, then `appendZero`/`appendPage` any number of times, then `finish` patches count and length.
+public struct PageBatchWriter: Sendable {
+    private var lengthOffset = 0
+    private var countOffset = 0
+    /// Records written to the open batch.
+    public private(set) var count = 0
+    /// True between `begin` and `finish`.
+    public private(set) var isOpen = false
+
+    public init() {}
+
+    /// Starts a batch for `round` at the end of `buffer`.
+    public mutating func begin(round: UInt32, in buffer: inout [UInt8]) {
+        precondition(!isOpen, "finish the open page batch first")
+        lengthOffset = MigrationEncoder.appendHeader(.pageBatch, to: &buffer)
+        buffer.appendBigEndian(round)
+        countOffset = buffer.count
+        buffer.appendBigEndian(UInt32(0))
+        count = 0
+        isOpen = true
+    }
+
+    /// Appends a zero-page record (9 bytes).
+    public mutating func appendZero(page: Int, in buffer: inout [UInt8]) {
+        buffer.appendBigEndian(UInt64(page))
+        buffer.append(PageRecordKind.zero)
+        count += 1
+    }
+
+    /// Appends a normal record, copying 4096 bytes from `contents`; returns the hash of the bytes as
+    /// copied (what the peer will receive, even if the guest writes the page meanwhile).
+    @discardableResult
+    public mutating func appendPage(page: Int, contents: UnsafeRawPointer, in buffer: inout [UInt8]) -> UInt64 {
+        buffer.appendBigEndian(UInt64(page))
+        buffer.append(PageRecordKind.normal)
+        let start = buffer.count
+        buffer.append(contentsOf: UnsafeRawBufferPointer(start: contents, count: MigrationWire.pageSize))
+        count += 1
+        return buffer.withUnsafeBytes { PageHash.hash($0.baseAddress! + start) }
+    }
+
+    /// Patches the record count and payload length of the open batch.
+    public mutating func finish(in buffer: inout [UInt8]) {
+        precondition(isOpen, "no open page batch")
+        buffer.storeBigEndian(UInt32(count), at: countOffset)
+        buffer.storeBigEndian(UInt32(buffer.count - lengthOffset - 4), at: lengthOffset)
+        isOpen = false
+    }
+}

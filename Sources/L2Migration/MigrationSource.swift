@@ -1,0 +1,492 @@
+import L2Guest
+
+/// Knobs of a migration source. The coordinator provides `migrationID` and `secret`.
+public struct MigrationSourceSettings: Sendable {
+    public var migrationID: MigrationID
+    public var secret: MigrationSecret
+    public var convergence: ConvergencePolicy
+    /// From `start` to the destination's spec answer.
+    public var setupTimeoutNanoseconds: UInt64
+    /// From the switchover message to the destination's `resumed`; on expiry the coordinator decides.
+    public var switchoverTimeoutNanoseconds: UInt64
+    /// Page records per page-batch message.
+    public var pagesPerBatch: Int
+    /// Re-hash the frozen source memory when `resumed` arrives, before committing (memory speed, after
+    /// the downtime). Turn off to run `verifySourceFrozenMemory()` elsewhere.
+    public var verifyFrozenMemoryBeforeCommit: Bool
+    /// How long after `resumed` `forwardFrame` still forwards frames.
+    public var forwardGraceNanoseconds: UInt64
+
+    public init(migrationID: MigrationID, secret: MigrationSecret, convergence: ConvergencePolicy = ConvergencePolicy(),
+                setupTimeoutNanoseconds: UInt64 = 10_000_000_000, switchoverTimeoutNanoseconds: UInt64 = 10_000_000_000,
+                pagesPerBatch: Int = 64, verifyFrozenMemoryBeforeCommit: Bool = true,
+                forwardGraceNanoseconds: UInt64 = 2_000_000_000) {
+        self.migrationID = migrationID
+        self.secret = secret
+        self.convergence = convergence
+        self.setupTimeoutNanoseconds = setupTimeoutNanoseconds
+        self.switchoverTimeoutNanoseconds = switchoverTimeoutNanoseconds
+        self.pagesPerBatch = max(1, min(pagesPerBatch, 256))
+        self.verifyFrozenMemoryBeforeCommit = verifyFrozenMemoryBeforeCommit
+        self.forwardGraceNanoseconds = forwardGraceNanoseconds
+    }
+}
+
+/// What the source's driver must do, in order. Send actions carry whole messages.
+public enum SourceAction: Sendable, Equatable {
+    /// Write these bytes to the migration connection.
+    case send([UInt8])
+    /// Stop the VM's vCPUs and workload now, then call `stunned(…)`.
+    case stun
+    /// Slow the workload to (100 − percent) % of its speed; 0 removes the throttle.
+    case throttle(percent: Int)
+    /// The migration failed before the VM left: make sure it runs on the source (unstun if stunned).
+    case resumeSource(reason: String)
+    /// The destination runs the VM and the copy is proved: drop the source's copy.
+    case releaseSource
+    /// The outcome is ambiguous: keep the VM stunned and ask the coordinator.
+    case awaitCoordinator(reason: String)
+    case completed(MigrationResult)
+    case failed(MigrationResult)
+}
+
+/// Where a migration source is.
+public enum SourcePhase: String, Sendable, Equatable {
+    case idle, setup, precopy, stunning, switchover, completed, failed, awaitingCoordinator
+}
+
+/// The sending side of a pre-copy live migration, sans I/O: it consumes bytes from the destination,
+/// connection events and the time, and returns `SourceAction`s.
+///
+/// Driver loop (blocking TCP or in-memory):
+/// 1. `start(now:)`, send what it returns.
+/// 2. Repeat: `receive(bytes:now:)` with whatever arrived (non-blocking read), `tick(now:)`, and while
+///    `wantsToProduce`, `produce(into:budget:now:)` then write the buffer (before performing the
+///    returned actions). On `.stun`, stun the VM and call `stunned(…)`.
+/// 3. After the switchover, forward frames for the VM with `forwardFrame(_:now:)`.
+/// 4. `connectionLost(now:)` on EOF or a socket error. Stop on `.completed`, `.failed` or `.awaitCoordinator`.
+///
+/// All `now` values are nanoseconds from one wall clock (see `MigrationResult` for downtime).
+public struct MigrationSource: Sendable {
+    public let spec: MigrationSpec
+    public let settings: MigrationSourceSettings
+    public let memory: GuestMemory
+    public private(set) var phase: SourcePhase = .idle
+
+    private var decoder = MigrationDecoder()
+    private var writer = PageBatchWriter()
+    private var status: MigrationStatus = .setup
+    private var startTime: UInt64
+    private var setupDoneTime: UInt64?
+    private var roundStartTime: UInt64 = 0
+    private var endTime: UInt64?
+    private var round = 0
+    /// Pages still to send in the current round, one bit per page.
+    private var roundBitmap: [UInt64]
+    private var cursorWord = 0
+    private var cursorBits: UInt64 = 0
+    private var pendingPages = 0
+    private var roundPages = 0
+    private var roundZeroPages = 0
+    private var roundBytes = 0
+    private var ram = RAMStats()
+    private var precopyPages = 0
+    /// Per page: the hash of the bytes last sent.
+    private var sentHashes: [UInt64]
+    private var rounds: [RoundStats] = []
+    private var convergenceState = ConvergenceState()
+    private var maxThrottle = 0
+    private var expectedDowntime: UInt64?
+    private var stunRequestedAt: UInt64?
+    private var switchoverSentAt: UInt64?
+    private var resumedAckAt: UInt64?
+    private var destinationResumedAt: UInt64?
+    private var sentDigest: UInt64 = 0
+    private var destinationVerified = false
+    private var frozenVerified: Bool?
+    private var errorText: String?
+
+    /// `spec.memoryBytes` must equal `memory.byteCount` and `spec.pageSize` must be 4096.
+    public init(spec: MigrationSpec, memory: GuestMemory, settings: MigrationSourceSettings, now: UInt64) {
+        precondition(spec.memoryBytes == UInt64(memory.byteCount),
+                     "spec says \(spec.memoryBytes) bytes, guest memory has \(memory.byteCount)")
+        precondition(spec.pageSize == UInt32(GuestMemory.pageSize), "page size must be \(GuestMemory.pageSize)")
+        self.spec = spec
+        self.memory = memory
+        self.settings = settings
+        startTime = now
+        roundBitmap = [UInt64](repeating: 0, count: memory.dirty.wordsCount)
+        sentHashes = [UInt64](repeating: PageHash.zeroPage, count: memory.pageCount)
+        ram.total = memory.byteCount
+        ram.pageSize = GuestMemory.pageSize
+    }
+
+    /// True while `produce` has page data to write.
+    public var wantsToProduce: Bool { phase == .precopy }
+
+    /// The current pre-copy round (1-based; 0 before the first).
+    public var currentRound: Int { round }
+
+    /// Sends hello and spec.
+    public mutating func start(now: UInt64) -> [SourceAction] {
+        guard phase == .idle else { return [] }
+        startTime = now
+        phase = .setup
+        var out: [UInt8] = []
+        MigrationEncoder.append(.hello(id: settings.migrationID, protocolVersion: UInt16(MigrationWire.version),
+                                       secret: settings.secret), to: &out)
+        MigrationEncoder.append(.spec(spec), to: &out)
+        ram.transferred += out.count
+        return [.send(out)]
+    }
+
+    /// Appends up to about `budget` bytes of page batches of the current round to `buffer` (at least one
+    /// page per call). Bytes count as sent when produced. At the end of a round it appends the round
+    /// marker and applies the convergence policy: the returned actions may be `.throttle`, `.stun` or a
+    /// clean failure (the buffer must still be written first).
+    public mutating func produce(into buffer: inout [UInt8], budget: Int, now: UInt64) -> [SourceAction] {
+        guard phase == .precopy else { return [] }
+        let start = buffer.count
+        let recordMax = MigrationWire.pageRecordHeaderLength + MigrationWire.pageSize
+        let batchOverhead = MigrationWire.headerLength + MigrationWire.pageBatchPrefixLength
+        buffer.reserveCapacity(start + max(budget, 0) + batchOverhead + recordMax)
+        var wrote = false
+        while pendingPages > 0 {
+            let need = (writer.isOpen ? 0 : batchOverhead) + recordMax
+            if wrote && buffer.count - start + need > budget { break }
+            if !writer.isOpen { writer.begin(round: UInt32(round), in: &buffer) }
+            encode(page: nextPage(), into: &buffer)
+            wrote = true
+            if writer.count >= settings.pagesPerBatch { writer.finish(in: &buffer) }
+        }
+        if writer.isOpen { writer.finish(in: &buffer) }
+        account(buffer.count - start)
+        if pendingPages == 0 { return finishRound(into: &buffer, now: now) }
+        return []
+    }
+
+    /// The driver stunned the VM (after `.stun`): sends the final dirty pages, the state, the queued
+    /// frames and the digest in one `.send`.
+    public mutating func stunned(vcpuState: [UInt8], workloadState: [UInt8], queuedFrames: [[UInt8]],
+                                 now: UInt64) -> [SourceAction] {
+        guard phase == .stunning else { return [] }
+        pendingPages = 0
+        for word in 0..<roundBitmap.count {
+            roundBitmap[word] |= memory.dirty.takeWord(word)
+            pendingPages += roundBitmap[word].nonzeroBitCount
+        }
+        cursorWord = 0
+        cursorBits = 0
+        startRound(now: now)
+        var out: [UInt8] = []
+        out.reserveCapacity(pendingPages * (MigrationWire.pageRecordHeaderLength + MigrationWire.pageSize)
+            + (pendingPages / settings.pagesPerBatch + 1) * 20 + 4096)
+        while pendingPages > 0 {
+            if !writer.isOpen { writer.begin(round: UInt32(round), in: &out) }
+            encode(page: nextPage(), into: &out)
+            if writer.count >= settings.pagesPerBatch { writer.finish(in: &out) }
+        }
+        if writer.isOpen { writer.finish(in: &out) }
+        roundBytes = out.count
+        MigrationEncoder.append(.roundEnd(round: UInt32(round), pages: UInt64(roundPages), bytes: UInt64(roundBytes)),
+                                to: &out)
+        rounds.append(RoundStats(round: round, pages: roundPages, zeroPages: roundZeroPages, bytes: out.count,
+                                 durationMs: 0, mbps: 0, dirtiedDuring: 0))
+        sentDigest = PageHash.digest(of: sentHashes)
+        MigrationEncoder.append(.switchover(SwitchoverState(
+            finalRound: UInt32(round), vcpuState: vcpuState, workloadState: workloadState,
+            queuedFrames: queuedFrames.filter { (1...MigrationWire.maxFrameLength).contains($0.count) },
+            pageCount: UInt64(memory.pageCount), memoryDigest: sentDigest)), to: &out)
+        ram.transferred += out.count
+        ram.downtimeBytes += out.count
+        phase = .switchover
+        status = .device
+        switchoverSentAt = now
+        return [.send(out)]
+    }
+
+    /// Bytes received from the destination.
+    public mutating func receive(bytes: some Collection<UInt8>, now: UInt64) -> [SourceAction] {
+        guard isActive else { return [] }
+        decoder.append(bytes)
+        var actions: [SourceAction] = []
+        while isActive {
+            let message: MigrationMessage
+            do {
+                guard let next = try decoder.next() else { break }
+                message = next
+            } catch {
+                actions += protocolFailure(error, now: now)
+                break
+            }
+            actions += handle(message, now: now)
+        }
+        return actions
+    }
+
+    /// The connection closed or failed.
+    public mutating func connectionLost(now: UInt64) -> [SourceAction] {
+        switch phase {
+        case .setup, .precopy, .stunning:
+            return fail("connection to the destination lost during \(phaseDescription); the VM stays on the source",
+                        now: now, sendAbort: false)
+        case .switchover:
+            return awaitCoordinator("connection lost after the switchover was sent and before the destination reported resumed; the VM stays stunned on the source until the coordinator decides", now: now)
+        case .idle, .completed, .failed, .awaitingCoordinator:
+            return []
+        }
+    }
+
+    /// Checks deadlines: setup timeout, total-time cap, switchover timeout.
+    public mutating func tick(now: UInt64) -> [SourceAction] {
+        switch phase {
+        case .setup where elapsed(startTime, now) > settings.setupTimeoutNanoseconds:
+            return fail("the destination did not answer the spec within \(milliseconds(settings.setupTimeoutNanoseconds)) ms",
+                        now: now, sendAbort: true)
+        case .precopy where elapsed(startTime, now) > settings.convergence.maxTotalNanoseconds,
+             .stunning where elapsed(startTime, now) > settings.convergence.maxTotalNanoseconds:
+            return fail("the migration exceeded the total-time limit of \(milliseconds(settings.convergence.maxTotalNanoseconds)) ms in round \(round)",
+                        now: now, sendAbort: true)
+        case .switchover where elapsed(switchoverSentAt ?? now, now) > settings.switchoverTimeoutNanoseconds:
+            return awaitCoordinator("the destination did not report resumed within \(milliseconds(settings.switchoverTimeoutNanoseconds)) ms of the switchover; the VM stays stunned on the source until the coordinator decides", now: now)
+        default:
+            return []
+        }
+    }
+
+    /// Cancels before the switchover (the VM stays on the source). After it, returns nothing.
+    public mutating func cancel(reason: String, now: UInt64) -> [SourceAction] {
+        guard phase == .setup || phase == .precopy || phase == .stunning else { return [] }
+        return fail("cancelled: \(reason)", now: now, sendAbort: true, status: .cancelled)
+    }
+
+    /// A frame that reached the source for the VM after the switchover: returns a `.send` forwarding it,
+    /// or nothing once forwarding makes no sense (before switchover, after the grace period, or a frame
+    /// of 0 or over 65535 bytes).
+    public func forwardFrame(_ frame: [UInt8], now: UInt64) -> [SourceAction] {
+        guard (1...MigrationWire.maxFrameLength).contains(frame.count) else { return [] }
+        let forwarding = phase == .switchover
+            || (phase == .completed && elapsed(resumedAckAt ?? now, now) <= settings.forwardGraceNanoseconds)
+        guard forwarding else { return [] }
+        return [.send(MigrationEncoder.encode(.forwardedFrame(frame)))]
+    }
+
+    /// Re-hashes every page of the (frozen) source memory and compares with the hashes of the bytes
+    /// sent. True proves source memory now == what the destination received; with the destination's
+    /// digest check, destination memory at resume == source memory at stun. Memory speed; a copy of
+    /// this value can run it on another thread.
+    public func verifySourceFrozenMemory() -> Bool {
+        for page in 0..<memory.pageCount where memory.pageHash(page) != sentHashes[page] { return false }
+        return true
+    }
+
+    /// The figures so far (for progress) or final.
+    public func result(now: UInt64) -> MigrationResult {
+        let end = endTime ?? now
+        var ram = self.ram
+        ram.normalBytes = ram.normal * GuestMemory.pageSize
+        ram.remaining = pendingPages * GuestMemory.pageSize
+        ram.dirtySyncCount = rounds.count
+        if let last = rounds.last(where: { $0.durationMs > 0 }) {
+            ram.dirtyPagesRate = Double(last.dirtiedDuring) / (last.durationMs / 1000)
+        }
+        if let setupDoneTime {
+            let precopyEnd = stunRequestedAt ?? end
+            let seconds = Double(elapsed(setupDoneTime, precopyEnd)) / 1e9
+            if seconds > 0 {
+                ram.mbps = Double(ram.precopyBytes) * 8 / seconds / 1e6
+                ram.pagesPerSecond = Double(precopyPages) / seconds
+            }
+        }
+        var downtime: Double?
+        if let stunRequestedAt, let destinationResumedAt { downtime = milliseconds(elapsed(stunRequestedAt, destinationResumedAt)) }
+        var ack: Double?
+        if let stunRequestedAt, let resumedAckAt { ack = milliseconds(elapsed(stunRequestedAt, resumedAckAt)) }
+        let frozenOK = frozenVerified ?? !settings.verifyFrozenMemoryBeforeCommit
+        return MigrationResult(
+            status: status, totalTime: milliseconds(elapsed(startTime, end)),
+            setupTime: setupDoneTime.map { milliseconds(elapsed(startTime, $0)) }, downtime: downtime,
+            expectedDowntime: expectedDowntime.flatMap { $0 == .max ? nil : milliseconds($0) },
+            stunToResumedAck: ack, ram: ram, cpuThrottlePercentage: maxThrottle, rounds: rounds,
+            verified: destinationVerified && frozenOK, error: errorText)
+    }
+
+    // MARK: - Internals
+
+    private var isActive: Bool {
+        phase == .setup || phase == .precopy || phase == .stunning || phase == .switchover
+    }
+
+    private var phaseDescription: String {
+        switch phase {
+        case .setup: "setup"
+        case .precopy: "pre-copy round \(round)"
+        case .stunning: "the stun"
+        case .switchover: "the switchover"
+        default: phase.rawValue
+        }
+    }
+
+    private mutating func handle(_ message: MigrationMessage, now: UInt64) -> [SourceAction] {
+        switch (phase, message) {
+        case (.setup, .specAccepted):
+            setupDoneTime = now
+            phase = .precopy
+            status = .active
+            memory.dirty.markAll()
+            _ = takeDirtySnapshot()
+            startRound(now: now)
+            return []
+        case let (.setup, .specRejected(reason)):
+            return fail("the destination rejected the migration: \(reason)", now: now, sendAbort: false)
+        case let (.setup, .abort(reason)), let (.precopy, .abort(reason)), let (.stunning, .abort(reason)),
+             let (.switchover, .abort(reason)):
+            // The destination aborts only before it resumes the VM, so the source may run it again.
+            return fail("the destination aborted: \(reason)", now: now, sendAbort: false)
+        case let (.switchover, .verified(digest)) where !destinationVerified:
+            guard digest == sentDigest else {
+                return protocolFailure(.inconsistent("the destination verified digest \(digest), the source sent \(sentDigest)"), now: now)
+            }
+            destinationVerified = true
+            return []
+        case let (.switchover, .verifyFailed(reason)) where !destinationVerified:
+            return fail("the destination could not verify the copy: \(reason)", now: now, sendAbort: false)
+        case let (.switchover, .resumed(at)) where destinationVerified:
+            destinationResumedAt = at
+            resumedAckAt = now
+            if settings.verifyFrozenMemoryBeforeCommit {
+                frozenVerified = verifySourceFrozenMemory()
+                if frozenVerified == false {
+                    return awaitCoordinator("the source memory changed after it was sent (dirty tracking missed a write); the destination runs a copy that may differ, the coordinator must decide", now: now)
+                }
+            }
+            phase = .completed
+            status = .completed
+            endTime = now
+            let commit = MigrationEncoder.encode(.commit)
+            ram.transferred += commit.count
+            return [.send(commit), .releaseSource, .completed(result(now: now))]
+        default:
+            return protocolFailure(.unexpectedMessage(message.type, phase: "the source is in \(phaseDescription)"), now: now)
+        }
+    }
+
+    private mutating func protocolFailure(_ error: MigrationProtocolError, now: UInt64) -> [SourceAction] {
+        if phase == .switchover {
+            return awaitCoordinator("after the switchover: \(error.description); the VM stays stunned on the source until the coordinator decides", now: now)
+        }
+        return fail(error.description, now: now, sendAbort: true)
+    }
+
+    private mutating func fail(_ reason: String, now: UInt64, sendAbort: Bool,
+                               status: MigrationStatus = .failed) -> [SourceAction] {
+        var actions: [SourceAction] = []
+        if sendAbort {
+            let abort = MigrationEncoder.encode(.abort(reason: reason))
+            ram.transferred += abort.count
+            actions.append(.send(abort))
+        }
+        if convergenceState.throttlePercent > 0 { actions.append(.throttle(percent: 0)) }
+        phase = .failed
+        self.status = status
+        endTime = now
+        errorText = reason
+        actions.append(.resumeSource(reason: reason))
+        actions.append(.failed(result(now: now)))
+        return actions
+    }
+
+    private mutating func awaitCoordinator(_ reason: String, now: UInt64) -> [SourceAction] {
+        phase = .awaitingCoordinator
+        status = .awaitingCoordinator
+        endTime = now
+        errorText = reason
+        return [.awaitCoordinator(reason: reason)]
+    }
+
+    /// Takes the dirty bitmap into the round bitmap (atomic test-and-clear per 64 pages).
+    private mutating func takeDirtySnapshot() -> Int {
+        pendingPages = 0
+        for word in 0..<roundBitmap.count {
+            let bits = memory.dirty.takeWord(word)
+            roundBitmap[word] = bits
+            pendingPages += bits.nonzeroBitCount
+        }
+        cursorWord = 0
+        cursorBits = 0
+        return pendingPages
+    }
+
+    private mutating func startRound(now: UInt64) {
+        round += 1
+        roundStartTime = now
+        roundPages = 0
+        roundZeroPages = 0
+        roundBytes = 0
+    }
+
+    private mutating func nextPage() -> Int {
+        while cursorBits == 0 {
+            cursorBits = roundBitmap[cursorWord]
+            roundBitmap[cursorWord] = 0
+            cursorWord += 1
+        }
+        let bit = cursorBits.trailingZeroBitCount
+        cursorBits &= cursorBits - 1
+        pendingPages -= 1
+        return (cursorWord - 1) * 64 + bit
+    }
+
+    private mutating func encode(page: Int, into buffer: inout [UInt8]) {
+        let contents = UnsafeRawPointer(memory.pointer(toPage: page))
+        if PageHash.isZero(contents) {
+            writer.appendZero(page: page, in: &buffer)
+            sentHashes[page] = PageHash.zeroPage
+            roundZeroPages += 1
+            ram.duplicate += 1
+        } else {
+            sentHashes[page] = writer.appendPage(page: page, contents: contents, in: &buffer)
+            ram.normal += 1
+        }
+        roundPages += 1
+    }
+
+    private mutating func account(_ bytes: Int) {
+        roundBytes += bytes
+        ram.transferred += bytes
+        ram.precopyBytes += bytes
+    }
+
+    private mutating func finishRound(into buffer: inout [UInt8], now: UInt64) -> [SourceAction] {
+        let markerStart = buffer.count
+        MigrationEncoder.append(.roundEnd(round: UInt32(round), pages: UInt64(roundPages), bytes: UInt64(roundBytes)),
+                                to: &buffer)
+        account(buffer.count - markerStart)
+        precopyPages += roundPages
+        let dirtied = takeDirtySnapshot()
+        let duration = elapsed(roundStartTime, now)
+        rounds.append(RoundStats(
+            round: round, pages: roundPages, zeroPages: roundZeroPages, bytes: roundBytes,
+            durationMs: milliseconds(duration),
+            mbps: duration == 0 ? 0 : Double(roundBytes) * 8 * 1000 / Double(duration), dirtiedDuring: dirtied))
+        let observation = RoundObservation(
+            round: round, pagesSent: roundPages, bytesSent: roundBytes, durationNanoseconds: duration,
+            dirtyPages: dirtied, pageSize: GuestMemory.pageSize, elapsedNanoseconds: elapsed(startTime, now))
+        switch settings.convergence.decide(after: observation, state: &convergenceState) {
+        case let .switchover(expected):
+            expectedDowntime = expected
+            phase = .stunning
+            status = .device
+            stunRequestedAt = now
+            return [.stun]
+        case let .nextRound(expected, throttle):
+            expectedDowntime = expected
+            startRound(now: now)
+            guard let throttle else { return [] }
+            maxThrottle = max(maxThrottle, throttle)
+            return [.throttle(percent: throttle)]
+        case let .fail(reason):
+            return fail(reason, now: now, sendAbort: true)
+        }
+    }
+}

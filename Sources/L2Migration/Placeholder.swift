@@ -1,1 +1,0 @@
-// placeholder until the L2Migration sources land

@@ -1,0 +1,255 @@
+import L2Guest
+import L2Wire
+
+/// Constants of the l2motion migration wire protocol.
+///
+/// Every message is a 12-byte header followed by `length` payload bytes, all integers big-endian:
+///
+/// | offset | len | field |
+/// |---|---|---|
+/// | 0 | 4 | magic `"L2MV"` (0x4C324D56) |
+/// | 4 | 1 | protocol version (1) |
+/// | 5 | 1 | message type (`MigrationMessageType`) |
+/// | 6 | 2 | flags (none defined: must be 0) |
+/// | 8 | 4 | payload length |
+///
+/// A page batch's payload is `round u32, count u32`, then `count` records of
+/// `page index u64, kind u8` followed, for kind 1 (normal), by the page's 4096 bytes. A zero page
+/// (kind 0) costs 9 bytes instead of 4105.
+public enum MigrationWire {
+    /// `"L2MV"` as a big-endian 32-bit value.
+    public static let magic: UInt32 = 0x4C32_4D56
+    /// The only version this implementation speaks.
+    public static let version: UInt8 = 1
+    /// Bytes in a message header.
+    public static let headerLength = 12
+    /// The default cap on a message payload; a header announcing more is rejected before any payload arrives.
+    public static let defaultMaxPayloadLength = 4 << 20
+    /// Bytes before the first record of a page batch (round, count).
+    public static let pageBatchPrefixLength = 8
+    /// Bytes of a page record before its page contents (index, kind).
+    public static let pageRecordHeaderLength = 9
+    /// The page size the protocol carries.
+    public static let pageSize = GuestMemory.pageSize
+    /// The longest string (name, label, reason) a message may carry, in UTF-8 bytes.
+    public static let maxStringLength = 1024
+    /// The longest forwarded or queued frame, in bytes.
+    public static let maxFrameLength = 65_535
+}
+
+/// The type byte of a migration message. An open set: unknown values print as their number.
+public struct MigrationMessageType: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+
+    public static let hello = Self(rawValue: 1)
+    public static let spec = Self(rawValue: 2)
+    public static let specAccepted = Self(rawValue: 3)
+    public static let specRejected = Self(rawValue: 4)
+    public static let pageBatch = Self(rawValue: 5)
+    public static let roundEnd = Self(rawValue: 6)
+    public static let switchover = Self(rawValue: 7)
+    public static let verified = Self(rawValue: 8)
+    public static let verifyFailed = Self(rawValue: 9)
+    public static let resumed = Self(rawValue: 10)
+    public static let forwardedFrame = Self(rawValue: 11)
+    public static let commit = Self(rawValue: 12)
+    public static let abort = Self(rawValue: 13)
+
+    static let names: [UInt8: String] = [
+        1: "hello", 2: "spec", 3: "spec-accepted", 4: "spec-rejected", 5: "page-batch", 6: "round-end",
+        7: "switchover", 8: "verified", 9: "verify-failed", 10: "resumed", 11: "forwarded-frame",
+        12: "commit", 13: "abort",
+    ]
+
+    /// True for the types version 1 defines.
+    public var isKnown: Bool { Self.names[rawValue] != nil }
+
+    public var description: String { Self.names[rawValue] ?? "type \(rawValue)" }
+}
+
+/// A migration's 128-bit identifier, chosen by the coordinator and given to both hosts.
+public struct MigrationID: Hashable, Sendable, CustomStringConvertible {
+    public let high: UInt64
+    public let low: UInt64
+
+    public init(high: UInt64, low: UInt64) {
+        self.high = high
+        self.low = low
+    }
+
+    /// Parses 32 hex digits, optionally with dashes (UUID style).
+    public init?(_ text: String) {
+        let digits = text.filter { $0 != "-" }
+        guard digits.count == 32, let high = UInt64(digits.prefix(16), radix: 16),
+              let low = UInt64(digits.suffix(16), radix: 16) else { return nil }
+        self.init(high: high, low: low)
+    }
+
+    public var description: String {
+        func hex(_ value: UInt64) -> String {
+            let text = String(value, radix: 16)
+            return String(repeating: "0", count: 16 - text.count) + text
+        }
+        let all = Array(hex(high) + hex(low))
+        return [0..<8, 8..<12, 12..<16, 16..<20, 20..<32].map { String(all[$0]) }.joined(separator: "-")
+    }
+}
+
+/// The 32-byte token the coordinator hands both hosts for one migration; the destination compares it in
+/// constant time. It stands in for an HMAC key until a crypto package is available. Its description
+/// never shows the bytes.
+public struct MigrationSecret: Sendable, Equatable, CustomStringConvertible {
+    /// Bytes in a secret.
+    public static let length = 32
+    let words: (UInt64, UInt64, UInt64, UInt64)
+
+    /// Takes exactly 32 bytes; anything else is nil.
+    public init?<C: Collection>(bytes: C) where C.Element == UInt8 {
+        guard bytes.count == Self.length else { return nil }
+        var values = [UInt64](repeating: 0, count: 4)
+        for (offset, byte) in bytes.enumerated() { values[offset / 8] = values[offset / 8] << 8 | UInt64(byte) }
+        words = (values[0], values[1], values[2], values[3])
+    }
+
+    /// The secret's 32 bytes.
+    public var bytes: [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(Self.length)
+        for word in [words.0, words.1, words.2, words.3] { out.appendBigEndian(word) }
+        return out
+    }
+
+    /// Compares in constant time (no early exit on the first differing byte).
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        let difference = (lhs.words.0 ^ rhs.words.0) | (lhs.words.1 ^ rhs.words.1)
+            | (lhs.words.2 ^ rhs.words.2) | (lhs.words.3 ^ rhs.words.3)
+        return difference == 0
+    }
+
+    public var description: String { "MigrationSecret(32 bytes, redacted)" }
+}
+
+/// What the source wants to migrate and what it needs at the destination (the `spec` message).
+public struct MigrationSpec: Sendable, Equatable {
+    public var vmName: String
+    public var mac: MACAddress
+    public var ip: IPv4Address
+    public var memoryBytes: UInt64
+    public var pageSize: UInt32
+    /// The VM's port group label; the destination must have one identical to it, case included.
+    public var portGroup: String
+    /// The datastore holding the VM's files; the destination must mount it under the same name.
+    public var datastore: String
+
+    public init(vmName: String, mac: MACAddress, ip: IPv4Address, memoryBytes: UInt64,
+                pageSize: UInt32 = UInt32(GuestMemory.pageSize), portGroup: String, datastore: String) {
+        self.vmName = vmName
+        self.mac = mac
+        self.ip = ip
+        self.memoryBytes = memoryBytes
+        self.pageSize = pageSize
+        self.portGroup = portGroup
+        self.datastore = datastore
+    }
+}
+
+/// What crosses at switchover besides memory: the stunned VM's execution state, the frames queued for
+/// it while stunned, and the digest over the hashes of every page as last sent.
+public struct SwitchoverState: Sendable, Equatable {
+    /// The number of the final round (its pages precede this message).
+    public var finalRound: UInt32
+    public var vcpuState: [UInt8]
+    public var workloadState: [UInt8]
+    /// Frames that reached the source for the VM from the stun on, oldest first.
+    public var queuedFrames: [[UInt8]]
+    /// Pages in the VM's memory.
+    public var pageCount: UInt64
+    /// `PageHash.digest(of:)` over the per-page hashes of the bytes the source sent.
+    public var memoryDigest: UInt64
+
+    public init(finalRound: UInt32, vcpuState: [UInt8], workloadState: [UInt8], queuedFrames: [[UInt8]],
+                pageCount: UInt64, memoryDigest: UInt64) {
+        self.finalRound = finalRound
+        self.vcpuState = vcpuState
+        self.workloadState = workloadState
+        self.queuedFrames = queuedFrames
+        self.pageCount = pageCount
+        self.memoryDigest = memoryDigest
+    }
+}
+
+/// One decoded migration message.
+public enum MigrationMessage: Sendable, Equatable {
+    case hello(id: MigrationID, protocolVersion: UInt16, secret: MigrationSecret)
+    case spec(MigrationSpec)
+    case specAccepted
+    case specRejected(reason: String)
+    case pageBatch(PageBatch)
+    case roundEnd(round: UInt32, pages: UInt64, bytes: UInt64)
+    case switchover(SwitchoverState)
+    /// The destination's digest over the pages it holds, equal to the source's.
+    case verified(digest: UInt64)
+    case verifyFailed(reason: String)
+    /// The destination resumed the VM at this time (ns on the wall clock the drivers share).
+    case resumed(atNanoseconds: UInt64)
+    case forwardedFrame([UInt8])
+    case commit
+    case abort(reason: String)
+
+    /// The message's type byte.
+    public var type: MigrationMessageType {
+        switch self {
+        case .hello: .hello
+        case .spec: .spec
+        case .specAccepted: .specAccepted
+        case .specRejected: .specRejected
+        case .pageBatch: .pageBatch
+        case .roundEnd: .roundEnd
+        case .switchover: .switchover
+        case .verified: .verified
+        case .verifyFailed: .verifyFailed
+        case .resumed: .resumed
+        case .forwardedFrame: .forwardedFrame
+        case .commit: .commit
+        case .abort: .abort
+        }
+    }
+}
+
+/// A decoded, fully validated page batch. `records` is a slice of the decoder's receive buffer: the
+/// pages are not copied until the destination stores them.
+public struct PageBatch: Sendable, Equatable {
+    public let round: UInt32
+    /// Records in the batch.
+    public let count: Int
+    /// Records with page contents.
+    public let normalCount: Int
+    /// The record bytes (already checked: every index in range, every kind known, exact length).
+    public let records: ArraySlice<UInt8>
+
+    /// Calls `body` for each record in order. `contents` is nil for a zero page; otherwise it points
+    /// into the receive buffer and is valid only during the call.
+    public func forEachPage(_ body: (_ index: Int, _ contents: UnsafeRawBufferPointer?) throws -> Void) rethrows {
+        try records.withUnsafeBytes { raw in
+            var offset = 0
+            for _ in 0..<count {
+                let index = Int(truncatingIfNeeded: raw.loadBigEndianUInt64(at: offset))
+                let kind = raw[offset + 8]
+                offset += MigrationWire.pageRecordHeaderLength
+                if kind == PageRecordKind.normal {
+                    try body(index, UnsafeRawBufferPointer(rebasing: raw[offset..<offset + MigrationWire.pageSize]))
+                    offset += MigrationWire.pageSize
+                } else {
+                    try body(index, nil)
+                }
+            }
+        }
+    }
+}
+
+/// The kind byte of a page record.
+enum PageRecordKind {
+    static let zero: UInt8 = 0
+    static let normal: UInt8 = 1
+}

@@ -1,0 +1,212 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import L2Guest
+import Testing
+@testable import L2Migration
+
+func memoriesEqual(_ a: GuestMemory, _ b: GuestMemory?) -> Bool {
+    guard let b, a.byteCount == b.byteCount else { return false }
+    return memcmp(a.base, b.base, a.byteCount) == 0 && a.digest() == b.digest()
+}
+
+@Suite("Whole migrations over an in-memory pipe")
+struct EndToEndTests {
+    @Test("rounds shrink, zero pages cost a flag, the copy is exact")
+    func convergesAndCopiesExactly() throws {
+        let vm = try TestVM(pages: 4096, nonZero: 1000)
+        let policy = ConvergencePolicy(downtimeTargetNanoseconds: 100_000)
+        var pipe = Pipe(vm: vm, policy: policy, workload: Workload(pagesPerMillisecond: 50, hotPages: 100..<612))
+        pipe.run()
+
+        let result = try #require(pipe.result)
+        #expect(result.status == .completed, "\(result.error ?? "")")
+        #expect(result.verified)
+        #expect(pipe.sourceActions.contains(.releaseSource))
+        #expect(pipe.workload.writes > 100)
+        // Round 1 sends every page: 1000 with contents, the rest as 9-byte zero records.
+        let first = result.rounds[0]
+        #expect(first.pages == 4096)
+        // (The workload scribbles on a few zero pages of its hot set before round 1 reaches them.)
+        #expect(first.zeroPages <= 3096 && first.zeroPages > 3000)
+        let payload = (first.pages - first.zeroPages) * (9 + 4096) + first.zeroPages * 9
+        #expect(first.bytes >= payload && first.bytes < payload + payload / 100)
+        #expect(result.ram.duplicate >= first.zeroPages)
+        #expect(result.ram.normalBytes == result.ram.normal * 4096)
+        // Later rounds shrink until the rest fits the target.
+        let precopy = result.rounds.dropLast()
+        #expect(precopy.count >= 3)
+        for (earlier, later) in zip(precopy, precopy.dropFirst()) { #expect(later.pages < earlier.pages) }
+        let final = try #require(result.rounds.last)
+        #expect(final.pages == precopy.last!.dirtiedDuring)
+        #expect(try #require(result.expectedDowntime) <= 0.1)
+        #expect(result.ram.dirtySyncCount == result.rounds.count)
+        // Everything on the wire is page records plus a little framing.
+        let records = result.ram.normal * (9 + 4096) + result.ram.duplicate * 9
+        #expect(result.ram.transferred > records && result.ram.transferred < records + records / 100 + 1024)
+        #expect(result.ram.remaining == 0)
+        #expect(result.ram.precopyBytes + result.ram.downtimeBytes < result.ram.transferred + 1)
+        // Downtime: stun action to the destination's resume time.
+        let downtime = try #require(result.downtime)
+        // At least the final round's transfer plus the resume; at most one more produce buffer on top.
+        let floor = Double(final.bytes + Int(pipe.resumeDelay)) / 1e6
+        #expect(downtime >= floor && downtime <= floor + Double(pipe.budget + 4200) / 1e6, "\(downtime)")
+        #expect(try #require(result.stunToResumedAck) >= downtime)
+        // The destination holds the source's memory byte for byte, and got the state and frames.
+        #expect(memoriesEqual(vm.memory, pipe.destination.memory))
+        #expect(vm.matchesShadow)
+        #expect(pipe.source.verifySourceFrozenMemory())
+        let state = try #require(pipe.resumedState)
+        #expect(state.vcpuState == [1, 2, 3] && state.workloadState == [9, 8, 7, 6])
+        #expect(state.queuedFrames == pipe.queuedFrames)
+        #expect(pipe.destination.phase == .committed)
+        #expect(pipe.destinationActions.contains { if case .completed = $0 { true } else { false } })
+    }
+
+    @Test("a tiny VM crosses in 1-byte chunks")
+    func oneByteChunks() throws {
+        let vm = try TestVM(pages: 24, nonZero: 10, seed: 7)
+        var pipe = Pipe(vm: vm, policy: ConvergencePolicy(downtimeTargetNanoseconds: 2_000),
+                        workload: Workload(pagesPerMillisecond: 500, hotPages: 0..<24), chunkSizes: 1...1)
+        pipe.budget = 5000
+        pipe.run()
+        let result = try #require(pipe.result)
+        #expect(result.status == .completed, "\(result.error ?? "")")
+        #expect(result.rounds.count >= 2)
+        #expect(memoriesEqual(vm.memory, pipe.destination.memory))
+    }
+
+    @Test("an idle VM switches over right after round 1, even with a zero downtime target")
+    func idleVMSwitchesImmediately() throws {
+        let vm = try TestVM(pages: 512, nonZero: 100)
+        var pipe = Pipe(vm: vm, policy: ConvergencePolicy(downtimeTargetNanoseconds: 0),
+                        workload: Workload(pagesPerMillisecond: 0, hotPages: 0..<1))
+        pipe.run()
+        let result = try #require(pipe.result)
+        #expect(result.status == .completed)
+        #expect(result.rounds.count == 2)
+        #expect(result.rounds[1].pages == 0)
+        #expect(result.ram.normal == 100 && result.ram.duplicate == 412)
+        #expect(memoriesEqual(vm.memory, pipe.destination.memory))
+    }
+
+    @Test("a writer too fast for the link gets throttled and converges")
+    func fastWriterThrottledConverges() throws {
+        let vm = try TestVM(pages: 4096, nonZero: 1000)
+        let policy = ConvergencePolicy(downtimeTargetNanoseconds: 1_000_000)
+        var pipe = Pipe(vm: vm, policy: policy, workload: Workload(pagesPerMillisecond: 500, hotPages: 0..<512))
+        pipe.run()
+        let result = try #require(pipe.result)
+        #expect(result.status == .completed, "\(result.error ?? "")")
+        #expect(pipe.throttles.first == 20)
+        #expect(pipe.throttles.count >= 2)
+        #expect(zip(pipe.throttles, pipe.throttles.dropFirst()).allSatisfy { $1 == $0 + 10 })
+        #expect(result.cpuThrottlePercentage == pipe.throttles.last)
+        #expect(memoriesEqual(vm.memory, pipe.destination.memory))
+    }
+
+    @Test("the same writer without auto-converge hits the round cap and fails cleanly")
+    func roundCapFailsCleanly() throws {
+        let vm = try TestVM(pages: 4096, nonZero: 1000)
+        var policy = ConvergencePolicy(downtimeTargetNanoseconds: 1_000_000, maxRounds: 8)
+        policy.autoConverge = false
+        var pipe = Pipe(vm: vm, policy: policy, workload: Workload(pagesPerMillisecond: 500, hotPages: 0..<512))
+        pipe.run()
+        let result = try #require(pipe.result)
+        #expect(result.status == .failed)
+        #expect(result.rounds.count == 8)
+        #expect(result.error?.contains("8 rounds") == true)
+        #expect(pipe.throttles.isEmpty)
+        #expect(pipe.sourceActions.contains { if case .resumeSource = $0 { true } else { false } })
+        #expect(!pipe.sourceActions.contains(.releaseSource))
+        #expect(!pipe.sourceActions.contains(.stun))
+        #expect(vm.matchesShadow)
+        // The destination heard the abort and freed everything.
+        #expect(pipe.destination.phase == .discarded)
+        #expect(pipe.destination.memory == nil)
+        #expect(pipe.resumedState == nil)
+    }
+
+    @Test("the total-time cap fails cleanly and removes the throttle")
+    func totalTimeCapFailsCleanly() throws {
+        let vm = try TestVM(pages: 4096, nonZero: 1000)
+        let policy = ConvergencePolicy(downtimeTargetNanoseconds: 1_000_000, maxTotalNanoseconds: 10_000_000)
+        var pipe = Pipe(vm: vm, policy: policy, workload: Workload(pagesPerMillisecond: 500, hotPages: 0..<512))
+        pipe.run()
+        let result = try #require(pipe.result)
+        #expect(result.status == .failed)
+        #expect(result.error?.contains("total-time") == true)
+        #expect(pipe.throttles.first == 20)
+        #expect(pipe.throttles.last == 0)
+        let unthrottle = try #require(pipe.sourceActions.firstIndex(of: .throttle(percent: 0)))
+        let resume = try #require(pipe.sourceActions.firstIndex { if case .resumeSource = $0 { true } else { false } })
+        #expect(unthrottle < resume)
+        #expect(vm.matchesShadow)
+        #expect(pipe.destination.phase == .discarded)
+    }
+
+    @Test("a page corrupted in transit fails verification and the VM stays on the source")
+    func corruptedPageFailsVerification() throws {
+        let vm = try TestVM(pages: 1024, nonZero: 200)
+        var pipe = Pipe(vm: vm, policy: ConvergencePolicy(), workload: Workload(pagesPerMillisecond: 0, hotPages: 0..<1))
+        var flipped = false
+        pipe.tamper = { bytes in
+            // The first page batch starts with page 0 (non-zero): flip a byte of its contents.
+            if !flipped, bytes.count > 100, bytes[5] == MigrationMessageType.pageBatch.rawValue {
+                bytes[12 + 8 + 9 + 100] ^= 0x40
+                flipped = true
+            }
+        }
+        pipe.run()
+        #expect(flipped)
+        let result = try #require(pipe.result)
+        #expect(result.status == .failed)
+        #expect(result.error?.contains("digest") == true)
+        #expect(pipe.sourceActions.contains { if case .resumeSource = $0 { true } else { false } })
+        #expect(pipe.resumedState == nil)
+        #expect(pipe.destination.phase == .discarded)
+    }
+
+    @Test("frames forwarded after the switchover reach the destination VM")
+    func forwardedFrames() throws {
+        let vm = try TestVM(pages: 64, nonZero: 10)
+        var pipe = Pipe(vm: vm, policy: ConvergencePolicy(), workload: Workload(pagesPerMillisecond: 0, hotPages: 0..<1))
+        pipe.run(stopWhen: { $0.source.phase == .switchover })
+        #expect(pipe.source.phase == .switchover)
+        let frame: [UInt8] = Array(repeating: 0xAB, count: 60)
+        pipe.handleSource(pipe.source.forwardFrame(frame, now: pipe.clock))
+        pipe.run()
+        #expect(pipe.deliveredFrames == [frame])
+        #expect(pipe.result?.status == .completed)
+        // Within the grace period after commit it still forwards; after it, not.
+        #expect(pipe.source.forwardFrame(frame, now: pipe.clock + 1_000).count == 1)
+        #expect(pipe.source.forwardFrame(frame, now: pipe.clock + 3_000_000_000).isEmpty)
+    }
+
+    @Test("the result encodes with QEMU query-migrate names")
+    func resultJSON() throws {
+        let vm = try TestVM(pages: 256, nonZero: 50)
+        var pipe = Pipe(vm: vm, policy: ConvergencePolicy(), workload: Workload(pagesPerMillisecond: 10, hotPages: 0..<64))
+        pipe.run()
+        let result = try #require(pipe.result)
+        let data = try JSONEncoder().encode(result)
+        let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        for key in ["status", "total-time", "setup-time", "downtime", "expected-downtime", "ram",
+                    "cpu-throttle-percentage", "rounds", "verified", "stun-to-resumed-ack"] {
+            #expect(object[key] != nil, "missing \(key)")
+        }
+        let ram = try #require(object["ram"] as? [String: Any])
+        for key in ["transferred", "remaining", "total", "duplicate", "normal", "normal-bytes", "dirty-pages-rate",
+                    "dirty-sync-count", "mbps", "pages-per-second", "page-size", "precopy-bytes", "downtime-bytes"] {
+            #expect(ram[key] != nil, "missing ram.\(key)")
+        }
+        #expect(object["status"] as? String == "completed")
+        #expect(ram["total"] as? Int == 256 * 4096)
+        let round = try #require((object["rounds"] as? [[String: Any]])?.first)
+        for key in ["round", "pages", "zero-pages", "bytes", "duration-ms", "mbps", "dirtied-during"] {
+            #expect(round[key] != nil, "missing rounds[0].\(key)")
+        }
+        #expect(try JSONDecoder().decode(MigrationResult.self, from: data) == result)
+    }
+}

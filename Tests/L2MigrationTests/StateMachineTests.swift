@@ -1,0 +1,258 @@
+import L2Guest
+import Testing
+@testable import L2Migration
+
+extension DestinationAction {
+    var discardReason: String? { if case let .discard(reason) = self { reason } else { nil } }
+    var isAllocate: Bool { if case .allocateMemory = self { true } else { false } }
+    var isAwait: Bool { if case .awaitCoordinator = self { true } else { false } }
+    var sentMessages: [MigrationMessage] {
+        guard case let .send(bytes) = self else { return [] }
+        return (try? decodeAll(bytes, pageCount: nil)) ?? []
+    }
+}
+
+extension SourceAction {
+    var isResumeSource: Bool { if case .resumeSource = self { true } else { false } }
+    var isAwait: Bool { if case .awaitCoordinator = self { true } else { false } }
+    var isFailed: Bool { if case .failed = self { true } else { false } }
+}
+
+func hello(secret: MigrationSecret = testSecret, id: MigrationID = testID) -> [UInt8] {
+    MigrationEncoder.encode(.hello(id: id, protocolVersion: 1, secret: secret))
+}
+
+@Suite("Destination validation")
+struct DestinationValidationTests {
+    @Test("a wrong secret is refused and nothing is created")
+    func wrongSecret() {
+        var destination = MigrationDestination(settings: destinationSettings(), now: 0)
+        let actions = destination.receive(bytes: hello(secret: otherSecret) + MigrationEncoder.encode(.spec(makeSpec(pages: 16))), now: 1)
+        #expect(actions.contains { $0.discardReason?.contains("authentication failed") == true })
+        #expect(!actions.contains { $0.isAllocate })
+        #expect(actions.flatMap(\.sentMessages).contains { if case .abort = $0 { true } else { false } })
+        #expect(destination.phase == .discarded && destination.memory == nil && destination.spec == nil)
+        // Anything after that is ignored.
+        #expect(destination.receive(bytes: hello(), now: 2).isEmpty)
+    }
+
+    @Test("a hello for another migration is refused")
+    func wrongID() {
+        var destination = MigrationDestination(settings: destinationSettings(), now: 0)
+        let actions = destination.receive(bytes: hello(id: MigrationID(high: 1, low: 2)), now: 1)
+        #expect(actions.contains { $0.discardReason?.contains("coordinator announced") == true })
+    }
+
+    @Test("port group labels must match exactly, case included")
+    func portGroupCase() {
+        var destination = MigrationDestination(settings: destinationSettings(portGroups: ["Production"]), now: 0)
+        let actions = destination.receive(bytes: hello() + MigrationEncoder.encode(.spec(makeSpec(pages: 16, portGroup: "production"))), now: 1)
+        let reason = actions.flatMap(\.sentMessages).compactMap { message -> String? in
+            if case let .specRejected(reason) = message { reason } else { nil }
+        }.first
+        #expect(reason == "port group \"production\" not found on this host (it has: \"Production\"); labels must match exactly, case included")
+        #expect(!actions.contains { $0.isAllocate })
+        #expect(destination.phase == .discarded)
+    }
+
+    @Test("memory over the host's limit, a foreign datastore and a bad page size are refused")
+    func specLimits() {
+        var spec = makeSpec(pages: 1024)
+        var destination = MigrationDestination(settings: destinationSettings(maxMemory: 1 << 20), now: 0)
+        var actions = destination.receive(bytes: hello() + MigrationEncoder.encode(.spec(spec)), now: 1)
+        #expect(actions.contains { $0.discardReason?.contains("at most 1048576") == true })
+
+        spec = makeSpec(pages: 16)
+        spec.datastore = "local-esx01"
+        destination = MigrationDestination(settings: destinationSettings(), now: 0)
+        actions = destination.receive(bytes: hello() + MigrationEncoder.encode(.spec(spec)), now: 1)
+        #expect(actions.contains { $0.discardReason?.contains("shared storage") == true })
+
+        spec = makeSpec(pages: 16)
+        spec.pageSize = 8192
+        destination = MigrationDestination(settings: destinationSettings(), now: 0)
+        actions = destination.receive(bytes: hello() + MigrationEncoder.encode(.spec(spec)), now: 1)
+        #expect(actions.contains { $0.discardReason?.contains("page size 8192") == true })
+    }
+
+    @Test("a valid spec asks for memory, then accepts")
+    func accept() throws {
+        var destination = MigrationDestination(settings: destinationSettings(), now: 0)
+        let actions = destination.receive(bytes: hello() + MigrationEncoder.encode(.spec(makeSpec(pages: 16))), now: 1)
+        #expect(actions == [.allocateMemory(makeSpec(pages: 16))])
+        let accepted = destination.memoryAllocated(try GuestMemory(pageCount: 16), now: 2)
+        #expect(accepted.flatMap(\.sentMessages) == [.specAccepted])
+        #expect(destination.phase == .receiving)
+    }
+
+    @Test("messages out of order are rejected", arguments: [
+        MigrationEncoder.encode(.specAccepted),
+        MigrationEncoder.encode(.commit),
+        MigrationEncoder.encode(.resumed(atNanoseconds: 5)),
+        MigrationEncoder.encode(.spec(makeSpec(pages: 16))),
+        MigrationEncoder.encode(.roundEnd(round: 1, pages: 0, bytes: 0)),
+    ])
+    func outOfOrderBeforeHello(bytes: [UInt8]) {
+        var destination = MigrationDestination(settings: destinationSettings(), now: 0)
+        let actions = destination.receive(bytes: bytes, now: 1)
+        #expect(actions.contains { $0.discardReason?.contains("out of order") == true })
+        #expect(destination.phase == .discarded)
+    }
+
+    @Test("a page batch before the spec is accepted is rejected; a wrong round is rejected")
+    func pagesOutOfOrder() throws {
+        var destination = MigrationDestination(settings: destinationSettings(), now: 0)
+        var actions = destination.receive(bytes: hello() + batchBytes([(1, nil)]), now: 1)
+        #expect(actions.contains { $0.discardReason != nil })
+
+        destination = MigrationDestination(settings: destinationSettings(), now: 0)
+        _ = destination.receive(bytes: hello() + MigrationEncoder.encode(.spec(makeSpec(pages: 16))), now: 1)
+        _ = destination.memoryAllocated(try GuestMemory(pageCount: 16), now: 2)
+        actions = destination.receive(bytes: batchBytes(round: 2, [(1, nil)]), now: 3)
+        #expect(actions.contains { $0.discardReason?.contains("round 2 while receiving round 1") == true })
+
+        destination = MigrationDestination(settings: destinationSettings(), now: 0)
+        _ = destination.receive(bytes: hello() + MigrationEncoder.encode(.spec(makeSpec(pages: 16))), now: 1)
+        _ = destination.memoryAllocated(try GuestMemory(pageCount: 16), now: 2)
+        actions = destination.receive(bytes: batchBytes([(1, nil)]) + MigrationEncoder.encode(.roundEnd(round: 1, pages: 5, bytes: 0)), now: 3)
+        #expect(actions.contains { $0.discardReason?.contains("inconsistent") == true })
+        #expect(destination.memory == nil)
+    }
+
+    @Test("silence before the resume times out and discards")
+    func idleTimeout() {
+        var destination = MigrationDestination(settings: destinationSettings(), now: 0)
+        _ = destination.receive(bytes: hello(), now: 1)
+        #expect(destination.tick(now: 5_000_000_000).isEmpty)
+        let actions = destination.tick(now: 20_000_000_000)
+        #expect(actions.contains { $0.discardReason?.contains("no data") == true })
+    }
+}
+
+@Suite("Connection loss in each phase")
+struct ConnectionLossTests {
+    func pipe(pages: Int = 256) throws -> Pipe {
+        Pipe(vm: try TestVM(pages: pages, nonZero: 40), policy: ConvergencePolicy(downtimeTargetNanoseconds: 1),
+             workload: Workload(pagesPerMillisecond: 200, hotPages: 0..<64))
+    }
+
+    @Test("during setup the VM stays on the source and the destination had nothing")
+    func duringSetup() throws {
+        var pipe = try pipe()
+        pipe.handleSource(pipe.source.start(now: pipe.clock))
+        let actions = pipe.source.connectionLost(now: pipe.clock)
+        #expect(actions.contains { $0.isResumeSource } && actions.contains { $0.isFailed })
+        #expect(pipe.destination.connectionLost(now: pipe.clock).contains { $0.discardReason != nil })
+        #expect(pipe.destination.memory == nil)
+    }
+
+    @Test("during pre-copy: source resumes, destination discards")
+    func duringPrecopy() throws {
+        var pipe = try pipe()
+        pipe.run(stopWhen: { $0.source.phase == .precopy && $0.source.currentRound == 2 })
+        #expect(pipe.source.phase == .precopy)
+        let source = pipe.source.connectionLost(now: pipe.clock)
+        #expect(source.contains { $0.isResumeSource })
+        #expect(!source.contains { $0.isAwait })
+        let destination = pipe.destination.connectionLost(now: pipe.clock)
+        #expect(destination.contains { $0.discardReason != nil })
+        #expect(pipe.destination.memory == nil)
+        #expect(pipe.vm.matchesShadow)
+    }
+
+    @Test("stunned but before the switchover is sent: the source resumes")
+    func duringStun() throws {
+        var pipe = try pipe()
+        pipe.handleSource(pipe.source.start(now: pipe.clock))
+        var buffer: [UInt8] = []
+        var stun = false
+        while !stun {
+            pipe.pump()
+            buffer.removeAll()
+            let actions = pipe.source.produce(into: &buffer, budget: 1 << 20, now: pipe.clock)
+            pipe.toDestination += buffer
+            stun = actions.contains(.stun)
+            #expect(!actions.contains { $0.isFailed })
+        }
+        #expect(pipe.source.phase == .stunning)
+        let actions = pipe.source.connectionLost(now: pipe.clock)
+        #expect(actions.contains { $0.isResumeSource })
+        #expect(pipe.source.stunned(vcpuState: [], workloadState: [], queuedFrames: [], now: pipe.clock).isEmpty)
+    }
+
+    @Test("after the switchover is sent and before resumed: the source awaits the coordinator")
+    func afterSwitchover() throws {
+        var pipe = try pipe()
+        pipe.run(stopWhen: { $0.source.phase == .switchover })
+        #expect(pipe.source.phase == .switchover)
+        let actions = pipe.source.connectionLost(now: pipe.clock)
+        #expect(actions.count == 1 && actions[0].isAwait)
+        #expect(!actions.contains { $0.isResumeSource })
+        #expect(pipe.source.result(now: pipe.clock).status == .awaitingCoordinator)
+        // The destination never got the switchover: it discards.
+        #expect(pipe.destination.connectionLost(now: pipe.clock).contains { $0.discardReason != nil })
+    }
+
+    @Test("the switchover timeout also hands the decision to the coordinator")
+    func switchoverTimeout() throws {
+        var pipe = try pipe()
+        pipe.run(stopWhen: { $0.source.phase == .switchover })
+        #expect(pipe.source.tick(now: pipe.clock + 1_000).isEmpty)
+        let actions = pipe.source.tick(now: pipe.clock + 11_000_000_000)
+        #expect(actions.count == 1 && actions[0].isAwait)
+    }
+
+    @Test("after the destination resumed and before commit: the destination awaits the coordinator")
+    func afterResume() throws {
+        var pipe = try pipe()
+        pipe.run(stopWhen: { $0.source.phase == .switchover })
+        pipe.pumpToDestination()
+        #expect(pipe.destination.phase == .running)
+        // The source has not heard "resumed" yet (it is still queued in the pipe).
+        #expect(pipe.source.phase == .switchover)
+        let destination = pipe.destination.connectionLost(now: pipe.clock)
+        #expect(destination.count == 1 && destination[0].isAwait)
+        #expect(pipe.destination.memory != nil)
+        let source = pipe.source.connectionLost(now: pipe.clock)
+        #expect(source.count == 1 && source[0].isAwait)
+    }
+
+    @Test("after commit the loss changes nothing")
+    func afterCommit() throws {
+        var pipe = try pipe()
+        pipe.run()
+        #expect(pipe.destination.phase == .committed)
+        #expect(pipe.destination.connectionLost(now: pipe.clock).isEmpty)
+        #expect(pipe.source.connectionLost(now: pipe.clock).isEmpty)
+    }
+
+    @Test("setup timeout and cancel leave the VM on the source")
+    func setupTimeoutAndCancel() throws {
+        var pipe = try pipe()
+        _ = pipe.source.start(now: pipe.clock)
+        #expect(pipe.source.tick(now: pipe.clock + 1_000).isEmpty)
+        let actions = pipe.source.tick(now: pipe.clock + 11_000_000_000)
+        #expect(actions.contains { $0.isResumeSource })
+        #expect(pipe.source.result(now: pipe.clock).error?.contains("did not answer") == true)
+
+        var other = try self.pipe()
+        other.run(stopWhen: { $0.source.phase == .precopy })
+        let cancel = other.source.cancel(reason: "user", now: other.clock)
+        #expect(cancel.contains { $0.isResumeSource })
+        #expect(other.source.result(now: other.clock).status == .cancelled)
+    }
+
+    @Test("garbage from the destination during pre-copy fails cleanly; after switchover it awaits the coordinator")
+    func garbageFromDestination() throws {
+        var pipe = try pipe()
+        pipe.run(stopWhen: { $0.source.phase == .precopy })
+        var actions = pipe.source.receive(bytes: [1, 2, 3, 4, 5], now: pipe.clock)
+        #expect(actions.contains { $0.isResumeSource })
+        #expect(pipe.source.result(now: pipe.clock).error?.contains("bad magic") == true)
+
+        var other = try self.pipe()
+        other.run(stopWhen: { $0.source.phase == .switchover })
+        actions = other.source.receive(bytes: MigrationEncoder.encode(.specAccepted), now: other.clock)
+        #expect(actions.count == 1 && actions[0].isAwait)
+    }
+}
