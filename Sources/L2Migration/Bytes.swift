@@ -43,27 +43,28 @@ struct PayloadReader {
 
     func fail(_ detail: String) -> MigrationProtocolError { .malformedPayload(type: type, detail: detail) }
 
-    mutating func take(_ count: Int, _ field: String) throws(MigrationProtocolError) -> ArraySlice<UInt8> {
+    /// `field` names the field in the error only; it is not evaluated on success (no allocation per page).
+    mutating func take(_ count: Int, _ field: @autoclosure () -> String) throws(MigrationProtocolError) -> ArraySlice<UInt8> {
         guard count >= 0, remaining >= count else {
-            throw fail("truncated \(field): needs \(count) bytes, \(remaining) left")
+            throw fail("truncated \(field()): needs \(count) bytes, \(remaining) left")
         }
         defer { index += count }
         return bytes[index..<index + count]
     }
 
-    mutating func uint(_ width: Int, _ field: String) throws(MigrationProtocolError) -> UInt64 {
+    mutating func uint(_ width: Int, _ field: StaticString) throws(MigrationProtocolError) -> UInt64 {
         var value: UInt64 = 0
-        for byte in try take(width, field) { value = value << 8 | UInt64(byte) }
+        for byte in try take(width, "\(field)") { value = value << 8 | UInt64(byte) }
         return value
     }
 
-    mutating func u8(_ field: String) throws(MigrationProtocolError) -> UInt8 { UInt8(try uint(1, field)) }
-    mutating func u16(_ field: String) throws(MigrationProtocolError) -> UInt16 { UInt16(try uint(2, field)) }
-    mutating func u32(_ field: String) throws(MigrationProtocolError) -> UInt32 { UInt32(try uint(4, field)) }
-    mutating func u64(_ field: String) throws(MigrationProtocolError) -> UInt64 { try uint(8, field) }
+    mutating func u8(_ field: StaticString) throws(MigrationProtocolError) -> UInt8 { UInt8(try uint(1, field)) }
+    mutating func u16(_ field: StaticString) throws(MigrationProtocolError) -> UInt16 { UInt16(try uint(2, field)) }
+    mutating func u32(_ field: StaticString) throws(MigrationProtocolError) -> UInt32 { UInt32(try uint(4, field)) }
+    mutating func u64(_ field: StaticString) throws(MigrationProtocolError) -> UInt64 { try uint(8, field) }
 
     mutating func string(_ field: String) throws(MigrationProtocolError) -> String {
-        let length = Int(try u16("\(field) length"))
+        let length = try take(2, "\(field) length").reduce(0) { $0 << 8 | Int($1) }
         guard length <= MigrationWire.maxStringLength else {
             throw fail("\(field) is \(length) bytes, over the limit of \(MigrationWire.maxStringLength)")
         }
@@ -73,7 +74,7 @@ struct PayloadReader {
     }
 
     mutating func blob(_ field: String, limit: Int) throws(MigrationProtocolError) -> [UInt8] {
-        let length = Int(try u32("\(field) length"))
+        let length = try take(4, "\(field) length").reduce(0) { $0 << 8 | Int($1) }
         guard length <= limit else { throw fail("\(field) is \(length) bytes, over the limit of \(limit)") }
         return Array(try take(length, field))
     }

@@ -109,14 +109,15 @@ struct EndToEndTests {
     @Test("the same writer without auto-converge hits the round cap and fails cleanly")
     func roundCapFailsCleanly() throws {
         let vm = try TestVM(pages: 4096, nonZero: 1000)
-        var policy = ConvergencePolicy(downtimeTargetNanoseconds: 1_000_000, maxRounds: 8)
+        // The throttling test's policy with auto-converge off: it never converges.
+        var policy = ConvergencePolicy(downtimeTargetNanoseconds: 1_000_000)
         policy.autoConverge = false
         var pipe = Pipe(vm: vm, policy: policy, workload: Workload(pagesPerMillisecond: 500, hotPages: 0..<512))
         pipe.run()
         let result = try #require(pipe.result)
         #expect(result.status == .failed)
-        #expect(result.rounds.count == 8)
-        #expect(result.error?.contains("8 rounds") == true)
+        #expect(result.rounds.count == 30)
+        #expect(result.error?.contains("30 rounds") == true)
         #expect(pipe.throttles.isEmpty)
         #expect(pipe.sourceActions.contains { if case .resumeSource = $0 { true } else { false } })
         #expect(!pipe.sourceActions.contains(.releaseSource))
@@ -166,6 +167,22 @@ struct EndToEndTests {
         #expect(pipe.sourceActions.contains { if case .resumeSource = $0 { true } else { false } })
         #expect(pipe.resumedState == nil)
         #expect(pipe.destination.phase == .discarded)
+    }
+
+    @Test("source memory changed behind dirty tracking: the frozen check fails and the coordinator decides")
+    func frozenCheckCatchesUntrackedWrite() throws {
+        let vm = try TestVM(pages: 256, nonZero: 30)
+        var pipe = Pipe(vm: vm, policy: ConvergencePolicy(), workload: Workload(pagesPerMillisecond: 0, hotPages: 0..<1))
+        pipe.run(stopWhen: { $0.source.phase == .switchover })
+        #expect(pipe.source.verifySourceFrozenMemory())
+        // A write that bypasses the dirty bitmap (what a tracking bug would do).
+        vm.memory.base.storeBytes(of: 0x5A as UInt8, toByteOffset: 77 * 4096 + 5, as: UInt8.self)
+        #expect(!pipe.source.verifySourceFrozenMemory())
+        pipe.run()
+        #expect(pipe.sourceActions.contains { if case .awaitCoordinator = $0 { true } else { false } })
+        #expect(!pipe.sourceActions.contains(.releaseSource))
+        #expect(pipe.result == nil)
+        #expect(pipe.source.result(now: pipe.clock).status == .awaitingCoordinator)
     }
 
     @Test("frames forwarded after the switchover reach the destination VM")
