@@ -113,14 +113,17 @@ public struct MACTable: Sendable {
 
     private(set) var slots: [Slot] = []
     private var freeHead: Int32 = -1
-    private var slotByMAC: [UInt64: Int32] = [:]
+    private var slotByMAC: MACIndex
     private(set) var lists: [PortList] = []
-    private var listByPort: [PortID: Int32] = [:]
+    private var listByPort = PortMap()
     /// Latest time seen by `learn`; keeps the LRU lists ordered by `lastSeen`.
     private var clock: UInt64 = 0
 
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
+        let initial = min(configuration.capacity, Configuration.defaultCapacity)
+        slotByMAC = MACIndex(initialCapacity: initial)
+        slots.reserveCapacity(initial)
     }
 
     public init(capacity: Int, agingTime: UInt64 = Configuration.defaultAgingTime) {
@@ -135,7 +138,7 @@ public struct MACTable: Sendable {
     /// Entries held on `port`, including expired ones not yet swept.
     public func count(on port: PortID) -> Int {
         guard let list = listByPort[port] else { return 0 }
-        return lists[Int(list)].count
+        return lists[list].count
     }
 
     /// Entry counts of every port that ever held an entry, in port order.
@@ -186,7 +189,7 @@ public struct MACTable: Sendable {
         let slot = allocateSlot()
         slots[slot] = Slot(mac: key, learnedAt: now, lastSeen: now, moves: 0, list: -1, prev: -1, next: -1)
         linkAtHead(slot, list: list)
-        slotByMAC[key] = Int32(slot)
+        slotByMAC.set(key, Int32(slot))
         statistics.learned += 1
         return .learned(evicted: evicted)
     }
@@ -243,7 +246,7 @@ public struct MACTable: Sendable {
     @discardableResult
     public mutating func flush() -> Int {
         let removed = slotByMAC.count
-        slotByMAC.removeAll(keepingCapacity: true)
+        slotByMAC.removeAll()
         slots.removeAll(keepingCapacity: true)
         freeHead = -1
         for list in lists.indices {
@@ -258,9 +261,9 @@ public struct MACTable: Sendable {
     @discardableResult
     public mutating func flush(port: PortID) -> Int {
         guard let list = listByPort[port] else { return 0 }
-        let removed = lists[Int(list)].count
-        while lists[Int(list)].tail >= 0 {
-            _ = remove(Int(lists[Int(list)].tail))
+        let removed = lists[list].count
+        while lists[list].tail >= 0 {
+            _ = remove(Int(lists[list].tail))
         }
         return removed
     }
@@ -279,11 +282,11 @@ public struct MACTable: Sendable {
     }
 
     private mutating func listNumber(for port: PortID) -> Int32 {
-        if let list = listByPort[port] { return list }
-        let list = Int32(lists.count)
+        if let list = listByPort[port] { return Int32(list) }
+        let list = lists.count
         lists.append(PortList(port: port))
-        listByPort[port] = list
-        return list
+        listByPort.set(port, list)
+        return Int32(list)
     }
 
     private mutating func allocateSlot() -> Int {
@@ -319,7 +322,7 @@ public struct MACTable: Sendable {
     private mutating func remove(_ slot: Int) -> MACTableEntry {
         let removed = entry(slot)
         unlink(slot)
-        slotByMAC.removeValue(forKey: slots[slot].mac)
+        slotByMAC.remove(slots[slot].mac)
         slots[slot].list = -1
         slots[slot].prev = -1
         slots[slot].next = freeHead

@@ -56,6 +56,7 @@ public struct FloodTargets: Sequence, Sendable {
     let upPorts: [PortID]
     let ingress: PortID
 
+    /// Yields the up ports in port order, skipping the ingress port.
     public struct Iterator: IteratorProtocol {
         var base: IndexingIterator<[PortID]>
         let ingress: PortID
@@ -107,7 +108,7 @@ public struct SwitchCore: Sendable {
     public private(set) var unknownPortFrames: UInt64 = 0
 
     private var ports: [Port] = []
-    private var portIndex: [PortID: Int] = [:]
+    private var portIndex = PortMap()
     /// Up ports in port order; replaced only when a port is added or changes state.
     private var upPorts: [PortID] = []
 
@@ -123,7 +124,7 @@ public struct SwitchCore: Sendable {
     public mutating func addPort(_ id: PortID, _ portConfiguration: PortConfiguration) throws(SwitchError) {
         if let existing = portIndex[id] { throw .duplicatePort(id, existingName: ports[existing].configuration.name) }
         guard (68...65535).contains(portConfiguration.mtu) else { throw .invalidMTU(port: id, mtu: portConfiguration.mtu) }
-        portIndex[id] = ports.count
+        portIndex.set(id, ports.count)
         ports.append(Port(id: id, configuration: portConfiguration))
         rebuildUpPorts()
     }
@@ -159,6 +160,8 @@ public struct SwitchCore: Sendable {
     ///
     /// Order: ingress admin state, length checks, source check, learning, then the destination.
     /// A frame is learned from even if its destination filters it (`sameSegment`) or is down.
+    /// A frame from a port the switch does not have is dropped as `.portDown` and counted in
+    /// `unknownPortFrames`.
     public mutating func receive(_ frame: UnsafeRawBufferPointer, on port: PortID, at now: UInt64,
                                  frameNumber: UInt64) -> ForwardingResult
     {

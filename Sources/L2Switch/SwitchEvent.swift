@@ -63,6 +63,7 @@ public struct EventLog: Sendable {
     public init(capacity: Int = EventLog.defaultCapacity) {
         precondition(capacity >= 1, "event log capacity must be at least 1, got \(capacity)")
         self.capacity = capacity
+        ring.reserveCapacity(capacity)  // logging never allocates on the frame path
     }
 
     /// Sequence number of the oldest event still held (equals `nextSequence` when empty).
