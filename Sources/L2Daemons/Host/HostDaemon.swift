@@ -216,3 +216,35 @@ struct DepartedVM: Sendable {
     let until: UInt64
     let forward: @Sendable ([UInt8]) -> Void
 }
+
+extension HostDaemon {
+    /// Registers a VM arriving by migration (memory reserved, NIC attached); all or nothing.
+    func admit(_ hosted: HostedVM) throws {
+        try stateLock.withLock {
+            do { try inventory.register(hosted.configuration) } catch { throw ConfigurationError("\(error)") }
+            vms[hosted.name] = hosted
+            departed[hosted.mac] = nil
+        }
+    }
+
+    /// Drops a VM that now runs elsewhere; frames for its MAC go to `forward` until `until` (monotonic).
+    func release(vm hosted: HostedVM, forwardingUntil until: UInt64, forward: @escaping @Sendable ([UInt8]) -> Void) {
+        stateLock.withLock {
+            if vms[hosted.name] === hosted {
+                vms[hosted.name] = nil
+                try? inventory.unregister(vm: hosted.name)
+            }
+            if until > 0 { departed[hosted.mac] = DepartedVM(until: until, forward: forward) }
+        }
+        hosted.with { try? $0.completeMigrationOut() }
+    }
+
+    /// Removes a VM only if the registered one is still `hosted` (a newer copy is left alone).
+    func remove(vm name: String, ifSameAs hosted: HostedVM) {
+        stateLock.withLock {
+            guard vms[name] === hosted else { return }
+            vms[name] = nil
+            try? inventory.unregister(vm: name)
+        }
+    }
+}

@@ -1,0 +1,221 @@
+import Foundation
+import L2Control
+import L2Edge
+import L2Guest
+import L2Migration
+import L2Wire
+
+/// Runs one incoming migration on an accepted vMotion connection: reads the hello to find which
+/// prepared migration it is, drives `MigrationDestination`, creates the VM from the shared
+/// datastore, resumes it when the copy is proved, announces it (RARP on QEMU's schedule), and
+/// delivers frames the source forwards.
+struct DestinationDriver {
+    let service: MigrationService
+    let host: HostDaemon
+    let connection: TCPSocket
+    let peer: UInt32
+
+    func run() {
+        var pump = StreamPump(connection: connection)
+        // 1. The hello names the migration; nothing is created for an id nobody prepared.
+        var peek = MigrationDecoder()
+        var received: [UInt8] = []
+        let deadline = SystemClock.monotonicNanoseconds() + 10_000_000_000
+        var hello: (MigrationID, Expectation)?
+        while hello == nil {
+            guard !pump.closed, SystemClock.monotonicNanoseconds() < deadline else {
+                host.logger.warning("vMotion connection from \(TCPSocket.ipText(peer)) sent no hello; closed")
+                connection.close()
+                return
+            }
+            for event in pump.turn(timeoutMilliseconds: 50) {
+                guard case let .received(bytes) = event else { continue }
+                received.append(contentsOf: bytes)
+                peek.append(bytes)
+            }
+            do {
+                if let message = try peek.next() {
+                    guard case let .hello(id, _, _) = message else {
+                        host.logger.warning("vMotion connection from \(TCPSocket.ipText(peer)) did not start with hello (\(message.type)); closed")
+                        connection.close()
+                        return
+                    }
+                    guard let expectation = service.expectation(for: id) else {
+                        host.logger.warning("vMotion connection from \(TCPSocket.ipText(peer)) for migration \(id), which was not prepared here; refused")
+                        var refusal = StreamPump(connection: connection)
+                        refusal.enqueue(MigrationEncoder.encode(.abort(reason: "migration \(id) was not prepared on \(host.settings.name)")))
+                        refusal.flushAndClose(milliseconds: 200)
+                        return
+                    }
+                    hello = (id, expectation)
+                }
+            } catch {
+                host.logger.warning("vMotion connection from \(TCPSocket.ipText(peer)): \(error); closed")
+                connection.close()
+                return
+            }
+        }
+        let (id, expectation) = hello!
+        Session(service: service, host: host, id: id, expectation: expectation).run(pump: &pump, firstBytes: received)
+    }
+
+    typealias Expectation = MigrationService.Expectation
+
+    /// One accepted migration from the hello on.
+    final class Session {
+        let service: MigrationService
+        let host: HostDaemon
+        let id: MigrationID
+        let expectation: Expectation
+        var destination: MigrationDestination
+        var hosted: HostedVM?
+
+        init(service: MigrationService, host: HostDaemon, id: MigrationID, expectation: Expectation) {
+            self.service = service
+            self.host = host
+            self.id = id
+            self.expectation = expectation
+            let labels = Set(host.settings.portGroups.map(\.label))
+            let free = host.stateLock.withLock { host.inventory.freeMemoryMiB }
+            destination = MigrationDestination(settings: MigrationDestinationSettings(
+                migrationID: id, secret: expectation.secret, maxMemoryBytes: UInt64(max(free, 0)) << 20, portGroups: labels,
+                datastores: Set(host.settings.datastores.keys)), now: SystemClock.wallNanoseconds())
+        }
+
+        var key: String { id.description }
+
+        func run(pump: inout StreamPump, firstBytes: [UInt8]) {
+            service.begin(MigrationProgress(id: key, role: .destination, vm: expectation.vm))
+            var pending = destination.receive(bytes: firstBytes, now: SystemClock.wallNanoseconds())
+            var done = false
+            var lastProgress: UInt64 = 0
+            while true {
+                while !pending.isEmpty {
+                    let action = pending.removeFirst()
+                    switch action {
+                    case let .send(bytes): pump.enqueue(bytes)
+                    case let .allocateMemory(spec): pending += allocate(spec)
+                    case let .resumeVM(state): pending += resume(state)
+                    case let .deliverFrame(frame): deliver(frame)
+                    case let .discard(reason):
+                        discard(reason: reason)
+                        done = true
+                    case let .awaitCoordinator(reason):
+                        awaitCoordinator(reason: reason)
+                        done = true
+                    case let .completed(report):
+                        service.update(key) { $0.status = "completed"; $0.destination = report }
+                        host.logger.info("migration \(id): \(expectation.vm) committed; it is \(host.settings.name)'s now")
+                    }
+                }
+                if done || pump.closed && destination.phase == .committed {
+                    pump.flushAndClose(milliseconds: 500)
+                    return
+                }
+                for event in pump.turn(timeoutMilliseconds: 5) {
+                    switch event {
+                    case let .received(bytes): pending += destination.receive(bytes: bytes, now: SystemClock.wallNanoseconds())
+                    case .closed: pending += destination.connectionLost(now: SystemClock.wallNanoseconds())
+                    }
+                }
+                let now = SystemClock.wallNanoseconds()
+                pending += destination.tick(now: now)
+                if now - lastProgress > 50_000_000 {
+                    lastProgress = now
+                    let report = destination.currentReport
+                    let phase = destination.phase.rawValue
+                    service.update(key) { record in
+                        record.phase = phase
+                        record.destination = report
+                        record.transferred = report.bytesReceived
+                        if record.status == "setup" { record.status = "active" }
+                    }
+                }
+            }
+        }
+
+        /// Reads the VM's configuration from the shared datastore and admits an empty copy of it.
+        private func allocate(_ spec: MigrationSpec) -> [DestinationAction] {
+            let now = SystemClock.wallNanoseconds()
+            do {
+                guard spec.vmName == expectation.vm else {
+                    throw ConfigurationError("the source sends \(spec.vmName), but \(expectation.vm) was prepared")
+                }
+                let configuration = try host.datastore(named: spec.datastore).loadConfiguration(of: spec.vmName)
+                guard configuration.mac == spec.mac, UInt64(configuration.memoryBytes) == spec.memoryBytes else {
+                    throw ConfigurationError("the datastore's configuration of \(spec.vmName) does not match the source's (MAC or memory differ)")
+                }
+                let machine: VirtualMachine
+                do { machine = try VirtualMachine(incoming: configuration) } catch { throw ConfigurationError("\(error)") }
+                let vm = HostedVM(vm: machine, datastore: spec.datastore)
+                try host.admit(vm)
+                hosted = vm
+                service.update(key) { $0.total = Int(spec.memoryBytes); $0.vmHere = true }
+                return destination.memoryAllocated(machine.memory, now: now)
+            } catch {
+                host.logger.warning("migration \(id): cannot take \(spec.vmName): \(error)")
+                return destination.memoryAllocationFailed(reason: "\(error)", now: now)
+            }
+        }
+
+        /// The copy is proved: load the vCPU state, run the VM, announce it, deliver what was queued.
+        private func resume(_ state: SwitchoverState) -> [DestinationAction] {
+            guard let hosted else { return [] }
+            do {
+                let vcpu = try VCPUState(bytes: state.vcpuState)
+                let monotonic = SystemClock.monotonicNanoseconds()
+                try hosted.with { machine in
+                    try machine.restore(vcpuState: vcpu)
+                    try machine.resume(now: monotonic)
+                }
+            } catch {
+                host.logger.error("migration \(id): could not resume \(hosted.name): \(error)")
+                return []
+            }
+            let resumedAt = SystemClock.wallNanoseconds()
+            let announcer = Announcer(host: host, mac: hosted.mac, ip: hosted.configuration.ip.address,
+                                      schedule: expectation.announceSchedule, garp: expectation.garp, migration: key, service: service)
+            announcer.start(resumedMonotonic: SystemClock.monotonicNanoseconds())
+            service.update(key) { $0.resumedAt = resumedAt; $0.vmRunningHere = true; $0.status = "resumed" }
+            for frame in state.queuedFrames { deliver(frame) }
+            host.logger.info("migration \(id): \(hosted.name) resumed here")
+            return destination.resumed(now: resumedAt)
+        }
+
+        private func deliver(_ frame: [UInt8]) {
+            guard let hosted else { return }
+            for reply in hosted.deliver(frame[...], now: SystemClock.monotonicNanoseconds()) { host.sendFromVM(reply, source: hosted.mac) }
+        }
+
+        /// Nothing of the migration stays: the VM lives on at the source.
+        private func discard(reason: String) {
+            if let hosted { host.remove(vm: hosted.name, ifSameAs: hosted) }
+            hosted = nil
+            service.update(key) { $0.status = "discarded"; $0.error = reason; $0.vmHere = false; $0.vmRunningHere = false }
+            host.logger.warning("migration \(id) discarded: \(reason)")
+        }
+
+        /// The VM runs here but the source never heard: keep it running until the coordinator decides.
+        private func awaitCoordinator(reason: String) {
+            service.update(key) { $0.status = "awaiting-coordinator"; $0.error = reason }
+            let service = self.service, host = self.host, key = self.key, hosted = self.hosted
+            service.awaitDecision(key) { decision in
+                switch decision {
+                case "keep":
+                    service.update(key) { $0.status = "completed" }
+                    return .success("\(hosted?.name ?? "the VM") stays on \(host.settings.name)")
+                case "discard":
+                    if let hosted {
+                        hosted.with { $0.powerOff() }
+                        host.remove(vm: hosted.name, ifSameAs: hosted)
+                    }
+                    service.update(key) { $0.status = "discarded"; $0.vmHere = false; $0.vmRunningHere = false }
+                    return .success("the copy on \(host.settings.name) was discarded")
+                default:
+                    return .failure(ConfigurationError("decision must be keep or discard, got \(decision)"))
+                }
+            }
+            host.logger.warning("migration \(id): waiting for the coordinator: \(reason)")
+        }
+    }
+}

@@ -1,0 +1,87 @@
+import L2Migration
+
+/// One migration as a host sees it, for `migration-status` and the coordinator's report.
+public struct MigrationProgress: Codable, Sendable {
+    public enum Role: String, Codable, Sendable { case source, destination }
+
+    public var id: String
+    public var role: Role
+    public var vm: String
+    /// `setup`, `active`, `completed`, `failed`, `cancelled`, `awaiting-coordinator`, `discarded`.
+    public var status: String
+    public var phase: String
+    public var round: Int
+    public var transferred: Int
+    public var remaining: Int
+    public var total: Int
+    public var mbps: Double
+    public var throttle: Int
+    /// Where the VM runs now from this host's point of view: true if it runs (or is stunned) here.
+    public var vmHere: Bool
+    public var vmRunningHere: Bool
+    /// Source: wall-clock ns of the stun. Destination: of the resume and of each announce frame.
+    public var stunAt: UInt64?
+    public var resumedAt: UInt64?
+    public var announces: [UInt64]
+    public var result: MigrationResult?
+    public var destination: DestinationReport?
+    public var error: String?
+
+    public init(id: String, role: Role, vm: String) {
+        self.id = id
+        self.role = role
+        self.vm = vm
+        status = "setup"
+        phase = "setup"
+        round = 0
+        transferred = 0
+        remaining = 0
+        total = 0
+        mbps = 0
+        throttle = 0
+        vmHere = role == .source
+        vmRunningHere = role == .source
+        announces = []
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, role, vm, status, phase, round, transferred, remaining, total, mbps, throttle, result, destination, error, announces
+        case vmHere = "vm-here"
+        case vmRunningHere = "vm-running-here"
+        case stunAt = "stun-at"
+        case resumedAt = "resumed-at"
+    }
+
+    public var isFinished: Bool { ["completed", "failed", "cancelled", "discarded", "awaiting-coordinator"].contains(status) }
+}
+
+/// How the coordinator asks for a migration to run (the `migrate-send` arguments, typed).
+public struct MigrationRequest: Sendable {
+    public var vm: String
+    public var id: MigrationID
+    public var secret: MigrationSecret
+    public var destinationIP: UInt32
+    public var destinationPort: UInt16
+    public var policy: ConvergencePolicy
+    public var forwardGraceNanoseconds: UInt64
+}
+
+/// Hex text for secrets handed over the control socket.
+public enum Hex {
+    public static func encode(_ bytes: [UInt8]) -> String {
+        bytes.map { byte in (byte < 16 ? "0" : "") + String(byte, radix: 16) }.joined()
+    }
+
+    public static func decode(_ text: String) -> [UInt8]? {
+        guard text.count % 2 == 0 else { return nil }
+        var bytes: [UInt8] = []
+        var index = text.startIndex
+        while index < text.endIndex {
+            let next = text.index(index, offsetBy: 2)
+            guard let byte = UInt8(text[index..<next], radix: 16) else { return nil }
+            bytes.append(byte)
+            index = next
+        }
+        return bytes
+    }
+}

@@ -1,0 +1,207 @@
+import Foundation
+import L2Control
+import L2Edge
+import L2Guest
+import L2Migration
+import L2Wire
+
+/// Runs one outgoing migration: connects from vmk1 to the destination's listener, drives
+/// `MigrationSource` over the kernel's TCP, and carries out its actions on the VM (stun, throttle,
+/// resume on failure, release on commit), then forwards late frames for the grace period.
+struct SourceDriver {
+    let service: MigrationService
+    let host: HostDaemon
+    let vm: HostedVM
+    let request: MigrationRequest
+    private let lateFrames = LateFrameQueue()
+
+    init(service: MigrationService, host: HostDaemon, vm: HostedVM, request: MigrationRequest) {
+        self.service = service
+        self.host = host
+        self.vm = vm
+        self.request = request
+    }
+
+    private var id: String { request.id.description }
+
+    func run() -> MigrationProgress {
+        var record = MigrationProgress(id: id, role: .source, vm: vm.name)
+        record.total = vm.memory.byteCount
+        service.begin(record)
+        do {
+            try vm.with { try $0.beginMigrationOut() }
+        } catch {
+            return finish(status: "failed", error: "\(error)")
+        }
+        let connection: TCPSocket
+        do {
+            connection = try TCPSocket.connect(from: host.settings.vmkernelAddress.rawValue, to: request.destinationIP,
+                                               port: request.destinationPort, timeoutMilliseconds: 5000)
+        } catch {
+            try? vm.with { try $0.abortMigrationOut(now: SystemClock.monotonicNanoseconds()) }
+            return finish(status: "failed", error: "cannot reach the destination's vMotion listener \(TCPSocket.ipText(request.destinationIP)):\(request.destinationPort) from \(host.settings.vmkernel): \(error)")
+        }
+        host.logger.info("migrating \(vm.name) to \(TCPSocket.ipText(request.destinationIP)) (migration \(id))")
+        let configuration = vm.configuration
+        let spec = MigrationSpec(vmName: configuration.name, mac: configuration.mac, ip: configuration.ip.address,
+                                 memoryBytes: UInt64(vm.memory.byteCount), portGroup: configuration.portGroup, datastore: vm.datastore)
+        let settings = MigrationSourceSettings(migrationID: request.id, secret: request.secret, convergence: request.policy,
+                                               forwardGraceNanoseconds: request.forwardGraceNanoseconds)
+        var source = MigrationSource(spec: spec, memory: vm.memory, settings: settings, now: SystemClock.wallNanoseconds())
+        var pump = StreamPump(connection: connection)
+        var pending = source.start(now: SystemClock.wallNanoseconds())
+        var outcome: (status: String, error: String?)?
+        var lingerUntil: UInt64?
+        var lastProgress: UInt64 = 0
+
+        while true {
+            // Carry out what the state machine asked for, in order.
+            while !pending.isEmpty {
+                let action = pending.removeFirst()
+                switch action {
+                case let .send(bytes):
+                    pump.enqueue(bytes)
+                case .stun:
+                    pending += stun(&source)
+                case let .throttle(percent):
+                    vm.with { $0.setThrottle(percent: percent) }
+                    service.update(id) { $0.throttle = percent }
+                case let .resumeSource(reason):
+                    resumeHere(reason: reason)
+                case .releaseSource:
+                    release()
+                    lingerUntil = SystemClock.wallNanoseconds() + request.forwardGraceNanoseconds
+                    for frame in vm.stopHolding() { pending += source.forwardFrame(frame, now: SystemClock.wallNanoseconds()) }
+                case let .awaitCoordinator(reason):
+                    awaitCoordinator(reason: reason)
+                    outcome = ("awaiting-coordinator", reason)
+                case let .completed(result):
+                    service.update(id) { $0.result = result }
+                    outcome = ("completed", nil)
+                case let .failed(result):
+                    service.update(id) { $0.result = result }
+                    outcome = (result.status == .cancelled ? "cancelled" : "failed", result.error)
+                }
+            }
+            let now = SystemClock.wallNanoseconds()
+            if let outcome, lingerUntil.map({ now >= $0 }) ?? true || pump.closed {
+                pump.flushAndClose(milliseconds: 500)
+                return finish(status: outcome.status, error: outcome.error, source: source)
+            }
+            for frame in lateFrames.take() { pending += source.forwardFrame(frame, now: now) }
+            if service.takeCancelRequest(id) { pending += source.cancel(reason: "cancelled by the coordinator", now: now) }
+            if source.wantsToProduce {
+                pump.refill { buffer in pending += source.produce(into: &buffer, budget: 1 << 20, now: now) }
+            }
+            let busy = pump.hasPendingOutput || source.wantsToProduce
+            for event in pump.turn(timeoutMilliseconds: busy ? 2 : 5) {
+                switch event {
+                case let .received(bytes): pending += source.receive(bytes: bytes, now: SystemClock.wallNanoseconds())
+                case .closed: pending += source.connectionLost(now: SystemClock.wallNanoseconds())
+                }
+            }
+            pending += source.tick(now: SystemClock.wallNanoseconds())
+            if now - lastProgress > 50_000_000 {
+                lastProgress = now
+                let snapshot = source.result(now: now)
+                service.update(id) { record in
+                    record.status = record.status == "setup" && source.phase != .setup ? "active" : record.status
+                    record.phase = source.phase.rawValue
+                    record.round = source.currentRound
+                    record.transferred = snapshot.ram.transferred
+                    record.remaining = snapshot.ram.remaining
+                    record.mbps = snapshot.ram.mbps
+                }
+            }
+        }
+    }
+
+    /// Stuns the VM, then gives the state machine the vCPU state and the frames queued so far.
+    private func stun(_ source: inout MigrationSource) -> [SourceAction] {
+        let stunAt = SystemClock.wallNanoseconds()
+        do {
+            try vm.stun(now: SystemClock.monotonicNanoseconds())
+        } catch {
+            return source.cancel(reason: "could not stun \(vm.name): \(error)", now: stunAt)
+        }
+        service.update(id) { $0.stunAt = stunAt; $0.vmRunningHere = false }
+        let state = vm.with { $0.vcpuState }
+        return source.stunned(vcpuState: state.encoded(), workloadState: state.workload.encoded(),
+                              queuedFrames: vm.takeQueuedFrames(), now: SystemClock.wallNanoseconds())
+    }
+
+    /// The migration failed before the destination ran the VM: it runs on here, frames answered.
+    private func resumeHere(reason: String) {
+        let now = SystemClock.monotonicNanoseconds()
+        vm.with { machine in
+            try? machine.abortMigrationOut(now: now)
+            machine.setThrottle(percent: 0)
+        }
+        for reply in vm.answer(vm.stopHolding(), now: now) { host.sendFromVM(reply, source: vm.mac) }
+        service.update(id) { $0.vmRunningHere = true; $0.vmHere = true; $0.throttle = 0 }
+        host.logger.warning("migration \(id) of \(vm.name) failed; it keeps running here: \(reason)")
+    }
+
+    /// The destination runs the VM and the copy is proved: drop ours, forward its late frames.
+    private func release() {
+        let queue = lateFrames
+        host.release(vm: vm, forwardingUntil: SystemClock.monotonicNanoseconds() + request.forwardGraceNanoseconds) { frame in
+            queue.append(frame)
+        }
+        service.update(id) { $0.vmHere = false; $0.vmRunningHere = false }
+        host.logger.info("migration \(id): \(vm.name) runs on the destination; released here")
+    }
+
+    /// Outcome unknown (the link died after the switchover): stay stunned until the coordinator decides.
+    private func awaitCoordinator(reason: String) {
+        service.update(id) { $0.vmHere = true; $0.vmRunningHere = false }
+        let vm = self.vm, host = self.host, id = self.id, service = self.service
+        service.awaitDecision(id) { decision in
+            switch decision {
+            case "resume":
+                let now = SystemClock.monotonicNanoseconds()
+                vm.with { machine in
+                    try? machine.abortMigrationOut(now: now)
+                    machine.setThrottle(percent: 0)
+                }
+                for reply in vm.answer(vm.stopHolding(), now: now) { host.sendFromVM(reply, source: vm.mac) }
+                service.update(id) { $0.vmRunningHere = true; $0.status = "failed" }
+                return .success("\(vm.name) resumed on \(host.settings.name)")
+            case "release":
+                host.release(vm: vm, forwardingUntil: 0) { _ in }
+                service.update(id) { $0.vmHere = false; $0.status = "completed" }
+                return .success("\(vm.name) released on \(host.settings.name)")
+            default:
+                return .failure(ConfigurationError("decision must be resume or release, got \(decision)"))
+            }
+        }
+        host.logger.warning("migration \(id) of \(vm.name): outcome unknown, VM stays stunned until the coordinator decides: \(reason)")
+    }
+
+    private func finish(status: String, error: String?, source: MigrationSource? = nil) -> MigrationProgress {
+        let now = SystemClock.wallNanoseconds()
+        service.update(id) { record in
+            record.status = status
+            record.phase = source?.phase.rawValue ?? record.phase
+            if let error { record.error = error }
+            if let source {
+                let result = record.result ?? source.result(now: now)
+                record.result = result
+                record.transferred = result.ram.transferred
+                record.remaining = result.ram.remaining
+                record.mbps = result.ram.mbps
+                record.round = source.currentRound
+            }
+        }
+        return service.record(id)!
+    }
+}
+
+/// Frames that reached this host for a VM after it left, waiting to be forwarded to its new host.
+final class LateFrameQueue: @unchecked Sendable {
+    private let lock = NSLock()
+    private var frames: [[UInt8]] = []
+
+    func append(_ frame: [UInt8]) { lock.withLock { if frames.count < 4096 { frames.append(frame) } } }
+    func take() -> [[UInt8]] { lock.withLock { defer { frames.removeAll() }; return frames } }
+}

@@ -1,0 +1,91 @@
+import L2Edge
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Moves bytes between a non-blocking TCP connection and a migration state machine: an output
+/// queue written as the socket accepts it, and reads handed over as they come. One poll per turn.
+struct StreamPump {
+    let connection: TCPSocket
+    private(set) var output: [UInt8] = []
+    private var offset = 0
+    private var input = [UInt8](repeating: 0, count: 1 << 18)
+    private(set) var closed = false
+
+    init(connection: TCPSocket) {
+        self.connection = connection
+        output.reserveCapacity(2 << 20)
+    }
+
+    var hasPendingOutput: Bool { offset < output.count }
+    var pendingOutputBytes: Int { output.count - offset }
+
+    /// Queues bytes to send after what is already queued.
+    mutating func enqueue(_ bytes: [UInt8]) { output.append(contentsOf: bytes) }
+
+    /// Hands the emptied output buffer to `fill` (to encode straight into it) when all was sent.
+    mutating func refill(_ fill: (inout [UInt8]) -> Void) {
+        if offset == output.count {
+            output.removeAll(keepingCapacity: true)
+            offset = 0
+            fill(&output)
+        }
+    }
+
+    enum Event { case received(ArraySlice<UInt8>), closed(String) }
+
+    /// Waits up to `timeoutMilliseconds` for the socket, writes what it can and returns what it read.
+    mutating func turn(timeoutMilliseconds: Int32) -> [Event] {
+        guard !closed else { return [] }
+        let fd = connection.descriptor.rawValue
+        var entry = pollfd(fd: fd, events: Int16(POLLIN) | (hasPendingOutput ? Int16(POLLOUT) : 0), revents: 0)
+        let ready = poll(&entry, 1, timeoutMilliseconds)
+        guard ready > 0 else { return [] }
+        var events: [Event] = []
+        if entry.revents & Int16(POLLOUT) != 0 && hasPendingOutput {
+            while hasPendingOutput {
+                let written: Int?
+                do {
+                    written = try output.withUnsafeBytes { raw in
+                        try connection.descriptor.write(UnsafeRawBufferPointer(rebasing: raw[offset...]))
+                    }
+                } catch {
+                    closed = true
+                    return events + [.closed("\(error)")]
+                }
+                guard let written, written > 0 else { break }
+                offset += written
+            }
+        }
+        if entry.revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 {
+            for _ in 0..<16 {
+                let count: Int?
+                do {
+                    count = try input.withUnsafeMutableBytes { try connection.descriptor.read(into: $0) }
+                } catch {
+                    closed = true
+                    return events + [.closed("\(error)")]
+                }
+                guard let count else { break }
+                if count == 0 {
+                    closed = true
+                    events.append(.closed("the peer closed the connection"))
+                    break
+                }
+                events.append(.received(input[0..<count]))
+                if count < input.count { break }
+            }
+        }
+        return events
+    }
+
+    /// Tries to send what is queued for up to `milliseconds`, then closes.
+    mutating func flushAndClose(milliseconds: Int) {
+        let deadline = SystemClock.monotonicNanoseconds() + UInt64(milliseconds) * 1_000_000
+        while hasPendingOutput && !closed && SystemClock.monotonicNanoseconds() < deadline {
+            _ = turn(timeoutMilliseconds: 10)
+        }
+        connection.close()
+        closed = true
+    }
+}

@@ -1,0 +1,100 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A TCP connection or listener on the kernel's stack (the vMotion stream uses the kernel's TCP,
+/// so the kernel does the reliability and the frames on the vMotion segment are real TCP).
+public final class TCPSocket: Sendable {
+    public let descriptor: OwnedDescriptor
+
+    init(taking fd: Int32) { descriptor = OwnedDescriptor(taking: fd) }
+
+    private static func address(_ ip: UInt32, _ port: UInt16) -> sockaddr_in {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr = in_addr(s_addr: ip.bigEndian)
+        return address
+    }
+
+    private static func newSocket() throws(SystemError) -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw SystemError("socket(AF_INET)") }
+        return fd
+    }
+
+    /// Listens on `ip:port` (host-order IPv4).
+    public static func listen(ip: UInt32, port: UInt16, backlog: Int32 = 16) throws(SystemError) -> TCPSocket {
+        let socket = TCPSocket(taking: try newSocket())
+        var one: Int32 = 1
+        setsockopt(socket.descriptor.rawValue, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var address = Self.address(ip, port)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket.descriptor.rawValue, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else { throw SystemError("bind", "\(ipText(ip)):\(port)") }
+        guard Glibc.listen(socket.descriptor.rawValue, backlog) == 0 else { throw SystemError("listen", "\(ipText(ip)):\(port)") }
+        return socket
+    }
+
+    /// Accepts one connection, waiting at most `timeoutMilliseconds`; nil on timeout.
+    public func accept(timeoutMilliseconds: Int32) throws(SystemError) -> (TCPSocket, peer: UInt32)? {
+        var entry = pollfd(fd: descriptor.rawValue, events: Int16(POLLIN), revents: 0)
+        guard retryingOnInterrupt({ poll(&entry, 1, timeoutMilliseconds) }) > 0 else { return nil }
+        var peer = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let fd = withUnsafeMutablePointer(to: &peer) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.accept(descriptor.rawValue, $0, &length) }
+        }
+        guard fd >= 0 else { throw SystemError("accept") }
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        let connection = TCPSocket(taking: fd)
+        connection.tune()
+        return (connection, UInt32(bigEndian: peer.sin_addr.s_addr))
+    }
+
+    /// Connects from `sourceIP` (so the stream leaves through that interface) to `ip:port`, waiting at
+    /// most `timeoutMilliseconds`.
+    public static func connect(from sourceIP: UInt32?, to ip: UInt32, port: UInt16, timeoutMilliseconds: Int32) throws(SystemError) -> TCPSocket {
+        let socket = TCPSocket(taking: try newSocket())
+        let fd = socket.descriptor.rawValue
+        if let sourceIP {
+            var local = Self.address(sourceIP, 0)
+            let bound = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard bound == 0 else { throw SystemError("bind", ipText(sourceIP)) }
+        }
+        try socket.descriptor.setNonBlocking()
+        var remote = Self.address(ip, port)
+        let started = withUnsafePointer(to: &remote) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        if started != 0 {
+            guard errno == EINPROGRESS else { throw SystemError("connect", "\(ipText(ip)):\(port)") }
+            var entry = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+            guard retryingOnInterrupt({ poll(&entry, 1, timeoutMilliseconds) }) > 0 else {
+                throw SystemError("connect", "\(ipText(ip)):\(port)", errno: ETIMEDOUT)
+            }
+            var failure: Int32 = 0
+            var length = socklen_t(MemoryLayout<Int32>.size)
+            getsockopt(fd, SOL_SOCKET, SO_ERROR, &failure, &length)
+            guard failure == 0 else { throw SystemError("connect", "\(ipText(ip)):\(port)", errno: failure) }
+        }
+        socket.tune()
+        return socket
+    }
+
+    /// No Nagle delay (the small switchover messages must not wait) and large buffers for the stream.
+    private func tune() {
+        var one: Int32 = 1
+        setsockopt(descriptor.rawValue, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        try? descriptor.setNonBlocking()
+    }
+
+    public func close() { descriptor.close() }
+
+    public static func ipText(_ ip: UInt32) -> String {
+        "\(ip >> 24).\((ip >> 16) & 0xff).\((ip >> 8) & 0xff).\(ip & 0xff)"
+    }
+}

@@ -1,0 +1,85 @@
+import L2Daemons
+import L2Migration
+
+/// What `l2motion migrate --json` prints: QEMU's `query-migrate` fields at the top level (from the
+/// source), plus what the coordinator saw around them: preflight, announce frames, the switch's
+/// relearn, and which host runs the VM at the end.
+public struct MigrationReport: Codable, Sendable {
+    public var result: MigrationResult
+    public var id: String
+    public var vm: String
+    public var source: String
+    public var destination: String
+    public var preflight: [String]
+    /// Wall-clock ns of the stun (source) and the resume (destination).
+    public var stunAt: UInt64?
+    public var resumedAt: UInt64?
+    /// Milliseconds after the resume at which each RARP went out.
+    public var announce: [Double]
+    /// Their frame numbers in the production capture.
+    public var announceFrames: [UInt64]
+    /// Switch event time of the MAC move minus the destination's resume time, in ms.
+    public var relearnMs: Double?
+    public var relearnFrame: UInt64?
+    public var runsOn: String?
+    public var outcome: String
+
+    enum Keys: String, CodingKey {
+        case id, vm, source, destination, preflight, announce, outcome
+        case stunAt = "stun-at-ns"
+        case resumedAt = "resumed-at-ns"
+        case announceFrames = "announce-frames"
+        case relearnMs = "relearn-ms"
+        case relearnFrame = "relearn-frame"
+        case runsOn = "runs-on"
+    }
+
+    public init(result: MigrationResult, id: String, vm: String, source: String, destination: String, preflight: [String],
+                outcome: String) {
+        self.result = result
+        self.id = id
+        self.vm = vm
+        self.source = source
+        self.destination = destination
+        self.preflight = preflight
+        self.outcome = outcome
+        announce = []
+        announceFrames = []
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try result.encode(to: encoder)
+        var container = encoder.container(keyedBy: Keys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(vm, forKey: .vm)
+        try container.encode(source, forKey: .source)
+        try container.encode(destination, forKey: .destination)
+        try container.encode(preflight, forKey: .preflight)
+        try container.encodeIfPresent(stunAt, forKey: .stunAt)
+        try container.encodeIfPresent(resumedAt, forKey: .resumedAt)
+        try container.encode(announce, forKey: .announce)
+        try container.encode(announceFrames, forKey: .announceFrames)
+        try container.encodeIfPresent(relearnMs, forKey: .relearnMs)
+        try container.encodeIfPresent(relearnFrame, forKey: .relearnFrame)
+        try container.encodeIfPresent(runsOn, forKey: .runsOn)
+        try container.encode(outcome, forKey: .outcome)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        result = try MigrationResult(from: decoder)
+        let container = try decoder.container(keyedBy: Keys.self)
+        id = try container.decode(String.self, forKey: .id)
+        vm = try container.decode(String.self, forKey: .vm)
+        source = try container.decode(String.self, forKey: .source)
+        destination = try container.decode(String.self, forKey: .destination)
+        preflight = try container.decode([String].self, forKey: .preflight)
+        stunAt = try container.decodeIfPresent(UInt64.self, forKey: .stunAt)
+        resumedAt = try container.decodeIfPresent(UInt64.self, forKey: .resumedAt)
+        announce = try container.decode([Double].self, forKey: .announce)
+        announceFrames = try container.decode([UInt64].self, forKey: .announceFrames)
+        relearnMs = try container.decodeIfPresent(Double.self, forKey: .relearnMs)
+        relearnFrame = try container.decodeIfPresent(UInt64.self, forKey: .relearnFrame)
+        runsOn = try container.decodeIfPresent(String.self, forKey: .runsOn)
+        outcome = try container.decode(String.self, forKey: .outcome)
+    }
+}

@@ -1,0 +1,65 @@
+import ArgumentParser
+import Foundation
+import L2Control
+import L2Daemons
+import L2Lab
+
+/// Migration tuning flags shared by `migrate` and `demo`.
+struct MigrationFlags: ParsableArguments {
+    @Option(help: "Downtime target in ms: switch over when the rest can be sent within it.") var downtime: Double = 300
+    @Option(help: "Most pre-copy rounds before giving up (the VM stays on the source).") var maxRounds = 30
+    @Option(help: "Most seconds before giving up (the VM stays on the source).") var maxSeconds: Double = 100
+    @Flag(help: "Never throttle the workload (no SDPS/auto-converge).") var noAutoConverge = false
+    @Flag(help: "Also send a gratuitous ARP with the first RARP.") var garp = false
+    @Option(help: "RARP schedule after resume, in ms.") var announce = "0,50,200,450,800"
+
+    func options(productionSwitch: String = "pswitch") throws -> MigrationOptions {
+        var options = MigrationOptions()
+        options.downtimeMs = downtime
+        options.maxRounds = maxRounds
+        options.maxSeconds = maxSeconds
+        options.autoConverge = !noAutoConverge
+        options.garp = garp
+        let schedule = announce.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !schedule.isEmpty, schedule.allSatisfy({ $0 >= 0 && $0 <= 60_000 }) else {
+            throw ValidationError("--announce must be milliseconds like 0,50,200,450,800")
+        }
+        options.announceMs = schedule
+        options.productionSwitch = productionSwitch
+        return options
+    }
+}
+
+/// `l2motion migrate VM --to HOST`: the CLI acts as vCenter for one live migration.
+struct MigrateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "migrate", abstract: "Live-migrate a VM to another host of a running lab.")
+
+    @Argument(help: "The VM, e.g. web01.") var vm: String
+    @Option(help: "The destination host, e.g. esx02.") var to: String
+    @Option(help: "The production switch (for the relearn measurement).") var productionSwitch = "pswitch"
+    @OptionGroup var flags: MigrationFlags
+    @OptionGroup var labOptions: LabOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let coordinator = MigrationCoordinator(lab: labOptions.lab)
+        let display = ProgressLine(enabled: !output.json)
+        let report: MigrationReport
+        do {
+            report = try coordinator.migrate(vm: vm, to: to, options: try flags.options(productionSwitch: productionSwitch)) { record in
+                display.show(record)
+            }
+        } catch {
+            display.finish()
+            throw UserFacingError("migration refused: \(error)")
+        }
+        display.finish()
+        if output.json {
+            try printJSON(report)
+        } else {
+            MigrationSummary.print(report)
+        }
+        if report.runsOn != to { throw ExitCode(1) }
+    }
+}
