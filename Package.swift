@@ -45,7 +45,7 @@ let package = Package(
             swiftSettings: strict),
         .executableTarget(
             name: "l2motion",
-            dependencies: ["L2Daemons", "L2Lab", "L2Edge", "L2Control",
+            dependencies: ["L2Daemons", "L2Lab", "L2Edge", "L2Control", "L2Wire", "L2Switch",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),

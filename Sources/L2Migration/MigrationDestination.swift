@@ -84,6 +84,9 @@ public struct MigrationDestination: Sendable {
 
     private var decoder = MigrationDecoder()
     private var receivedHashes: [UInt64] = []
+    /// One bit per page that holds bytes written by this migration (fresh memory reads as zero, so a
+    /// zero record for a page never written costs nothing: no memset, no page fault).
+    private var storedPages: [UInt64] = []
     private var lastActivity: UInt64
     private var expectedRound: UInt32 = 1
     private var roundPages = 0
@@ -126,6 +129,7 @@ public struct MigrationDestination: Sendable {
         self.memory = memory
         decoder.pageCount = memory.pageCount
         receivedHashes = [UInt64](repeating: PageHash.zeroPage, count: memory.pageCount)
+        storedPages = [UInt64](repeating: 0, count: (memory.pageCount + 63) / 64)
         phase = .receiving
         lastActivity = now
         return [.send(MigrationEncoder.encode(.specAccepted))]
@@ -277,14 +281,21 @@ public struct MigrationDestination: Sendable {
         guard let memory else { return }
         var normal = 0
         receivedHashes.withUnsafeMutableBufferPointer { hashes in
-            batch.forEachPage { index, contents in
-                if let contents {
-                    memory.storePage(index, from: contents)
-                    hashes[index] = memory.pageHash(index)
-                    normal += 1
-                } else {
-                    memory.zeroPage(index)
-                    hashes[index] = PageHash.zeroPage
+            storedPages.withUnsafeMutableBufferPointer { stored in
+                batch.forEachPage { index, contents in
+                    let word = index >> 6, bit = UInt64(1) << UInt64(index & 63)
+                    if let contents {
+                        memory.storePage(index, from: contents)
+                        hashes[index] = memory.pageHash(index)
+                        stored[word] |= bit
+                        normal += 1
+                    } else {
+                        if stored[word] & bit != 0 {
+                            memory.zeroPage(index)
+                            stored[word] &= ~bit
+                        }
+                        hashes[index] = PageHash.zeroPage
+                    }
                 }
             }
         }
@@ -314,6 +325,7 @@ public struct MigrationDestination: Sendable {
         phase = .discarded
         memory = nil
         receivedHashes = []
+        storedPages = []
         return [.discard(reason: reason)]
     }
 

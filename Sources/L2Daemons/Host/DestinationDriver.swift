@@ -95,7 +95,9 @@ struct DestinationDriver {
                     switch action {
                     case let .send(bytes): pump.enqueue(bytes)
                     case let .allocateMemory(spec): pending += allocate(spec)
-                    case let .resumeVM(state): pending += resume(state)
+                    case let .resumeVM(state):
+                        host.logger.debug("migration \(id): switchover verified at \(SystemClock.wallNanoseconds())")
+                        pending += resume(state)
                     case let .deliverFrame(frame): deliver(frame)
                     case let .discard(reason):
                         discard(reason: reason)

@@ -62,7 +62,9 @@ struct SourceDriver {
                 case let .send(bytes):
                     pump.enqueue(bytes)
                 case .stun:
+                    host.logger.debug("migration \(id): stun at \(SystemClock.wallNanoseconds()), \(pump.pendingOutputBytes) bytes still queued")
                     pending += stun(&source)
+                    host.logger.debug("migration \(id): switchover queued at \(SystemClock.wallNanoseconds()), \(pump.pendingOutputBytes) bytes queued")
                 case let .throttle(percent):
                     vm.with { $0.setThrottle(percent: percent) }
                     service.update(id) { $0.throttle = percent }

@@ -18,6 +18,11 @@ public struct TopologyError: Error, Sendable, CustomStringConvertible {
     public var source: String
     public var problems: [TopologyProblem]
 
+    public init(source: String, problems: [TopologyProblem]) {
+        self.source = source
+        self.problems = problems
+    }
+
     public var description: String {
         "topology \(source) has \(problems.count) problem\(problems.count == 1 ? "" : "s"):\n"
             + problems.map { "  - \($0)" }.joined(separator: "\n")

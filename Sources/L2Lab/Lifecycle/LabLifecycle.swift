@@ -1,0 +1,189 @@
+import Foundation
+import L2Control
+import L2Daemons
+import L2Edge
+import L2Guest
+import L2Wire
+import Logging
+
+/// Why a lab could not be brought up or acted on.
+public struct LabError: Error, Sendable, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Realises a topology — namespaces, switch and host processes, datastores, VMs — and removes it
+/// again. Every step is recorded in the lab's state file first, so a failure or Ctrl-C half-way
+/// leaves nothing behind once `down` runs.
+public enum LabLifecycle {
+    /// The l2motion executable to start the daemons with (this process's own binary).
+    public static var executable: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+
+    /// Whether anything of lab `name` exists: its run folder or a namespace with its prefix.
+    public static func exists(_ name: String) -> Bool {
+        FileManager.default.fileExists(atPath: RunFolder(lab: name).path) || !NetworkNamespace.list(prefix: "\(name)-").isEmpty
+    }
+
+    /// Brings the lab up; on any failure removes what was created and rethrows.
+    public static func up(_ topology: Topology, captureRoot: String, logger: Logger,
+                          progress: (String) -> Void = { _ in }) throws -> LabState {
+        guard !exists(topology.name) else {
+            throw LabError("lab \(topology.name) is already up (or left over from a crash); run `l2motion lab down --name \(topology.name)` first, or choose another --name")
+        }
+        let folder = RunFolder(lab: topology.name)
+        try FileManager.default.createDirectory(atPath: RunFolder.root, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(atPath: folder.path, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+        let captures = URL(fileURLWithPath: captureRoot).appendingPathComponent("\(CaptureStamp.now())-\(topology.name)").standardizedFileURL.path
+        var state = LabState(topology: topology, captureDirectory: captures, datastoreRoot: "\(folder.path)/datastores")
+        do {
+            try state.save()
+            try FileManager.default.createDirectory(atPath: captures, withIntermediateDirectories: true)
+            try createNamespaces(&state, progress: progress)
+            try createDatastores(state)
+            try startSwitches(&state, progress: progress)
+            try startHosts(&state, progress: progress)
+            try powerOnVMs(state, progress: progress)
+            return state
+        } catch {
+            logger.error("lab \(topology.name) could not come up: \(error); removing what was created")
+            down(lab: topology.name)
+            throw error
+        }
+    }
+
+    private static func createNamespaces(_ state: inout LabState, progress: (String) -> Void) throws {
+        let nodes = state.topology.clients.map(\.name) + state.topology.hosts.map(\.name)
+        for node in nodes {
+            let namespace = state.topology.namespace(of: node)
+            try NetworkNamespace.create(namespace)
+            state.namespaces.append(namespace)
+            try state.save()
+        }
+        progress("namespaces: \(state.namespaces.joined(separator: ", "))")
+    }
+
+    private static func createDatastores(_ state: LabState) throws {
+        for store in state.topology.datastores {
+            try FileManager.default.createDirectory(atPath: "\(state.datastoreRoot)/\(store.name)", withIntermediateDirectories: true)
+        }
+        for vm in state.topology.vms {
+            let store = Datastore(name: vm.datastore, path: "\(state.datastoreRoot)/\(vm.datastore)")
+            try store.create(vmConfiguration(vm))
+        }
+    }
+
+    /// The configuration written to a VM's datastore folder.
+    public static func vmConfiguration(_ vm: VMNode) -> VMConfiguration {
+        VMConfiguration(name: vm.name, mac: vm.mac, ip: vm.ip, memoryMiB: vm.memoryMiB, portGroup: vm.portGroup,
+                        workload: WorkloadSpec.preset(named: vm.workload) ?? .idle, gratuitousARPAtPowerOn: true,
+                        touchedMiB: vm.touchedMiB, disk: "\(vm.name).img", seed: nil)
+    }
+
+    private static func startSwitches(_ state: inout LabState, progress: (String) -> Void) throws {
+        for node in state.topology.switches {
+            var arguments = [executable, "switch", node.name, "--lab", state.name, "--capture-dir", state.captureDirectory,
+                             "--snaplen", String(node.snaplen)]
+            for port in state.topology.ports(of: node.name) {
+                arguments += ["--port", "name=\(port.node),netns=\(port.namespace),ifname=\(port.interface),mtu=\(node.mtu)"
+                                + (port.address.map { ",addr=\($0)" } ?? "")]
+            }
+            let child = try ChildProcess(arguments, logPath: state.folder.log("switch-\(node.name)"))
+            state.processes.append(.init(role: "switch", name: node.name, pid: child.pid))
+            try state.save()
+            try waitForSocket(state.folder.switchSocket(node.name), child: child, what: "switch \(node.name)", log: state.folder.log("switch-\(node.name)"))
+            progress("switch \(node.name): \(state.topology.ports(of: node.name).count) ports, capture \(state.capturePath(of: node.name))")
+        }
+    }
+
+    private static func startHosts(_ state: inout LabState, progress: (String) -> Void) throws {
+        for host in state.topology.hosts {
+            var arguments = ["ip", "netns", "exec", state.topology.namespace(of: host.name), executable, "host", host.name,
+                             "--lab", state.name, "--vmk-address", host.vmkAddress.address.description,
+                             "--memory-limit", String(host.memoryMiB)]
+            for group in host.portGroups { arguments += ["--port-group", group] }
+            for store in host.datastores { arguments += ["--datastore", "\(store)=\(state.datastoreRoot)/\(store)"] }
+            let child = try ChildProcess(arguments, logPath: state.folder.log("host-\(host.name)"))
+            state.processes.append(.init(role: "host", name: host.name, pid: child.pid))
+            try state.save()
+            try waitForSocket(state.folder.hostSocket(host.name), child: child, what: "host \(host.name)", log: state.folder.log("host-\(host.name)"))
+            progress("host \(host.name): vMotion \(host.vmkAddress), port groups \(host.portGroups.joined(separator: ", "))")
+        }
+    }
+
+    private static func powerOnVMs(_ state: LabState, progress: (String) -> Void) throws {
+        for vm in state.topology.vms {
+            do {
+                _ = try ControlClient.call(state.folder.hostSocket(vm.host), ControlRequest("power-on", ["vm": vm.name, "datastore": vm.datastore]),
+                                           as: VMSummary.self)
+            } catch {
+                throw LabError("could not power on \(vm.name) on \(vm.host): \(error)")
+            }
+            progress("vm \(vm.name): \(vm.mac) \(vm.ip) on \(vm.host), \(vm.memoryMiB) MiB (\(vm.touchedMiB) MiB touched), workload \(vm.workload)")
+        }
+    }
+
+    /// Waits until a daemon answers on its control socket; if it exits first, its log says why.
+    static func waitForSocket(_ path: String, child: ChildProcess, what: String, log: String, seconds: Double = 15) throws {
+        let deadline = SystemClock.monotonicNanoseconds() + UInt64(seconds * 1e9)
+        while SystemClock.monotonicNanoseconds() < deadline {
+            if let status = child.exitStatus {
+                let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+                let last = text.split(separator: "\n").suffix(3).joined(separator: "\n")
+                throw LabError("\(what) exited with status \(status) while starting: \(last)")
+            }
+            if (try? ControlClient.call(path, ControlRequest("status"), as: Nothing.self, timeoutSeconds: 2)) != nil { return }
+            usleep(20_000)
+        }
+        throw LabError("\(what) did not answer on \(path) within \(Int(seconds)) s (log: \(log))")
+    }
+
+    /// Removes everything of lab `name`: its daemons (by PID, checked against their command line),
+    /// its namespaces (by prefix) and its run folder. Returns what it removed; works after a crash.
+    @discardableResult
+    public static func down(lab name: String) -> [String] {
+        var removed: [String] = []
+        let marker = "--lab \(name) "
+        var pids: [(String, Int32)] = []
+        if let state = LabState.load(lab: name) {
+            // Hosts before switches, so hosts never see their uplink vanish.
+            pids = state.processes.sorted { ($0.role == "host" ? 0 : 1) < ($1.role == "host" ? 0 : 1) }.map { ("\($0.role) \($0.name)", $0.pid) }
+        }
+        pids += strays(marker: marker).map { ("stray process", $0) }
+        for (what, pid) in pids where ProcessControl.isAlive(pid, commandLineContains: marker) {
+            ProcessControl.stop(pid, commandLineContains: marker)
+            removed.append("\(what) (pid \(pid))")
+        }
+        for namespace in NetworkNamespace.list(prefix: "\(name)-") {
+            if (try? NetworkNamespace.delete(namespace)) != nil { removed.append("namespace \(namespace)") }
+        }
+        let folder = RunFolder(lab: name).path
+        if FileManager.default.fileExists(atPath: folder) {
+            try? FileManager.default.removeItem(atPath: folder)
+            removed.append("run folder \(folder)")
+        }
+        return removed
+    }
+
+    /// l2motion processes whose command line names this lab (left by a crashed CLI).
+    static func strays(marker: String) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { Int32($0) }.filter { pid in
+            guard pid != getpid(), let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+            let text = String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
+            return text.contains("l2motion") && text.contains(marker) && (text.contains(" switch ") || text.contains(" host ") || text.contains(" udp-probe "))
+        }
+    }
+}
+
+/// Names capture runs by their start time (UTC), so runs sort by date.
+public enum CaptureStamp {
+    public static func now() -> String {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyyMMdd-HHmmss"
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: Date())
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import L2Control
+import L2Daemons
+import L2Edge
+import L2Switch
+
+/// A running lab at a glance: its processes, where each VM runs, the switches' MAC tables.
+public struct LabStatus: Codable, Sendable {
+    public struct ProcessRow: Codable, Sendable {
+        public var name: String
+        public var pid: Int32
+        public var alive: Bool
+    }
+
+    public struct VMRow: Codable, Sendable {
+        public var name: String
+        public var host: String
+        public var state: String
+        public var ip: String
+        public var mac: String
+        public var udpCounter: UInt64
+
+        enum CodingKeys: String, CodingKey {
+            case name, host, state, ip, mac
+            case udpCounter = "udp_counter"
+        }
+    }
+
+    public var name: String
+    public var createdAt: Date
+    public var captureDirectory: String
+    public var processes: [ProcessRow]
+    public var vms: [VMRow]
+    public var macTables: [String: [MACTableEntrySnapshot]]
+
+    enum CodingKeys: String, CodingKey {
+        case name, processes, vms
+        case createdAt = "created_at"
+        case captureDirectory = "capture_directory"
+        case macTables = "mac_tables"
+    }
+
+    public static func collect(_ state: LabState) -> LabStatus {
+        let marker = "--lab \(state.name) "
+        let processes = state.processes.map {
+            ProcessRow(name: "\($0.role) \($0.name)", pid: $0.pid, alive: ProcessControl.isAlive($0.pid, commandLineContains: marker))
+        }
+        var vms: [VMRow] = []
+        for host in state.topology.hosts {
+            guard let list = try? ControlClient.call(state.folder.hostSocket(host.name), ControlRequest("list-vms"), as: [VMSummary].self) else { continue }
+            vms += list.map { VMRow(name: $0.name, host: host.name, state: $0.statistics.state.rawValue, ip: $0.ip.description,
+                                    mac: $0.mac.description, udpCounter: $0.statistics.udpCounter) }
+        }
+        var tables: [String: [MACTableEntrySnapshot]] = [:]
+        for node in state.topology.switches {
+            tables[node.name] = try? ControlClient.call(state.folder.switchSocket(node.name), ControlRequest("mac-table"), as: [MACTableEntrySnapshot].self)
+        }
+        return LabStatus(name: state.name, createdAt: state.createdAt, captureDirectory: state.captureDirectory,
+                         processes: processes, vms: vms.sorted { $0.name < $1.name }, macTables: tables)
+    }
+}

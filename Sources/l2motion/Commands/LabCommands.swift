@@ -1,0 +1,128 @@
+import ArgumentParser
+import Foundation
+import L2Control
+import L2Daemons
+import L2Edge
+import L2Lab
+import L2Switch
+
+/// `l2motion lab ...`: bring a lab up in the background, show it, take it down.
+struct LabCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lab", abstract: "Bring a lab up, show it, take it down.",
+        subcommands: [Up.self, Down.self, Status.self, Topology.self])
+
+    /// Which topology: the embedded default or a YAML file; the name can be overridden.
+    struct TopologyOptions: ParsableArguments {
+        @Option(help: "The lab's name (prefixes its namespaces; default: the topology's, l2m).") var name: String?
+        @Option(help: "A YAML topology file (default: the embedded default lab).") var topology: String?
+
+        func load() throws -> L2Lab.Topology {
+            var topology = try topology.map { try TopologyLoader.load(path: $0) } ?? DefaultTopology.topology()
+            if let name {
+                topology.name = name
+                let problems = TopologyValidator.problems(in: topology)
+                guard problems.isEmpty else {
+                    throw TopologyError(source: "with --name \(name)", problems: problems)
+                }
+            }
+            return topology
+        }
+    }
+
+    struct Up: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "up", abstract: "Create the lab and leave it running in the background.")
+        @OptionGroup var topologyOptions: TopologyOptions
+        @Option(help: "Where capture runs go.") var captures = "Captures"
+
+        func run() throws {
+            let topology = try topologyOptions.load()
+            let logger = LoggingSetup.bootstrap(label: "l2motion.lab")
+            CleanupOnSignal.install(lab: topology.name)
+            let state = try LabLifecycle.up(topology, captureRoot: captures, logger: logger) { print("  \($0)") }
+            CleanupOnSignal.disarm()
+            print("lab \(state.name) is up; captures in \(state.captureDirectory)")
+            print("try: ip netns exec \(state.topology.namespace(of: state.topology.clients.first?.name ?? "client01")) ping \(state.topology.vms.first?.ip.address.description ?? "10.10.0.10")")
+            print("     l2motion migrate \(state.topology.vms.first?.name ?? "web01") --to \(state.topology.hosts.last?.name ?? "esx02")")
+        }
+    }
+
+    struct Down: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "down", abstract: "Stop a lab's processes and remove its namespaces, TAPs and run folder.")
+        @Option(help: "The lab's name.") var name = "l2m"
+
+        func run() throws {
+            let removed = LabLifecycle.down(lab: name)
+            if removed.isEmpty {
+                print("lab \(name) does not exist; nothing to do")
+            } else {
+                print("lab \(name) is down: removed \(removed.joined(separator: ", "))")
+            }
+        }
+    }
+
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "status", abstract: "Show a running lab's processes, VMs and MAC tables.")
+        @Option(help: "The lab's name.") var name = "l2m"
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            guard let state = LabState.load(lab: name) else {
+                throw UserFacingError("lab \(name) is not up (no \(RunFolder(lab: name).stateFile)); start it with `l2motion lab up`")
+            }
+            let status = LabStatus.collect(state)
+            if output.json { return try printJSON(status) }
+            print("lab \(status.name), up since \(status.createdAt), captures in \(status.captureDirectory)")
+            printTable(["PROCESS", "PID", "STATE"], status.processes.map { [$0.name, String($0.pid), $0.alive ? "running" : "DEAD"] })
+            print("")
+            printTable(["VM", "HOST", "STATE", "IP", "MAC", "UDP COUNTER"], status.vms.map {
+                [$0.name, $0.host, $0.state, $0.ip, $0.mac, String($0.udpCounter)]
+            })
+            for (switchName, rows) in status.macTables.sorted(by: { $0.key < $1.key }) {
+                print("\nMAC table \(switchName)")
+                printTable(["MAC", "PORT", "AGE", "MOVES"], rows.map { [$0.mac.description, $0.portName, "\($0.ageMs) ms", String($0.moves)] })
+            }
+        }
+    }
+
+    struct Topology: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "topology", abstract: "Print the embedded default topology (YAML), or check a file.")
+        @Option(help: "A YAML topology file to check.") var check: String?
+
+        func run() throws {
+            if let check {
+                let topology = try TopologyLoader.load(path: check)
+                print("\(check): valid lab \(topology.name) with \(topology.switches.count) switches, \(topology.clients.count) clients, \(topology.hosts.count) hosts, \(topology.vms.count) VMs")
+            } else {
+                print(DefaultTopology.yaml)
+            }
+        }
+    }
+}
+
+/// On Ctrl-C (or SIGTERM) while a lab is being built or a demo runs: take the lab down, then exit 130.
+enum CleanupOnSignal {
+    nonisolated(unsafe) private static var armed = false
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var extra: [@Sendable () -> Void] = []
+
+    static func install(lab: String) {
+        SignalWaiter.blockTerminationSignals()
+        lock.withLock { armed = true }
+        let thread = Thread {
+            let signal = SignalWaiter.waitForTermination()
+            let run = lock.withLock { armed }
+            guard run else { return }
+            FileHandle.standardError.write(Data("\ninterrupted (signal \(signal)): taking lab \(lab) down\n".utf8))
+            for action in lock.withLock({ extra }) { action() }
+            LabLifecycle.down(lab: lab)
+            exit(130)
+        }
+        thread.start()
+    }
+
+    /// Something else to stop first (probes).
+    static func also(_ action: @escaping @Sendable () -> Void) { lock.withLock { extra.append(action) } }
+
+    static func disarm() { lock.withLock { armed = false } }
+}
