@@ -74,3 +74,11 @@ fail:;
 }
 
 int l2m_ifname_max(void) { return IFNAMSIZ - 1; }
+
+#include <linux/sockios.h>
+
+int l2m_socket_unacked(int fd) {
+    int bytes = 0;
+    if (ioctl(fd, SIOCOUTQ, &bytes) < 0) return -1;
+    return bytes;
+}

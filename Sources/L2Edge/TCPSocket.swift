@@ -1,3 +1,4 @@
+import CTap
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -24,8 +25,9 @@ public final class TCPSocket: Sendable {
     }
 
     /// Listens on `ip:port` (host-order IPv4).
-    public static func listen(ip: UInt32, port: UInt16, backlog: Int32 = 16) throws(SystemError) -> TCPSocket {
+    public static func listen(ip: UInt32, port: UInt16, backlog: Int32 = 16, receiveBuffer: Int32? = nil) throws(SystemError) -> TCPSocket {
         let socket = TCPSocket(taking: try newSocket())
+        if let receiveBuffer { socket.setBuffer(SO_RCVBUF, receiveBuffer) }
         var one: Int32 = 1
         setsockopt(socket.descriptor.rawValue, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         var address = Self.address(ip, port)
@@ -55,9 +57,13 @@ public final class TCPSocket: Sendable {
 
     /// Connects from `sourceIP` (so the stream leaves through that interface) to `ip:port`, waiting at
     /// most `timeoutMilliseconds`.
-    public static func connect(from sourceIP: UInt32?, to ip: UInt32, port: UInt16, timeoutMilliseconds: Int32) throws(SystemError) -> TCPSocket {
+    /// `sendBuffer` caps the kernel's send queue: bytes handed to the socket then leave within about
+    /// one buffer's time, so what a sender counts as sent is close to what is on the wire.
+    public static func connect(from sourceIP: UInt32?, to ip: UInt32, port: UInt16, timeoutMilliseconds: Int32,
+                               sendBuffer: Int32? = nil) throws(SystemError) -> TCPSocket {
         let socket = TCPSocket(taking: try newSocket())
         let fd = socket.descriptor.rawValue
+        if let sendBuffer { socket.setBuffer(SO_SNDBUF, sendBuffer) }
         if let sourceIP {
             var local = Self.address(sourceIP, 0)
             let bound = withUnsafePointer(to: &local) {
@@ -85,11 +91,21 @@ public final class TCPSocket: Sendable {
         return socket
     }
 
+    private func setBuffer(_ option: Int32, _ bytes: Int32) {
+        var value = bytes
+        setsockopt(descriptor.rawValue, SOL_SOCKET, option, &value, socklen_t(MemoryLayout<Int32>.size))
+    }
+
     /// No Nagle delay (the small switchover messages must not wait) and large buffers for the stream.
     private func tune() {
         var one: Int32 = 1
         setsockopt(descriptor.rawValue, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
         try? descriptor.setNonBlocking()
+    }
+
+    /// Bytes sent but not yet acknowledged by the peer (0 when the pipe is drained).
+    public var unacknowledgedBytes: Int {
+        Int(max(l2m_socket_unacked(descriptor.rawValue), 0))
     }
 
     public func close() { descriptor.close() }

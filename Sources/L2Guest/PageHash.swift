@@ -4,9 +4,9 @@
 /// authenticated separately). Four independent multiply-rotate lanes over 64-bit words keep it near
 /// memory speed; each lane's result is mixed with a 64-bit finaliser.
 public enum PageHash {
-    static let prime1: UInt64 = 0x9E37_79B1_85EB_CA87
-    static let prime2: UInt64 = 0xC2B2_AE3D_27D4_EB4F
-    static let prime3: UInt64 = 0x1656_67B1_9E37_79F9
+    @usableFromInline static let prime1: UInt64 = 0x9E37_79B1_85EB_CA87
+    @usableFromInline static let prime2: UInt64 = 0xC2B2_AE3D_27D4_EB4F
+    @usableFromInline static let prime3: UInt64 = 0x1656_67B1_9E37_79F9
 
     /// The hash every all-zero page has.
     public static let zeroPage: UInt64 = {
@@ -16,14 +16,14 @@ public enum PageHash {
         return hash(UnsafeRawPointer(page))
     }()
 
-    @inline(__always)
+    @inlinable @inline(__always)
     static func round(_ accumulator: UInt64, _ input: UInt64) -> UInt64 {
         var value = accumulator &+ input &* prime2
         value = (value << 31) | (value >> 33)
         return value &* prime1
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     static func mix(_ value: UInt64) -> UInt64 {
         var h = value
         h ^= h >> 33
@@ -67,7 +67,22 @@ public enum PageHash {
         return true
     }
 
+    /// Folds an ordered array of page hashes into one digest (order matters: page i is hash i).
+    /// The concrete overload the migration uses: it runs at memory speed inside the stun.
+    public static func digest(of pageHashes: [UInt64]) -> UInt64 {
+        pageHashes.withUnsafeBufferPointer { hashes in
+            var h: UInt64 = prime3
+            var index: UInt64 = 0
+            for value in hashes {
+                h = round(h, value ^ (index &* prime1))
+                index &+= 1
+            }
+            return mix(h ^ index)
+        }
+    }
+
     /// Folds an ordered list of page hashes into one digest (order matters: page i is hash i).
+    @inlinable
     public static func digest<S: Sequence>(of pageHashes: S) -> UInt64 where S.Element == UInt64 {
         var h: UInt64 = prime3
         var index: UInt64 = 0

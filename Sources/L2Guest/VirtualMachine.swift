@@ -204,7 +204,15 @@ public final class VirtualMachine {
 
     /// Current figures. Scans all of memory for `pagesTouched`: call on request, not per frame.
     public func statistics() -> VMStatistics {
-        VMStatistics(state: state, pagesTouched: memory.nonZeroPageCount(), pageCount: memory.pageCount,
+        var figures = statisticsWithoutScan()
+        figures.pagesTouched = memory.nonZeroPageCount()
+        return figures
+    }
+
+    /// `statistics()` without the memory scan (`pagesTouched` is 0): cheap enough to take under a
+    /// lock the VM's network path also needs. Scan `memory` separately (it is thread-safe to read).
+    public func statisticsWithoutScan() -> VMStatistics {
+        VMStatistics(state: state, pagesTouched: 0, pageCount: memory.pageCount,
                      dirtyRate: dirtyRate, workloadWrites: workload.writes, throttlePercent: workload.throttlePercent,
                      responder: responder.statistics, framesWhileNotRunning: framesWhileNotRunning,
                      udpCounter: responder.counter(in: memory), instructionCounter: instructionCounter,

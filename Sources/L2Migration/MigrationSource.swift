@@ -166,10 +166,13 @@ public struct MigrationSource: Sendable {
     }
 
     /// The driver stunned the VM (after `.stun`): sends the final dirty pages, the state, the queued
-    /// frames and the digest in one `.send`.
+    /// frames and the digest in one `.send`. `stunnedAt` is when the VM actually froze (a driver may
+    /// let the pipe drain between `.stun` and the freeze, with the VM still running); downtime counts
+    /// from it. Without it, downtime counts from the `.stun` request.
     public mutating func stunned(vcpuState: [UInt8], workloadState: [UInt8], queuedFrames: [[UInt8]],
-                                 now: UInt64) -> [SourceAction] {
+                                 stunnedAt: UInt64? = nil, now: UInt64) -> [SourceAction] {
         guard phase == .stunning else { return [] }
+        if let stunnedAt { stunRequestedAt = stunnedAt }
         pendingPages = 0
         for word in 0..<roundBitmap.count {
             roundBitmap[word] |= memory.dirty.takeWord(word)

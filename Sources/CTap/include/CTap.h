@@ -24,3 +24,6 @@ int l2m_ifname_max(void);
 /// `output_fd` (or /dev/null when -1), in a new session when `new_session` != 0 (so a terminal's
 /// Ctrl-C does not reach it). Returns the child's PID, or -1 with errno set.
 int l2m_spawn(char *const argv[], int output_fd, int new_session);
+
+/// Bytes in a TCP socket's send queue not yet acknowledged by the peer (SIOCOUTQ), or -1 with errno.
+int l2m_socket_unacked(int fd);

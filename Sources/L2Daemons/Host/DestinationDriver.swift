@@ -163,6 +163,7 @@ struct DestinationDriver {
         /// The copy is proved: load the vCPU state, run the VM, announce it, deliver what was queued.
         private func resume(_ state: SwitchoverState) -> [DestinationAction] {
             guard let hosted else { return [] }
+            let entered = SystemClock.wallNanoseconds()
             do {
                 let vcpu = try VCPUState(bytes: state.vcpuState)
                 let monotonic = SystemClock.monotonicNanoseconds()
@@ -175,6 +176,7 @@ struct DestinationDriver {
                 return []
             }
             let resumedAt = SystemClock.wallNanoseconds()
+            host.logger.debug("migration \(id): resume took \(Double(resumedAt - entered) / 1e6) ms")
             let announcer = Announcer(host: host, mac: hosted.mac, ip: hosted.configuration.ip.address,
                                       schedule: expectation.announceSchedule, garp: expectation.garp, migration: key, service: service)
             announcer.start(resumedMonotonic: SystemClock.monotonicNanoseconds())

@@ -16,7 +16,8 @@ extension HostDaemon {
                 return .done
             case "list-vms":
                 let hosted = stateLock.withLock { vms.values.sorted { $0.name < $1.name } }
-                return .result(hosted.map(summary(of:)))
+                let scan = request.arguments["scan"] != "false"
+                return .result(hosted.map { summary(of: $0, scanMemory: scan) })
             case "vm-stats":
                 return .result(summary(of: try hostedVM(try request.required("vm"))))
             default:

@@ -194,9 +194,11 @@ public final class HostDaemon: @unchecked Sendable {
         return hosted
     }
 
-    func summary(of hosted: HostedVM) -> VMSummary {
+    func summary(of hosted: HostedVM, scanMemory: Bool = true) -> VMSummary {
         let configuration = hosted.configuration
-        let statistics = hosted.with { $0.statistics() }
+        // The scan of guest memory runs outside the VM's lock, so the VM keeps answering meanwhile.
+        var statistics = hosted.with { $0.statisticsWithoutScan() }
+        if scanMemory { statistics.pagesTouched = hosted.memory.nonZeroPageCount() }
         return VMSummary(name: configuration.name, mac: configuration.mac, ip: configuration.ip, memoryMiB: configuration.memoryMiB,
                          portGroup: configuration.portGroup, datastore: hosted.datastore, statistics: statistics)
     }

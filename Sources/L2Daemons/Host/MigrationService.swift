@@ -28,7 +28,8 @@ final class MigrationService: @unchecked Sendable {
 
     /// Listens on the vMotion interface's address. Only `migrate-prepare`d ids are accepted.
     func startListening() throws {
-        let socket = try TCPSocket.listen(ip: host.settings.vmkernelAddress.rawValue, port: host.settings.migrationPort)
+        let socket = try TCPSocket.listen(ip: host.settings.vmkernelAddress.rawValue, port: host.settings.migrationPort,
+                                          receiveBuffer: 2 << 20)
         lock.withLock { listener = socket }
         let thread = Thread { [self] in acceptLoop(socket) }
         thread.name = "vmotion-listen"

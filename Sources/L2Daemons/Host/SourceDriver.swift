@@ -36,7 +36,8 @@ struct SourceDriver {
         let connection: TCPSocket
         do {
             connection = try TCPSocket.connect(from: host.settings.vmkernelAddress.rawValue, to: request.destinationIP,
-                                               port: request.destinationPort, timeoutMilliseconds: 5000)
+                                               port: request.destinationPort, timeoutMilliseconds: 5000,
+                                               sendBuffer: 1 << 20)
         } catch {
             try? vm.with { try $0.abortMigrationOut(now: SystemClock.monotonicNanoseconds()) }
             return finish(status: "failed", error: "cannot reach the destination's vMotion listener \(TCPSocket.ipText(request.destinationIP)):\(request.destinationPort) from \(host.settings.vmkernel): \(error)")
@@ -62,9 +63,15 @@ struct SourceDriver {
                 case let .send(bytes):
                     pump.enqueue(bytes)
                 case .stun:
-                    host.logger.debug("migration \(id): stun at \(SystemClock.wallNanoseconds()), \(pump.pendingOutputBytes) bytes still queued")
+                    // Pre-copy bytes still on their way would delay the switchover message behind
+                    // them: let the pipe drain first (the VM keeps running; what it dirties meanwhile
+                    // goes in the final round).
+                    let (drained, replies) = drain(&pump)
+                    for bytes in replies { pending += source.receive(bytes: bytes, now: SystemClock.wallNanoseconds()) }
+                    guard source.phase == .stunning else { break }
+                    let stunAt = SystemClock.wallNanoseconds()
                     pending += stun(&source)
-                    host.logger.debug("migration \(id): switchover queued at \(SystemClock.wallNanoseconds()), \(pump.pendingOutputBytes) bytes queued")
+                    host.logger.debug("migration \(id): drained \(drained ? "fully" : "partly") before the stun; stunned at \(stunAt); switchover ready after \(Double(SystemClock.wallNanoseconds() - stunAt) / 1e6) ms")
                 case let .throttle(percent):
                     vm.with { $0.setThrottle(percent: percent) }
                     service.update(id) { $0.throttle = percent }
@@ -91,6 +98,10 @@ struct SourceDriver {
                 return finish(status: outcome.status, error: outcome.error, source: source)
             }
             for frame in lateFrames.take() { pending += source.forwardFrame(frame, now: now) }
+            if source.phase == .switchover {
+                // Frames for the VM that reached us after the switchover message: on to the destination now.
+                for frame in vm.takeQueuedFrames() { pending += source.forwardFrame(frame, now: now) }
+            }
             if service.takeCancelRequest(id) { pending += source.cancel(reason: "cancelled by the coordinator", now: now) }
             if source.wantsToProduce {
                 pump.refill { buffer in pending += source.produce(into: &buffer, budget: 1 << 20, now: now) }
@@ -118,6 +129,21 @@ struct SourceDriver {
         }
     }
 
+    /// Writes out what is queued and waits until the destination has acknowledged nearly all of it
+    /// (at most 2 s). Returns whether it fully drained.
+    /// Anything the destination says meanwhile is returned, to be handed to the state machine.
+    private func drain(_ pump: inout StreamPump) -> (Bool, [ArraySlice<UInt8>]) {
+        let deadline = SystemClock.monotonicNanoseconds() + 2_000_000_000
+        var received: [ArraySlice<UInt8>] = []
+        while SystemClock.monotonicNanoseconds() < deadline && !pump.closed {
+            if !pump.hasPendingOutput && pump.connection.unacknowledgedBytes < 64 * 1024 { return (true, received) }
+            for event in pump.turn(timeoutMilliseconds: 1) {
+                if case let .received(bytes) = event { received.append(Array(bytes)[...]) }
+            }
+        }
+        return (false, received)
+    }
+
     /// Stuns the VM, then gives the state machine the vCPU state and the frames queued so far.
     private func stun(_ source: inout MigrationSource) -> [SourceAction] {
         let stunAt = SystemClock.wallNanoseconds()
@@ -126,10 +152,15 @@ struct SourceDriver {
         } catch {
             return source.cancel(reason: "could not stun \(vm.name): \(error)", now: stunAt)
         }
+        let frozen = SystemClock.wallNanoseconds()
         service.update(id) { $0.stunAt = stunAt; $0.vmRunningHere = false }
         let state = vm.with { $0.vcpuState }
-        return source.stunned(vcpuState: state.encoded(), workloadState: state.workload.encoded(),
-                              queuedFrames: vm.takeQueuedFrames(), now: SystemClock.wallNanoseconds())
+        let captured = SystemClock.wallNanoseconds()
+        let actions = source.stunned(vcpuState: state.encoded(), workloadState: state.workload.encoded(),
+                                     queuedFrames: vm.takeQueuedFrames(), stunnedAt: stunAt, now: SystemClock.wallNanoseconds())
+        let encoded = SystemClock.wallNanoseconds()
+        host.logger.debug("migration \(id): freeze \(Double(frozen - stunAt) / 1e6) ms, state \(Double(captured - frozen) / 1e6) ms, final round \(Double(encoded - captured) / 1e6) ms")
+        return actions
     }
 
     /// The migration failed before the destination ran the VM: it runs on here, frames answered.

@@ -39,7 +39,7 @@ public struct MigrationCoordinator: Sendable {
     public func locate(vm: String) throws -> (host: String, summary: VMSummary) {
         var found: [(String, VMSummary)] = []
         for host in directory.hosts {
-            guard let vms = try? directory.host(host, "list-vms", as: [VMSummary].self) else { continue }
+            guard let vms = try? directory.host(host, "list-vms", ["scan": "false"], as: [VMSummary].self) else { continue }
             if let summary = vms.first(where: { $0.name == vm }) { found.append((host, summary)) }
         }
         guard !found.isEmpty else {

@@ -1,0 +1,69 @@
+import Foundation
+
+/// The human report (`report.md`): summary, migrations with their rounds, ping continuity, the UDP
+/// counter, the capture files with display filters, and the timeline picture.
+public enum DemoMarkdown {
+    public static func render(_ report: DemoReport) -> String {
+        var lines: [String] = []
+        lines.append("# l2motion demo: \(report.vm), lab \(report.lab)")
+        lines.append("")
+        lines.append(report.passed ? "**Passed**: no ping lost, the UDP counter continued, the VM moved."
+                                   : "**Failed**: " + report.problems.joined(separator: "; "))
+        lines.append("")
+        lines.append("VM \(report.vm): \(report.memoryMiB) MiB, \(report.touchedMiB) MiB touched, workload `\(report.workload)`.")
+        lines.append("")
+        lines.append("![timeline](timeline.svg)")
+        for migration in [report.migration] + (report.back.map { [$0] } ?? []) {
+            let result = migration.result
+            lines.append("")
+            lines.append("## Migration \(migration.source) → \(migration.destination): \(result.status.rawValue)")
+            lines.append("")
+            for check in migration.preflight { lines.append("- preflight: \(check)") }
+            lines.append("")
+            lines.append("| figure | value |")
+            lines.append("|---|---|")
+            lines.append("| total-time | \(String(format: "%.1f", result.totalTime)) ms |")
+            lines.append("| setup-time | \(String(format: "%.1f", result.setupTime ?? 0)) ms |")
+            lines.append("| downtime (stun → resume) | \(result.downtime.map { String(format: "%.2f ms", $0) } ?? "-") |")
+            lines.append("| expected-downtime | \(result.expectedDowntime.map { String(format: "%.2f ms", $0) } ?? "-") |")
+            lines.append("| transferred | \(result.ram.transferred) bytes |")
+            lines.append("| normal / zero pages | \(result.ram.normal) / \(result.ram.duplicate) |")
+            lines.append("| dirty-sync-count | \(result.ram.dirtySyncCount) |")
+            lines.append("| mbps | \(String(format: "%.0f", result.ram.mbps)) |")
+            lines.append("| throttle | \(result.cpuThrottlePercentage) % |")
+            lines.append("| copy proved exact | \(result.verified ? "yes" : "no") |")
+            lines.append("| RARP after resume | \(migration.announce.map { String(format: "+%.1f ms", $0) }.joined(separator: ", ")) |")
+            lines.append("| RARP capture frames | \(migration.announceFrames.map(String.init).joined(separator: ", ")) |")
+            lines.append("| switch relearn | \(migration.relearnMs.map { String(format: "+%.2f ms after resume (frame %@)", $0, migration.relearnFrame.map(String.init) ?? "-") } ?? "-") |")
+            lines.append("| outcome | \(migration.outcome) |")
+            if !result.rounds.isEmpty {
+                lines.append("")
+                lines.append("| round | pages | zero pages | bytes | ms | Mbit/s | dirtied during |")
+                lines.append("|---|---|---|---|---|---|---|")
+                for round in result.rounds {
+                    lines.append("| \(round.round) | \(round.pages) | \(round.zeroPages) | \(round.bytes) | \(String(format: "%.1f", round.durationMs)) | \(String(format: "%.0f", round.mbps)) | \(round.dirtiedDuring) |")
+                }
+            }
+        }
+        let ping = report.ping
+        lines.append("")
+        lines.append("## Ping continuity (the kernel's ping from the client)")
+        lines.append("")
+        lines.append("| sent | received | lost | in flight at stop | duplicates | longest gap | RTT p50 | RTT p99 | RTT max | real send rate |")
+        lines.append("|---|---|---|---|---|---|---|---|---|---|")
+        lines.append("| \(ping.sent) | \(ping.received) | \(ping.lost) | \(ping.inFlightAtStop) | \(ping.duplicates) | \(String(format: "%.1f", ping.maxGapMs)) ms | \(String(format: "%.3f", ping.rttP50Ms)) ms | \(String(format: "%.3f", ping.rttP99Ms)) ms | \(String(format: "%.3f", ping.rttMaxMs)) ms | \(String(format: "%.0f", ping.measuredRatePerSecond))/s (nominal every \(ping.nominalIntervalMs) ms) |")
+        let udp = report.udpCounter
+        lines.append("")
+        lines.append("## UDP counter (kept in guest memory)")
+        lines.append("")
+        lines.append("Before: \(udp.before.map(String.init) ?? "-"), after: \(udp.after.map(String.init) ?? "-"), \(udp.received) of \(udp.sent) replies, \(udp.monotonic ? "always increasing" : "went backwards \(udp.backwardsSteps) times").")
+        lines.append("")
+        lines.append("## Captures")
+        lines.append("")
+        lines.append("- production segment: `\(report.captures.pswitch)` — try the display filters `rarp`, `arp || icmp`")
+        lines.append("- vMotion segment: `\(report.captures.vmotion)` — try `tcp.port == 8000` (payloads cut by the snaplen)")
+        lines.append("")
+        lines.append("Open them with `wireshark FILE` or `tshark -r FILE -Y rarp`.")
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+
+/// Everything one demo run found: the migration(s), ping continuity, the UDP counter, where the
+/// captures are, and whether the run passed (no ping lost, counter never backwards, VM moved).
+public struct DemoReport: Codable, Sendable {
+    public struct Captures: Codable, Sendable {
+        public var directory: String
+        public var pswitch: String
+        public var vmotion: String
+        public var reportJSON: String
+        public var reportMarkdown: String
+        public var timeline: String
+
+        enum CodingKeys: String, CodingKey {
+            case directory, pswitch, vmotion, timeline
+            case reportJSON = "report_json"
+            case reportMarkdown = "report_md"
+        }
+    }
+
+    public var lab: String
+    public var vm: String
+    public var memoryMiB: Int
+    public var touchedMiB: Int
+    public var workload: String
+    public var startedAtNs: UInt64
+    public var migration: MigrationReport
+    public var back: MigrationReport?
+    public var ping: PingReport
+    public var udpCounter: UDPProbeReport
+    public var captures: Captures
+    public var passed: Bool
+    public var problems: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case lab, vm, workload, migration, back, ping, captures, passed, problems
+        case memoryMiB = "memory_mib"
+        case touchedMiB = "touched_mib"
+        case startedAtNs = "started_at_ns"
+        case udpCounter = "udp_counter"
+    }
+
+    /// The reasons a run fails: lost pings, a counter that went backwards or reset, a VM that did not move.
+    public static func problems(ping: PingReport, udp: UDPProbeReport, migrations: [(MigrationReport, String)]) -> [String] {
+        var problems: [String] = []
+        if ping.lost > 0 { problems.append("\(ping.lost) ping\(ping.lost == 1 ? "" : "s") lost (icmp_seq \(ping.lostSequences.prefix(10).map(String.init).joined(separator: ", ")))") }
+        if ping.received == 0 { problems.append("no ping reply at all") }
+        if !udp.monotonic { problems.append("the UDP counter went backwards \(udp.backwardsSteps) time(s): guest memory was not carried intact") }
+        if udp.received == 0 { problems.append("no UDP counter reply at all") }
+        for (report, expected) in migrations where report.runsOn != expected {
+            problems.append("\(report.vm) should run on \(expected) but runs on \(report.runsOn ?? "no host"): \(report.outcome)")
+        }
+        for (report, _) in migrations where report.result.status == .completed && !report.result.verified {
+            problems.append("the copy of \(report.vm) to \(report.destination) was not proved exact")
+        }
+        return problems
+    }
+}

@@ -1,0 +1,131 @@
+import Foundation
+import L2Control
+import L2Daemons
+import L2Edge
+import Logging
+
+/// What the user may change about the demo.
+public struct DemoOptions: Sendable {
+    public var labName = "l2m"
+    public var captureRoot = "Captures"
+    public var memoryMiB: Int?
+    public var touchedMiB: Int?
+    public var workload: String?
+    public var pingIntervalMs: Double = 10
+    public var udpIntervalMs: Double = 20
+    public var back = false
+    public var keep = false
+    public var settleMs: Double = 1000
+    public var migration = MigrationOptions()
+    public var topology: Topology?
+    public init() {}
+}
+
+/// The main job: lab up → the kernel's ping and the UDP counter probe from client01 → migrate
+/// web01 to esx02 (and back) → stop the probes → report → lab down.
+public struct DemoRunner {
+    public let options: DemoOptions
+    public let logger: Logger
+    /// Called with each step in words, and with migration progress.
+    public let say: @Sendable (String) -> Void
+    public let progress: @Sendable (MigrationProgress) -> Void
+
+    public init(options: DemoOptions, logger: Logger, say: @escaping @Sendable (String) -> Void,
+                progress: @escaping @Sendable (MigrationProgress) -> Void) {
+        self.options = options
+        self.logger = logger
+        self.say = say
+        self.progress = progress
+    }
+
+    /// The topology the demo runs: the default (or given) one with the user's VM overrides.
+    public func topology() throws -> Topology {
+        var topology = options.topology ?? DefaultTopology.topology()
+        topology.name = options.labName
+        guard !topology.vms.isEmpty, !topology.clients.isEmpty, topology.hosts.count >= 2 else {
+            throw LabError("the demo needs a topology with a client, two hosts and a VM")
+        }
+        if let memory = options.memoryMiB {
+            topology.vms[0].memoryMiB = memory
+            topology.vms[0].touchedMiB = min(options.touchedMiB ?? min(topology.vms[0].touchedMiB, memory / 4), memory)
+        }
+        if let touched = options.touchedMiB { topology.vms[0].touchedMiB = touched }
+        if let workload = options.workload { topology.vms[0].workload = workload }
+        let problems = TopologyValidator.problems(in: topology)
+        guard problems.isEmpty else { throw TopologyError(source: "for the demo", problems: problems) }
+        return topology
+    }
+
+    public func run() throws -> DemoReport {
+        let topology = try topology()
+        let vm = topology.vms[0]
+        let client = topology.clients.first { client in topology.host(named: vm.host)?.uplink == client.switch } ?? topology.clients[0]
+        let destination = topology.hosts.first { $0.name != vm.host && $0.portGroups.contains(vm.portGroup) }?.name ?? topology.hosts[1].name
+        say("bringing lab \(topology.name) up")
+        let state = try LabLifecycle.up(topology, captureRoot: options.captureRoot, logger: logger) { say("  " + $0) }
+        var probes: [ChildProcess] = []
+        defer {
+            for probe in probes { probe.terminate(graceSeconds: 1) }
+            if !options.keep {
+                LabLifecycle.down(lab: topology.name)
+                say("lab \(topology.name) is down")
+            } else {
+                say("lab \(topology.name) left up (--keep); take it down with `l2motion lab down --name \(topology.name)`")
+            }
+        }
+        let startedAt = SystemClock.wallNanoseconds()
+        let namespace = topology.namespace(of: client.name)
+        let pingLog = "\(state.captureDirectory)/ping.txt"
+        let udpLog = "\(state.captureDirectory)/udp-probe.txt"
+        let interval = String(format: "%.3f", options.pingIntervalMs / 1000)
+        say("ping from \(client.name) to \(vm.name) \(vm.ip.address) every \(options.pingIntervalMs) ms (the kernel's ping), UDP counter probe every \(options.udpIntervalMs) ms")
+        let ping = try ChildProcess(["ip", "netns", "exec", namespace, "ping", "-D", "-O", "-n", "-i", interval, "-s", "56", vm.ip.address.description],
+                                    logPath: pingLog)
+        probes.append(ping)
+        let udp = try ChildProcess(["ip", "netns", "exec", namespace, LabLifecycle.executable, "udp-probe", vm.ip.address.description,
+                                    "--interval", String(options.udpIntervalMs), "--lab", topology.name], logPath: udpLog)
+        probes.append(udp)
+        usleep(UInt32(options.settleMs * 1000))
+
+        let coordinator = MigrationCoordinator(lab: topology.name)
+        var migrationOptions = options.migration
+        migrationOptions.productionSwitch = client.switch
+        say("migrating \(vm.name) \(vm.host) → \(destination)")
+        let first = try coordinator.migrate(vm: vm.name, to: destination, options: migrationOptions, progress: progress)
+        var back: MigrationReport?
+        if options.back {
+            usleep(UInt32(options.settleMs * 1000))
+            say("migrating \(vm.name) back \(destination) → \(vm.host)")
+            back = try coordinator.migrate(vm: vm.name, to: vm.host, options: migrationOptions, progress: progress)
+        }
+        usleep(UInt32(options.settleMs * 1000))
+        let stoppedAt = SystemClock.wallNanoseconds()
+        ping.signal(SIGINT)
+        udp.signal(SIGTERM)
+        _ = ping.wait(seconds: 3)
+        _ = udp.wait(seconds: 3)
+        for switchNode in topology.switches {
+            _ = try? ControlClient.call(state.folder.switchSocket(switchNode.name), ControlRequest("capture-flush"), as: [String: UInt64].self)
+        }
+        let pingReport = PingParser.parse((try? String(contentsOfFile: pingLog, encoding: .utf8)) ?? "",
+                                          nominalIntervalMs: options.pingIntervalMs, stoppedAtNs: stoppedAt)
+        let udpReport = UDPProbeReport.parse((try? String(contentsOfFile: udpLog, encoding: .utf8)) ?? "")
+        var expectations = [(first, destination)]
+        if let back { expectations.append((back, vm.host)) }
+        let problems = DemoReport.problems(ping: pingReport, udp: udpReport, migrations: expectations)
+        let directory = state.captureDirectory
+        let production = topology.switches.first { $0.name == client.switch }?.name ?? "pswitch"
+        let vmotion = topology.hosts.first?.vmotion ?? "vmotion"
+        let report = DemoReport(
+            lab: topology.name, vm: vm.name, memoryMiB: vm.memoryMiB, touchedMiB: vm.touchedMiB, workload: vm.workload,
+            startedAtNs: startedAt, migration: first, back: back, ping: pingReport, udpCounter: udpReport,
+            captures: .init(directory: directory, pswitch: "\(directory)/\(production).pcap", vmotion: "\(directory)/\(vmotion).pcap",
+                            reportJSON: "\(directory)/report.json", reportMarkdown: "\(directory)/report.md",
+                            timeline: "\(directory)/timeline.svg"),
+            passed: problems.isEmpty, problems: problems)
+        try ControlJSON.prettyEncoder.encode(report).write(to: URL(fileURLWithPath: report.captures.reportJSON))
+        try TimelineSVG.render(report).write(toFile: report.captures.timeline, atomically: true, encoding: .utf8)
+        try DemoMarkdown.render(report).write(toFile: report.captures.reportMarkdown, atomically: true, encoding: .utf8)
+        return report
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+
+/// Draws a demo's timeline as SVG: ping RTT over time with the pre-copy, the stun and the announces
+/// marked, the switch's relearn instant, and the bytes of each pre-copy round. Pure: report in, text out.
+public enum TimelineSVG {
+    public static func render(_ report: DemoReport) -> String {
+        let width = 960.0, plotLeft = 70.0, plotRight = 930.0
+        let rttTop = 40.0, rttBottom = 300.0, barTop = 360.0, barBottom = 500.0
+        let replies = report.ping.replies
+        let start = min(replies.first?.atNs ?? report.startedAtNs, report.startedAtNs)
+        let migrations = [report.migration] + (report.back.map { [$0] } ?? [])
+        let end = max(replies.last?.atNs ?? start, migrations.compactMap(\.resumedAt).max() ?? start) + 200_000_000
+        let span = Double(max(end - start, 1))
+        func x(_ ns: UInt64) -> Double { plotLeft + (plotRight - plotLeft) * Double(Int64(bitPattern: ns &- start)) / span }
+        let maxRTT = max(replies.map(\.rttMs).max() ?? 1, 1)
+        let scale = niceCeiling(maxRTT)
+        func y(_ rtt: Double) -> Double { rttBottom - (rttBottom - rttTop) * min(rtt, scale) / scale }
+
+        var svg = """
+            <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="540" font-family="sans-serif" font-size="12">
+            <rect width="100%" height="100%" fill="white"/>
+            <text x="\(plotLeft)" y="22" font-size="15" font-weight="bold">\(escape(report.vm)): ping RTT during live migration (lab \(escape(report.lab)))</text>
+
+            """
+        for migration in migrations {
+            let total = migration.result.totalTime
+            if let stun = migration.stunAt {
+                let precopyStart = stun &- UInt64(max(total - (migration.result.downtime ?? 0), 0) * 1e6)
+                svg += rect(x(precopyStart), rttTop, x(stun) - x(precopyStart), rttBottom - rttTop, "#dbeafe", "pre-copy \(migration.source) → \(migration.destination)")
+                if let resumed = migration.resumedAt {
+                    svg += rect(x(stun), rttTop, max(x(resumed) - x(stun), 1.5), rttBottom - rttTop, "#fca5a5",
+                                String(format: "stun %.2f ms", migration.result.downtime ?? 0))
+                    for offset in migration.announce {
+                        let at = resumed &+ UInt64(max(offset, 0) * 1e6)
+                        svg += "<line x1=\"\(f(x(at)))\" y1=\"\(rttTop)\" x2=\"\(f(x(at)))\" y2=\"\(rttBottom)\" stroke=\"#16a34a\" stroke-dasharray=\"3,3\"/>\n"
+                    }
+                    if let relearn = migration.relearnMs {
+                        let at = resumed &+ UInt64(max(relearn, 0) * 1e6)
+                        svg += "<line x1=\"\(f(x(at)))\" y1=\"\(rttTop - 6)\" x2=\"\(f(x(at)))\" y2=\"\(rttBottom)\" stroke=\"#7c3aed\" stroke-width=\"2\"/>\n"
+                        svg += "<text x=\"\(f(x(at) + 4))\" y=\"\(rttTop + 12)\" fill=\"#7c3aed\">relearn +\(String(format: "%.2f", relearn)) ms</text>\n"
+                    }
+                }
+            }
+        }
+        svg += "<line x1=\"\(plotLeft)\" y1=\"\(rttBottom)\" x2=\"\(plotRight)\" y2=\"\(rttBottom)\" stroke=\"black\"/>\n"
+        svg += "<line x1=\"\(plotLeft)\" y1=\"\(rttTop)\" x2=\"\(plotLeft)\" y2=\"\(rttBottom)\" stroke=\"black\"/>\n"
+        for tick in 0...4 {
+            let value = scale * Double(tick) / 4
+            svg += "<text x=\"\(plotLeft - 8)\" y=\"\(f(y(value) + 4))\" text-anchor=\"end\">\(String(format: value < 10 ? "%.1f" : "%.0f", value))</text>\n"
+        }
+        svg += "<text x=\"16\" y=\"\(f((rttTop + rttBottom) / 2))\" transform=\"rotate(-90 16 \(f((rttTop + rttBottom) / 2)))\" text-anchor=\"middle\">RTT (ms)</text>\n"
+        let seconds = span / 1e9
+        let step = seconds > 20 ? 5.0 : seconds > 8 ? 2.0 : seconds > 3 ? 1.0 : 0.5
+        var t = 0.0
+        while t <= seconds {
+            let px = plotLeft + (plotRight - plotLeft) * t / seconds
+            svg += "<text x=\"\(f(px))\" y=\"\(rttBottom + 16)\" text-anchor=\"middle\">\(String(format: "%.1f s", t))</text>\n"
+            t += step
+        }
+        svg += "<polyline fill=\"none\" stroke=\"#1d4ed8\" stroke-width=\"1\" points=\""
+        svg += replies.map { "\(f(x($0.atNs))),\(f(y($0.rttMs)))" }.joined(separator: " ")
+        svg += "\"/>\n"
+        for lost in report.ping.lostSequences.prefix(200) {
+            svg += "<text x=\"\(plotLeft)\" y=\"\(rttBottom - 4)\" fill=\"red\">lost icmp_seq \(lost)</text>\n"
+        }
+        svg += String(format: "<text x=\"%@\" y=\"%@\">%d pings, %d lost, longest gap %.1f ms; blue band pre-copy, red stun, green dashes RARP, purple relearn</text>\n",
+                      f(plotLeft), f(rttBottom + 34), report.ping.sent, report.ping.lost, report.ping.maxGapMs)
+
+        let rounds = migrations.flatMap { migration in migration.result.rounds.map { (migration.destination, $0) } }
+        svg += "<text x=\"\(plotLeft)\" y=\"\(barTop - 10)\" font-weight=\"bold\">bytes sent per pre-copy round</text>\n"
+        let maxBytes = Double(max(rounds.map(\.1.bytes).max() ?? 1, 1))
+        let barWidth = min(60.0, (plotRight - plotLeft) / Double(max(rounds.count, 1)) - 8)
+        for (index, entry) in rounds.enumerated() {
+            let height = max((barBottom - barTop) * Double(entry.1.bytes) / maxBytes, 1)
+            let left = plotLeft + Double(index) * (barWidth + 8)
+            svg += "<rect x=\"\(f(left))\" y=\"\(f(barBottom - height))\" width=\"\(f(barWidth))\" height=\"\(f(height))\" fill=\"#60a5fa\"/>\n"
+            svg += "<text x=\"\(f(left + barWidth / 2))\" y=\"\(barBottom + 14)\" text-anchor=\"middle\">r\(entry.1.round)→\(escape(entry.0))</text>\n"
+            svg += "<text x=\"\(f(left + barWidth / 2))\" y=\"\(f(barBottom - height - 4))\" text-anchor=\"middle\">\(byteText(entry.1.bytes))</text>\n"
+        }
+        svg += "</svg>\n"
+        return svg
+    }
+
+    static func rect(_ x: Double, _ y: Double, _ width: Double, _ height: Double, _ color: String, _ label: String) -> String {
+        "<rect x=\"\(f(x))\" y=\"\(f(y))\" width=\"\(f(max(width, 0)))\" height=\"\(f(height))\" fill=\"\(color)\" opacity=\"0.8\"><title>\(escape(label))</title></rect>\n"
+            + "<text x=\"\(f(x + 3))\" y=\"\(f(y - 4))\" font-size=\"11\">\(escape(label))</text>\n"
+    }
+
+    static func f(_ value: Double) -> String { String(format: "%.1f", value) }
+
+    static func niceCeiling(_ value: Double) -> Double {
+        let magnitude = pow(10, floor(log10(value)))
+        for factor in [1.0, 2.0, 5.0, 10.0] where factor * magnitude >= value { return factor * magnitude }
+        return 10 * magnitude
+    }
+
+    static func byteText(_ bytes: Int) -> String {
+        bytes >= 1 << 20 ? String(format: "%.1f MiB", Double(bytes) / 1_048_576) : String(format: "%.0f KiB", Double(bytes) / 1024)
+    }
+
+    static func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+    }
+}

@@ -1,0 +1,83 @@
+import ArgumentParser
+import Foundation
+import L2Control
+import L2Lab
+
+/// `l2motion demo`: the main job in one go, on the embedded default lab.
+struct DemoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Bring up the default lab, ping web01 while it migrates esx01 → esx02, report, take the lab down.",
+        discussion: "Exits non-zero if a ping was lost, the UDP counter went backwards, or the migration failed.")
+
+    @Option(help: "The lab's name.") var name = "l2m"
+    @Option(help: "web01's memory in MiB.") var memory: Int?
+    @Option(help: "MiB of web01's memory filled with data at power-on.") var touched: Int?
+    @Option(help: "web01's workload: idle, web or db.") var workload: String?
+    @Option(help: "Milliseconds between pings (the kernel's ping; 1 ms and up).") var pingInterval: Double = 10
+    @Option(help: "A YAML topology instead of the embedded default.") var topology: String?
+    @Option(help: "Where capture runs go.") var captures = "Captures"
+    @Flag(help: "Migrate back to the first host afterwards.") var back = false
+    @Flag(help: "Leave the lab up at the end.") var keep = false
+    @OptionGroup var flags: MigrationFlags
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        guard pingInterval >= 1 else { throw ValidationError("--ping-interval must be at least 1 ms") }
+        if let memory { guard memory > 0 else { throw ValidationError("--memory must be positive") } }
+    }
+
+    func run() throws {
+        let logger = LoggingSetup.bootstrap(label: "l2motion.demo")
+        var options = DemoOptions()
+        options.labName = name
+        options.memoryMiB = memory
+        options.touchedMiB = touched
+        options.workload = workload
+        options.pingIntervalMs = pingInterval
+        options.back = back
+        options.keep = keep
+        options.captureRoot = captures
+        options.migration = try flags.options()
+        options.topology = try topology.map { try TopologyLoader.load(path: $0) }
+        CleanupOnSignal.install(lab: name)
+        let quiet = output.json
+        let display = ProgressLine(enabled: !quiet)
+        let runner = DemoRunner(options: options, logger: logger, say: { line in
+            if !quiet { print(line) }
+        }, progress: { display.show($0) })
+        let report: DemoReport
+        do {
+            report = try runner.run()
+        } catch {
+            display.finish()
+            throw UserFacingError("demo failed: \(error)")
+        }
+        display.finish()
+        CleanupOnSignal.disarm()
+        if output.json {
+            try printJSON(report)
+        } else {
+            DemoSummary.print(report)
+        }
+        if !report.passed { throw ExitCode(1) }
+    }
+}
+
+/// The demo's readable closing summary.
+enum DemoSummary {
+    static func print(_ report: DemoReport) {
+        Swift.print("")
+        MigrationSummary.print(report.migration)
+        if let back = report.back { MigrationSummary.print(back) }
+        let ping = report.ping
+        Swift.print(String(format: "ping: %d sent, %d received, %d lost, longest gap %.1f ms, RTT p50 %.3f ms p99 %.3f ms (real rate %.0f/s)",
+                           ping.sent, ping.received, ping.lost, ping.maxGapMs, ping.rttP50Ms, ping.rttP99Ms, ping.measuredRatePerSecond))
+        let udp = report.udpCounter
+        Swift.print("UDP counter: before \(udp.before.map(String.init) ?? "-"), after \(udp.after.map(String.init) ?? "-"), \(udp.monotonic ? "always increasing" : "WENT BACKWARDS")")
+        Swift.print("captures: \(report.captures.pswitch)")
+        Swift.print("          \(report.captures.vmotion)")
+        Swift.print("report:   \(report.captures.reportMarkdown) (timeline \(report.captures.timeline))")
+        Swift.print(report.passed ? "PASSED" : "FAILED: " + report.problems.joined(separator: "; "))
+    }
+}
