@@ -21,6 +21,9 @@ int l2m_spawn(char *const argv[], int output_fd, int new_session) {
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
         posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
     }
+    // Nothing but stdin/stdout/stderr reaches the child: a daemon must not keep a pipe of whoever
+    // started the CLI open (its reader would wait for end-of-file forever).
+    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
     short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
     if (new_session) flags |= POSIX_SPAWN_SETSID;
     sigset_t empty, defaults;

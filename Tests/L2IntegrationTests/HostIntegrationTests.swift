@@ -1,0 +1,96 @@
+import Foundation
+import L2Control
+import L2Daemons
+import L2Edge
+import L2Guest
+import L2Switch
+import L2Wire
+import Testing
+
+/// Hosts and VMs for real: a lab with a production switch, client01, esx01 running web01 from a
+/// datastore, esx02; the kernel's ping and UDP reach the VM's tiny network stack.
+@Suite(.serialized, .enabled(if: RootEnvironment.shouldRun))
+struct HostIntegrationTests {
+    static let webMAC = MACAddress("00:50:56:00:00:10")!
+
+    @Test("the kernel's ping reaches web01; UDP counters increase; the capture shows ARP and the MAC on esx01's port")
+    func pingUDPAndLearning() throws {
+        try RootEnvironment.require()
+        let lab = try TestLab()
+        defer { lab.tearDown() }
+
+        let ping = try lab.exec("client01", ["ping", "-c", "3", "-i", "0.05", "-W", "1", "10.10.0.10"])
+        #expect(ping.contains("3 received"), "ping output: \(ping)")
+
+        let probe = try lab.exec("client01", [RootEnvironment.binary, "udp-probe", "10.10.0.10", "--count", "5", "--interval", "20"])
+        let counters = probe.split(separator: "\n").compactMap { line -> UInt64? in
+            guard line.hasPrefix("reply") else { return nil }
+            return line.split(separator: " ").first { $0.hasPrefix("counter=") }.flatMap { UInt64($0.dropFirst(8)) }
+        }
+        #expect(counters.count == 5, "probe output: \(probe)")
+        #expect(counters == counters.sorted() && Set(counters).count == counters.count, "counters strictly increase: \(counters)")
+
+        let summary = try lab.host("esx01", "vm-stats", ["vm": "web01"], as: VMSummary.self)
+        #expect(summary.statistics.udpCounter == counters.last, "the counter lives in guest memory")
+        #expect(summary.statistics.responder.echoReplies >= 3)
+
+        let table = try lab.switchCall("pswitch", "mac-table", as: [MACTableEntrySnapshot].self)
+        #expect(table.first { $0.mac == Self.webMAC }?.portName == "esx01")
+
+        let arp = try lab.tshark("pswitch", filter: "arp.opcode == 2 && arp.src.proto_ipv4 == 10.10.0.10", fields: ["eth.src", "arp.dst.proto_ipv4"])
+        #expect(arp.contains { $0.hasPrefix("00:50:56:00:00:10") && $0.hasSuffix("10.10.0.100") }, "web01's ARP reply to client01: \(arp)")
+        let requests = try lab.tshark("pswitch", filter: "arp.opcode == 1 && arp.dst.proto_ipv4 == 10.10.0.10", fields: ["eth.dst"])
+        #expect(requests.contains("ff:ff:ff:ff:ff:ff"), "client01's ARP request was flooded")
+    }
+
+    @Test("powering on with a wrong port group, an unmounted datastore or a duplicate is refused, naming what exists")
+    func badPowerOn() throws {
+        try RootEnvironment.require()
+        let lab = try TestLab()
+        defer { lab.tearDown() }
+        let datastore = lab.state.datastoreRoot + "/ds01"
+        var config = try VMConfiguration.parse(json: String(contentsOfFile: "\(datastore)/web01/web01.json", encoding: .utf8))
+        config.name = "app01"
+        config.mac = MACAddress("00:50:56:00:00:20")!
+        config.ip = IPv4Interface("10.10.0.20/24")!
+        config.disk = "app01.img"
+        config.portGroup = "production"
+        try Datastore(name: "ds01", path: datastore).create(config, diskMiB: 1)
+
+        #expect(throws: ControlClientError.self) { _ = try lab.host("esx02", "power-on", ["vm": "app01", "datastore": "ds01"], as: VMSummary.self) }
+        do {
+            _ = try lab.host("esx02", "power-on", ["vm": "app01", "datastore": "ds01"], as: VMSummary.self)
+        } catch let error as ControlClientError {
+            #expect(error.message.contains("\"production\"") && error.message.contains("\"Production\""), "\(error.message)")
+        }
+        do {
+            _ = try lab.host("esx02", "power-on", ["vm": "app01", "datastore": "nope"], as: VMSummary.self)
+            Issue.record("an unmounted datastore was accepted")
+        } catch let error as ControlClientError {
+            #expect(error.message.contains("not mounted") && error.message.contains("ds01"), "\(error.message)")
+        }
+        do {
+            _ = try lab.host("esx01", "power-on", ["vm": "web01", "datastore": "ds01"], as: VMSummary.self)
+            Issue.record("a second web01 was accepted")
+        } catch let error as ControlClientError {
+            #expect(error.message.contains("web01"), "\(error.message)")
+        }
+        let list = try lab.host("esx02", "list-vms", as: [VMSummary].self)
+        #expect(list.isEmpty, "nothing was left half-created on esx02")
+        let info = try lab.host("esx02", "host-info", as: HostInfo.self)
+        #expect(info.memoryFreeMiB == info.memoryLimitMiB)
+    }
+
+    @Test("a malformed control request gets an error reply and the host keeps serving")
+    func malformedControlRequest() throws {
+        try RootEnvironment.require()
+        let lab = try TestLab()
+        defer { lab.tearDown() }
+        let reply = try RawUnixSocket.exchange(path: lab.folder.hostSocket("esx01"), line: "not json")
+        #expect(reply.contains("\"ok\":false") && reply.contains("malformed request"), "reply: \(reply)")
+        let info = try lab.host("esx01", "host-info", as: HostInfo.self)
+        #expect(info.vms == ["web01"])
+        let attributes = try FileManager.default.attributesOfItem(atPath: lab.folder.hostSocket("esx01"))
+        #expect((attributes[.posixPermissions] as? Int) == 0o600, "control sockets are root-only")
+    }
+}
