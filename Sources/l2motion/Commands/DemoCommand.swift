@@ -44,7 +44,10 @@ struct DemoCommand: ParsableCommand {
         let quiet = output.json
         let display = ProgressLine(enabled: !quiet)
         let runner = DemoRunner(options: options, logger: logger, say: { line in
-            if !quiet { print(line) }
+            if !quiet {
+                print(line)
+                fflush(nil)
+            }
         }, progress: { display.show($0) })
         let report: DemoReport
         do {
