@@ -348,6 +348,34 @@ struct TopologyValidationTests {
         #expect(problem.message == "no host \"esx09\"; hosts are esx01, esx02")
     }
 
+    /// Problems found per host or per segment come out in file order, the same on every run.
+    @Test func problemsFollowTheFileOrder() throws {
+        let twoSegments = try edited([
+            ("  - name: vmotion\n", "  - name: vmotion2\n  - name: vmotion\n"),
+            ("vmk_address: 192.168.100.12/24", "vmk_address: 192.168.101.12/24"),
+            ("hosts:\n", """
+                hosts:
+                  - name: esx03
+                    uplink: pswitch
+                    vmotion: vmotion2
+                    vmk_address: 192.168.200.13/24
+                    port_groups: [Production]
+                  - name: esx04
+                    uplink: pswitch
+                    vmotion: vmotion2
+                    vmk_address: 192.168.201.14/24
+                    port_groups: [Production]
+
+                """),
+            ("    memory_mib: 4096\n    port_groups: [Production]\n    datastores: [ds01]\n  - name: esx02",
+             "    memory_mib: 256\n    port_groups: [Production]\n    datastores: [ds01]\n  - name: esx02"),
+            ("    memory_mib: 4096\n    port_groups: [Production]\n    datastores: [ds01]\nvms:",
+             "    memory_mib: 256\n    port_groups: [Production]\n    datastores: [ds01]\nvms:"),
+        ]) + TopologyValidationTests.secondVM.replacingOccurrences(of: "00:50:56:00:00:10", with: "00:50:56:00:00:11")
+        #expect(problems(twoSegments).map(\.path) == ["hosts[1].vmk_address", "hosts[3].vmk_address",
+                                                      "hosts[2].memory_mib", "hosts[3].memory_mib"])
+    }
+
     @Test func everyProblemIsReportedNotJustTheFirst() throws {
         let yaml = try edited([
             ("name: lab1", "name: lab-one"),
