@@ -55,7 +55,7 @@ let package = Package(
         .testTarget(name: "L2SwitchTests", dependencies: ["L2Switch"], swiftSettings: strict),
         .testTarget(name: "L2GuestTests", dependencies: ["L2Guest"], swiftSettings: strict),
         .testTarget(name: "L2MigrationTests", dependencies: ["L2Migration"], swiftSettings: strict),
-        .testTarget(name: "L2EdgeTests", dependencies: ["L2Edge"], swiftSettings: strict),
+        .testTarget(name: "L2EdgeTests", dependencies: ["L2Edge", "L2Control"], swiftSettings: strict),
         .testTarget(name: "L2LabTests", dependencies: ["L2Lab"], swiftSettings: strict),
         .testTarget(name: "L2IntegrationTests", dependencies: ["L2Edge", "L2Control", "L2Wire", "L2Switch", "L2Lab", "L2Daemons", "L2Migration", "L2Guest"], swiftSettings: strict),
     ]

@@ -72,6 +72,12 @@ public final class ControlServer: @unchecked Sendable {
     private func serve(_ connection: OwnedDescriptor) {
         var pending = [UInt8]()
         var chunk = [UInt8](repeating: 0, count: 4096)
+        func send(_ reply: ControlReply) -> Bool {
+            var out = [UInt8](reply.line)
+            out.append(UInt8(ascii: "\n"))
+            return (try? connection.writeAll(out)) != nil
+        }
+        let tooLong = ControlReply.failure("request longer than \(Self.maximumRequestBytes) bytes; send one JSON object per line")
         while true {
             let count: Int = chunk.withUnsafeMutableBytes { raw in
                 guard let read = try? connection.read(into: raw) else { return 0 }
@@ -80,17 +86,17 @@ public final class ControlServer: @unchecked Sendable {
             guard count > 0 else { return }
             pending.append(contentsOf: chunk[0..<count])
             while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                // A complete line can arrive in the same read that crosses the limit: refuse it too.
+                guard newline <= Self.maximumRequestBytes else {
+                    _ = send(tooLong)
+                    return
+                }
                 let line = Data(pending[..<newline])
                 pending.removeSubrange(...newline)
-                let reply = answer(line)
-                var out = [UInt8](reply.line)
-                out.append(UInt8(ascii: "\n"))
-                guard (try? connection.writeAll(out)) != nil else { return }
+                guard send(answer(line)) else { return }
             }
             if pending.count > Self.maximumRequestBytes {
-                var out = [UInt8](ControlReply.failure("request longer than \(Self.maximumRequestBytes) bytes; send one JSON object per line").line)
-                out.append(UInt8(ascii: "\n"))
-                _ = try? connection.writeAll(out)
+                _ = send(tooLong)
                 return
             }
         }

@@ -58,9 +58,7 @@ public enum PingParser {
                 continue
             }
             guard line.hasPrefix("["), let close = line.firstIndex(of: "]") else { continue }
-            let stamp = line[line.index(after: line.startIndex)..<close]
-            guard let seconds = Double(stamp) else { continue }
-            let atNs = UInt64(seconds * 1e9)
+            guard let atNs = nanoseconds(line[line.index(after: line.startIndex)..<close]) else { continue }
             guard let sequence = field(line, "icmp_seq=") .flatMap({ Int($0) }) else { continue }
             highestSequence = max(highestSequence, sequence)
             guard line.contains("bytes from"), let rtt = field(line, "time=").flatMap({ Double($0) }) else { continue }
@@ -99,6 +97,22 @@ public enum PingParser {
                           maxGapStartNs: gapStart, rttP50Ms: percentile(rtts, 0.50), rttP99Ms: percentile(rtts, 0.99),
                           rttMaxMs: rtts.last ?? 0, nominalIntervalMs: nominalIntervalMs, measuredRatePerSecond: rate,
                           replies: sorted)
+    }
+
+    /// `1795889107.451780` as 1795889107451780000, in integers: a Double keeps only ~16 digits, so
+    /// `seconds * 1e9` would be off by up to 256 ns and no longer match the printed microseconds.
+    static func nanoseconds(_ stamp: Substring) -> UInt64? {
+        let parts = stamp.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        func isDigits(_ text: Substring) -> Bool { !text.isEmpty && text.allSatisfy { $0.isASCII && $0.isNumber } }
+        guard isDigits(parts[0]), let seconds = UInt64(parts[0]) else { return nil }
+        var fraction: UInt64 = 0
+        if parts.count == 2 {
+            guard isDigits(parts[1]), parts[1].count <= 9, let digits = UInt64(parts[1]) else { return nil }
+            fraction = digits
+            for _ in parts[1].count..<9 { fraction *= 10 }
+        }
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? nil : whole + fraction
     }
 
     static func field(_ line: Substring, _ key: String) -> String? {

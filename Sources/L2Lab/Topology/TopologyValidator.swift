@@ -53,8 +53,10 @@ public enum TopologyValidator {
             }
             if !(1...1_048_576).contains(host.memoryMiB) { add("\(path).memory_mib", "memory \(host.memoryMiB) MiB is out of range") }
         }
+        // Segments and hosts in file order, so the problems come out in the same order every run.
         let vmotionSegments = Dictionary(grouping: topology.hosts, by: \.vmotion)
-        for (segment, hosts) in vmotionSegments {
+        for (index, host) in topology.hosts.enumerated() where topology.hosts.firstIndex(where: { $0.vmotion == host.vmotion }) == index {
+            let segment = host.vmotion, hosts = vmotionSegments[segment] ?? []
             for pair in zip(hosts, hosts.dropFirst()) where pair.0.vmkAddress.network != pair.1.vmkAddress.network || pair.0.vmkAddress.prefixLength != pair.1.vmkAddress.prefixLength {
                 if let index = topology.hosts.firstIndex(of: pair.1) {
                     add("hosts[\(index)].vmk_address", "\(pair.1.vmkAddress) is not in the same subnet as \(pair.0.name)'s \(pair.0.vmkAddress) on segment \(segment)")
@@ -87,8 +89,8 @@ public enum TopologyValidator {
             }
             memoryUse[host.name, default: 0] += vm.memoryMiB
         }
-        for (hostName, used) in memoryUse {
-            if let host = topology.host(named: hostName), used > host.memoryMiB, let index = topology.hosts.firstIndex(of: host) {
+        for (index, host) in topology.hosts.enumerated() {
+            if let used = memoryUse[host.name], used > host.memoryMiB, topology.host(named: host.name) == host {
                 add("hosts[\(index)].memory_mib", "its VMs need \(used) MiB but the host has \(host.memoryMiB) MiB")
             }
         }

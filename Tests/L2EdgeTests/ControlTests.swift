@@ -1,0 +1,217 @@
+import Foundation
+import L2Control
+import L2Edge
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A control server on a socket in a fresh directory, answering `echo` with its arguments and
+/// refusing anything else the way a daemon does.
+func withControlServer<T>(_ body: (String) throws -> T) throws -> T {
+    try withTemporaryDirectory { directory throws in
+        let path = "\(directory)/switch-pswitch.sock"
+        let server = try ControlServer(path: path) { request in
+            switch request.command {
+            case "echo": return .result(request.arguments)
+            case "act": return .done
+            default: return .failure("unknown command \"\(request.command)\"; commands are echo, act")
+            }
+        }
+        server.start()
+        defer { server.stop() }
+        return try body(path)
+    }
+}
+
+/// Connects to `path`, sends `bytes` and returns what the server sends back until it closes or
+/// `lines` whole lines have arrived.
+func exchange(_ path: String, _ bytes: [UInt8], lines: Int = 1) throws -> String {
+    let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+    try #require(fd >= 0)
+    defer { close(fd) }
+    var address = sockaddr_un()
+    address.sun_family = sa_family_t(AF_UNIX)
+    withUnsafeMutableBytes(of: &address.sun_path) { raw in
+        raw.copyBytes(from: path.utf8)
+        raw[path.utf8.count] = 0
+    }
+    let connected = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+    }
+    try #require(connected == 0, "connect: \(String(cString: strerror(errno)))")
+    var timeout = timeval(tv_sec: 10, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    let sent = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    try #require(sent == bytes.count)
+    var reply = [UInt8]()
+    var chunk = [UInt8](repeating: 0, count: 4096)
+    while reply.count(where: { $0 == UInt8(ascii: "\n") }) < lines {
+        let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        guard count > 0 else { break }
+        reply += chunk[0..<count]
+    }
+    return String(decoding: reply, as: UTF8.self)
+}
+
+@Suite("ControlServer and ControlClient over a Unix socket")
+struct ControlSocketTests {
+    @Test func requestAndReplyRoundTrip() throws {
+        try withControlServer { path throws in
+            let result = try ControlClient.call(path, ControlRequest("echo", ["mac": "00:50:56:00:00:10", "port": "p2"]),
+                                                as: [String: String].self)
+            #expect(result == ["mac": "00:50:56:00:00:10", "port": "p2"])
+            _ = try ControlClient.call(path, ControlRequest("act"), as: Nothing.self)
+        }
+    }
+
+    @Test func socketFileIsModeOwnerOnly() throws {
+        try withControlServer { path throws in
+            var info = stat()
+            try #require(stat(path, &info) == 0)
+            #expect(info.st_mode & S_IFMT == S_IFSOCK)
+            #expect(info.st_mode & 0o7777 == 0o600)
+        }
+    }
+
+    @Test func malformedLineGetsAnErrorAndTheServerKeepsServing() throws {
+        try withControlServer { path throws in
+            let reply = try exchange(path, Array("this is not json\n".utf8))
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(reply.utf8)) as? [String: Any])
+            #expect(object["ok"] as? Bool == false)
+            #expect((object["error"] as? String)?.hasPrefix("malformed request: expected one JSON object") == true)
+            #expect(reply.hasSuffix("}\n"))
+            // The same connection and the next one are still answered.
+            let both = try exchange(path, Array("{\"command\":\"nope\"}\n{\"command\":\"echo\",\"arguments\":{\"a\":\"b\"}}\n".utf8),
+                                    lines: 2).split(separator: "\n")
+            #expect(both.count == 2)
+            #expect(both.first?.hasPrefix("{\"error\":\"malformed request") == true)
+            #expect(both.last == "{\"ok\":true,\"result\":{\"a\":\"b\"}}")
+            #expect(try ControlClient.call(path, ControlRequest("echo", ["a": "b"]), as: [String: String].self) == ["a": "b"])
+        }
+    }
+
+    @Test func unknownCommandFailureReachesTheClient() throws {
+        try withControlServer { path throws in
+            let error = #expect(throws: ControlClientError.self) {
+                try ControlClient.call(path, ControlRequest("frobnicate"), as: Nothing.self)
+            }
+            #expect(error?.message == "unknown command \"frobnicate\"; commands are echo, act")
+        }
+    }
+
+    /// 66,000 bytes fit in the last 4 KiB read past the limit; 100,000 do not.
+    @Test(arguments: [66_000, 100_000])
+    func requestOverSixtyFourKiBIsRefused(size: Int) throws {
+        try withControlServer { path throws in
+            let error = #expect(throws: ControlClientError.self) {
+                _ = try ControlClient.call(path, ControlRequest("echo", ["blob": String(repeating: "x", count: size)]),
+                                           as: Nothing.self)
+            }
+            #expect(error?.message == "request longer than 65536 bytes; send one JSON object per line")
+            // The server still serves the next client.
+            #expect(try ControlClient.call(path, ControlRequest("echo", ["a": "b"]), as: [String: String].self) == ["a": "b"])
+        }
+    }
+
+    /// A request line of exactly 65,536 bytes is served; one byte more is refused.
+    @Test func limitIsExactlySixtyFourKiB() throws {
+        let overhead = try ControlJSON.encoder.encode(ControlRequest("echo", ["blob": ""])).count
+        let fits = String(repeating: "y", count: ControlServer.maximumRequestBytes - overhead)
+        try withControlServer { path throws in
+            #expect(try ControlClient.call(path, ControlRequest("echo", ["blob": fits]), as: [String: String].self) == ["blob": fits])
+            let error = #expect(throws: ControlClientError.self) {
+                _ = try ControlClient.call(path, ControlRequest("echo", ["blob": fits + "y"]), as: Nothing.self)
+            }
+            #expect(error?.message == "request longer than 65536 bytes; send one JSON object per line")
+        }
+    }
+
+    @Test func noDaemonMeansAClearError() throws {
+        try withTemporaryDirectory { directory throws in
+            let error = #expect(throws: ControlClientError.self) {
+                try ControlClient.call("\(directory)/absent.sock", ControlRequest("status"), as: Nothing.self)
+            }
+            #expect(error?.message == "cannot reach the daemon at \(directory)/absent.sock: connect: No such file or directory; is the lab up?")
+        }
+    }
+
+    @Test func socketPathTooLongIsRefused() {
+        let path = "/tmp/" + String(repeating: "s", count: 110)
+        let error = #expect(throws: SystemError.self) { try ControlServer(path: path) { _ in .done } }
+        #expect(error?.errno == ENAMETOOLONG)
+    }
+
+    @Test func replyLinesAreOneJSONObject() throws {
+        #expect(String(decoding: ControlReply.done.line, as: UTF8.self) == "{\"ok\":true,\"result\":{}}")
+        #expect(String(decoding: ControlReply.result(["b": 2, "a": 1]).line, as: UTF8.self) == "{\"ok\":true,\"result\":{\"a\":1,\"b\":2}}")
+        #expect(String(decoding: ControlReply.failure("no \"x\"").line, as: UTF8.self) == "{\"error\":\"no \\\"x\\\"\",\"ok\":false}")
+    }
+}
+
+@Suite("PortSpec parses --port and says what is wrong")
+struct PortSpecTests {
+    @Test func fullForm() throws {
+        let spec = try PortSpec(parsing: "name=p1,netns=l2m-client01,ifname=eth0,mtu=9000,addr=10.10.0.100/24")
+        #expect(spec.name == "p1" && spec.namespace == "l2m-client01" && spec.interface == "eth0" && spec.mtu == 9000)
+        #expect(spec.address?.description == "10.10.0.100/24")
+        #expect(spec.address?.prefixLength == 24)
+        #expect(spec.description == "name=p1,netns=l2m-client01,ifname=eth0,mtu=9000,addr=10.10.0.100/24")
+        #expect(try PortSpec(parsing: spec.description) == spec)
+    }
+
+    @Test func defaults() throws {
+        let spec = try PortSpec(parsing: "ifname=vmnic0,netns=l2m-esx01,name=esx01-up")
+        #expect(spec.mtu == 1500)
+        #expect(spec.address == nil)
+        #expect(spec.interface == "vmnic0")
+    }
+
+    @Test(arguments: [
+        ("name=p1,netns=ns,ifname=eth0,speed=10",
+         "port \"name=p1,netns=ns,ifname=eth0,speed=10\": unknown key \"speed\"; keys are name, netns, ifname, mtu, addr"),
+        ("name=p1,ifname=eth0",
+         "port \"name=p1,ifname=eth0\": missing netns=; write name=p1,netns=NS,ifname=eth0"),
+        ("name=p1,netns=ns,ifname=eth0,mtu=9001",
+         "port p1: mtu 9001 is out of range; use 68...9000"),
+        ("name=p1,netns=ns,ifname=eth0,mtu=67",
+         "port p1: mtu 67 is out of range; use 68...9000"),
+        ("name=p1,netns=ns,ifname=eth0,mtu=jumbo",
+         "port p1: mtu \"jumbo\" is not a number"),
+        ("name=p1,netns=ns,ifname=averyverylongname",
+         "port p1: ifname \"averyverylongname\" is 17 bytes; Linux interface names are at most 15"),
+        ("name=p1,netns=ns,ifname=eth0,addr=10.10.0.300/24",
+         "port p1: addr \"10.10.0.300/24\" is not an IPv4 address with prefix like 10.10.0.100/24"),
+        ("name=p1,netns=ns,ifname=eth0,addr=10.10.0.1",
+         "port p1: addr \"10.10.0.1\" is not an IPv4 address with prefix like 10.10.0.100/24"),
+        ("name=p1,netns,ifname=eth0",
+         "port \"name=p1,netns,ifname=eth0\": \"netns\" is not key=value; write name=p1,netns=NS,ifname=eth0[,mtu=1500][,addr=10.0.0.1/24]"),
+        ("name=p 1,netns=ns,ifname=eth0",
+         "port name \"p 1\" must be 1-32 letters, digits, - or _"),
+        ("name=p1,netns=ns,ifname=eth/0",
+         "port p1: ifname \"eth/0\" may hold only ASCII letters, digits, - _ ."),
+    ])
+    func invalidForms(text: String, message: String) {
+        #expect(throws: ConfigurationError(message)) { try PortSpec(parsing: text) }
+    }
+
+    @Test func fifteenByteInterfaceNameIsTheLimit() throws {
+        #expect(try PortSpec(parsing: "name=p1,netns=ns,ifname=abcdefghijklmno").interface == "abcdefghijklmno")
+    }
+
+    @Test func validatePortsRefusesDuplicates() throws {
+        let a = PortSpec(name: "p1", namespace: "l2m-esx01", interface: "vmnic0")
+        let b = PortSpec(name: "p2", namespace: "l2m-esx02", interface: "vmnic0")
+        try validatePorts([a, b])
+        #expect(throws: ConfigurationError("port name p1 is used twice; give each --port its own name")) {
+            try validatePorts([a, b, PortSpec(name: "p1", namespace: "l2m-esx03", interface: "vmnic0")])
+        }
+        #expect(throws: ConfigurationError("two ports would both create vmnic0 in namespace l2m-esx01")) {
+            try validatePorts([a, b, PortSpec(name: "p3", namespace: "l2m-esx01", interface: "vmnic0")])
+        }
+        #expect(throws: ConfigurationError("a switch needs at least one --port")) { try validatePorts([]) }
+        #expect(throws: ConfigurationError("port p9: mtu 10000 is out of range; use 68...9000")) {
+            try validatePorts([a, PortSpec(name: "p9", namespace: "ns", interface: "eth0", mtu: 10_000)])
+        }
+    }
+}
