@@ -201,6 +201,10 @@ struct DestinationDriver {
 
         /// The VM runs here but the source never heard: keep it running until the coordinator decides.
         private func awaitCoordinator(reason: String) {
+            if service.isSettled(key) {
+                host.logger.info("migration \(id): connection ended after the coordinator settled it (\(reason))")
+                return
+            }
             service.update(key) { $0.status = "awaiting-coordinator"; $0.error = reason }
             let service = self.service, host = self.host, key = self.key, hosted = self.hosted
             service.awaitDecision(key) { decision in

@@ -64,6 +64,44 @@ public struct MigrationRequest: Sendable {
     public var destinationPort: UInt16
     public var policy: ConvergencePolicy
     public var forwardGraceNanoseconds: UInt64
+    /// Fault injection for the reliability tests: where to pause or misbehave (nil: never).
+    public var fault: FaultPlan?
+    /// A stream that accepts no bytes for this long counts as lost (the peer stopped reading).
+    public var stallTimeoutNanoseconds: UInt64 = 5_000_000_000
+}
+
+/// A deliberate fault at a precise point of a migration, for the fault matrix. At `point` the source
+/// either holds (stops reading and writing for `holdMs`, reporting phase `held:<point>`, so a test can
+/// kill a host or cut the link at exactly that moment) or damages its own stream.
+public struct FaultPlan: Sendable, Equatable {
+    public enum Point: String, Sendable, CaseIterable {
+        /// During round 1, once a few MiB have been sent.
+        case round1
+        /// At the start of the second round.
+        case round2
+        /// The VM is stunned; the final state has not been sent.
+        case stunned
+        /// The switchover message has been written; the destination's answer has not been read.
+        case switchover
+    }
+
+    public enum Action: String, Sendable {
+        case hold
+        /// Flip one byte in the middle of what is sent next.
+        case corrupt
+        /// Send half of what is queued, then close the connection.
+        case truncate
+    }
+
+    public var point: Point
+    public var action: Action
+    public var holdMs: Int
+
+    public init(point: Point, action: Action, holdMs: Int = 3000) {
+        self.point = point
+        self.action = action
+        self.holdMs = holdMs
+    }
 }
 
 /// Hex text for secrets handed over the control socket.

@@ -96,6 +96,13 @@ final class MigrationService: @unchecked Sendable {
                 let id = try request.required("id")
                 let decision = try request.required("decision")
                 guard let decide = lock.withLock({ pendingDecisions.removeValue(forKey: id) }) else {
+                    // A destination still waiting for a commit that cannot arrive: the coordinator's
+                    // "keep" settles it now, and a later loss of the connection needs no decision.
+                    if decision == "keep", let record = record(id), record.role == .destination, record.vmRunningHere {
+                        _ = lock.withLock { settled.insert(id) }
+                        update(id) { $0.status = "completed" }
+                        return .result(["outcome": "\(record.vm) stays on \(host.settings.name)"])
+                    }
                     throw ConfigurationError("migration \(id) is not waiting for a decision on \(host.settings.name)")
                 }
                 switch decide(decision) {
@@ -128,6 +135,10 @@ final class MigrationService: @unchecked Sendable {
     }
 
     private var cancelRequests = Set<String>()
+    private var settled = Set<String>()
+
+    /// True if the coordinator already decided this migration (nothing left to ask it).
+    func isSettled(_ id: String) -> Bool { lock.withLock { settled.contains(id) } }
 
     func takeCancelRequest(_ id: String) -> Bool {
         lock.withLock { cancelRequests.remove(id) != nil }
@@ -177,10 +188,24 @@ final class MigrationService: @unchecked Sendable {
             policy.maxTotalNanoseconds = UInt64(value * 1e9)
         }
         if request.arguments["auto-converge"] == "false" { policy.autoConverge = false }
-        let migration = MigrationRequest(
+        var migration = MigrationRequest(
             vm: vm, id: id, secret: secret, destinationIP: destination.rawValue,
             destinationPort: UInt16(request.arguments["port"] ?? "") ?? 8000, policy: policy,
-            forwardGraceNanoseconds: UInt64((Double(request.arguments["grace-ms"] ?? "") ?? 2000) * 1e6))
+            forwardGraceNanoseconds: UInt64((Double(request.arguments["grace-ms"] ?? "") ?? 2000) * 1e6), fault: nil)
+        var plan: FaultPlan?
+        if let pointText = request.arguments["fault-point"] {
+            guard let point = FaultPlan.Point(rawValue: pointText) else {
+                throw ConfigurationError("fault-point must be one of \(FaultPlan.Point.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            guard let action = FaultPlan.Action(rawValue: request.arguments["fault-action"] ?? "hold") else {
+                throw ConfigurationError("fault-action must be hold, corrupt or truncate")
+            }
+            plan = FaultPlan(point: point, action: action, holdMs: Int(request.arguments["hold-ms"] ?? "") ?? 3000)
+        }
+        migration.fault = plan
+        if let text = request.arguments["stall-seconds"], let value = Double(text), value > 0 {
+            migration.stallTimeoutNanoseconds = UInt64(value * 1e9)
+        }
         let hosted = try host.hostedVM(vm)
         return SourceDriver(service: self, host: host, vm: hosted, request: migration).run()
     }

@@ -54,6 +54,9 @@ struct SourceDriver {
         var outcome: (status: String, error: String?)?
         var lingerUntil: UInt64?
         var lastProgress: UInt64 = 0
+        var faultPending = request.fault
+        var lastWriteProgress = SystemClock.monotonicNanoseconds()
+        var lastPendingBytes = 0
 
         while true {
             // Carry out what the state machine asked for, in order.
@@ -70,6 +73,10 @@ struct SourceDriver {
                     for bytes in replies { pending += source.receive(bytes: bytes, now: SystemClock.wallNanoseconds()) }
                     guard source.phase == .stunning else { break }
                     let stunAt = SystemClock.wallNanoseconds()
+                    if faultPending?.point == .stunned {
+                        try? vm.stun(now: SystemClock.monotonicNanoseconds())
+                        if fire(&faultPending, &pump) { pending += source.connectionLost(now: SystemClock.wallNanoseconds()) }
+                    }
                     pending += stun(&source)
                     host.logger.debug("migration \(id): drained \(drained ? "fully" : "partly") before the stun; stunned at \(stunAt); switchover ready after \(Double(SystemClock.wallNanoseconds() - stunAt) / 1e6) ms")
                 case let .throttle(percent):
@@ -103,6 +110,19 @@ struct SourceDriver {
                 for frame in vm.takeQueuedFrames() { pending += source.forwardFrame(frame, now: now) }
             }
             if service.takeCancelRequest(id) { pending += source.cancel(reason: "cancelled by the coordinator", now: now) }
+            if let plan = faultPending {
+                let reached: Bool
+                switch plan.point {
+                case .round1: reached = source.currentRound == 1 && source.result(now: now).ram.transferred > 8 << 20
+                case .round2: reached = source.currentRound >= 2 && source.phase == .precopy
+                case .switchover: reached = source.phase == .switchover && !pump.hasPendingOutput
+                case .stunned: reached = false
+                }
+                if reached && fire(&faultPending, &pump) {
+                    pending += source.connectionLost(now: SystemClock.wallNanoseconds())
+                    continue
+                }
+            }
             if source.wantsToProduce {
                 pump.refill { buffer in pending += source.produce(into: &buffer, budget: 1 << 20, now: now) }
             }
@@ -114,6 +134,15 @@ struct SourceDriver {
                 }
             }
             pending += source.tick(now: SystemClock.wallNanoseconds())
+            let stillPending = pump.pendingOutputBytes
+            if !pump.hasPendingOutput || stillPending != lastPendingBytes {
+                lastWriteProgress = SystemClock.monotonicNanoseconds()
+                lastPendingBytes = stillPending
+            } else if !pump.closed && SystemClock.monotonicNanoseconds() - lastWriteProgress > request.stallTimeoutNanoseconds {
+                host.logger.warning("migration \(id): the destination accepted no bytes for \(request.stallTimeoutNanoseconds / 1_000_000_000) s; giving up on the connection")
+                pump.abort()
+                pending += source.connectionLost(now: SystemClock.wallNanoseconds())
+            }
             if now - lastProgress > 50_000_000 {
                 lastProgress = now
                 let snapshot = source.result(now: now)
@@ -126,6 +155,25 @@ struct SourceDriver {
                     record.mbps = snapshot.ram.mbps
                 }
             }
+        }
+    }
+
+    /// Carries out the planned fault once. Returns true if the connection is now gone.
+    private func fire(_ plan: inout FaultPlan?, _ pump: inout StreamPump) -> Bool {
+        guard let fault = plan else { return false }
+        plan = nil
+        host.logger.warning("migration \(id): fault injection: \(fault.action.rawValue) at \(fault.point.rawValue)")
+        switch fault.action {
+        case .hold:
+            service.update(id) { $0.phase = "held:\(fault.point.rawValue)" }
+            SystemClock.sleep(nanoseconds: UInt64(fault.holdMs) * 1_000_000)
+            return false
+        case .corrupt:
+            pump.corruptNextByte()
+            return false
+        case .truncate:
+            pump.truncateAndClose()
+            return true
         }
     }
 

@@ -79,6 +79,26 @@ struct StreamPump {
         return events
     }
 
+    /// Closes at once, dropping what is queued (the peer stopped reading).
+    mutating func abort() {
+        connection.close()
+        closed = true
+    }
+
+    /// Fault injection: flips one byte in the middle of what is queued (or of what is queued next).
+    mutating func corruptNextByte() {
+        if !hasPendingOutput { output.append(contentsOf: [UInt8](repeating: 0xA5, count: 1)); return }
+        let index = offset + (output.count - offset) / 2
+        output[index] ^= 0xFF
+    }
+
+    /// Fault injection: sends half of what is queued, then closes (a truncated message on the wire).
+    mutating func truncateAndClose() {
+        let half = offset + max((output.count - offset) / 2, 1)
+        if half <= output.count { output.removeSubrange(half...) }
+        flushAndClose(milliseconds: 500)
+    }
+
     /// Tries to send what is queued for up to `milliseconds`, then closes.
     mutating func flushAndClose(milliseconds: Int) {
         let deadline = SystemClock.monotonicNanoseconds() + UInt64(milliseconds) * 1_000_000

@@ -24,6 +24,14 @@ public struct MigrationOptions: Sendable {
     public var graceMs: Double = 2000
     /// The production switch whose capture and events show the relearn.
     public var productionSwitch = "pswitch"
+    /// Fault injection for reliability tests (`fault-point`, `fault-action`, `hold-ms` of `migrate-send`).
+    public var faultPoint: String?
+    public var faultAction: String?
+    public var holdMs: Int?
+    /// Seconds without progress on the stream before the source gives up on it.
+    public var stallSeconds: Double = 5
+    /// Called once the source reports it is holding at the fault point (the test applies its fault then).
+    public var onHold: (@Sendable (MigrationProgress) -> Void)?
     public init() {}
 }
 
@@ -120,7 +128,10 @@ public struct MigrationCoordinator: Sendable {
             "port": String(destinationInfo.migrationPort), "downtime-ms": String(options.downtimeMs),
             "max-rounds": String(options.maxRounds), "max-seconds": String(options.maxSeconds),
             "auto-converge": options.autoConverge ? "true" : "false", "grace-ms": String(options.graceMs),
-        ]
+            "stall-seconds": String(options.stallSeconds),
+        ].merging([
+            "fault-point": options.faultPoint, "fault-action": options.faultAction, "hold-ms": options.holdMs.map(String.init),
+        ].compactMapValues { $0 }) { first, _ in first }
         let directory = self.directory
         let timeout = Int(options.maxSeconds) + 60
         let sender = Thread {
@@ -131,11 +142,16 @@ public struct MigrationCoordinator: Sendable {
             }
         }
         sender.start()
+        var held = false
         while !outcome.isSet {
             if let record = try? directory.host(source, "migration-status", ["id": id.description], as: MigrationProgress.self, timeoutSeconds: 2) {
                 progress(record)
+                if !held, record.phase.hasPrefix("held:"), let onHold = options.onHold {
+                    held = true
+                    onHold(record)
+                }
             }
-            usleep(100_000)
+            usleep(held || options.onHold == nil ? 100_000 : 5_000)
         }
         var sourceRecord: MigrationProgress
         switch outcome.value! {
@@ -146,7 +162,7 @@ public struct MigrationCoordinator: Sendable {
                 ?? MigrationProgress(id: id.description, role: .source, vm: vm)
             if sourceRecord.status == "setup" { sourceRecord.status = "source-lost"; sourceRecord.error = "\(error)" }
         }
-        var destinationRecord = try? directory.host(destination, "migration-status", ["id": id.description], as: MigrationProgress.self)
+        var destinationRecord = destinationStatus(destination, id: id.description)
 
         var outcomeText: String
         switch sourceRecord.status {
@@ -155,7 +171,7 @@ public struct MigrationCoordinator: Sendable {
         case "awaiting-coordinator", "source-lost":
             outcomeText = try resolve(vm: vm, id: id.description, source: source, destination: destination,
                                       sourceRecord: sourceRecord, destinationRecord: destinationRecord)
-            destinationRecord = try? directory.host(destination, "migration-status", ["id": id.description], as: MigrationProgress.self)
+            destinationRecord = destinationStatus(destination, id: id.description)
         default:
             outcomeText = "\(vm) still runs on \(source): \(sourceRecord.error ?? sourceRecord.result?.error ?? sourceRecord.status)"
         }
@@ -176,15 +192,31 @@ public struct MigrationCoordinator: Sendable {
         return report
     }
 
+    /// The destination's record of the migration. A host whose control socket is gone or refuses
+    /// connections is dead (and runs nothing); one that exists but does not answer (stopped) is asked
+    /// again for up to a minute: the coordinator never guesses.
+    func destinationStatus(_ destination: String, id: String) -> MigrationProgress? {
+        let deadline = Date().addingTimeInterval(60)
+        repeat {
+            do {
+                return try directory.host(destination, "migration-status", ["id": id], as: MigrationProgress.self, timeoutSeconds: 2)
+            } catch let error as ControlClientError where error.message.contains("cannot reach") {
+                return nil
+            } catch {
+                if "\(error)".contains("no migration") { return nil }
+            }
+            usleep(200_000)
+        } while Date() < deadline
+        return nil
+    }
+
     /// The source could not tell how the switchover ended: ask the destination, then decide. Two
     /// copies never run: the destination keeps the VM only if it runs there; otherwise the source resumes.
     func resolve(vm: String, id: String, source: String, destination: String, sourceRecord: MigrationProgress,
                  destinationRecord: MigrationProgress?) throws -> String {
         let runsAtDestination = destinationRecord?.vmRunningHere == true
         if runsAtDestination {
-            if destinationRecord?.status == "awaiting-coordinator" {
-                _ = try? directory.host(destination, "migration-resolve", ["id": id, "decision": "keep"], as: [String: String].self)
-            }
+            _ = try? directory.host(destination, "migration-resolve", ["id": id, "decision": "keep"], as: [String: String].self)
             _ = try? directory.host(source, "migration-resolve", ["id": id, "decision": "release"], as: [String: String].self)
             return "\(vm) runs on \(destination) (the coordinator confirmed it after the link to \(source) was lost)"
         }
@@ -194,7 +226,11 @@ public struct MigrationCoordinator: Sendable {
         if sourceRecord.status == "source-lost" {
             return "\(source) died during the migration before \(destination) ran \(vm): \(vm) is down (the source itself failed)"
         }
-        _ = try directory.host(source, "migration-resolve", ["id": id, "decision": "resume"], as: [String: String].self)
+        do {
+            _ = try directory.host(source, "migration-resolve", ["id": id, "decision": "resume"], as: [String: String].self)
+        } catch {
+            return "\(source) could not resume \(vm) (\(error)); \(destination) does not run it: \(vm) is down"
+        }
         return "\(vm) resumed on \(source) (\(destination) never ran it)"
     }
 
