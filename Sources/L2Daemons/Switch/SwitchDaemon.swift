@@ -41,7 +41,7 @@ public final class SwitchDaemon: Sendable {
     public let settings: SwitchSettings
     private let ports: TapPorts
     private let core: Mutex<SwitchCore>
-    private let capture: PcapWriter
+    private let capture: SegmentCapture
     private let portCaptures: [PcapWriter?]
     private let stopping = Atomic<Bool>(false)
     private let logger: Logger
@@ -58,7 +58,11 @@ public final class SwitchDaemon: Sendable {
         try FileManager.default.createDirectory(atPath: settings.captureDirectory, withIntermediateDirectories: true)
         self.settings = settings
         self.logger = logger
-        capture = try PcapWriter(path: settings.capturePath, snaplen: settings.snaplen, filter: settings.captureFilter)
+        if let filter = settings.captureFilter, !filter.isEmpty {
+            capture = .filtered(try PcapWriter(path: settings.capturePath, snaplen: settings.snaplen, filter: filter))
+        } else {
+            capture = .ring(try CaptureRing(path: settings.capturePath, snaplen: settings.snaplen))
+        }
         portCaptures = try settings.ports.map { port in
             settings.perPortCaptures ? try PcapWriter(path: settings.portCapturePath(port), snaplen: settings.snaplen) : nil
         }
@@ -119,7 +123,7 @@ public final class SwitchDaemon: Sendable {
             if now &- lastSweep > 1_000_000_000 {
                 lastSweep = now
                 _ = core.withLock { $0.expire(now: now) }
-                capture.flush()
+                capture.periodicFlush()
             }
         }
     }
@@ -139,7 +143,7 @@ public final class SwitchDaemon: Sendable {
             }
             let frame = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
             let now = SystemClock.wallNanoseconds()
-            let number = capture.write(frame, wallNanoseconds: now) ? capture.framesWritten : 0
+            let number = capture.write(frame, wallNanoseconds: now)
             portCaptures[index]?.write(frame, wallNanoseconds: now)
             core.withLock { core in
                 let result = core.receive(frame, on: ingress, at: now, frameNumber: number)
@@ -220,3 +224,51 @@ public final class SwitchDaemon: Sendable {
     }
 }
 
+
+/// The segment capture: written off the forwarding path by `CaptureRing`, or, when a BPF capture
+/// filter is set, by libpcap's writer (which evaluates the filter) on the forwarding thread.
+enum SegmentCapture: Sendable {
+    case ring(CaptureRing)
+    case filtered(PcapWriter)
+
+    /// Appends one frame; returns its number in the capture, or 0 when the filter rejected it.
+    @inline(__always)
+    func write(_ frame: UnsafeRawBufferPointer, wallNanoseconds: UInt64) -> UInt64 {
+        switch self {
+        case let .ring(ring):
+            return ring.write(frame, wallNanoseconds: wallNanoseconds)
+        case let .filtered(writer):
+            return writer.write(frame, wallNanoseconds: wallNanoseconds) ? writer.framesWritten : 0
+        }
+    }
+
+    var framesWritten: UInt64 {
+        switch self {
+        case let .ring(ring): ring.framesWritten
+        case let .filtered(writer): writer.framesWritten
+        }
+    }
+
+    /// Once a second from the forwarding loop: gets quiet traffic into the file without waiting.
+    func periodicFlush() {
+        switch self {
+        case let .ring(ring): ring.sealIfIdle()
+        case let .filtered(writer): writer.flush()
+        }
+    }
+
+    /// Returns once every frame captured so far is in the file.
+    func flush() {
+        switch self {
+        case let .ring(ring): ring.flush()
+        case let .filtered(writer): writer.flush()
+        }
+    }
+
+    func close() {
+        switch self {
+        case let .ring(ring): ring.close()
+        case let .filtered(writer): writer.close()
+        }
+    }
+}

@@ -8,6 +8,8 @@ import L2Edge
 public final class TapPorts: Sendable {
     public let specs: [PortSpec]
     public let taps: [TapDevice]
+    /// Frames the kernel queues towards the switch on each TAP before it drops.
+    public static let txQueueLength = 4096
 
     /// Checks everything that can be checked before anything is created: names, MTUs, namespaces.
     public static func preflight(_ specs: [PortSpec]) throws {
@@ -27,6 +29,9 @@ public final class TapPorts: Sendable {
             for (index, spec) in specs.enumerated() {
                 let tap = try TapDevice(name: "\(tapPrefix)\(index)")
                 created.append(tap)
+                // A longer queue on the kernel side (default 1000) absorbs bursts the forwarding
+                // thread has not read yet, instead of dropping them (TCP then backs off).
+                _ = try? CommandRunner.run(["ip", "link", "set", "dev", tap.name, "txqueuelen", String(Self.txQueueLength)])
                 try NetworkNamespace.adopt(link: tap.name, as: .init(
                     namespace: spec.namespace, name: spec.interface, mtu: spec.mtu, address: spec.address?.description))
             }

@@ -1,0 +1,192 @@
+import Foundation
+import L2Control
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The segment capture written off the forwarding path: the forwarding thread appends each frame's
+/// pcap record (LINKTYPE_ETHERNET, nanosecond timestamps, the same bytes libpcap's `pcap_dump`
+/// writes) to a fixed set of large blocks; a writer thread writes each full block with one
+/// `write(2)`. Records run across block boundaries, so every full block is exactly `blockBytes` long
+/// and lands page-aligned in the file (no partial pages for the filesystem to zero, no stdio).
+///
+/// Bounded: `blockCount × blockBytes` bytes. When every block is waiting for the disk, the
+/// forwarding thread waits for one (back-pressure), so every frame is still captured exactly once.
+/// `flush()` returns once everything appended before it is in the file. Used when the capture has
+/// no BPF filter (a filtered capture keeps libpcap's writer).
+final class CaptureRing: @unchecked Sendable {
+    let path: String
+    let snaplen: Int
+    private let blockBytes: Int
+    private let blocks: [UnsafeMutableRawPointer]
+    private let descriptor: Int32
+    private let condition = NSCondition()
+    private let writerDone = DispatchSemaphore(value: 0)
+
+    // All below guarded by `condition`.
+    private var current: Int
+    private var fill = 0
+    private var freeBlocks: [Int]
+    private var queue: [(block: Int, length: Int)]
+    private var queueHead = 0
+    private var queueCount = 0
+    private var sealed: UInt64 = 0
+    private var completed: UInt64 = 0
+    private var appended: UInt64 = 0
+    private var sealedAtLastCheck: UInt64 = 0
+    private var closed = false
+    private var writeError: Int32 = 0
+
+    init(path: String, snaplen: Int, blockBytes: Int = 4 << 20, blockCount: Int = 8) throws {
+        guard (64...262_144).contains(snaplen) else {
+            throw ConfigurationError("snaplen \(snaplen) out of range; use 64...262144 (65535 keeps whole frames)")
+        }
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw ConfigurationError("cannot create capture file \(path): \(String(cString: strerror(errno)))")
+        }
+        self.path = path
+        self.snaplen = snaplen
+        self.blockBytes = blockBytes
+        descriptor = fd
+        blocks = (0..<blockCount).map { _ in UnsafeMutableRawPointer.allocate(byteCount: blockBytes, alignment: 4096) }
+        current = 0
+        freeBlocks = Array((1..<blockCount).reversed())
+        freeBlocks.reserveCapacity(blockCount)
+        queue = Array(repeating: (0, 0), count: blockCount)
+        // The pcap file header: nanosecond magic, version 2.4, snaplen, LINKTYPE_ETHERNET.
+        var header = [UInt8]()
+        for value in [UInt32(0xa1b2_3c4d)] { withUnsafeBytes(of: value) { header += $0 } }
+        for value in [UInt16(2), UInt16(4)] { withUnsafeBytes(of: value) { header += $0 } }
+        for value in [Int32(0), Int32(0)] { withUnsafeBytes(of: value) { header += $0 } }
+        for value in [UInt32(snaplen), UInt32(1)] { withUnsafeBytes(of: value) { header += $0 } }
+        header.withUnsafeBytes { append($0) }
+        let writer = Thread { [self] in writeLoop() }
+        writer.name = "capture"
+        writer.start()
+    }
+
+    deinit {
+        close()
+        for block in blocks { block.deallocate() }
+    }
+
+    /// Frames appended so far (the number of the last one).
+    var framesWritten: UInt64 {
+        condition.lock()
+        defer { condition.unlock() }
+        return appended
+    }
+
+    /// Appends one frame stamped with `wallNanoseconds`; returns its frame number in the file
+    /// (1-based), or 0 once closed.
+    @discardableResult
+    func write(_ frame: UnsafeRawBufferPointer, wallNanoseconds: UInt64) -> UInt64 {
+        var record = (UInt32(truncatingIfNeeded: wallNanoseconds / 1_000_000_000),
+                      UInt32(truncatingIfNeeded: wallNanoseconds % 1_000_000_000),
+                      UInt32(min(frame.count, snaplen)), UInt32(frame.count))
+        condition.lock()
+        defer { condition.unlock() }
+        guard !closed else { return 0 }
+        withUnsafeBytes(of: &record) { append($0) }
+        append(UnsafeRawBufferPointer(rebasing: frame[0..<min(frame.count, snaplen)]))
+        appended += 1
+        return appended
+    }
+
+    /// Called about once a second: hands a partly filled block to the writer if no block filled up
+    /// since the last call (a quiet segment still reaches the file within a second or two).
+    func sealIfIdle() {
+        condition.lock()
+        defer { condition.unlock() }
+        if !closed, fill > 0, sealed == sealedAtLastCheck { sealCurrent(length: fill) }
+        sealedAtLastCheck = sealed
+    }
+
+    /// The last error the writer thread met (errno), 0 if none.
+    var lastWriteError: Int32 {
+        condition.lock()
+        defer { condition.unlock() }
+        return writeError
+    }
+
+    /// Returns once every frame appended so far is in the file.
+    func flush() {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !closed else { return }
+        if fill > 0 { sealCurrent(length: fill) }
+        let target = sealed
+        while completed < target { condition.wait() }
+    }
+
+    /// Writes what is left and closes the file; later writes are ignored.
+    func close() {
+        condition.lock()
+        if closed {
+            condition.unlock()
+            return
+        }
+        if fill > 0 { sealCurrent(length: fill) }
+        closed = true
+        condition.broadcast()
+        condition.unlock()
+        writerDone.wait()
+        _ = Glibc.close(descriptor)
+    }
+
+    // MARK: internals (called with the lock held)
+
+    private func append(_ bytes: UnsafeRawBufferPointer) {
+        var offset = 0
+        while offset < bytes.count {
+            let room = blockBytes - fill
+            let count = min(room, bytes.count - offset)
+            (blocks[current] + fill).copyMemory(from: bytes.baseAddress! + offset, byteCount: count)
+            fill += count
+            offset += count
+            if fill == blockBytes { sealCurrent(length: blockBytes) }
+        }
+    }
+
+    /// Queues the current block for the writer and takes a free one, waiting for the disk if none is.
+    private func sealCurrent(length: Int) {
+        queue[(queueHead + queueCount) % queue.count] = (current, length)
+        queueCount += 1
+        sealed += 1
+        condition.broadcast()
+        while freeBlocks.isEmpty { condition.wait() }
+        current = freeBlocks.removeLast()
+        fill = 0
+    }
+
+    private func writeLoop() {
+        condition.lock()
+        while true {
+            while queueCount == 0 && !closed { condition.wait() }
+            if queueCount == 0 && closed { break }
+            let (block, length) = queue[queueHead]
+            queueHead = (queueHead + 1) % queue.count
+            queueCount -= 1
+            condition.unlock()
+            var offset = 0
+            var failure: Int32 = 0
+            while offset < length {
+                let written = Glibc.write(descriptor, blocks[block] + offset, length - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    failure = errno
+                    break
+                }
+                offset += written
+            }
+            condition.lock()
+            if failure != 0 { writeError = failure }
+            freeBlocks.append(block)
+            completed += 1
+            condition.broadcast()
+        }
+        condition.unlock()
+        writerDone.signal()
+    }
+}
