@@ -46,7 +46,7 @@ public enum MigrationEncryptionMode: String, Codable, Sendable, CaseIterable, Cu
             .failure(MigrationNegotiationFailure(
                 reason: "the destination requires an encrypted migration but encryption is disabled on the source"))
         case (.disabled, _), (_, .disabled):
-            .success(.none)
+            .success(.unencrypted)
         default:
             .success(.aes256GCM)
         }
@@ -64,14 +64,14 @@ public struct MigrationNegotiationFailure: Error, Sendable, Equatable, CustomStr
 /// `"aes-256-gcm"` (the value `MigrationResult` and `DestinationReport` show under `encryption`).
 public enum MigrationStreamCipher: String, Codable, Sendable, CaseIterable, CustomStringConvertible {
     /// The stream stays in clear.
-    case none
+    case unencrypted = "none"
     /// Every byte after `specAccepted` travels in `SecureChannel` records.
     case aes256GCM = "aes-256-gcm"
 
     /// The byte carried in `specAccepted`.
     public var wireValue: UInt8 {
         switch self {
-        case .none: 0
+        case .unencrypted: 0
         case .aes256GCM: 1
         }
     }
@@ -79,7 +79,7 @@ public enum MigrationStreamCipher: String, Codable, Sendable, CaseIterable, Cust
     /// The cipher of a `specAccepted` byte; nil for an unknown value.
     public init?(wireValue: UInt8) {
         switch wireValue {
-        case 0: self = .none
+        case 0: self = .unencrypted
         case 1: self = .aes256GCM
         default: return nil
         }

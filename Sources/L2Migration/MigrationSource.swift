@@ -384,7 +384,7 @@ public struct MigrationSource: Sendable {
                 return protocolFailure(.authenticationFailed("the destination's spec-accepted does not prove the migration key (another key, or the hello or spec was altered on the way)"), now: now)
             }
             switch (settings.encryption, acceptance.cipher) {
-            case (.required, .none):
+            case (.required, .unencrypted):
                 return fail("the destination chose an unencrypted stream but this migration requires encryption",
                             now: now, sendAbort: true)
             case (.disabled, .aes256GCM):

@@ -1,8 +1,9 @@
 import Crypto
 import Foundation
 
-/// Why `SecureChannel` refused a record. After any of these the channel stays failed (the stream has
-/// lost its integrity) and every later call throws `channelFailed`.
+/// Why `SecureChannel` refused a record. After a receive error the receiving direction stays failed
+/// (the stream has lost its integrity) and every later `open` throws `channelFailed`; sealing still
+/// works, so an endpoint can tell its peer why it stops.
 public enum SecureChannelError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Record number `record` (0-based, per direction) did not authenticate: a bit flipped on the way,
     /// a record replayed, reordered or dropped (the counter is implicit), or a peer with another key.
@@ -129,13 +130,12 @@ public struct SecureChannel: Sendable {
     /// Bytes received but not yet opened (a partial record).
     public var bufferedByteCount: Int { pending.count - pendingStart }
 
-    /// The error that stopped the channel, if any.
+    /// The error that stopped the receiving direction, if any.
     public var error: SecureChannelError? { failure }
 
     /// Appends `plaintext` to `output` as records of at most `maxRecordLength` bytes (nothing for empty
     /// plaintext). Throws only when the record counter would pass 2^64 − 1; `output` is then unchanged.
     public mutating func seal(_ plaintext: UnsafeRawBufferPointer, into output: inout [UInt8]) throws(SecureChannelError) {
-        if let failure { throw .channelFailed(previous: failure.description) }
         guard !plaintext.isEmpty else { return }
         let records = (plaintext.count + maxRecordLength - 1) / maxRecordLength
         guard !sealExhausted, UInt64(records - 1) <= UInt64.max - sealCounter else { throw .counterExhausted }

@@ -52,7 +52,7 @@ let sampleMessages: [MigrationMessage] = [
     .spec(makeSpec(pages: 16)),
     .specAccepted(SpecAcceptance(id: testID, cipher: .aes256GCM, sourceNonce: testNonce, nonce: testNonce,
                                  spec: makeSpec(pages: 16), key: testSecret)),
-    .specAccepted(SpecAcceptance(cipher: .none, nonce: testNonce, mac: [UInt8](repeating: 7, count: 32))),
+    .specAccepted(SpecAcceptance(cipher: .unencrypted, nonce: testNonce, mac: [UInt8](repeating: 7, count: 32))),
     .specRejected(reason: "port group \"production\" not found — ü"),
     .roundEnd(round: 3, pages: 17, bytes: 70_000),
     .switchover(SwitchoverState(finalRound: 4, vcpuState: [1, 2], workloadState: [], queuedFrames: [[1], [2, 3, 4]],

@@ -97,7 +97,7 @@ struct DestinationValidationTests {
     }
 
     @Test("messages out of order are rejected", arguments: [
-        MigrationEncoder.encode(.specAccepted(SpecAcceptance(cipher: .none, nonce: testNonce, mac: []))),
+        MigrationEncoder.encode(.specAccepted(SpecAcceptance(cipher: .unencrypted, nonce: testNonce, mac: []))),
         MigrationEncoder.encode(.commit),
         MigrationEncoder.encode(.resumed(atNanoseconds: 5)),
         MigrationEncoder.encode(.spec(makeSpec(pages: 16))),
