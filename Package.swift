@@ -17,13 +17,15 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.0"),
     ],
     targets: [
         // MARK: pure logic
         .target(name: "L2Wire", swiftSettings: strict),
         .target(name: "L2Switch", dependencies: ["L2Wire"], swiftSettings: strict),
         .target(name: "L2Guest", dependencies: ["L2Wire"], swiftSettings: strict),
-        .target(name: "L2Migration", dependencies: ["L2Wire", "L2Guest"], swiftSettings: strict),
+        .target(name: "L2Migration", dependencies: ["L2Wire", "L2Guest", .product(name: "Crypto", package: "swift-crypto")],
+                swiftSettings: strict),
         .target(name: "L2Control", dependencies: ["L2Wire", "L2Switch"], swiftSettings: strict),
 
         // MARK: edges

@@ -26,6 +26,16 @@ public struct MigrationDecoder: Sendable {
     /// Bytes received but not yet returned as messages.
     public var bufferedByteCount: Int { buffer.count - readIndex }
 
+    /// Removes and returns the bytes received but not yet returned as messages (the start of an
+    /// encrypted stream that followed the last clear message).
+    mutating func takeUnreadBytes() -> [UInt8] {
+        defer {
+            buffer.removeAll(keepingCapacity: true)
+            readIndex = 0
+        }
+        return Array(buffer[readIndex...])
+    }
+
     /// The error that stopped the decoder, if any.
     public var error: MigrationProtocolError? { failure }
 
@@ -99,8 +109,14 @@ public struct MigrationDecoder: Sendable {
         case .hello:
             let id = MigrationID(high: try reader.u64("migration id"), low: try reader.u64("migration id"))
             let version = try reader.u16("protocol version")
-            let secret = MigrationSecret(bytes: try reader.take(MigrationSecret.length, "secret"))!
-            message = .hello(id: id, protocolVersion: version, secret: secret)
+            let modeByte = try reader.u8("encryption mode")
+            guard let mode = MigrationEncryptionMode(wireValue: modeByte) else {
+                throw reader.fail("unknown encryption mode \(modeByte) (0 disabled, 1 opportunistic, 2 required)")
+            }
+            let nonce = MigrationNonce(bytes: try reader.take(MigrationNonce.length, "source nonce"))!
+            let mac = Array(try reader.take(HelloAuthentication.macLength, "authentication code"))
+            message = .hello(id: id, protocolVersion: version,
+                             authentication: HelloAuthentication(encryption: mode, nonce: nonce, mac: mac))
         case .spec:
             let name = try reader.string("VM name")
             let mac = try reader.take(6, "MAC address")
@@ -114,7 +130,13 @@ public struct MigrationDecoder: Sendable {
                 ip: IPv4Address(bytes: ip, at: ip.startIndex), memoryBytes: memory, pageSize: pageSize,
                 portGroup: portGroup, datastore: datastore))
         case .specAccepted:
-            message = .specAccepted
+            let cipherByte = try reader.u8("cipher")
+            guard let cipher = MigrationStreamCipher(wireValue: cipherByte) else {
+                throw reader.fail("unknown cipher \(cipherByte) (0 none, 1 AES-256-GCM)")
+            }
+            let nonce = MigrationNonce(bytes: try reader.take(MigrationNonce.length, "destination nonce"))!
+            let mac = Array(try reader.take(HelloAuthentication.macLength, "authentication code"))
+            message = .specAccepted(SpecAcceptance(cipher: cipher, nonce: nonce, mac: mac))
         case .commit:
             message = .commit
         case .specRejected:

@@ -1,9 +1,12 @@
 import L2Guest
 
-/// What a destination host accepts, from the coordinator (id, secret) and the host (limits, labels).
+/// What a destination host accepts, from the coordinator (id, secret: the per-migration key) and the
+/// host (limits, labels, encryption mode).
 public struct MigrationDestinationSettings: Sendable {
     public var migrationID: MigrationID
     public var secret: MigrationSecret
+    /// This host's encryption mode; with the source's it decides the stream cipher.
+    public var encryption: MigrationEncryptionMode
     /// The most memory a VM may ask for on this host.
     public var maxMemoryBytes: UInt64
     /// The host's port group labels; the VM's must be among them exactly, case included.
@@ -13,10 +16,12 @@ public struct MigrationDestinationSettings: Sendable {
     /// Silence from the source longer than this before the VM resumes discards the migration.
     public var idleTimeoutNanoseconds: UInt64
 
-    public init(migrationID: MigrationID, secret: MigrationSecret, maxMemoryBytes: UInt64, portGroups: Set<String>,
-                datastores: Set<String>? = nil, idleTimeoutNanoseconds: UInt64 = 10_000_000_000) {
+    public init(migrationID: MigrationID, secret: MigrationSecret, encryption: MigrationEncryptionMode = .opportunistic,
+                maxMemoryBytes: UInt64, portGroups: Set<String>, datastores: Set<String>? = nil,
+                idleTimeoutNanoseconds: UInt64 = 10_000_000_000) {
         self.migrationID = migrationID
         self.secret = secret
+        self.encryption = encryption
         self.maxMemoryBytes = maxMemoryBytes
         self.portGroups = portGroups
         self.datastores = datastores
@@ -60,11 +65,13 @@ public struct DestinationReport: Codable, Sendable, Equatable {
     public var digest: UInt64
     /// The resume time the destination reported (ns).
     public var resumedAt: UInt64?
+    /// The stream's protection as negotiated (`"aes-256-gcm"` or `"none"`); nil before the hello was accepted.
+    public var encryption: MigrationStreamCipher?
 
     enum CodingKeys: String, CodingKey {
         case vmName = "vm-name", pagesReceived = "pages-received", zeroPages = "zero-pages",
              normalPages = "normal-pages", bytesReceived = "bytes-received", rounds, digest,
-             resumedAt = "resumed-at"
+             resumedAt = "resumed-at", encryption
     }
 }
 
@@ -75,6 +82,10 @@ public struct DestinationReport: Codable, Sendable, Equatable {
 /// (`.allocateMemory` → `memoryAllocated`, `.resumeVM` → resume, then `resumed(now:)`), `tick(now:)`
 /// now and then, `connectionLost(now:)` on EOF or error. Before the VM resumes every failure ends in
 /// `.discard`; after it, in `.awaitCoordinator` (never two running copies, never a silent kill).
+///
+/// The hello must prove the migration key (HMAC-SHA256, checked in constant time) before anything is
+/// looked at; a second hello is refused. Encryption is internal: once `specAccepted` (clear) chose
+/// AES-256-GCM, `receive` takes sealed records and every `.send` after it is sealed.
 public struct MigrationDestination: Sendable {
     public let settings: MigrationDestinationSettings
     public private(set) var phase: DestinationPhase = .awaitingHello
@@ -92,19 +103,47 @@ public struct MigrationDestination: Sendable {
     private var roundPages = 0
     private var roundBytes = 0
     private var report = DestinationReport(vmName: "", pagesReceived: 0, zeroPages: 0, normalPages: 0,
-                                           bytesReceived: 0, rounds: 0, digest: 0, resumedAt: nil)
+                                           bytesReceived: 0, rounds: 0, digest: 0, resumedAt: nil, encryption: nil)
+    /// The destination's handshake nonce (in `specAccepted`).
+    private let nonce = MigrationNonce.random()
+    /// The source's nonce, from its accepted hello.
+    private var sourceNonce: MigrationNonce?
+    /// The cipher chosen when the hello was accepted; in force from `specAccepted` on.
+    private var cipher: MigrationStreamCipher?
+    /// Opens what the source sends and seals what the destination sends, once in force.
+    private var channel: SecureChannel?
+    /// Plaintext opened from received records.
+    private var opened: [UInt8] = []
+    /// Sealing failed (the record counter ran out): the migration must stop.
+    private var sealFailure: SecureChannelError?
 
     public init(settings: MigrationDestinationSettings, now: UInt64) {
         self.settings = settings
         lastActivity = now
     }
 
-    /// Bytes received from the source.
+    /// Bytes received from the source (sealed records once AES-256-GCM is in force).
     public mutating func receive(bytes: some Collection<UInt8>, now: UInt64) -> [DestinationAction] {
         guard phase != .discarded && phase != .awaitingCoordinator else { return [] }
         lastActivity = now
         report.bytesReceived += bytes.count
-        decoder.append(bytes)
+        var channelError: SecureChannelError?
+        if channel != nil {
+            opened.removeAll(keepingCapacity: true)
+            do throws(SecureChannelError) { try channel!.open(bytes, into: &opened) } catch { channelError = error }
+            decoder.append(opened)
+        } else {
+            decoder.append(bytes)
+        }
+        // Records opened before a bad one are valid: their messages count first.
+        var actions = decodeReceived(now: now)
+        if let channelError, phase != .discarded && phase != .awaitingCoordinator {
+            actions += protocolFailure(.secureChannel(channelError))
+        }
+        return actions
+    }
+
+    private mutating func decodeReceived(now: UInt64) -> [DestinationAction] {
         var actions: [DestinationAction] = []
         while phase != .discarded && phase != .awaitingCoordinator {
             let message: MigrationMessage
@@ -132,14 +171,33 @@ public struct MigrationDestination: Sendable {
         storedPages = [UInt64](repeating: 0, count: (memory.pageCount + 63) / 64)
         phase = .receiving
         lastActivity = now
-        return [.send(MigrationEncoder.encode(.specAccepted))]
+        guard let sourceNonce, let cipher else { return [] }
+        let acceptance = SpecAcceptance(id: settings.migrationID, cipher: cipher, sourceNonce: sourceNonce, nonce: nonce,
+                                        spec: spec, key: settings.secret)
+        let accepted = MigrationEncoder.encode(.specAccepted(acceptance))
+        guard cipher == .aes256GCM else { return [.send(accepted)] }
+        // From here on both directions are sealed. A legitimate source sends nothing between the spec and
+        // our answer; anything buffered is treated as sealed (and fails unless it is).
+        var secure = SecureChannel(secret: settings.secret, id: settings.migrationID, sourceNonce: sourceNonce,
+                                   destinationNonce: nonce, role: .destination)
+        var plaintext: [UInt8] = []
+        let unread = decoder.takeUnreadBytes()
+        do throws(SecureChannelError) {
+            try secure.open(unread, into: &plaintext)
+        } catch {
+            channel = secure
+            return [.send(accepted)] + protocolFailure(.secureChannel(error))
+        }
+        channel = secure
+        decoder.append(plaintext)
+        return [.send(accepted)] + decodeReceived(now: now)
     }
 
     /// The driver could not create the VM's memory.
     public mutating func memoryAllocationFailed(reason: String, now: UInt64) -> [DestinationAction] {
         guard phase == .allocating else { return [] }
         let text = "could not allocate the VM's memory: \(reason)"
-        return [.send(MigrationEncoder.encode(.specRejected(reason: text)))] + discard(text)
+        return send(.specRejected(reason: text)) + discard(text)
     }
 
     /// The driver resumed the VM (after `.resumeVM`): tells the source, with this time.
@@ -147,7 +205,7 @@ public struct MigrationDestination: Sendable {
         guard phase == .resuming else { return [] }
         phase = .running
         report.resumedAt = now
-        return [.send(MigrationEncoder.encode(.resumed(atNanoseconds: now)))]
+        return send(.resumed(atNanoseconds: now))
     }
 
     /// The connection closed or failed.
@@ -164,11 +222,14 @@ public struct MigrationDestination: Sendable {
 
     /// Checks the idle timeout before the VM resumes.
     public mutating func tick(now: UInt64) -> [DestinationAction] {
+        if let sealFailure, phase != .discarded && phase != .awaitingCoordinator && phase != .committed {
+            return protocolFailure(.secureChannel(sealFailure))
+        }
         switch phase {
         case .awaitingHello, .awaitingSpec, .allocating, .receiving:
             guard elapsed(lastActivity, now) > settings.idleTimeoutNanoseconds else { return [] }
             let reason = "no data from the source for \(milliseconds(settings.idleTimeoutNanoseconds)) ms"
-            return [.send(MigrationEncoder.encode(.abort(reason: reason)))] + discard(reason)
+            return send(.abort(reason: reason)) + discard(reason)
         default:
             return []
         }
@@ -193,21 +254,33 @@ public struct MigrationDestination: Sendable {
 
     private mutating func handle(_ message: MigrationMessage, now: UInt64) -> [DestinationAction] {
         switch (phase, message) {
-        case let (.awaitingHello, .hello(id, version, secret)):
+        case let (.awaitingHello, .hello(id, version, authentication)):
             guard id == settings.migrationID else {
                 return reject("hello for migration \(id), but the coordinator announced migration \(settings.migrationID)")
             }
             guard version == UInt16(MigrationWire.version) else {
                 return reject("hello speaks protocol version \(version), this host speaks \(MigrationWire.version)")
             }
-            guard secret == settings.secret else {
-                return reject("authentication failed: the hello's secret does not match the one the coordinator gave this host")
+            guard authentication.isValid(id: id, key: settings.secret) else {
+                return reject("authentication failed: the hello's code was not made with the key the coordinator gave this host for migration \(id)")
             }
+            switch MigrationEncryptionMode.negotiate(source: authentication.encryption, destination: settings.encryption) {
+            case let .failure(failure):
+                let reason = "\(failure.reason) (source \(authentication.encryption), destination \(settings.encryption))"
+                return send(.specRejected(reason: reason)) + discard("hello rejected: \(reason)")
+            case let .success(chosen):
+                cipher = chosen
+                report.encryption = chosen
+            }
+            sourceNonce = authentication.nonce
             phase = .awaitingSpec
             return []
+        case let (_, .hello(id, _, _)):
+            // This endpoint already consumed its hello: the id is used once, whatever the second one claims.
+            return protocolFailure(.duplicateHello(id))
         case let (.awaitingSpec, .spec(spec)):
             if let problem = validate(spec) {
-                return [.send(MigrationEncoder.encode(.specRejected(reason: problem)))] + discard(problem)
+                return send(.specRejected(reason: problem)) + discard(problem)
             }
             self.spec = spec
             report.vmName = spec.vmName
@@ -238,10 +311,10 @@ public struct MigrationDestination: Sendable {
             report.digest = digest
             guard digest == state.memoryDigest else {
                 let reason = "memory digest \(digest) differs from the source's \(state.memoryDigest): the copy is not exact"
-                return [.send(MigrationEncoder.encode(.verifyFailed(reason: reason)))] + discard(reason)
+                return send(.verifyFailed(reason: reason)) + discard(reason)
             }
             phase = .resuming
-            return [.send(MigrationEncoder.encode(.verified(digest: digest))), .resumeVM(state)]
+            return send(.verified(digest: digest)) + [.resumeVM(state)]
         case let (.resuming, .forwardedFrame(frame)), let (.running, .forwardedFrame(frame)),
              let (.committed, .forwardedFrame(frame)):
             return [.deliverFrame(frame)]
@@ -307,13 +380,28 @@ public struct MigrationDestination: Sendable {
     }
 
     private mutating func reject(_ reason: String) -> [DestinationAction] {
-        [.send(MigrationEncoder.encode(.abort(reason: reason)))] + discard("hello rejected: \(reason)")
+        send(.abort(reason: reason)) + discard("hello rejected: \(reason)")
+    }
+
+    /// A `.send` of `message`, sealed when the stream is encrypted (nothing if sealing failed).
+    private mutating func send(_ message: MigrationMessage) -> [DestinationAction] {
+        let plaintext = MigrationEncoder.encode(message)
+        guard channel != nil else { return [.send(plaintext)] }
+        guard sealFailure == nil else { return [] }
+        var sealed: [UInt8] = []
+        do throws(SecureChannelError) {
+            try channel!.seal(plaintext, into: &sealed)
+        } catch {
+            sealFailure = error
+            return []
+        }
+        return [.send(sealed)]
     }
 
     private mutating func protocolFailure(_ error: MigrationProtocolError) -> [DestinationAction] {
         switch phase {
         case .awaitingHello, .awaitingSpec, .allocating, .receiving:
-            return [.send(MigrationEncoder.encode(.abort(reason: error.description)))] + discard(error.description)
+            return send(.abort(reason: error.description)) + discard(error.description)
         case .resuming, .running:
             return awaitCoordinator("after the VM resumed here: \(error.description)")
         case .committed, .discarded, .awaitingCoordinator:

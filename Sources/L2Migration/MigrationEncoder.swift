@@ -16,11 +16,13 @@ public enum MigrationEncoder {
         let lengthOffset = appendHeader(message.type, to: &buffer)
         let payloadStart = buffer.count
         switch message {
-        case let .hello(id, version, secret):
+        case let .hello(id, version, authentication):
             buffer.appendBigEndian(id.high)
             buffer.appendBigEndian(id.low)
             buffer.appendBigEndian(version)
-            buffer.append(contentsOf: secret.bytes)
+            buffer.append(authentication.encryption.wireValue)
+            buffer.append(contentsOf: authentication.nonce.bytes)
+            buffer.append(contentsOf: authentication.mac)
         case let .spec(spec):
             appendString(spec.vmName, to: &buffer)
             buffer.append(contentsOf: spec.mac.bytes)
@@ -29,7 +31,11 @@ public enum MigrationEncoder {
             buffer.appendBigEndian(spec.pageSize)
             appendString(spec.portGroup, to: &buffer)
             appendString(spec.datastore, to: &buffer)
-        case .specAccepted, .commit:
+        case let .specAccepted(acceptance):
+            buffer.append(acceptance.cipher.wireValue)
+            buffer.append(contentsOf: acceptance.nonce.bytes)
+            buffer.append(contentsOf: acceptance.mac)
+        case .commit:
             break
         case let .specRejected(reason), let .verifyFailed(reason), let .abort(reason):
             appendString(reason, to: &buffer)

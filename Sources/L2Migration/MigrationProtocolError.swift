@@ -20,6 +20,12 @@ public enum MigrationProtocolError: Error, Equatable, Sendable, CustomStringConv
     case inconsistent(String)
     /// An earlier error already stopped this decoder.
     case decoderFailed(previous: String)
+    /// The peer could not prove it holds the migration key (hello or acceptance code wrong).
+    case authenticationFailed(String)
+    /// A hello for a migration this endpoint has already accepted a hello for: each id is used once.
+    case duplicateHello(MigrationID)
+    /// The encrypted stream was rejected (tampered, replayed, reordered, dropped or truncated record).
+    case secureChannel(SecureChannelError)
 
     public var description: String {
         switch self {
@@ -47,6 +53,12 @@ public enum MigrationProtocolError: Error, Equatable, Sendable, CustomStringConv
             "inconsistent stream: \(detail)"
         case let .decoderFailed(previous):
             "the stream was already rejected: \(previous)"
+        case let .authenticationFailed(detail):
+            "authentication failed: \(detail)"
+        case let .duplicateHello(id):
+            "a second hello for migration \(id), which this host already accepted: a migration id is used once"
+        case let .secureChannel(error):
+            "\(error)"
         }
     }
 }

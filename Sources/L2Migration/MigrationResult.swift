@@ -103,10 +103,12 @@ public struct MigrationResult: Codable, Sendable, Equatable {
     /// True when the destination proved its copy equal to what was sent and the source proved its frozen
     /// memory equal to what was sent.
     public var verified: Bool
+    /// The stream's protection as negotiated (`"aes-256-gcm"` or `"none"`); nil before the destination answered.
+    public var encryption: MigrationStreamCipher?
     public var error: String?
 
     enum CodingKeys: String, CodingKey {
-        case status, downtime, ram, rounds, verified, error
+        case status, downtime, ram, rounds, verified, encryption, error
         case totalTime = "total-time"
         case setupTime = "setup-time"
         case expectedDowntime = "expected-downtime"
@@ -117,7 +119,7 @@ public struct MigrationResult: Codable, Sendable, Equatable {
     public init(status: MigrationStatus, totalTime: Double, setupTime: Double? = nil, downtime: Double? = nil,
                 expectedDowntime: Double? = nil, stunToResumedAck: Double? = nil, ram: RAMStats = RAMStats(),
                 cpuThrottlePercentage: Int = 0, rounds: [RoundStats] = [], verified: Bool = false,
-                error: String? = nil) {
+                encryption: MigrationStreamCipher? = nil, error: String? = nil) {
         self.status = status
         self.totalTime = totalTime
         self.setupTime = setupTime
@@ -128,6 +130,7 @@ public struct MigrationResult: Codable, Sendable, Equatable {
         self.cpuThrottlePercentage = cpuThrottlePercentage
         self.rounds = rounds
         self.verified = verified
+        self.encryption = encryption
         self.error = error
     }
 }

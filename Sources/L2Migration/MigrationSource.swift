@@ -1,9 +1,11 @@
 import L2Guest
 
-/// Knobs of a migration source. The coordinator provides `migrationID` and `secret`.
+/// Knobs of a migration source. The coordinator provides `migrationID` and `secret` (the per-migration key).
 public struct MigrationSourceSettings: Sendable {
     public var migrationID: MigrationID
     public var secret: MigrationSecret
+    /// Whether the stream is encrypted (stated in `hello`; the destination chooses).
+    public var encryption: MigrationEncryptionMode
     public var convergence: ConvergencePolicy
     /// From `start` to the destination's spec answer.
     public var setupTimeoutNanoseconds: UInt64
@@ -17,12 +19,14 @@ public struct MigrationSourceSettings: Sendable {
     /// How long after `resumed` `forwardFrame` still forwards frames.
     public var forwardGraceNanoseconds: UInt64
 
-    public init(migrationID: MigrationID, secret: MigrationSecret, convergence: ConvergencePolicy = ConvergencePolicy(),
+    public init(migrationID: MigrationID, secret: MigrationSecret, encryption: MigrationEncryptionMode = .opportunistic,
+                convergence: ConvergencePolicy = ConvergencePolicy(),
                 setupTimeoutNanoseconds: UInt64 = 10_000_000_000, switchoverTimeoutNanoseconds: UInt64 = 10_000_000_000,
                 pagesPerBatch: Int = 64, verifyFrozenMemoryBeforeCommit: Bool = true,
                 forwardGraceNanoseconds: UInt64 = 2_000_000_000) {
         self.migrationID = migrationID
         self.secret = secret
+        self.encryption = encryption
         self.convergence = convergence
         self.setupTimeoutNanoseconds = setupTimeoutNanoseconds
         self.switchoverTimeoutNanoseconds = switchoverTimeoutNanoseconds
@@ -67,6 +71,10 @@ public enum SourcePhase: String, Sendable, Equatable {
 /// 4. `connectionLost(now:)` on EOF or a socket error. Stop on `.completed`, `.failed` or `.awaitCoordinator`.
 ///
 /// All `now` values are nanoseconds from one wall clock (see `MigrationResult` for downtime).
+///
+/// Encryption is internal: `hello` and `spec` go in clear; once the destination's `specAccepted` (also
+/// clear, and authenticated) chose AES-256-GCM, every `.send` and every buffer `produce` fills holds
+/// `SecureChannel` records, and `receive` takes the destination's records and opens them.
 public struct MigrationSource: Sendable {
     public let spec: MigrationSpec
     public let settings: MigrationSourceSettings
@@ -105,6 +113,18 @@ public struct MigrationSource: Sendable {
     private var destinationVerified = false
     private var frozenVerified: Bool?
     private var errorText: String?
+    /// The source's handshake nonce (in `hello`).
+    private let nonce = MigrationNonce.random()
+    /// The negotiated cipher, once `specAccepted` arrived.
+    private var cipher: MigrationStreamCipher?
+    /// Seals what the source sends and opens what it receives, when the cipher is AES-256-GCM.
+    private var channel: SecureChannel?
+    /// Plaintext of a `produce` call before it is sealed into the caller's buffer.
+    private var scratch: [UInt8] = []
+    /// Plaintext opened from received records.
+    private var opened: [UInt8] = []
+    /// Sealing failed (the record counter ran out): the migration must stop.
+    private var sealFailure: SecureChannelError?
 
     /// `spec.memoryBytes` must equal `memory.byteCount` and `spec.pageSize` must be 4096.
     public init(spec: MigrationSpec, memory: GuestMemory, settings: MigrationSourceSettings, now: UInt64) {
@@ -133,8 +153,10 @@ public struct MigrationSource: Sendable {
         startTime = now
         phase = .setup
         var out: [UInt8] = []
+        let authentication = HelloAuthentication(id: settings.migrationID, encryption: settings.encryption, nonce: nonce,
+                                                 key: settings.secret)
         MigrationEncoder.append(.hello(id: settings.migrationID, protocolVersion: UInt16(MigrationWire.version),
-                                       secret: settings.secret), to: &out)
+                                       authentication: authentication), to: &out)
         MigrationEncoder.append(.spec(spec), to: &out)
         ram.transferred += out.count
         return [.send(out)]
@@ -143,25 +165,29 @@ public struct MigrationSource: Sendable {
     /// Appends up to about `budget` bytes of page batches of the current round to `buffer` (at least one
     /// page per call). Bytes count as sent when produced. At the end of a round it appends the round
     /// marker and applies the convergence policy: the returned actions may be `.throttle`, `.stun` or a
-    /// clean failure (the buffer must still be written first).
+    /// clean failure (the buffer must still be written first). With encryption on, the appended bytes
+    /// are sealed records (the budget counts plaintext).
     public mutating func produce(into buffer: inout [UInt8], budget: Int, now: UInt64) -> [SourceAction] {
         guard phase == .precopy else { return [] }
         let start = buffer.count
-        let recordMax = MigrationWire.pageRecordHeaderLength + MigrationWire.pageSize
-        let batchOverhead = MigrationWire.headerLength + MigrationWire.pageBatchPrefixLength
-        buffer.reserveCapacity(start + max(budget, 0) + batchOverhead + recordMax)
-        var wrote = false
-        while pendingPages > 0 {
-            let need = (writer.isOpen ? 0 : batchOverhead) + recordMax
-            if wrote && buffer.count - start + need > budget { break }
-            if !writer.isOpen { writer.begin(round: UInt32(round), in: &buffer) }
-            encode(page: nextPage(), into: &buffer)
-            wrote = true
-            if writer.count >= settings.pagesPerBatch { writer.finish(in: &buffer) }
+        let roundDone: Bool
+        if channel != nil {
+            // Borrow the scratch buffer (keeps its capacity across calls).
+            var plaintext: [UInt8] = []
+            swap(&plaintext, &scratch)
+            plaintext.removeAll(keepingCapacity: true)
+            roundDone = writePrecopy(into: &plaintext, budget: budget)
+            buffer.reserveCapacity(start + plaintext.count
+                + (plaintext.count / SecureChannel.defaultMaxRecordLength + 2) * SecureChannel.recordOverhead)
+            sealInto(plaintext, &buffer)
+            swap(&plaintext, &scratch)
+        } else {
+            roundDone = writePrecopy(into: &buffer, budget: budget)
         }
-        if writer.isOpen { writer.finish(in: &buffer) }
-        account(buffer.count - start)
-        if pendingPages == 0 { return finishRound(into: &buffer, now: now) }
+        ram.transferred += buffer.count - start
+        ram.precopyBytes += buffer.count - start
+        if let sealFailure { return protocolFailure(.secureChannel(sealFailure), now: now) }
+        if roundDone { return finishRound(now: now) }
         return []
     }
 
@@ -200,18 +226,34 @@ public struct MigrationSource: Sendable {
             finalRound: UInt32(round), vcpuState: vcpuState, workloadState: workloadState,
             queuedFrames: queuedFrames.filter { (1...MigrationWire.maxFrameLength).contains($0.count) },
             pageCount: UInt64(memory.pageCount), memoryDigest: sentDigest)), to: &out)
+        out = emit(out)
         ram.transferred += out.count
         ram.downtimeBytes += out.count
         phase = .switchover
         status = .device
         switchoverSentAt = now
+        if let sealFailure { return protocolFailure(.secureChannel(sealFailure), now: now) }
         return [.send(out)]
     }
 
-    /// Bytes received from the destination.
+    /// Bytes received from the destination (sealed records once AES-256-GCM was negotiated).
     public mutating func receive(bytes: some Collection<UInt8>, now: UInt64) -> [SourceAction] {
         guard isActive else { return [] }
-        decoder.append(bytes)
+        var channelError: SecureChannelError?
+        if channel != nil {
+            opened.removeAll(keepingCapacity: true)
+            do throws(SecureChannelError) { try channel!.open(bytes, into: &opened) } catch { channelError = error }
+            decoder.append(opened)
+        } else {
+            decoder.append(bytes)
+        }
+        // Records opened before a bad one are valid: their messages count first.
+        var actions = decodeReceived(now: now)
+        if let channelError, isActive { actions += protocolFailure(.secureChannel(channelError), now: now) }
+        return actions
+    }
+
+    private mutating func decodeReceived(now: UInt64) -> [SourceAction] {
         var actions: [SourceAction] = []
         while isActive {
             let message: MigrationMessage
@@ -242,6 +284,7 @@ public struct MigrationSource: Sendable {
 
     /// Checks deadlines: setup timeout, total-time cap, switchover timeout.
     public mutating func tick(now: UInt64) -> [SourceAction] {
+        if let sealFailure, isActive { return protocolFailure(.secureChannel(sealFailure), now: now) }
         switch phase {
         case .setup where elapsed(startTime, now) > settings.setupTimeoutNanoseconds:
             return fail("the destination did not answer the spec within \(milliseconds(settings.setupTimeoutNanoseconds)) ms",
@@ -265,14 +308,18 @@ public struct MigrationSource: Sendable {
 
     /// A frame that reached the source for the VM after the switchover: returns a `.send` forwarding it,
     /// or nothing once forwarding makes no sense (before switchover, after the grace period, or a frame
-    /// of 0 or over 65535 bytes).
-    public func forwardFrame(_ frame: [UInt8], now: UInt64) -> [SourceAction] {
+    /// of 0 or over 65535 bytes). Sealed when the stream is encrypted.
+    public mutating func forwardFrame(_ frame: [UInt8], now: UInt64) -> [SourceAction] {
         guard (1...MigrationWire.maxFrameLength).contains(frame.count) else { return [] }
         let forwarding = phase == .switchover
             || (phase == .completed && elapsed(resumedAckAt ?? now, now) <= settings.forwardGraceNanoseconds)
         guard forwarding else { return [] }
-        return [.send(MigrationEncoder.encode(.forwardedFrame(frame)))]
+        let bytes = emit(MigrationEncoder.encode(.forwardedFrame(frame)))
+        return bytes.isEmpty ? [] : [.send(bytes)]
     }
+
+    /// The stream cipher the destination chose; nil before its `specAccepted`.
+    public var negotiatedEncryption: MigrationStreamCipher? { cipher }
 
     /// Re-hashes every page of the (frozen) source memory and compares with the hashes of the bytes
     /// sent. True proves source memory now == what the destination received; with the destination's
@@ -311,7 +358,7 @@ public struct MigrationSource: Sendable {
             setupTime: setupDoneTime.map { milliseconds(elapsed(startTime, $0)) }, downtime: downtime,
             expectedDowntime: expectedDowntime.flatMap { $0 == .max ? nil : milliseconds($0) },
             stunToResumedAck: ack, ram: ram, cpuThrottlePercentage: maxThrottle, rounds: rounds,
-            verified: destinationVerified && frozenOK, error: errorText)
+            verified: destinationVerified && frozenOK, encryption: cipher, error: errorText)
     }
 
     // MARK: - Internals
@@ -332,7 +379,36 @@ public struct MigrationSource: Sendable {
 
     private mutating func handle(_ message: MigrationMessage, now: UInt64) -> [SourceAction] {
         switch (phase, message) {
-        case (.setup, .specAccepted):
+        case let (.setup, .specAccepted(acceptance)):
+            guard acceptance.isValid(id: settings.migrationID, sourceNonce: nonce, spec: spec, key: settings.secret) else {
+                return protocolFailure(.authenticationFailed("the destination's spec-accepted does not prove the migration key (another key, or the hello or spec was altered on the way)"), now: now)
+            }
+            switch (settings.encryption, acceptance.cipher) {
+            case (.required, .unencrypted):
+                return fail("the destination chose an unencrypted stream but this migration requires encryption",
+                            now: now, sendAbort: true)
+            case (.disabled, .aes256GCM):
+                return fail("the destination chose an encrypted stream but encryption is disabled on the source",
+                            now: now, sendAbort: true)
+            default:
+                break
+            }
+            cipher = acceptance.cipher
+            if acceptance.cipher == .aes256GCM {
+                var secure = SecureChannel(secret: settings.secret, id: settings.migrationID, sourceNonce: nonce,
+                                           destinationNonce: acceptance.nonce, role: .source)
+                // Whatever followed spec-accepted in the same read is already sealed.
+                var plaintext: [UInt8] = []
+                let unread = decoder.takeUnreadBytes()
+                do throws(SecureChannelError) {
+                    try secure.open(unread, into: &plaintext)
+                } catch {
+                    channel = secure
+                    return protocolFailure(.secureChannel(error), now: now)
+                }
+                channel = secure
+                decoder.append(plaintext)
+            }
             setupDoneTime = now
             phase = .precopy
             status = .active
@@ -366,7 +442,7 @@ public struct MigrationSource: Sendable {
             phase = .completed
             status = .completed
             endTime = now
-            let commit = MigrationEncoder.encode(.commit)
+            let commit = emit(MigrationEncoder.encode(.commit))
             ram.transferred += commit.count
             return [.send(commit), .releaseSource, .completed(result(now: now))]
         default:
@@ -385,9 +461,9 @@ public struct MigrationSource: Sendable {
                                status: MigrationStatus = .failed) -> [SourceAction] {
         var actions: [SourceAction] = []
         if sendAbort {
-            let abort = MigrationEncoder.encode(.abort(reason: reason))
+            let abort = emit(MigrationEncoder.encode(.abort(reason: reason)))
             ram.transferred += abort.count
-            actions.append(.send(abort))
+            if !abort.isEmpty { actions.append(.send(abort)) }
         }
         if convergenceState.throttlePercent > 0 { actions.append(.throttle(percent: 0)) }
         phase = .failed
@@ -454,17 +530,52 @@ public struct MigrationSource: Sendable {
         roundPages += 1
     }
 
-    private mutating func account(_ bytes: Int) {
-        roundBytes += bytes
-        ram.transferred += bytes
-        ram.precopyBytes += bytes
+    /// The bytes to put on the wire for `plaintext`: itself in clear, sealed records when encrypted
+    /// (empty if sealing failed; `sealFailure` then stops the migration).
+    private mutating func emit(_ plaintext: [UInt8]) -> [UInt8] {
+        guard channel != nil else { return plaintext }
+        var out: [UInt8] = []
+        sealInto(plaintext, &out)
+        return out
     }
 
-    private mutating func finishRound(into buffer: inout [UInt8], now: UInt64) -> [SourceAction] {
+    private mutating func sealInto(_ plaintext: [UInt8], _ output: inout [UInt8]) {
+        guard sealFailure == nil else { return }
+        do throws(SecureChannelError) {
+            try channel!.seal(plaintext, into: &output)
+        } catch {
+            sealFailure = error
+        }
+    }
+
+    /// Appends up to about `budget` bytes of page batches (at least one page), and the round marker once
+    /// the round's last page is in; returns true then. `roundBytes` counts the plaintext.
+    private mutating func writePrecopy(into buffer: inout [UInt8], budget: Int) -> Bool {
+        let start = buffer.count
+        let recordMax = MigrationWire.pageRecordHeaderLength + MigrationWire.pageSize
+        let batchOverhead = MigrationWire.headerLength + MigrationWire.pageBatchPrefixLength
+        buffer.reserveCapacity(start + max(budget, 0) + batchOverhead + recordMax + 64)
+        var wrote = false
+        while pendingPages > 0 {
+            let need = (writer.isOpen ? 0 : batchOverhead) + recordMax
+            if wrote && buffer.count - start + need > budget { break }
+            if !writer.isOpen { writer.begin(round: UInt32(round), in: &buffer) }
+            encode(page: nextPage(), into: &buffer)
+            wrote = true
+            if writer.count >= settings.pagesPerBatch { writer.finish(in: &buffer) }
+        }
+        if writer.isOpen { writer.finish(in: &buffer) }
+        roundBytes += buffer.count - start
+        guard pendingPages == 0 else { return false }
         let markerStart = buffer.count
         MigrationEncoder.append(.roundEnd(round: UInt32(round), pages: UInt64(roundPages), bytes: UInt64(roundBytes)),
                                 to: &buffer)
-        account(buffer.count - markerStart)
+        roundBytes += buffer.count - markerStart
+        return true
+    }
+
+    /// After the round marker went out: the round's figures and the convergence decision.
+    private mutating func finishRound(now: UInt64) -> [SourceAction] {
         precopyPages += roundPages
         let dirtied = takeDirtySnapshot()
         let duration = elapsed(roundStartTime, now)

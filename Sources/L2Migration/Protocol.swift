@@ -13,6 +13,12 @@ import L2Wire
 /// | 6 | 2 | flags (none defined: must be 0) |
 /// | 8 | 4 | payload length |
 ///
+/// `hello` (67 bytes): `id u64 u64, version u16, encryption mode u8 (0 disabled, 1 opportunistic,
+/// 2 required), source nonce [16], HMAC-SHA256 [32]`. `specAccepted` (49 bytes): `cipher u8 (0 none,
+/// 1 AES-256-GCM), destination nonce [16], HMAC-SHA256 [32]` (see `HelloAuthentication`,
+/// `SpecAcceptance`). Once `specAccepted` chose AES-256-GCM, the messages after it travel inside
+/// `SecureChannel` records in both directions.
+///
 /// A page batch's payload is `round u32, count u32`, then `count` records of
 /// `page index u64, kind u8` followed, for kind 1 (normal), by the page's 4096 bytes. A zero page
 /// (kind 0) costs 9 bytes instead of 4105.
@@ -96,8 +102,9 @@ public struct MigrationID: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-/// The 32-byte token the coordinator hands both hosts for one migration; the destination compares it in
-/// constant time. It stands in for an HMAC key until a crypto package is available. Its description
+/// The per-migration 256-bit key the coordinator hands both hosts. It never crosses the migration
+/// connection: the source proves it holds it with an HMAC-SHA256 in `hello`, the destination with one in
+/// `specAccepted`, and the stream keys of `SecureChannel` are derived from it with HKDF. Its description
 /// never shows the bytes.
 public struct MigrationSecret: Sendable, Equatable, CustomStringConvertible {
     /// Bytes in a secret.
@@ -181,9 +188,13 @@ public struct SwitchoverState: Sendable, Equatable {
 
 /// One decoded migration message.
 public enum MigrationMessage: Sendable, Equatable {
-    case hello(id: MigrationID, protocolVersion: UInt16, secret: MigrationSecret)
+    /// The source's first message: the migration, the protocol version, and the proof that it holds the
+    /// migration key (with its encryption mode and nonce). Always in clear.
+    case hello(id: MigrationID, protocolVersion: UInt16, authentication: HelloAuthentication)
     case spec(MigrationSpec)
-    case specAccepted
+    /// The destination's answer: the chosen cipher, its nonce and its proof. Always in clear; with a
+    /// cipher other than `none` every later byte of both directions is in `SecureChannel` records.
+    case specAccepted(SpecAcceptance)
     case specRejected(reason: String)
     case pageBatch(PageBatch)
     case roundEnd(round: UInt32, pages: UInt64, bytes: UInt64)

@@ -47,9 +47,12 @@ func header(_ type: MigrationMessageType, length: Int, magic: UInt32 = Migration
 let samplePage: [UInt8] = (0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 5) }
 
 let sampleMessages: [MigrationMessage] = [
-    .hello(id: testID, protocolVersion: 1, secret: testSecret),
+    .hello(id: testID, protocolVersion: 1,
+           authentication: HelloAuthentication(id: testID, encryption: .required, nonce: testNonce, key: testSecret)),
     .spec(makeSpec(pages: 16)),
-    .specAccepted,
+    .specAccepted(SpecAcceptance(id: testID, cipher: .aes256GCM, sourceNonce: testNonce, nonce: testNonce,
+                                 spec: makeSpec(pages: 16), key: testSecret)),
+    .specAccepted(SpecAcceptance(cipher: .unencrypted, nonce: testNonce, mac: [UInt8](repeating: 7, count: 32))),
     .specRejected(reason: "port group \"production\" not found — ü"),
     .roundEnd(round: 3, pages: 17, bytes: 70_000),
     .switchover(SwitchoverState(finalRound: 4, vcpuState: [1, 2], workloadState: [], queuedFrames: [[1], [2, 3, 4]],
@@ -179,11 +182,16 @@ struct CodecTests {
 
     @Test("malformed payloads of the small messages are rejected")
     func badPayloads() {
-        // Truncated hello (secret cut short).
-        let hello = MigrationEncoder.encode(.hello(id: testID, protocolVersion: 1, secret: testSecret))
-        var short = Array(hello.dropLast(5))
+        // Truncated hello (authentication code cut short).
+        let helloBytes = hello()
+        #expect(helloBytes.count == 12 + 67)
+        var short = Array(helloBytes.dropLast(5))
         short[11] -= 5
-        #expect(decodeError(short) != nil)
+        #expect(decodeError(short) == .malformedPayload(type: .hello, detail: "truncated authentication code: needs 32 bytes, 27 left"))
+        // Unknown encryption mode.
+        var mode = helloBytes
+        mode[12 + 18] = 9
+        #expect(decodeError(mode) == .malformedPayload(type: .hello, detail: "unknown encryption mode 9 (0 disabled, 1 opportunistic, 2 required)"))
         // Commit with a payload.
         #expect(decodeError(header(.commit, length: 1) + [0]) ==
             .malformedPayload(type: .commit, detail: "1 unexpected trailing bytes"))

@@ -5,8 +5,9 @@ import Testing
 /// Records the two byte streams of one small, clean migration.
 func recordStreams() throws -> (toDestination: [UInt8], toSource: [UInt8], vm: TestVM) {
     let vm = try TestVM(pages: 32, nonZero: 12, seed: 3)
+    // In clear: a recorded encrypted stream cannot be replayed to a new destination (fresh nonce, fresh keys).
     var pipe = Pipe(vm: vm, policy: ConvergencePolicy(downtimeTargetNanoseconds: 3_000),
-                    workload: Workload(pagesPerMillisecond: 300, hotPages: 0..<32))
+                    workload: Workload(pagesPerMillisecond: 300, hotPages: 0..<32), encryption: .disabled)
     var toDestination: [UInt8] = []
     pipe.tamper = { toDestination += $0 }
     var toSource: [UInt8] = []

@@ -21,6 +21,7 @@ struct SplitMix: RandomNumberGenerator {
 let testID = MigrationID(high: 0x0123_4567_89AB_CDEF, low: 0xFEDC_BA98_7654_3210)
 let testSecret = MigrationSecret(bytes: (0..<32).map { UInt8($0 &* 7 &+ 1) })!
 let otherSecret = MigrationSecret(bytes: (0..<32).map { UInt8($0 &* 7 &+ 2) })!
+let testNonce = MigrationNonce(bytes: (0..<16).map { UInt8($0 &+ 0xA0) })!
 
 func makeSpec(pages: Int, portGroup: String = "Production") -> MigrationSpec {
     MigrationSpec(vmName: "web01", mac: MACAddress(0x00, 0x50, 0x56, 0x00, 0x00, 0x10), ip: IPv4Address(10, 10, 0, 10),
@@ -28,8 +29,9 @@ func makeSpec(pages: Int, portGroup: String = "Production") -> MigrationSpec {
 }
 
 func destinationSettings(maxMemory: UInt64 = 1 << 30, portGroups: Set<String> = ["Production", "Management"],
-                         secret: MigrationSecret = testSecret) -> MigrationDestinationSettings {
-    MigrationDestinationSettings(migrationID: testID, secret: secret, maxMemoryBytes: maxMemory,
+                         secret: MigrationSecret = testSecret,
+                         encryption: MigrationEncryptionMode = .opportunistic) -> MigrationDestinationSettings {
+    MigrationDestinationSettings(migrationID: testID, secret: secret, encryption: encryption, maxMemoryBytes: maxMemory,
                                  portGroups: portGroups, datastores: ["shared01"])
 }
 
@@ -123,14 +125,21 @@ struct Pipe {
     /// Applied to every byte string before it reaches the destination (fault injection).
     var tamper: ((inout [UInt8]) -> Void)?
     var queuedFrames: [[UInt8]] = [[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4, 5, 6, 0x08, 0x06]]
+    /// Keep a copy of every byte put on the wire in each direction (after tampering).
+    var captureStreams = false
+    var wireToDestination: [UInt8] = []
+    var wireToSource: [UInt8] = []
+    /// Byte strings the source handed to the wire, in order (sends and produce buffers), when capturing.
+    var sourceWrites: [[UInt8]] = []
 
     init(vm: TestVM, policy: ConvergencePolicy, workload: Workload, chunkSizes: ClosedRange<Int> = 1...9000,
-         destination: MigrationDestinationSettings = destinationSettings(), start: UInt64 = 1_000_000_000) {
+         destination: MigrationDestinationSettings = destinationSettings(), start: UInt64 = 1_000_000_000,
+         encryption: MigrationEncryptionMode = .opportunistic, secret: MigrationSecret = testSecret) {
         self.vm = vm
         self.workload = workload
         self.chunkSizes = chunkSizes
         clock = start
-        let settings = MigrationSourceSettings(migrationID: testID, secret: testSecret, convergence: policy)
+        let settings = MigrationSourceSettings(migrationID: testID, secret: secret, encryption: encryption, convergence: policy)
         source = MigrationSource(spec: makeSpec(pages: vm.memory.pageCount), memory: vm.memory, settings: settings, now: start)
         self.destination = MigrationDestination(settings: destination, now: start)
     }
@@ -147,6 +156,7 @@ struct Pipe {
             case var .send(bytes):
                 tamper?(&bytes)
                 toDestination += bytes
+                if captureStreams { wireToDestination += bytes; sourceWrites.append(bytes) }
                 advance(UInt64(Double(bytes.count) * nanosecondsPerByte))
             case .stun:
                 workload.stunned = true
@@ -173,6 +183,7 @@ struct Pipe {
             switch action {
             case let .send(bytes):
                 toSource += bytes
+                if captureStreams { wireToSource += bytes }
             case let .allocateMemory(spec):
                 let memory = try! GuestMemory(bytes: Int(spec.memoryBytes))
                 handleDestination(destination.memoryAllocated(memory, now: clock))
@@ -232,6 +243,7 @@ struct Pipe {
                 var bytes = buffer
                 tamper?(&bytes)
                 toDestination += bytes
+                if captureStreams { wireToDestination += bytes; sourceWrites.append(bytes) }
                 advance(UInt64(Double(buffer.count) * nanosecondsPerByte))
                 handleSource(actions)
             } else {

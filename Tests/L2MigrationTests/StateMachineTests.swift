@@ -18,13 +18,19 @@ extension SourceAction {
     var isFailed: Bool { if case .failed = self { true } else { false } }
 }
 
-func hello(secret: MigrationSecret = testSecret, id: MigrationID = testID) -> [UInt8] {
-    MigrationEncoder.encode(.hello(id: id, protocolVersion: 1, secret: secret))
+func hello(secret: MigrationSecret = testSecret, id: MigrationID = testID,
+           encryption: MigrationEncryptionMode = .opportunistic, nonce: MigrationNonce = testNonce) -> [UInt8] {
+    MigrationEncoder.encode(.hello(id: id, protocolVersion: 1, authentication: HelloAuthentication(
+        id: id, encryption: encryption, nonce: nonce, key: secret)))
+}
+
+extension MigrationMessage {
+    var acceptance: SpecAcceptance? { if case let .specAccepted(acceptance) = self { acceptance } else { nil } }
 }
 
 @Suite("Destination validation")
 struct DestinationValidationTests {
-    @Test("a wrong secret is refused and nothing is created")
+    @Test("a hello made with another key is refused and nothing is created")
     func wrongSecret() {
         var destination = MigrationDestination(settings: destinationSettings(), now: 0)
         let actions = destination.receive(bytes: hello(secret: otherSecret) + MigrationEncoder.encode(.spec(makeSpec(pages: 16))), now: 1)
@@ -81,12 +87,17 @@ struct DestinationValidationTests {
         let actions = destination.receive(bytes: hello() + MigrationEncoder.encode(.spec(makeSpec(pages: 16))), now: 1)
         #expect(actions == [.allocateMemory(makeSpec(pages: 16))])
         let accepted = destination.memoryAllocated(try GuestMemory(pageCount: 16), now: 2)
-        #expect(accepted.flatMap(\.sentMessages) == [.specAccepted])
+        let acceptance = try #require(accepted.flatMap(\.sentMessages).first?.acceptance)
+        #expect(accepted.count == 1)
+        #expect(acceptance.cipher == .aes256GCM)
+        #expect(acceptance.isValid(id: testID, sourceNonce: testNonce, spec: makeSpec(pages: 16), key: testSecret))
+        #expect(!acceptance.isValid(id: testID, sourceNonce: testNonce, spec: makeSpec(pages: 17), key: testSecret))
         #expect(destination.phase == .receiving)
+        #expect(destination.currentReport.encryption == .aes256GCM)
     }
 
     @Test("messages out of order are rejected", arguments: [
-        MigrationEncoder.encode(.specAccepted),
+        MigrationEncoder.encode(.specAccepted(SpecAcceptance(cipher: .unencrypted, nonce: testNonce, mac: []))),
         MigrationEncoder.encode(.commit),
         MigrationEncoder.encode(.resumed(atNanoseconds: 5)),
         MigrationEncoder.encode(.spec(makeSpec(pages: 16))),
@@ -105,13 +116,14 @@ struct DestinationValidationTests {
         var actions = destination.receive(bytes: hello() + batchBytes([(1, nil)]), now: 1)
         #expect(actions.contains { $0.discardReason != nil })
 
-        destination = MigrationDestination(settings: destinationSettings(), now: 0)
+        // (In clear, to reach the round checks with hand-made batches.)
+        destination = MigrationDestination(settings: destinationSettings(encryption: .disabled), now: 0)
         _ = destination.receive(bytes: hello() + MigrationEncoder.encode(.spec(makeSpec(pages: 16))), now: 1)
         _ = destination.memoryAllocated(try GuestMemory(pageCount: 16), now: 2)
         actions = destination.receive(bytes: batchBytes(round: 2, [(1, nil)]), now: 3)
         #expect(actions.contains { $0.discardReason?.contains("round 2 while receiving round 1") == true })
 
-        destination = MigrationDestination(settings: destinationSettings(), now: 0)
+        destination = MigrationDestination(settings: destinationSettings(encryption: .disabled), now: 0)
         _ = destination.receive(bytes: hello() + MigrationEncoder.encode(.spec(makeSpec(pages: 16))), now: 1)
         _ = destination.memoryAllocated(try GuestMemory(pageCount: 16), now: 2)
         actions = destination.receive(bytes: batchBytes([(1, nil)]) + MigrationEncoder.encode(.roundEnd(round: 1, pages: 5, bytes: 0)), now: 3)
@@ -244,15 +256,24 @@ struct ConnectionLossTests {
 
     @Test("garbage from the destination during pre-copy fails cleanly; after switchover it awaits the coordinator")
     func garbageFromDestination() throws {
+        var clear = Pipe(vm: try TestVM(pages: 256, nonZero: 40), policy: ConvergencePolicy(downtimeTargetNanoseconds: 1),
+                         workload: Workload(pagesPerMillisecond: 200, hotPages: 0..<64),
+                         destination: destinationSettings(encryption: .disabled))
+        clear.run(stopWhen: { $0.source.phase == .precopy })
+        var actions = clear.source.receive(bytes: [1, 2, 3, 4, 5], now: clear.clock)
+        #expect(actions.contains { $0.isResumeSource })
+        #expect(clear.source.result(now: clear.clock).error?.contains("bad magic") == true)
+
+        // Encrypted: the same garbage is not a record.
         var pipe = try pipe()
         pipe.run(stopWhen: { $0.source.phase == .precopy })
-        var actions = pipe.source.receive(bytes: [1, 2, 3, 4, 5], now: pipe.clock)
+        actions = pipe.source.receive(bytes: [1, 2, 3, 4, 5], now: pipe.clock)
         #expect(actions.contains { $0.isResumeSource })
-        #expect(pipe.source.result(now: pipe.clock).error?.contains("bad magic") == true)
+        #expect(pipe.source.result(now: pipe.clock).error?.contains("encrypted record 0 announces") == true)
 
         var other = try self.pipe()
         other.run(stopWhen: { $0.source.phase == .switchover })
-        actions = other.source.receive(bytes: MigrationEncoder.encode(.specAccepted), now: other.clock)
+        actions = other.source.receive(bytes: MigrationEncoder.encode(.commit), now: other.clock)
         #expect(actions.count == 1 && actions[0].isAwait)
     }
 }
