@@ -114,6 +114,11 @@ struct DestinationDriver {
                     pump.flushAndClose(milliseconds: 500)
                     return
                 }
+                if service.takeCancelRequest(key), [.awaitingHello, .awaitingSpec, .allocating, .receiving].contains(destination.phase) {
+                    discard(reason: "cancelled by the coordinator: the VM stays on the source")
+                    pump.abort()
+                    return
+                }
                 for event in pump.turn(timeoutMilliseconds: 5) {
                     switch event {
                     case let .received(bytes): pending += destination.receive(bytes: bytes, now: SystemClock.wallNanoseconds())

@@ -55,6 +55,7 @@ struct SourceDriver {
         var lingerUntil: UInt64?
         var lastProgress: UInt64 = 0
         var faultPending = request.fault
+        var releaseDeadline: UInt64?
         var lastWriteProgress = SystemClock.monotonicNanoseconds()
         var lastPendingBytes = 0
 
@@ -73,11 +74,11 @@ struct SourceDriver {
                     for bytes in replies { pending += source.receive(bytes: bytes, now: SystemClock.wallNanoseconds()) }
                     guard source.phase == .stunning else { break }
                     let stunAt = SystemClock.wallNanoseconds()
-                    if faultPending?.point == .stunned {
-                        try? vm.stun(now: SystemClock.monotonicNanoseconds())
-                        if fire(&faultPending, &pump) { pending += source.connectionLost(now: SystemClock.wallNanoseconds()) }
+                    let switchover = stun(&source)
+                    if faultPending?.point == .stunned, fire(&faultPending, &pump) {
+                        pending += source.connectionLost(now: SystemClock.wallNanoseconds())
                     }
-                    pending += stun(&source)
+                    pending += switchover
                     host.logger.debug("migration \(id): drained \(drained ? "fully" : "partly") before the stun; stunned at \(stunAt); switchover ready after \(Double(SystemClock.wallNanoseconds() - stunAt) / 1e6) ms")
                 case let .throttle(percent):
                     vm.with { $0.setThrottle(percent: percent) }
@@ -85,9 +86,9 @@ struct SourceDriver {
                 case let .resumeSource(reason):
                     resumeHere(reason: reason)
                 case .releaseSource:
-                    release()
-                    lingerUntil = SystemClock.wallNanoseconds() + request.forwardGraceNanoseconds
-                    for frame in vm.stopHolding() { pending += source.forwardFrame(frame, now: SystemClock.wallNanoseconds()) }
+                    // Drop our copy only once the destination's kernel has acknowledged the commit:
+                    // a destination that died after resuming must not leave the VM running nowhere.
+                    releaseDeadline = SystemClock.monotonicNanoseconds() + 2_000_000_000
                 case let .awaitCoordinator(reason):
                     awaitCoordinator(reason: reason)
                     outcome = ("awaiting-coordinator", reason)
@@ -97,6 +98,25 @@ struct SourceDriver {
                 case let .failed(result):
                     service.update(id) { $0.result = result }
                     outcome = (result.status == .cancelled ? "cancelled" : "failed", result.error)
+                }
+            }
+            if let deadline = releaseDeadline {
+                if !pump.hasPendingOutput && !pump.closed && pump.connection.unacknowledgedBytes == 0 {
+                    releaseDeadline = nil
+                    release()
+                    lingerUntil = SystemClock.wallNanoseconds() + request.forwardGraceNanoseconds
+                    for frame in vm.stopHolding() { pending += source.forwardFrame(frame, now: SystemClock.wallNanoseconds()) }
+                    continue
+                } else if pump.closed || SystemClock.monotonicNanoseconds() > deadline {
+                    releaseDeadline = nil
+                    let reason = "the destination did not acknowledge the commit (\(pump.closed ? "connection lost" : "timeout")); our copy is kept"
+                    awaitCoordinator(reason: reason)
+                    outcome = ("awaiting-coordinator", reason)
+                    pump.abort()
+                    return finish(status: outcome!.status, error: outcome!.error, source: source)
+                } else {
+                    _ = pump.turn(timeoutMilliseconds: 1)
+                    continue
                 }
             }
             let now = SystemClock.wallNanoseconds()

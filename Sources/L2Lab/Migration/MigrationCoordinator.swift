@@ -174,6 +174,9 @@ public struct MigrationCoordinator: Sendable {
             destinationRecord = destinationStatus(destination, id: id.description)
         default:
             outcomeText = "\(vm) still runs on \(source): \(sourceRecord.error ?? sourceRecord.result?.error ?? sourceRecord.status)"
+            // The destination may still wait for a stream that will not come (a cut link sends no
+            // reset): tell it to drop what it holds now rather than at its idle timeout.
+            _ = try? directory.host(destination, "migrate-cancel", ["id": id.description], as: Nothing.self, timeoutSeconds: 2)
         }
 
         var result = sourceRecord.result ?? MigrationResult.placeholder(status: .failed, error: sourceRecord.error)
