@@ -6,6 +6,9 @@ import L2Wire
 /// the schedule after the resume (default 0, 50, 200, 450, 800 ms), optionally a gratuitous ARP
 /// with the first, so the switch relearns the MAC and peers refresh their ARP caches.
 struct Announcer {
+    /// QEMU's default: 0, 50, 200, 450, 800 ms after the VM runs.
+    static let defaultSchedule: [UInt64] = [0, 50, 200, 450, 800].map { $0 * 1_000_000 }
+
     let host: HostDaemon
     let mac: MACAddress
     let ip: IPv4Address

@@ -78,7 +78,7 @@ struct DestinationDriver {
             let labels = Set(host.settings.portGroups.map(\.label))
             let free = host.stateLock.withLock { host.inventory.freeMemoryMiB }
             destination = MigrationDestination(settings: MigrationDestinationSettings(
-                migrationID: id, secret: expectation.secret, maxMemoryBytes: UInt64(max(free, 0)) << 20, portGroups: labels,
+                migrationID: id, secret: expectation.secret, encryption: expectation.encryption, maxMemoryBytes: UInt64(max(free, 0)) << 20, portGroups: labels,
                 datastores: Set(host.settings.datastores.keys)), now: SystemClock.wallNanoseconds())
         }
 

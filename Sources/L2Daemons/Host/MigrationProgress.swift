@@ -66,6 +66,8 @@ public struct MigrationRequest: Sendable {
     public var forwardGraceNanoseconds: UInt64
     /// Fault injection for the reliability tests: where to pause or misbehave (nil: never).
     public var fault: FaultPlan?
+    /// vSphere's encrypted-vMotion modes: disabled, opportunistic (default), required.
+    public var encryption: MigrationEncryptionMode = .opportunistic
     /// A stream that accepts no bytes for this long counts as lost (the peer stopped reading).
     public var stallTimeoutNanoseconds: UInt64 = 5_000_000_000
 }

@@ -22,6 +22,16 @@ final class MigrationService: @unchecked Sendable {
         let vm: String
         let garp: Bool
         let announceSchedule: [UInt64]
+        let encryption: MigrationEncryptionMode
+    }
+
+    /// The `encryption` argument (default opportunistic), or an error naming the modes.
+    static func encryptionMode(_ request: ControlRequest) throws -> MigrationEncryptionMode {
+        let text = request.arguments["encryption"] ?? "opportunistic"
+        guard let mode = MigrationEncryptionMode(rawValue: text) else {
+            throw ConfigurationError("encryption must be disabled, opportunistic or required, got \(text)")
+        }
+        return mode
     }
 
     init(host: HostDaemon) { self.host = host }
@@ -162,7 +172,7 @@ final class MigrationService: @unchecked Sendable {
         let schedule = (request.arguments["announce-ms"] ?? "0,50,200,450,800").split(separator: ",").compactMap { UInt64($0) }
         guard !schedule.isEmpty else { throw ConfigurationError("announce-ms must be a list of milliseconds like 0,50,200,450,800") }
         let expectation = Expectation(secret: secret, vm: vm, garp: request.arguments["garp"] == "true",
-                                      announceSchedule: schedule.map { $0 * 1_000_000 })
+                                      announceSchedule: schedule.map { $0 * 1_000_000 }, encryption: try Self.encryptionMode(request))
         lock.withLock { expected[id] = expectation }
         host.logger.info("prepared to receive \(vm) (migration \(id))")
         return ["listening": "\(host.settings.vmkernelAddress):\(host.settings.migrationPort)"]
@@ -203,6 +213,7 @@ final class MigrationService: @unchecked Sendable {
             plan = FaultPlan(point: point, action: action, holdMs: Int(request.arguments["hold-ms"] ?? "") ?? 3000)
         }
         migration.fault = plan
+        migration.encryption = try Self.encryptionMode(request)
         if let text = request.arguments["stall-seconds"], let value = Double(text), value > 0 {
             migration.stallTimeoutNanoseconds = UInt64(value * 1e9)
         }

@@ -46,7 +46,8 @@ struct SourceDriver {
         let configuration = vm.configuration
         let spec = MigrationSpec(vmName: configuration.name, mac: configuration.mac, ip: configuration.ip.address,
                                  memoryBytes: UInt64(vm.memory.byteCount), portGroup: configuration.portGroup, datastore: vm.datastore)
-        let settings = MigrationSourceSettings(migrationID: request.id, secret: request.secret, convergence: request.policy,
+        let settings = MigrationSourceSettings(migrationID: request.id, secret: request.secret, encryption: request.encryption,
+                                               convergence: request.policy,
                                                forwardGraceNanoseconds: request.forwardGraceNanoseconds)
         var source = MigrationSource(spec: spec, memory: vm.memory, settings: settings, now: SystemClock.wallNanoseconds())
         var pump = StreamPump(connection: connection)
@@ -240,7 +241,15 @@ struct SourceDriver {
         }
         for reply in vm.answer(vm.stopHolding(), now: now) { host.sendFromVM(reply, source: vm.mac) }
         service.update(id) { $0.vmRunningHere = true; $0.vmHere = true; $0.throttle = 0 }
+        announceHere()
         host.logger.warning("migration \(id) of \(vm.name) failed; it keeps running here: \(reason)")
+    }
+
+    /// The VM runs here again after the destination may already have announced it: tell the switch
+    /// (RARP) and the peers (gratuitous ARP) where it is, as a destination would.
+    private func announceHere() {
+        Announcer(host: host, mac: vm.mac, ip: vm.configuration.ip.address, schedule: Announcer.defaultSchedule,
+                  garp: true, migration: id, service: service).start(resumedMonotonic: SystemClock.monotonicNanoseconds())
     }
 
     /// The destination runs the VM and the copy is proved: drop ours, forward its late frames.
@@ -267,6 +276,8 @@ struct SourceDriver {
                 }
                 for reply in vm.answer(vm.stopHolding(), now: now) { host.sendFromVM(reply, source: vm.mac) }
                 service.update(id) { $0.vmRunningHere = true; $0.status = "failed" }
+                Announcer(host: host, mac: vm.mac, ip: vm.configuration.ip.address, schedule: Announcer.defaultSchedule,
+                          garp: true, migration: id, service: service).start(resumedMonotonic: SystemClock.monotonicNanoseconds())
                 return .success("\(vm.name) resumed on \(host.settings.name)")
             case "release":
                 host.release(vm: vm, forwardingUntil: 0) { _ in }

@@ -123,7 +123,10 @@ public struct FaultMatrix {
             case .sourceKilled:
                 if ProcessControl.isAlive(pid(source), commandLineContains: marker) { kill(pid(source), SIGKILL) }
             case .destinationStalled:
-                kill(pid(destination), SIGSTOP)
+                // A host that hangs for a while (it stops reading its sockets), then recovers.
+                let stopped = pid(destination)
+                kill(stopped, SIGSTOP)
+                Thread { usleep(6_000_000); kill(stopped, SIGCONT) }.start()
             case .corruptStream, .truncatedStream:
                 break
             }
@@ -144,11 +147,6 @@ public struct FaultMatrix {
                 sendGarbage(lab: lab, from: source, to: destination, truncated: fault == .truncatedStream)
             } else {
                 apply()
-                if fault == .destinationStalled {
-                    // A stopped host cannot answer the preflight; let it recover after a while.
-                    let stopped = pid(destination)
-                    Thread { usleep(4_000_000); kill(stopped, SIGCONT) }.start()
-                }
             }
         case .round1, .laterRound, .switchover, .resumedBeforeCommit:
             let point: FaultPlan.Point = switch moment {

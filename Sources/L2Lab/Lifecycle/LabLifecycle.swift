@@ -17,9 +17,11 @@ public struct LabError: Error, Sendable, CustomStringConvertible {
 /// again. Every step is recorded in the lab's state file first, so a failure or Ctrl-C half-way
 /// leaves nothing behind once `down` runs.
 public enum LabLifecycle {
-    /// The l2motion executable to start the daemons with (this process's own binary).
+    /// The l2motion executable to start the daemons with: this process's own binary, or
+    /// `L2MOTION_EXECUTABLE` when the caller is not l2motion itself (a test runner).
     public static var executable: String {
-        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        if let path = ProcessInfo.processInfo.environment["L2MOTION_EXECUTABLE"], !path.isEmpty { return path }
+        return (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 
     /// Whether anything of lab `name` exists: its run folder or a namespace with its prefix.

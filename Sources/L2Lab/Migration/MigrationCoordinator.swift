@@ -30,6 +30,8 @@ public struct MigrationOptions: Sendable {
     public var holdMs: Int?
     /// Seconds without progress on the stream before the source gives up on it.
     public var stallSeconds: Double = 5
+    /// Encrypted vMotion: disabled, opportunistic (default) or required, for both hosts.
+    public var encryption = "opportunistic"
     /// Called once the source reports it is holding at the fault point (the test applies its fault then).
     public var onHold: (@Sendable (MigrationProgress) -> Void)?
     public init() {}
@@ -116,6 +118,7 @@ public struct MigrationCoordinator: Sendable {
             _ = try directory.host(destination, "migrate-prepare", [
                 "id": id.description, "secret": Hex.encode(secret), "vm": vm, "datastore": summary.datastore,
                 "garp": options.garp ? "true" : "false", "announce-ms": options.announceMs.map(String.init).joined(separator: ","),
+                "encryption": options.encryption,
             ], as: [String: String].self)
         } catch {
             throw MigrationError("\(destination) refused to receive \(vm): \(error)")
@@ -128,7 +131,7 @@ public struct MigrationCoordinator: Sendable {
             "port": String(destinationInfo.migrationPort), "downtime-ms": String(options.downtimeMs),
             "max-rounds": String(options.maxRounds), "max-seconds": String(options.maxSeconds),
             "auto-converge": options.autoConverge ? "true" : "false", "grace-ms": String(options.graceMs),
-            "stall-seconds": String(options.stallSeconds),
+            "stall-seconds": String(options.stallSeconds), "encryption": options.encryption,
         ].merging([
             "fault-point": options.faultPoint, "fault-action": options.faultAction, "hold-ms": options.holdMs.map(String.init),
         ].compactMapValues { $0 }) { first, _ in first }
@@ -162,16 +165,24 @@ public struct MigrationCoordinator: Sendable {
                 ?? MigrationProgress(id: id.description, role: .source, vm: vm)
             if sourceRecord.status == "setup" { sourceRecord.status = "source-lost"; sourceRecord.error = "\(error)" }
         }
-        var destinationRecord = destinationStatus(destination, id: id.description)
+        let ambiguous = sourceRecord.status == "awaiting-coordinator" || sourceRecord.status == "source-lost"
+        var destinationAnswer: DestinationAnswer = ambiguous ? destinationStatus(destination, id: id.description) : .silent
+        var destinationRecord = ambiguous ? destinationAnswer.record
+            : try? directory.host(destination, "migration-status", ["id": id.description], as: MigrationProgress.self, timeoutSeconds: 2)
 
         var outcomeText: String
         switch sourceRecord.status {
         case "completed":
             outcomeText = "\(vm) runs on \(destination)"
         case "awaiting-coordinator", "source-lost":
+            if case .silent = destinationAnswer {
+                outcomeText = "unresolved: \(destination) does not answer, so whether it runs \(vm) is unknown; \(vm) stays stunned on \(source) until it can be decided (migration \(id))"
+                break
+            }
             outcomeText = try resolve(vm: vm, id: id.description, source: source, destination: destination,
                                       sourceRecord: sourceRecord, destinationRecord: destinationRecord)
-            destinationRecord = destinationStatus(destination, id: id.description)
+            destinationAnswer = destinationStatus(destination, id: id.description)
+            destinationRecord = destinationAnswer.record
         default:
             outcomeText = "\(vm) still runs on \(source): \(sourceRecord.error ?? sourceRecord.result?.error ?? sourceRecord.status)"
             // The destination may still wait for a stream that will not come (a cut link sends no
@@ -198,19 +209,32 @@ public struct MigrationCoordinator: Sendable {
     /// The destination's record of the migration. A host whose control socket is gone or refuses
     /// connections is dead (and runs nothing); one that exists but does not answer (stopped) is asked
     /// again for up to a minute: the coordinator never guesses.
-    func destinationStatus(_ destination: String, id: String) -> MigrationProgress? {
+    func destinationStatus(_ destination: String, id: String) -> DestinationAnswer {
         let deadline = Date().addingTimeInterval(60)
         repeat {
             do {
-                return try directory.host(destination, "migration-status", ["id": id], as: MigrationProgress.self, timeoutSeconds: 2)
+                return .record(try directory.host(destination, "migration-status", ["id": id], as: MigrationProgress.self, timeoutSeconds: 2))
             } catch let error as ControlClientError where error.message.contains("cannot reach") {
-                return nil
+                return .dead
             } catch {
-                if "\(error)".contains("no migration") { return nil }
+                if "\(error)".contains("no migration") { return .unknownMigration }
             }
             usleep(200_000)
         } while Date() < deadline
-        return nil
+        return .silent
+    }
+
+    /// What the destination said about a migration whose end the source could not see.
+    enum DestinationAnswer {
+        case record(MigrationProgress)
+        /// Its control socket refuses connections: the process is gone, so it runs nothing.
+        case dead
+        /// It answers but never heard of the migration: it runs nothing of it.
+        case unknownMigration
+        /// It exists but did not answer within a minute: nothing can be concluded.
+        case silent
+
+        var record: MigrationProgress? { if case let .record(record) = self { record } else { nil } }
     }
 
     /// The source could not tell how the switchover ended: ask the destination, then decide. Two

@@ -12,6 +12,7 @@ struct MigrationFlags: ParsableArguments {
     @Flag(help: "Never throttle the workload (no SDPS/auto-converge).") var noAutoConverge = false
     @Flag(help: "Also send a gratuitous ARP with the first RARP.") var garp = false
     @Option(help: "RARP schedule after resume, in ms.") var announce = "0,50,200,450,800"
+    @Option(help: "Encrypted vMotion (AES-256-GCM): disabled, opportunistic or required.") var encryption = "opportunistic"
 
     func options(productionSwitch: String = "pswitch") throws -> MigrationOptions {
         var options = MigrationOptions()
@@ -26,6 +27,10 @@ struct MigrationFlags: ParsableArguments {
         }
         options.announceMs = schedule
         options.productionSwitch = productionSwitch
+        guard ["disabled", "opportunistic", "required"].contains(encryption) else {
+            throw ValidationError("--encryption must be disabled, opportunistic or required")
+        }
+        options.encryption = encryption
         return options
     }
 }

@@ -1,0 +1,53 @@
+import ArgumentParser
+import Foundation
+import L2Control
+import L2Edge
+import L2Lab
+
+/// `l2motion ping-test`: the demo's ping continuity measurement against a running lab — the kernel's
+/// ping from a client to a VM for a while (or until Ctrl-C), then sent/received/lost/longest gap/RTT.
+struct PingTestCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ping-test", abstract: "Ping a VM of a running lab from a client and report continuity (lost pings, longest gap).")
+
+    @Option(help: "The VM to ping (default: the lab's first VM).") var vm: String?
+    @Option(help: "The client namespace's node (default: the lab's first client).") var client: String?
+    @Option(help: "Milliseconds between pings.") var interval: Double = 10
+    @Option(help: "How long to ping, in seconds (Ctrl-C or SIGTERM stops it earlier).") var seconds: Double = 10
+    @OptionGroup var labOptions: LabOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        SignalWaiter.blockTerminationSignals()
+        guard let state = LabState.load(lab: labOptions.lab) else {
+            throw UserFacingError("lab \(labOptions.lab) is not up; start it with `l2motion lab up`")
+        }
+        guard let target = vm.flatMap({ state.topology.vm(named: $0) }) ?? (vm == nil ? state.topology.vms.first : nil) else {
+            throw UserFacingError("no VM \(vm ?? "") in lab \(state.name) (VMs: \(state.topology.vms.map(\.name).joined(separator: ", ")))")
+        }
+        guard let source = client.flatMap({ state.topology.client(named: $0) }) ?? (client == nil ? state.topology.clients.first : nil) else {
+            throw UserFacingError("no client \(client ?? "") in lab \(state.name)")
+        }
+        let log = NSTemporaryDirectory() + "l2motion-ping-\(getpid()).txt"
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        let ping = try ChildProcess(["ip", "netns", "exec", state.topology.namespace(of: source.name), "ping", "-D", "-O", "-n",
+                                     "-i", String(format: "%.3f", interval / 1000), target.ip.address.description], logPath: log)
+        _ = SignalWaiter.pollTermination(milliseconds: Int(seconds * 1000))
+        let stoppedAt = SystemClock.wallNanoseconds()
+        ping.signal(SIGINT)
+        _ = ping.wait(seconds: 3)
+        ping.terminate(graceSeconds: 1)
+        var report = PingParser.parse((try? String(contentsOfFile: log, encoding: .utf8)) ?? "", nominalIntervalMs: interval, stoppedAtNs: stoppedAt)
+        if output.json {
+            report.replies = []
+            return try printJSON(report)
+        }
+        print(String(format: "ping %@ → %@ (%@): %d sent, %d received, %d lost, %d duplicates, longest gap %.1f ms, RTT p50 %.3f ms p99 %.3f ms max %.3f ms, real rate %.0f/s",
+                     source.name, target.name, target.ip.address.description, report.sent, report.received, report.lost, report.duplicates,
+                     report.maxGapMs, report.rttP50Ms, report.rttP99Ms, report.rttMaxMs, report.measuredRatePerSecond))
+        if report.lost > 0 {
+            print("lost icmp_seq: \(report.lostSequences.prefix(50).map(String.init).joined(separator: ", "))")
+            throw ExitCode(1)
+        }
+    }
+}
