@@ -13,7 +13,7 @@ struct L2Motion: ParsableCommand {
             """,
         subcommands: [
             SwitchCommand.self, MACTableCommand.self, SwitchEventsCommand.self, CountersCommand.self,
-            PortCommand.self, FlushCommand.self, HostCommand.self, VMCommand.self, HostInfoCommand.self, MigrateCommand.self, LabCommand.self, UDPProbeCommand.self, DemoCommand.self, FaultMatrixCommand.self,
+            PortCommand.self, FlushCommand.self, HostCommand.self, VMCommand.self, HostInfoCommand.self, MigrateCommand.self, LabCommand.self, UDPProbeCommand.self, DemoCommand.self, FaultMatrixCommand.self, FrameGenCommand.self,
         ])
 }
 
