@@ -13,7 +13,9 @@ struct L2Motion: ParsableCommand {
             """,
         subcommands: [
             SwitchCommand.self, MACTableCommand.self, SwitchEventsCommand.self, CountersCommand.self,
-            PortCommand.self, FlushCommand.self, HostCommand.self, VMCommand.self, HostInfoCommand.self, MigrateCommand.self, LabCommand.self, UDPProbeCommand.self, DemoCommand.self, FaultMatrixCommand.self, PingTestCommand.self,
+            PortCommand.self, FlushCommand.self, FrameGenCommand.self,
+            LabCommand.self, DemoCommand.self, MigrateCommand.self, PingTestCommand.self, FaultMatrixCommand.self,
+            HostCommand.self, VMCommand.self, HostInfoCommand.self, UDPProbeCommand.self,
         ])
 }
 
