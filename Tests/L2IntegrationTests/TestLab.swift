@@ -17,8 +17,9 @@ final class TestLab: @unchecked Sendable {
 
     /// A small default-like lab: client01, esx01/esx02, web01 with `memory` MiB on esx01.
     static func yaml(name: String, memory: Int = 128, touched: Int = 32, workload: String = "web",
-                     esx02PortGroup: String = "Production", esx02Datastores: String = "[ds01]") -> String {
+                     esx02PortGroup: String = "Production", esx02Datastores: String = "[ds01]", vmotionSnaplen: Int = 128) -> String {
         var text = DefaultTopology.yaml
+        text = text.replacingOccurrences(of: "snaplen: 128", with: "snaplen: \(vmotionSnaplen)")
         text = text.replacingOccurrences(of: "name: l2m\n", with: "name: \(name)\n")
         text = text.replacingOccurrences(of: "memory_mib: 1024", with: "memory_mib: \(memory)")
         text = text.replacingOccurrences(of: "touched_mib: 256", with: "touched_mib: \(touched)")
