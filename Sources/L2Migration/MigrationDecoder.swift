@@ -215,3 +215,21 @@ public struct MigrationDecoder: Sendable {
         return PageBatch(round: round, count: count, normalCount: normal, records: records)
     }
 }
+
+extension MigrationDecoder {
+    /// Appends received bytes, opening them through `channel` first when the stream is encrypted.
+    /// Records opened before a bad one are appended; the error (if any) is returned for the caller
+    /// to act on after decoding what was valid. `scratch` is a reusable buffer.
+    mutating func append<C: Collection>(_ bytes: C, through channel: inout SecureChannel?,
+                                        scratch: inout [UInt8]) -> SecureChannelError? where C.Element == UInt8 {
+        guard channel != nil else {
+            append(bytes)
+            return nil
+        }
+        scratch.removeAll(keepingCapacity: true)
+        var failure: SecureChannelError?
+        do throws(SecureChannelError) { try channel!.open(bytes, into: &scratch) } catch { failure = error }
+        append(scratch)
+        return failure
+    }
+}

@@ -127,14 +127,7 @@ public struct MigrationDestination: Sendable {
         guard phase != .discarded && phase != .awaitingCoordinator else { return [] }
         lastActivity = now
         report.bytesReceived += bytes.count
-        var channelError: SecureChannelError?
-        if channel != nil {
-            opened.removeAll(keepingCapacity: true)
-            do throws(SecureChannelError) { try channel!.open(bytes, into: &opened) } catch { channelError = error }
-            decoder.append(opened)
-        } else {
-            decoder.append(bytes)
-        }
+        let channelError = decoder.append(bytes, through: &channel, scratch: &opened)
         // Records opened before a bad one are valid: their messages count first.
         var actions = decodeReceived(now: now)
         if let channelError, phase != .discarded && phase != .awaitingCoordinator {

@@ -239,14 +239,7 @@ public struct MigrationSource: Sendable {
     /// Bytes received from the destination (sealed records once AES-256-GCM was negotiated).
     public mutating func receive(bytes: some Collection<UInt8>, now: UInt64) -> [SourceAction] {
         guard isActive else { return [] }
-        var channelError: SecureChannelError?
-        if channel != nil {
-            opened.removeAll(keepingCapacity: true)
-            do throws(SecureChannelError) { try channel!.open(bytes, into: &opened) } catch { channelError = error }
-            decoder.append(opened)
-        } else {
-            decoder.append(bytes)
-        }
+        let channelError = decoder.append(bytes, through: &channel, scratch: &opened)
         // Records opened before a bad one are valid: their messages count first.
         var actions = decodeReceived(now: now)
         if let channelError, isActive { actions += protocolFailure(.secureChannel(channelError), now: now) }

@@ -16,6 +16,9 @@ public struct SwitchSettings: Sendable {
     public var agingSeconds: Double
     public var tableCapacity: Int
     public var controlSocket: String
+    /// How long the forwarding thread keeps polling without sleeping after it forwarded a frame
+    /// (0 turns busy polling off).
+    public var busyPollNanoseconds: UInt64 = 50_000
 
     public init(name: String, ports: [PortSpec], captureDirectory: String, snaplen: Int = 65535,
                 captureFilter: String? = nil, perPortCaptures: Bool = false, agingSeconds: Double = 300,
@@ -112,12 +115,17 @@ public final class SwitchDaemon: Sendable {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 64)
         defer { buffer.deallocate() }
         var lastSweep = SystemClock.wallNanoseconds()
+        var lastActivity: UInt64 = 0
         while !stopping.load(ordering: .acquiring) {
-            let ready = poll(&pollSet, nfds_t(pollSet.count), 100)
+            // Right after forwarding, the answer usually follows within tens of microseconds: look for
+            // it without sleeping for a short while (busy poll) instead of paying a wakeup for it.
+            let spinning = SystemClock.monotonicNanoseconds() &- lastActivity < settings.busyPollNanoseconds
+            let ready = poll(&pollSet, nfds_t(pollSet.count), spinning ? 0 : 100)
             if ready > 0 {
                 for index in pollSet.indices where pollSet[index].revents != 0 {
                     drain(port: index, taps: taps, buffer: buffer)
                 }
+                lastActivity = SystemClock.monotonicNanoseconds()
             }
             let now = SystemClock.wallNanoseconds()
             if now &- lastSweep > 1_000_000_000 {

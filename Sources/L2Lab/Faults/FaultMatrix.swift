@@ -220,6 +220,7 @@ public struct FaultMatrix {
                 let target = lab.topology.hosts.map(\.name).first { $0 != runningOn[0] }!
                 var again = MigrationOptions()
                 again.downtimeMs = 5
+                again.graceMs = 200
                 migratesAfterwards = (try? coordinator.migrate(vm: vm.name, to: target, options: again))?.runsOn == target
                 if migratesAfterwards != true { problems.append("the lab could not migrate the VM afterwards") }
             }

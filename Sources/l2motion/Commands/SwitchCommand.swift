@@ -36,6 +36,9 @@ struct SwitchCommand: ParsableCommand {
     @Option(help: "MAC entry idle time before it expires, in seconds.")
     var aging: Double = 300
 
+    @Option(help: "Microseconds the forwarding thread keeps polling without sleeping after a frame (0: off).")
+    var busyPollUs: Int = 50
+
     @Option(help: "Maximum MAC table entries.")
     var capacity: Int = 8192
 
@@ -60,10 +63,11 @@ struct SwitchCommand: ParsableCommand {
         try FileManager.default.createDirectory(atPath: folder.path, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
         let directory = captureDir ?? "Captures/\(CaptureRun.stamp())-\(name)"
-        let settings = SwitchSettings(
+        var settings = SwitchSettings(
             name: name, ports: specs, captureDirectory: directory, snaplen: snaplen, captureFilter: captureFilter,
             perPortCaptures: perPortCaptures, agingSeconds: aging, tableCapacity: capacity,
             controlSocket: controlSocket ?? folder.switchSocket(name))
+        settings.busyPollNanoseconds = UInt64(max(busyPollUs, 0)) * 1000
         let daemon = try SwitchDaemon(settings: settings, logger: logger)
         try daemon.run()
     }
