@@ -92,8 +92,16 @@ public enum FuzzMigration {
     /// hello, spec, page batches, round ends, switchover (with the right digest), a forwarded frame and
     /// commit. Page contents derive from `seed`; every third page stays zero.
     public static func stream(pages: Int, rounds: Int, seed: UInt8, frames: Int = 1) -> [UInt8] {
+        segments(pages: pages, rounds: rounds, seed: seed, frames: frames).flatMap { $0 }
+    }
+
+    /// `stream` cut where a real source waits for the destination: after the spec (for
+    /// `specAccepted`) and after the switchover (for `verified` and `resumed`).
+    public static func segments(pages: Int, rounds: Int, seed: UInt8, frames: Int = 1) -> [[UInt8]] {
         var out = hello
         MigrationEncoder.append(.spec(spec(pages: pages)), to: &out)
+        let setup = out
+        out = []
         var hashes = [UInt64](repeating: PageHash.zeroPage, count: pages)
         var page = [UInt8](repeating: 0, count: GuestMemory.pageSize)
         for round in 1...max(1, rounds) {
@@ -123,10 +131,11 @@ public enum FuzzMigration {
                                                             workloadState: [9, 8, 7], queuedFrames: queued,
                                                             pageCount: UInt64(pages),
                                                             memoryDigest: PageHash.digest(of: hashes))), to: &out)
+        var after: [UInt8] = []
         MigrationEncoder.append(.forwardedFrame(Announce.rarpFrame(for: MACAddress(0x00, 0x50, 0x56, 0x00, 0x00, 0x10))),
-                                to: &out)
-        MigrationEncoder.append(.commit, to: &out)
-        return out
+                                to: &after)
+        MigrationEncoder.append(.commit, to: &after)
+        return [setup, out, after]
     }
 
     /// One of every message type, each encoded on its own (seeds for the decoder).
