@@ -10,14 +10,13 @@ import L2Migration
 public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     var input = FuzzReader(data, size)
     let control = input.u8()
-    let limits = [1, 16, 100, 4096, SecureChannel.defaultMaxRecordLength, 0, -5, 1 << 30]
-    let limit = limits[Int(control & 7)]
+    let (source0, destination0) = FuzzChannel.pairs[Int(control & 7)]
     var chunks = ChunkSizes(seed: input.u8(), limit: 4096)
     let records = Int(control >> 3 & 3)
     let sealedPlaintext = Array(input.take(Int(input.u8()) * records))
 
-    var source = FuzzChannel.make(.source, limit)
-    var destination = FuzzChannel.make(.destination, limit)
+    var source = source0
+    var destination = destination0
     var wire: [UInt8] = []
     if records > 0 {
         try! source.seal(sealedPlaintext, into: &wire)
@@ -45,6 +44,12 @@ public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
 }
 
 enum FuzzChannel {
+    /// Record limits (out-of-range ones are clamped by the channel).
+    static let limits = [1, 16, 100, 4096, SecureChannel.defaultMaxRecordLength, 0, -5, 1 << 30]
+    /// Fresh channel pairs per limit, keyed once (HKDF per input would dominate the run time); each
+    /// input works on copies.
+    static let pairs = limits.map { (make(.source, $0), make(.destination, $0)) }
+
     static func make(_ role: SecureChannel.Role, _ limit: Int) -> SecureChannel {
         SecureChannel(secret: FuzzMigration.secret, id: FuzzMigration.id, sourceNonce: FuzzMigration.sourceNonce,
                       destinationNonce: FuzzMigration.destinationNonce, role: role, maxRecordLength: limit)
