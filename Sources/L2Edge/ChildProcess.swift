@@ -1,5 +1,6 @@
 import CTap
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -32,6 +33,16 @@ public final class ChildProcess: @unchecked Sendable {
         let child = l2m_spawn(cArguments, outputFD, newSession ? 1 : 0)
         guard child > 0 else { throw SystemError("start", arguments[0]) }
         pid = child
+        Self.started.withLock { _ = $0.insert(child) }
+    }
+
+    /// PIDs this process started and has not reaped yet, so an interrupted CLI can end them.
+    private static let started = Mutex<Set<Int32>>([])
+
+    /// Ends (SIGTERM) every child this process started that is still running: for a Ctrl-C handler.
+    /// Only PIDs this process spawned itself and has not reaped, so none can have been reused.
+    public static func terminateAllStarted() {
+        for pid in started.withLock({ $0 }) { kill(pid, SIGTERM) }
     }
 
     /// The exit status if it has ended (reaped without blocking), nil while it runs.
@@ -39,7 +50,10 @@ public final class ChildProcess: @unchecked Sendable {
         lock.withLock {
             if status == nil {
                 var raw: Int32 = 0
-                if waitpid(pid, &raw, WNOHANG) == pid { status = Self.decode(raw) }
+                if waitpid(pid, &raw, WNOHANG) == pid {
+                    status = Self.decode(raw)
+                    _ = Self.started.withLock { $0.remove(pid) }
+                }
             }
             return status
         }
@@ -61,6 +75,7 @@ public final class ChildProcess: @unchecked Sendable {
             while waitpid(pid, &raw, 0) == -1 && errno == EINTR {}
             let decoded = Self.decode(raw)
             status = decoded
+            _ = Self.started.withLock { $0.remove(pid) }
             return decoded
         }
     }

@@ -16,6 +16,11 @@ public enum SignalWaiter {
     }
 
     public static func blockTerminationSignals() {
+        // A parent may have set them to "ignore" (a shell does for background jobs); an ignored
+        // signal is discarded, not queued, so sigwait would never see it.
+        signal(SIGINT, SIG_DFL)
+        signal(SIGTERM, SIG_DFL)
+        signal(SIGHUP, SIG_DFL)
         var set = terminationSet()
         pthread_sigmask(SIG_BLOCK, &set, nil)
         signal(SIGPIPE, SIG_IGN)

@@ -115,6 +115,7 @@ enum CleanupOnSignal {
             guard run else { return }
             FileHandle.standardError.write(Data("\ninterrupted (signal \(signal)): taking lab \(lab) down\n".utf8))
             for action in lock.withLock({ extra }) { action() }
+            ChildProcess.terminateAllStarted()
             LabLifecycle.down(lab: lab)
             exit(130)
         }
