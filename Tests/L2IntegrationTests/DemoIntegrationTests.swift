@@ -28,7 +28,9 @@ struct DemoIntegrationTests {
         }
 
         func tshark(_ file: String, _ filter: String, _ fields: [String] = ["frame.number"]) throws -> [String] {
-            try CommandRunner.run(["tshark", "-r", file, "-Y", filter, "-T", "fields"] + fields.flatMap { ["-e", $0] })
+            // TCP 8000 carries l2motion's own (by default encrypted) stream: decode it as data, or a
+            // heuristic dissector may take ciphertext for its protocol and call it malformed.
+            try CommandRunner.run(["tshark", "-r", file, "-d", "tcp.port==8000,data", "-Y", filter, "-T", "fields"] + fields.flatMap { ["-e", $0] })
                 .split(separator: "\n").map(String.init)
         }
         for file in [report.captures.pswitch, report.captures.vmotion] {

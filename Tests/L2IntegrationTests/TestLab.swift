@@ -80,7 +80,7 @@ final class TestLab: @unchecked Sendable {
     /// Flushes and reads a switch's capture through tshark with a display filter, one line per frame.
     func tshark(_ switchName: String, filter: String, fields: [String]) throws -> [String] {
         _ = try switchCall(switchName, "capture-flush", as: [String: UInt64].self)
-        let output = try CommandRunner.run(["tshark", "-r", state.capturePath(of: switchName), "-Y", filter, "-T", "fields"]
+        let output = try CommandRunner.run(["tshark", "-r", state.capturePath(of: switchName), "-d", "tcp.port==8000,data", "-Y", filter, "-T", "fields"]
                                            + fields.flatMap { ["-e", $0] })
         return output.split(separator: "\n").map(String.init)
     }

@@ -61,7 +61,7 @@ public enum DemoMarkdown {
         lines.append("## Captures")
         lines.append("")
         lines.append("- production segment: `\(report.captures.pswitch)` — try the display filters `rarp`, `arp || icmp`")
-        lines.append("- vMotion segment: `\(report.captures.vmotion)` — try `tcp.port == 8000` (payloads cut by the snaplen)")
+        lines.append("- vMotion segment: `\(report.captures.vmotion)` — try `tcp.port == 8000`, with TCP 8000 decoded as data (`tshark -d tcp.port==8000,data`; payloads cut by the snaplen, AES-GCM unless disabled)")
         lines.append("")
         lines.append("Open them with `wireshark FILE` or `tshark -r FILE -Y rarp`.")
         return lines.joined(separator: "\n") + "\n"
