@@ -83,7 +83,7 @@ public final class HostDaemon: @unchecked Sendable {
     /// a VM's new host during the grace period after it migrated away.
     func receiveFromUplink(_ frame: [UInt8]) {
         let now = SystemClock.monotonicNanoseconds()
-        let (delivery, targets, forward) = stateLock.withLock { () -> (VirtualSwitchDelivery, [HostedVM], DepartedVM?) in
+        let (targets, forward) = stateLock.withLock { () -> ([HostedVM], DepartedVM?) in
             let delivery = inventory.virtualSwitch.deliverFromUplink(frame)
             var forward: DepartedVM?
             if frame.count >= 14 {
@@ -92,9 +92,8 @@ public final class HostDaemon: @unchecked Sendable {
                     if gone.until > now { forward = gone } else { departed[destination] = nil }
                 }
             }
-            return (delivery, delivery.nics.compactMap { mac in vms.values.first { $0.mac == mac } }, forward)
+            return (delivery.nics.compactMap { mac in vms.values.first { $0.mac == mac } }, forward)
         }
-        _ = delivery
         if let forward { forward.forward(frame) }
         for vm in targets {
             for reply in vm.deliver(frame[...], now: now) { sendFromVM(reply, source: vm.mac) }

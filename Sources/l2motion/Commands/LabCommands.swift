@@ -104,7 +104,6 @@ struct LabCommand: ParsableCommand {
 enum CleanupOnSignal {
     nonisolated(unsafe) private static var armed = false
     private static let lock = NSLock()
-    nonisolated(unsafe) private static var extra: [@Sendable () -> Void] = []
 
     static func install(lab: String) {
         SignalWaiter.blockTerminationSignals()
@@ -114,16 +113,12 @@ enum CleanupOnSignal {
             let run = lock.withLock { armed }
             guard run else { return }
             FileHandle.standardError.write(Data("\ninterrupted (signal \(signal)): taking lab \(lab) down\n".utf8))
-            for action in lock.withLock({ extra }) { action() }
             ChildProcess.terminateAllStarted()
             LabLifecycle.down(lab: lab)
             exit(130)
         }
         thread.start()
     }
-
-    /// Something else to stop first (probes).
-    static func also(_ action: @escaping @Sendable () -> Void) { lock.withLock { extra.append(action) } }
 
     static func disarm() { lock.withLock { armed = false } }
 }
