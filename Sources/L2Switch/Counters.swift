@@ -14,6 +14,9 @@ public enum DropReason: String, CaseIterable, Hashable, Sendable, Codable, Custo
     case sameSegment = "same_segment"
     /// The caller could not write the frame to the egress port (e.g. the TAP queue was full).
     case queueFull = "queue_full"
+    /// A TAP's virtio-net header that does not fit its frame (an unknown segmentation type, a
+    /// checksum position outside the frame, a super-frame without a segment size).
+    case badOffload = "bad_offload"
 
     public var description: String { rawValue }
 }
@@ -26,6 +29,7 @@ public struct DropCounters: Hashable, Sendable, Codable {
     public var portDown: UInt64 = 0
     public var sameSegment: UInt64 = 0
     public var queueFull: UInt64 = 0
+    public var badOffload: UInt64 = 0
 
     public init() {}
 
@@ -38,6 +42,7 @@ public struct DropCounters: Hashable, Sendable, Codable {
             case .portDown: portDown
             case .sameSegment: sameSegment
             case .queueFull: queueFull
+            case .badOffload: badOffload
             }
         }
         set {
@@ -48,11 +53,12 @@ public struct DropCounters: Hashable, Sendable, Codable {
             case .portDown: portDown = newValue
             case .sameSegment: sameSegment = newValue
             case .queueFull: queueFull = newValue
+            case .badOffload: badOffload = newValue
             }
         }
     }
 
-    public var total: UInt64 { runt + oversize + badSource + portDown + sameSegment + queueFull }
+    public var total: UInt64 { runt + oversize + badSource + portDown + sameSegment + queueFull + badOffload }
 
     enum CodingKeys: String, CodingKey {
         case runt, oversize
@@ -60,6 +66,7 @@ public struct DropCounters: Hashable, Sendable, Codable {
         case portDown = "port_down"
         case sameSegment = "same_segment"
         case queueFull = "queue_full"
+        case badOffload = "bad_offload"
     }
 }
 

@@ -162,8 +162,12 @@ public struct SwitchCore: Sendable {
     /// A frame is learned from even if its destination filters it (`sameSegment`) or is down.
     /// A frame from a port the switch does not have is dropped as `.portDown` and counted in
     /// `unknownPortFrames`.
+    ///
+    /// `offload` is the frame's virtio-net header when the port passes offloads (a TAP opened with
+    /// `IFF_VNET_HDR`): a header that does not fit the frame is dropped as `.badOffload`, and a GSO
+    /// super-frame passes the MTU check when each segment it stands for would.
     public mutating func receive(_ frame: UnsafeRawBufferPointer, on port: PortID, at now: UInt64,
-                                 frameNumber: UInt64) -> ForwardingResult
+                                 frameNumber: UInt64, offload: VirtioNetHeader? = nil) -> ForwardingResult
     {
         guard let ingress = portIndex[port] else {
             unknownPortFrames += 1
@@ -178,7 +182,12 @@ public struct SwitchCore: Sendable {
         let etherType = UInt16(frame[12]) << 8 | UInt16(frame[13])
         let tagged = etherType == EtherType.vlan.rawValue
         guard !tagged || length >= 18 else { return drop(.runt, on: ingress) }
-        guard length <= ports[ingress].configuration.mtu + (tagged ? 18 : 14) else { return drop(.oversize, on: ingress) }
+        var wireLength = length
+        if let offload {
+            guard offload.problem(with: frame) == nil else { return drop(.badOffload, on: ingress) }
+            wireLength = offload.largestWireFrame(of: frame)
+        }
+        guard wireLength <= ports[ingress].configuration.mtu + (tagged ? 18 : 14) else { return drop(.oversize, on: ingress) }
 
         let source = MACAddress(bytes: frame, at: 6)
         guard !source.isMulticast, !source.isZero else { return drop(.badSource, on: ingress) }
@@ -213,8 +222,9 @@ public struct SwitchCore: Sendable {
     }
 
     /// `receive` for a frame held in an array (tests, tools); the hot path passes a buffer.
-    public mutating func receive(_ frame: [UInt8], on port: PortID, at now: UInt64, frameNumber: UInt64) -> ForwardingResult {
-        frame.withUnsafeBytes { receive($0, on: port, at: now, frameNumber: frameNumber) }
+    public mutating func receive(_ frame: [UInt8], on port: PortID, at now: UInt64, frameNumber: UInt64,
+                                 offload: VirtioNetHeader? = nil) -> ForwardingResult {
+        frame.withUnsafeBytes { receive($0, on: port, at: now, frameNumber: frameNumber, offload: offload) }
     }
 
     /// Records that the caller wrote a frame of `bytes` bytes to `port`.

@@ -37,6 +37,13 @@ final class Sandbox: @unchecked Sendable {
         return child
     }
 
+    /// Starts any program in the background (e.g. `ip netns exec NS iperf3 -s`), output to a log.
+    func spawn(_ arguments: [String], log: String) throws -> ChildProcess {
+        let child = try ChildProcess(arguments, logPath: "\(directory)/\(log).log")
+        children.append(child)
+        return child
+    }
+
     /// Runs `l2motion ARGS` to completion and returns stdout.
     func run(_ arguments: [String]) throws -> String {
         try CommandRunner.run([RootEnvironment.binary] + arguments)

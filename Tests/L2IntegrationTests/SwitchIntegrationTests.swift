@@ -35,10 +35,10 @@ struct SwitchIntegrationTests {
         }
     }
 
-    static func startLab(_ sandbox: Sandbox) throws -> Lab {
+    static func startLab(_ sandbox: Sandbox, options: [String] = []) throws -> Lab {
         let namespaces = try ["a", "b", "c"].map { try sandbox.namespace($0) }
         let captureDirectory = sandbox.directory + "/captures"
-        var arguments = ["switch", "sw", "--lab", sandbox.prefix, "--capture-dir", captureDirectory]
+        var arguments = ["switch", "sw", "--lab", sandbox.prefix, "--capture-dir", captureDirectory] + options
         for (index, namespace) in namespaces.enumerated() {
             arguments += ["--port", "name=p\(index + 1),netns=\(namespace),ifname=eth0,addr=10.99.0.\(index + 1)/24"]
         }
@@ -84,6 +84,50 @@ struct SwitchIntegrationTests {
                     "port \(port.name): every received frame is forwarded or counted as dropped")
         }
         #expect(counters.map(\.rxFrames).reduce(0, +) == UInt64(frames.count), "the capture holds each frame once")
+    }
+
+    @Test("with offloads TCP crosses as GSO super-frames, without them as MTU-sized frames; UDP checksums arrive complete",
+          arguments: [true, false])
+    func offloads(enabled: Bool) throws {
+        try RootEnvironment.require()
+        let sandbox = try Sandbox()
+        defer { sandbox.tearDown() }
+        let lab = try Self.startLab(sandbox, options: enabled ? [] : ["--no-offloads"])
+        #expect(lab.ping(from: 0, to: "10.99.0.2", count: 1))
+        let server = try sandbox.spawn(["ip", "netns", "exec", lab.namespaces[1], "iperf3", "-s", "-1", "-p", "5201"], log: "iperf3-server")
+        #expect(sandbox.waitUntil {
+            (try? CommandRunner.run(["ip", "netns", "exec", lab.namespaces[1], "ss", "-ltn"]))?.contains(":5201 ") == true
+        }, "iperf3 server listening")
+        let sent = try CommandRunner.run(["ip", "netns", "exec", lab.namespaces[0], "iperf3", "-c", "10.99.0.2", "-p", "5201",
+                                          "-n", "32M", "-J"])
+        #expect(sent.contains("\"sum_received\""), "the TCP transfer completed: \(sent.prefix(400))")
+        _ = server.wait(seconds: 10)
+        // UDP from a to b: the kernel leaves the checksum to the device when offloads are on.
+        _ = try CommandRunner.run(["ip", "netns", "exec", lab.namespaces[0], "bash", "-c",
+                                   "echo l2motion-checksum > /dev/udp/10.99.0.2/9 || true"])
+        let frames = try lab.capture()
+        let largest = frames.map(\.originalLength).max() ?? 0
+        if enabled {
+            #expect(largest > 1514, "super-frames longer than one MTU crossed the switch (largest \(largest))")
+        } else {
+            #expect(largest <= 1514, "every frame fits the MTU (largest \(largest))")
+        }
+        let udp = frames.compactMap { captured -> (IPv4Packet, UDPDatagram)? in
+            guard let frame = try? EthernetFrame(captured.bytes[...]), frame.etherType == .ipv4,
+                  let ip = try? IPv4Packet(frame.payload), ip.protocol == .udp,
+                  let datagram = try? UDPDatagram(ip.payload), datagram.destinationPort == 9 else { return nil }
+            return (ip, datagram)
+        }
+        #expect(udp.count == 1, "the UDP datagram is in the capture")
+        for (ip, datagram) in udp {
+            #expect(datagram.isChecksumValid(source: ip.source, destination: ip.destination),
+                    "the captured UDP checksum is complete and correct")
+        }
+        let malformed = try CommandRunner.run(["tshark", "-r", "\(lab.captureDirectory)/sw.pcap", "-d", "tcp.port==5201,data",
+                                               "-Y", "_ws.malformed || _ws.expert.severity >= error", "-T", "fields", "-e", "frame.number"])
+        #expect(malformed.isEmpty, "tshark finds no malformed frames: \(malformed.prefix(200))")
+        let counters = try ControlClient.call(lab.socket, ControlRequest("counters"), as: [PortCountersSnapshot].self)
+        #expect(counters.allSatisfy { $0.rxDrops.badOffload == 0 && $0.rxDrops.oversize == 0 })
     }
 
     @Test("a known MAC seen on another port moves on its first frame, and the event names the capture frame")

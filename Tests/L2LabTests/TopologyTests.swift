@@ -81,7 +81,7 @@ struct TopologyAcceptanceTests {
     @Test func defaultTopologyParsesAndValidates() throws {
         let topology = DefaultTopology.topology()
         #expect(topology.name == "l2m")
-        #expect(topology.switches == [SwitchNode(name: "pswitch", mtu: 1500, snaplen: 65535),
+        #expect(topology.switches == [SwitchNode(name: "pswitch", mtu: 1500, snaplen: 262_144),
                                       SwitchNode(name: "vmotion", mtu: 9000, snaplen: 128)])
         #expect(topology.clients.map(\.name) == ["client01"])
         #expect(topology.hosts.map(\.name) == ["esx01", "esx02"])
@@ -105,7 +105,7 @@ struct TopologyAcceptanceTests {
         let yaml = try edited([("    mtu: 1500\n", ""), ("    memory_mib: 4096\n    port_groups: [Production]\n    datastores: [ds01]\n  - name: esx02", "    port_groups: [Production]\n    datastores: [ds01]\n  - name: esx02"),
                                ("    touched_mib: 256\n", ""), ("    workload: web", "")])
         let topology = try TopologyLoader.parse(yaml: yaml, source: "test.yaml")
-        #expect(topology.switches[0].mtu == 1500 && topology.switches[0].snaplen == 65535)
+        #expect(topology.switches[0].mtu == 1500 && topology.switches[0].snaplen == 262_144)
         #expect(topology.hosts[0].memoryMiB == 16_384)
         #expect(topology.vms[0].touchedMiB == 0)
         #expect(topology.vms[0].workload == "idle")

@@ -113,6 +113,33 @@ struct SwitchCoreTests {
         #expect(core.counters(of: 9)?.rxDrops.oversize == 1)
     }
 
+    @Test func superFramePassesWhenEachSegmentFitsTheMTU() throws {
+        var core = try threePortSwitch()
+        // An IPv4/TCP super-frame of 20,000 bytes, data offset 8 words (timestamps), 1448-byte segments:
+        // each segment is 14 + 20 + 32 + 1448 = 1514 bytes on the wire.
+        var superFrame = frame(to: b, from: a, payload: 20_000 - 14)
+        superFrame[14] = 0x45
+        superFrame[23] = 6
+        superFrame[14 + 20 + 12] = 8 << 4
+        let tso = VirtioNetHeader(flags: VirtioNetHeader.needsChecksumFlag, segmentationType: 1, headerLength: 66,
+                                  segmentSize: 1448, checksumStart: 34, checksumOffset: 16)
+        #expect(core.receive(superFrame, on: 1, at: 0, frameNumber: 1, offload: tso).decision == .flood)
+        #expect(core.counters(of: 1)?.rxBytes == 20_000)
+        // The same bytes without the header are one oversize frame.
+        #expect(core.receive(superFrame, on: 1, at: 0, frameNumber: 2).decision == .drop(.oversize))
+        // Segments of 1449 bytes would not fit a 1500-byte MTU.
+        var jumboSegments = tso
+        jumboSegments.segmentSize = 1449
+        #expect(core.receive(superFrame, on: 1, at: 0, frameNumber: 3, offload: jumboSegments).decision == .drop(.oversize))
+        // A header that does not fit the frame is dropped and counted, not forwarded.
+        var broken = tso
+        broken.checksumStart = 30_000
+        #expect(core.receive(superFrame, on: 1, at: 0, frameNumber: 4, offload: broken).decision == .drop(.badOffload))
+        let counters = try #require(core.counters(of: 1))
+        #expect(counters.rxDrops.oversize == 2 && counters.rxDrops.badOffload == 1)
+        #expect(counters.rxFrames == counters.unicastFrames + counters.floodedFrames + counters.rxDrops.total)
+    }
+
     @Test func multicastAndZeroSourcesAreDroppedAndCounted() throws {
         var core = try threePortSwitch()
         let sources = [MACAddress.broadcast, MACAddress(0x01, 0x00, 0x5e, 0x00, 0x00, 0x01), MACAddress.zero]

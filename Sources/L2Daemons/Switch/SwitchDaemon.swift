@@ -2,6 +2,7 @@ import Foundation
 import L2Control
 import L2Edge
 import L2Switch
+import L2Wire
 import Logging
 import Synchronization
 
@@ -19,8 +20,13 @@ public struct SwitchSettings: Sendable {
     /// How long the forwarding thread keeps polling without sleeping after it forwarded a frame
     /// (0 turns busy polling off).
     public var busyPollNanoseconds: UInt64 = 50_000
+    /// Pass checksum and TCP segmentation offloads between ports (`IFF_VNET_HDR`, `TUNSETOFFLOAD`):
+    /// 64 KiB super-frames cross the switch as one frame. Off: every frame is MTU-sized.
+    public var offloads = true
+    /// Write the segment capture. Only benchmarks turn this off, to measure what capturing costs.
+    public var captures = true
 
-    public init(name: String, ports: [PortSpec], captureDirectory: String, snaplen: Int = 65535,
+    public init(name: String, ports: [PortSpec], captureDirectory: String, snaplen: Int = 262_144,
                 captureFilter: String? = nil, perPortCaptures: Bool = false, agingSeconds: Double = 300,
                 tableCapacity: Int = 8192, controlSocket: String) {
         self.name = name
@@ -61,7 +67,9 @@ public final class SwitchDaemon: Sendable {
         try FileManager.default.createDirectory(atPath: settings.captureDirectory, withIntermediateDirectories: true)
         self.settings = settings
         self.logger = logger
-        if let filter = settings.captureFilter, !filter.isEmpty {
+        if !settings.captures {
+            capture = .disabled
+        } else if let filter = settings.captureFilter, !filter.isEmpty {
             capture = .filtered(try PcapWriter(path: settings.capturePath, snaplen: settings.snaplen, filter: filter))
         } else {
             capture = .ring(try CaptureRing(path: settings.capturePath, snaplen: settings.snaplen))
@@ -76,7 +84,7 @@ public final class SwitchDaemon: Sendable {
         }
         core = Mutex(switchCore)
         let prefix = "l2s\(getpid() % 100_000)x"
-        ports = try TapPorts(specs: settings.ports, tapPrefix: prefix)
+        ports = try TapPorts(specs: settings.ports, tapPrefix: prefix, offloads: settings.offloads)
     }
 
     /// Serves until a termination signal, then cleans up. The caller must have blocked the
@@ -111,7 +119,8 @@ public final class SwitchDaemon: Sendable {
     private func forwardLoop() {
         let taps = ports.taps
         var pollSet = taps.map { pollfd(fd: $0.descriptor.rawValue, events: Int16(POLLIN), revents: 0) }
-        let bufferSize = 65_536 + 64
+        // A GSO super-frame is up to 64 KiB of IP plus its Ethernet header and the virtio-net header.
+        let bufferSize = 128 * 1024
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 64)
         defer { buffer.deallocate() }
         var lastSweep = SystemClock.wallNanoseconds()
@@ -136,10 +145,14 @@ public final class SwitchDaemon: Sendable {
         }
     }
 
-    /// Reads every frame queued on one TAP (until EAGAIN) and forwards each.
+    /// Reads every frame queued on one TAP (until EAGAIN) and forwards each. With offloads, each read
+    /// starts with the virtio-net header: a partial checksum of an ordinary frame is filled in here
+    /// (so the capture and every receiver see a correct frame), a super-frame passes as it is, and the
+    /// header goes out with the frame to the egress TAPs.
     private func drain(port index: Int, taps: [TapDevice], buffer: UnsafeMutableRawBufferPointer) {
         let ingress = PortID(index + 1)
         let tap = taps[index]
+        let headerLength = ports.offloads ? VirtioNetHeader.length : 0
         for _ in 0..<512 {
             let count: Int
             do {
@@ -149,12 +162,21 @@ public final class SwitchDaemon: Sendable {
                 logger.error("port \(settings.ports[index].name): \(error)")
                 return
             }
-            let frame = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
+            let frame = UnsafeMutableRawBufferPointer(rebasing: buffer[min(headerLength, count)..<count])
+            var offload: VirtioNetHeader? = nil
+            if headerLength > 0, var header = try? VirtioNetHeader(parsing: UnsafeRawBufferPointer(buffer)) {
+                if header.needsChecksum, !header.isSuperFrame, header.problem(with: UnsafeRawBufferPointer(frame)) == nil {
+                    header = header.completingChecksum(in: frame)
+                    header.write(to: buffer)
+                }
+                offload = header
+            }
+            let packet = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
             let now = SystemClock.wallNanoseconds()
-            let number = capture.write(frame, wallNanoseconds: now)
-            portCaptures[index]?.write(frame, wallNanoseconds: now)
+            let number = capture.write(UnsafeRawBufferPointer(frame), wallNanoseconds: now)
+            portCaptures[index]?.write(UnsafeRawBufferPointer(frame), wallNanoseconds: now)
             core.withLock { core in
-                let result = core.receive(frame, on: ingress, at: now, frameNumber: number)
+                let result = core.receive(UnsafeRawBufferPointer(frame), on: ingress, at: now, frameNumber: number, offload: offload)
                 if let event = result.event, event.kind == .moved {
                     logger.info("station move: \(event.mac) \(event.oldPort.map(String.init(describing:)) ?? "-") -> \(event.newPort) (frame \(number))")
                 }
@@ -162,21 +184,23 @@ public final class SwitchDaemon: Sendable {
                 case .drop:
                     break
                 case let .unicast(egress):
-                    transmit(frame, to: egress, taps: taps, core: &core)
+                    transmit(packet, frameBytes: frame.count, to: egress, taps: taps, core: &core)
                 case .flood:
                     for egress in core.floodTargets(from: ingress) {
-                        transmit(frame, to: egress, taps: taps, core: &core)
+                        transmit(packet, frameBytes: frame.count, to: egress, taps: taps, core: &core)
                     }
                 }
             }
         }
     }
 
+    /// Writes one packet (the frame, after its virtio-net header when the ports pass offloads).
     @inline(__always)
-    private func transmit(_ frame: UnsafeRawBufferPointer, to egress: PortID, taps: [TapDevice], core: inout SwitchCore) {
-        let written = (try? taps[egress.rawValue - 1].descriptor.write(frame)) ?? nil
+    private func transmit(_ packet: UnsafeRawBufferPointer, frameBytes: Int, to egress: PortID, taps: [TapDevice],
+                          core: inout SwitchCore) {
+        let written = (try? taps[egress.rawValue - 1].descriptor.write(packet)) ?? nil
         if written != nil {
-            core.recordTransmit(port: egress, bytes: frame.count)
+            core.recordTransmit(port: egress, bytes: frameBytes)
         } else {
             core.recordDrop(port: egress, reason: .queueFull)
         }
@@ -238,6 +262,8 @@ public final class SwitchDaemon: Sendable {
 enum SegmentCapture: Sendable {
     case ring(CaptureRing)
     case filtered(PcapWriter)
+    /// No capture (benchmarks only: what capturing costs).
+    case disabled
 
     /// Appends one frame; returns its number in the capture, or 0 when the filter rejected it.
     @inline(__always)
@@ -247,6 +273,8 @@ enum SegmentCapture: Sendable {
             return ring.write(frame, wallNanoseconds: wallNanoseconds)
         case let .filtered(writer):
             return writer.write(frame, wallNanoseconds: wallNanoseconds) ? writer.framesWritten : 0
+        case .disabled:
+            return 0
         }
     }
 
@@ -254,6 +282,7 @@ enum SegmentCapture: Sendable {
         switch self {
         case let .ring(ring): ring.framesWritten
         case let .filtered(writer): writer.framesWritten
+        case .disabled: 0
         }
     }
 
@@ -262,6 +291,7 @@ enum SegmentCapture: Sendable {
         switch self {
         case let .ring(ring): ring.sealIfIdle()
         case let .filtered(writer): writer.flush()
+        case .disabled: break
         }
     }
 
@@ -270,6 +300,7 @@ enum SegmentCapture: Sendable {
         switch self {
         case let .ring(ring): ring.flush()
         case let .filtered(writer): writer.flush()
+        case .disabled: break
         }
     }
 
@@ -277,6 +308,7 @@ enum SegmentCapture: Sendable {
         switch self {
         case let .ring(ring): ring.close()
         case let .filtered(writer): writer.close()
+        case .disabled: break
         }
     }
 }

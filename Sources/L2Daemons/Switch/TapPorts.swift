@@ -22,13 +22,20 @@ public final class TapPorts: Sendable {
         }
     }
 
-    public init(specs: [PortSpec], tapPrefix: String) throws {
+    /// With `offloads`, every TAP is opened with a virtio-net header and accepts partial checksums
+    /// and TCP super-frames (TSO), so its kernel side sends 64 KiB super-frames instead of MTU-sized
+    /// frames. All ports of a switch do the same, so a super-frame only ever goes to a port that
+    /// takes super-frames.
+    public let offloads: Bool
+
+    public init(specs: [PortSpec], tapPrefix: String, offloads: Bool) throws {
         try Self.preflight(specs)
         var created: [TapDevice] = []
         do {
             for (index, spec) in specs.enumerated() {
-                let tap = try TapDevice(name: "\(tapPrefix)\(index)")
+                let tap = try TapDevice(name: "\(tapPrefix)\(index)", virtioHeader: offloads)
                 created.append(tap)
+                if offloads { try tap.setOffload([.checksum, .tcpSegmentation]) }
                 // A longer queue on the kernel side (default 1000) absorbs bursts the forwarding
                 // thread has not read yet, instead of dropping them (TCP then backs off).
                 _ = try? CommandRunner.run(["ip", "link", "set", "dev", tap.name, "txqueuelen", String(Self.txQueueLength)])
@@ -41,6 +48,7 @@ public final class TapPorts: Sendable {
         }
         self.specs = specs
         self.taps = created
+        self.offloads = offloads
     }
 
     public func closeAll() {

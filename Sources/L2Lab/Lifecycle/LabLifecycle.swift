@@ -87,7 +87,7 @@ public enum LabLifecycle {
     private static func startSwitches(_ state: inout LabState, progress: (String) -> Void) throws {
         for node in state.topology.switches {
             var arguments = [executable, "switch", node.name, "--lab", state.name, "--capture-dir", state.captureDirectory,
-                             "--snaplen", String(node.snaplen)]
+                             "--snaplen", String(node.snaplen)] + (node.offloads ? [] : ["--no-offloads"])
             for port in state.topology.ports(of: node.name) {
                 arguments += ["--port", "name=\(port.node),netns=\(port.namespace),ifname=\(port.interface),mtu=\(node.mtu)"
                                 + (port.address.map { ",addr=\($0)" } ?? "")]

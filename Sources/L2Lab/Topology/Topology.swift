@@ -61,22 +61,27 @@ public struct SwitchNode: Codable, Sendable, Equatable {
     public var name: String
     /// MTU of every port (68...9000).
     public var mtu: Int
-    /// Bytes kept per frame in the capture; the vMotion segment keeps headers only by default.
+    /// Bytes kept per frame in the capture (default 262144, whole super-frames); the vMotion segment
+    /// keeps headers only by default.
     public var snaplen: Int
+    /// Pass checksum and TCP segmentation offloads between the ports (default on).
+    public var offloads: Bool
 
-    public init(name: String, mtu: Int = 1500, snaplen: Int = 65535) {
+    public init(name: String, mtu: Int = 1500, snaplen: Int = 262_144, offloads: Bool = true) {
         self.name = name
         self.mtu = mtu
         self.snaplen = snaplen
+        self.offloads = offloads
     }
 
-    enum CodingKeys: String, CodingKey { case name, mtu, snaplen }
+    enum CodingKeys: String, CodingKey { case name, mtu, snaplen, offloads }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         name = try container.decode(String.self, forKey: .name)
         mtu = try container.decodeIfPresent(Int.self, forKey: .mtu) ?? 1500
-        snaplen = try container.decodeIfPresent(Int.self, forKey: .snaplen) ?? 65535
+        snaplen = try container.decodeIfPresent(Int.self, forKey: .snaplen) ?? 262_144
+        offloads = try container.decodeIfPresent(Bool.self, forKey: .offloads) ?? true
     }
 }
 

@@ -25,7 +25,7 @@ struct SwitchCommand: ParsableCommand {
     var captureDir: String?
 
     @Option(help: "Bytes kept of each frame in the capture (64...262144).")
-    var snaplen: Int = 65535
+    var snaplen: Int = 262_144
 
     @Option(help: "A libpcap filter: only matching frames are written to the capture.")
     var captureFilter: String?
@@ -38,6 +38,12 @@ struct SwitchCommand: ParsableCommand {
 
     @Option(help: "Microseconds the forwarding thread keeps polling without sleeping after a frame (0: off).")
     var busyPollUs: Int = 50
+
+    @Flag(inversion: .prefixedNo, help: "Pass checksum and TCP segmentation offloads between ports (IFF_VNET_HDR): 64 KiB super-frames cross the switch whole.")
+    var offloads = true
+
+    @Flag(help: "Write no capture at all (for measuring what capturing costs; every other use wants the capture).")
+    var noCapture = false
 
     @Option(help: "Maximum MAC table entries.")
     var capacity: Int = 8192
@@ -68,6 +74,8 @@ struct SwitchCommand: ParsableCommand {
             perPortCaptures: perPortCaptures, agingSeconds: aging, tableCapacity: capacity,
             controlSocket: controlSocket ?? folder.switchSocket(name))
         settings.busyPollNanoseconds = UInt64(max(busyPollUs, 0)) * 1000
+        settings.offloads = offloads
+        settings.captures = !noCapture
         let daemon = try SwitchDaemon(settings: settings, logger: logger)
         try daemon.run()
     }
