@@ -18,6 +18,11 @@ public struct MigrationSourceSettings: Sendable {
     public var verifyFrozenMemoryBeforeCommit: Bool
     /// How long after `resumed` `forwardFrame` still forwards frames.
     public var forwardGraceNanoseconds: UInt64
+    /// Which pages of the guest memory the kernel has ever backed (one bit per page, as
+    /// `DirtyBitmap` words), read when pre-copy starts and when the frozen memory is verified. A page
+    /// it leaves out, and that no write marked dirty, was never written: it is zero, and goes out as a
+    /// zero record without being read (reading it would only make the kernel map it). Nil: read every page.
+    public var populatedPages: (@Sendable () -> [UInt64]?)?
 
     public init(migrationID: MigrationID, secret: MigrationSecret, encryption: MigrationEncryptionMode = .opportunistic,
                 convergence: ConvergencePolicy = ConvergencePolicy(),
@@ -33,6 +38,7 @@ public struct MigrationSourceSettings: Sendable {
         self.pagesPerBatch = max(1, min(pagesPerBatch, 256))
         self.verifyFrozenMemoryBeforeCommit = verifyFrozenMemoryBeforeCommit
         self.forwardGraceNanoseconds = forwardGraceNanoseconds
+        populatedPages = nil
     }
 }
 
@@ -91,6 +97,8 @@ public struct MigrationSource: Sendable {
     private var round = 0
     /// Pages still to send in the current round, one bit per page.
     private var roundBitmap: [UInt64]
+    /// During round 1: pages known to be zero without reading them (never backed, never written).
+    private var knownZero: [UInt64]?
     private var cursorWord = 0
     private var cursorBits: UInt64 = 0
     private var pendingPages = 0
@@ -318,8 +326,16 @@ public struct MigrationSource: Sendable {
     /// sent. True proves source memory now == what the destination received; with the destination's
     /// digest check, destination memory at resume == source memory at stun. Memory speed; a copy of
     /// this value can run it on another thread.
+    /// A page the kernel never backed is zero without reading it.
     public func verifySourceFrozenMemory() -> Bool {
-        for page in 0..<memory.pageCount where memory.pageHash(page) != sentHashes[page] { return false }
+        let populated = settings.populatedPages?().flatMap { $0.count == memory.dirty.wordsCount ? $0 : nil }
+        for page in 0..<memory.pageCount {
+            if let populated, populated[page >> 6] & (1 << UInt64(page & 63)) == 0 {
+                if sentHashes[page] != PageHash.zeroPage { return false }
+                continue
+            }
+            if memory.pageHash(page) != sentHashes[page] { return false }
+        }
         return true
     }
 
@@ -405,9 +421,7 @@ public struct MigrationSource: Sendable {
             setupDoneTime = now
             phase = .precopy
             status = .active
-            memory.dirty.markAll()
-            _ = takeDirtySnapshot()
-            startRound(now: now)
+            startFirstRound(now: now)
             return []
         case let (.setup, .specRejected(reason)):
             return fail("the destination rejected the migration: \(reason)", now: now, sendAbort: false)
@@ -489,6 +503,28 @@ public struct MigrationSource: Sendable {
         return pendingPages
     }
 
+    /// Round 1 sends every page. Pages that were never backed by the kernel and never marked dirty are
+    /// zero: they are recorded in `knownZero` and sent without being read.
+    private mutating func startFirstRound(now: UInt64) {
+        let populated = settings.populatedPages?().flatMap { $0.count == roundBitmap.count ? $0 : nil }
+        var zero = populated.map { _ in [UInt64](repeating: 0, count: roundBitmap.count) }
+        pendingPages = 0
+        for word in 0..<roundBitmap.count {
+            let remaining = memory.pageCount - word * 64
+            let all: UInt64 = remaining >= 64 ? .max : (1 << UInt64(remaining)) - 1
+            // Taking the dirty bits starts tracking: a write whose mark lands after this is sent again
+            // in round 2. A page written before (marked) is read now, whatever the kernel says.
+            let written = memory.dirty.takeWord(word)
+            if let populated { zero![word] = all & ~(populated[word] | written) }
+            roundBitmap[word] = all
+            pendingPages += all.nonzeroBitCount
+        }
+        cursorWord = 0
+        cursorBits = 0
+        knownZero = zero
+        startRound(now: now)
+    }
+
     private mutating func startRound(now: UInt64) {
         round += 1
         roundStartTime = now
@@ -510,6 +546,14 @@ public struct MigrationSource: Sendable {
     }
 
     private mutating func encode(page: Int, into buffer: inout [UInt8]) {
+        if let knownZero, knownZero[page >> 6] & (1 << UInt64(page & 63)) != 0 {
+            writer.appendZero(page: page, in: &buffer)
+            sentHashes[page] = PageHash.zeroPage
+            roundZeroPages += 1
+            ram.duplicate += 1
+            roundPages += 1
+            return
+        }
         let contents = UnsafeRawPointer(memory.pointer(toPage: page))
         if PageHash.isZero(contents) {
             writer.appendZero(page: page, in: &buffer)
@@ -569,6 +613,7 @@ public struct MigrationSource: Sendable {
 
     /// After the round marker went out: the round's figures and the convergence decision.
     private mutating func finishRound(now: UInt64) -> [SourceAction] {
+        knownZero = nil
         precopyPages += roundPages
         let dirtied = takeDirtySnapshot()
         let duration = elapsed(roundStartTime, now)

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import L2Guest
+import Synchronization
 import Testing
 @testable import L2Migration
 
@@ -11,8 +12,48 @@ func memoriesEqual(_ a: GuestMemory, _ b: GuestMemory?) -> Bool {
     return memcmp(a.base, b.base, a.byteCount) == 0 && a.digest() == b.digest()
 }
 
+/// Hands out residency maps in order, then repeats the last.
+final class MapSequence: Sendable {
+    private let maps: [[UInt64]]
+    private let calls = Atomic<Int>(0)
+    init(_ maps: [[UInt64]]) { self.maps = maps }
+    func next() -> [UInt64] { maps[min(calls.add(1, ordering: .relaxed).oldValue, maps.count - 1)] }
+}
+
 @Suite("Whole migrations over an in-memory pipe")
 struct EndToEndTests {
+    @Test("pages the kernel never backed go out as zero records unread; a page marked dirty is read whatever the kernel says")
+    func neverBackedPagesAreNotRead() throws {
+        let vm = try TestVM(pages: 4096, nonZero: 200)
+        let contentPages = (0..<4096).filter { page in vm.shadow[page * 4096..<(page + 1) * 4096].contains { $0 != 0 } }
+        // The residency map leaves out two pages with contents: `hidden` is clean (TestVM cleared the
+        // dirty bits), `rewritten` is written again now, so its dirty bit says it was written.
+        let hidden = contentPages[10], rewritten = contentPages[20]
+        vm.write(at: rewritten * 4096 + 8, [1, 2, 3, 4])
+        // (When the frozen memory is verified, the map includes the rewritten page, as the kernel's would.)
+        var populated = [UInt64](repeating: 0, count: 64)
+        for page in contentPages where page != hidden && page != rewritten { populated[page >> 6] |= 1 << UInt64(page & 63) }
+        var later = populated
+        later[rewritten >> 6] |= 1 << UInt64(rewritten & 63)
+        let maps = MapSequence([populated, later])
+        var pipe = Pipe(vm: vm, policy: ConvergencePolicy(), workload: Workload(pagesPerMillisecond: 0, hotPages: 0..<1),
+                        populatedPages: { maps.next() })
+        pipe.run()
+        let outcome = pipe.result
+        let result = try #require(outcome)
+        #expect(result.status == .completed, "\(result.error ?? "")")
+        let destination = try #require(pipe.destination.memory)
+        // Round 1 read exactly the backed pages and the marked one: the hidden page arrives as zero
+        // (proof that it was not read), every other page exactly.
+        #expect(result.rounds[0].pages == 4096)
+        #expect(result.rounds[0].zeroPages == 4096 - (contentPages.count - 1))
+        #expect(destination.withPage(hidden) { $0.allSatisfy { $0 == 0 } })
+        for page in contentPages where page != hidden {
+            #expect(destination.pageHash(page) == vm.memory.pageHash(page), "page \(page)")
+        }
+        #expect(destination.pageHash(rewritten) == vm.memory.pageHash(rewritten))
+    }
+
     @Test("rounds shrink, zero pages cost a flag, the copy is exact")
     func convergesAndCopiesExactly() throws {
         let vm = try TestVM(pages: 4096, nonZero: 1000)

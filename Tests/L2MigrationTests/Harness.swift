@@ -134,12 +134,14 @@ struct Pipe {
 
     init(vm: TestVM, policy: ConvergencePolicy, workload: Workload, chunkSizes: ClosedRange<Int> = 1...9000,
          destination: MigrationDestinationSettings = destinationSettings(), start: UInt64 = 1_000_000_000,
-         encryption: MigrationEncryptionMode = .opportunistic, secret: MigrationSecret = testSecret) {
+         encryption: MigrationEncryptionMode = .opportunistic, secret: MigrationSecret = testSecret,
+         populatedPages: (@Sendable () -> [UInt64]?)? = nil) {
         self.vm = vm
         self.workload = workload
         self.chunkSizes = chunkSizes
         clock = start
-        let settings = MigrationSourceSettings(migrationID: testID, secret: secret, encryption: encryption, convergence: policy)
+        var settings = MigrationSourceSettings(migrationID: testID, secret: secret, encryption: encryption, convergence: policy)
+        settings.populatedPages = populatedPages
         source = MigrationSource(spec: makeSpec(pages: vm.memory.pageCount), memory: vm.memory, settings: settings, now: start)
         self.destination = MigrationDestination(settings: destination, now: start)
     }

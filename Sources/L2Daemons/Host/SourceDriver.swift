@@ -46,9 +46,11 @@ struct SourceDriver {
         let configuration = vm.configuration
         let spec = MigrationSpec(vmName: configuration.name, mac: configuration.mac, ip: configuration.ip.address,
                                  memoryBytes: UInt64(vm.memory.byteCount), portGroup: configuration.portGroup, datastore: vm.datastore)
-        let settings = MigrationSourceSettings(migrationID: request.id, secret: request.secret, encryption: request.encryption,
+        var settings = MigrationSourceSettings(migrationID: request.id, secret: request.secret, encryption: request.encryption,
                                                convergence: request.policy,
                                                forwardGraceNanoseconds: request.forwardGraceNanoseconds)
+        let memory = vm.memory
+        settings.populatedPages = { PageResidency.populated(base: UnsafeRawPointer(memory.base), pageCount: memory.pageCount) }
         var source = MigrationSource(spec: spec, memory: vm.memory, settings: settings, now: SystemClock.wallNanoseconds())
         var pump = StreamPump(connection: connection)
         var pending = source.start(now: SystemClock.wallNanoseconds())
