@@ -68,29 +68,67 @@ public enum PageHash {
     }
 
     /// Folds an ordered array of page hashes into one digest (order matters: page i is hash i).
-    /// The concrete overload the migration uses: it runs at memory speed inside the stun.
+    /// The concrete overload the migration uses inside the stun: four independent lanes (hash i goes to
+    /// lane i mod 4), so the multiply chains overlap instead of waiting on each other.
     public static func digest(of pageHashes: [UInt64]) -> UInt64 {
         pageHashes.withUnsafeBufferPointer { hashes in
-            var h: UInt64 = prime3
-            var index: UInt64 = 0
-            for value in hashes {
-                h = round(h, value ^ (index &* prime1))
-                index &+= 1
+            var lanes = DigestLanes()
+            let count = hashes.count
+            var index = 0
+            while index + 3 < count {
+                lanes.a = round(lanes.a, hashes[index] ^ (UInt64(index) &* prime1))
+                lanes.b = round(lanes.b, hashes[index + 1] ^ (UInt64(index + 1) &* prime1))
+                lanes.c = round(lanes.c, hashes[index + 2] ^ (UInt64(index + 2) &* prime1))
+                lanes.d = round(lanes.d, hashes[index + 3] ^ (UInt64(index + 3) &* prime1))
+                index += 4
             }
-            return mix(h ^ index)
+            while index < count {
+                lanes.add(hashes[index], at: UInt64(index))
+                index += 1
+            }
+            return lanes.finish(count: UInt64(count))
         }
     }
 
-    /// Folds an ordered list of page hashes into one digest (order matters: page i is hash i).
+    /// Folds an ordered list of page hashes into one digest (order matters: page i is hash i); the
+    /// same value as the array overload.
     @inlinable
     public static func digest<S: Sequence>(of pageHashes: S) -> UInt64 where S.Element == UInt64 {
-        var h: UInt64 = prime3
+        var lanes = DigestLanes()
         var index: UInt64 = 0
         for value in pageHashes {
-            h = round(h, value ^ (index &* prime1))
+            lanes.add(value, at: index)
             index &+= 1
         }
-        return mix(h ^ index)
+        return lanes.finish(count: index)
+    }
+
+    /// The digest's four accumulators.
+    @usableFromInline
+    struct DigestLanes {
+        @usableFromInline var a: UInt64 = prime3
+        @usableFromInline var b: UInt64 = prime3 &+ prime1
+        @usableFromInline var c: UInt64 = prime3 &+ prime2
+        @usableFromInline var d: UInt64 = prime3 ^ prime1
+
+        @inlinable init() {}
+
+        @inlinable @inline(__always)
+        mutating func add(_ value: UInt64, at index: UInt64) {
+            let input = value ^ (index &* prime1)
+            switch index & 3 {
+            case 0: a = round(a, input)
+            case 1: b = round(b, input)
+            case 2: c = round(c, input)
+            default: d = round(d, input)
+            }
+        }
+
+        @inlinable
+        func finish(count: UInt64) -> UInt64 {
+            let folded = ((a << 1) | (a >> 63)) &+ ((b << 7) | (b >> 57)) &+ ((c << 12) | (c >> 52)) &+ ((d << 18) | (d >> 46))
+            return mix(folded ^ count)
+        }
     }
 }
 

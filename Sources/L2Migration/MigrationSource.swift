@@ -99,6 +99,8 @@ public struct MigrationSource: Sendable {
     private var roundBitmap: [UInt64]
     /// During round 1: pages known to be zero without reading them (never backed, never written).
     private var knownZero: [UInt64]?
+    /// Set from `stunned` until the switchover message is out.
+    private var finalRound: FinalRound?
     private var cursorWord = 0
     private var cursorBits: UInt64 = 0
     private var pendingPages = 0
@@ -149,8 +151,9 @@ public struct MigrationSource: Sendable {
         ram.pageSize = GuestMemory.pageSize
     }
 
-    /// True while `produce` has page data to write.
-    public var wantsToProduce: Bool { phase == .precopy }
+    /// True while `produce` has page data to write: during pre-copy, and while the final round
+    /// streams out after `stunned`.
+    public var wantsToProduce: Bool { phase == .precopy || (phase == .stunning && finalRound != nil) }
 
     /// The current pre-copy round (1-based; 0 before the first).
     public var currentRound: Int { round }
@@ -176,36 +179,73 @@ public struct MigrationSource: Sendable {
     /// clean failure (the buffer must still be written first). With encryption on, the appended bytes
     /// are sealed records (the budget counts plaintext).
     public mutating func produce(into buffer: inout [UInt8], budget: Int, now: UInt64) -> [SourceAction] {
-        guard phase == .precopy else { return [] }
+        let final = phase == .stunning && finalRound != nil
+        guard phase == .precopy || final else { return [] }
         let start = buffer.count
-        let roundDone: Bool
+        let pieceBudget = final ? min(budget, Self.finalPieceBytes) : budget
+        let done: Bool
         if channel != nil {
             // Borrow the scratch buffer (keeps its capacity across calls).
             var plaintext: [UInt8] = []
             swap(&plaintext, &scratch)
             plaintext.removeAll(keepingCapacity: true)
-            roundDone = writePrecopy(into: &plaintext, budget: budget)
+            done = writePiece(into: &plaintext, budget: pieceBudget, final: final)
             buffer.reserveCapacity(start + plaintext.count
                 + (plaintext.count / SecureChannel.defaultMaxRecordLength + 2) * SecureChannel.recordOverhead)
             sealInto(plaintext, &buffer)
             swap(&plaintext, &scratch)
         } else {
-            roundDone = writePrecopy(into: &buffer, budget: budget)
+            done = writePiece(into: &buffer, budget: pieceBudget, final: final)
         }
         ram.transferred += buffer.count - start
-        ram.precopyBytes += buffer.count - start
+        if final { ram.downtimeBytes += buffer.count - start } else { ram.precopyBytes += buffer.count - start }
         if let sealFailure { return protocolFailure(.secureChannel(sealFailure), now: now) }
-        if roundDone { return finishRound(now: now) }
-        return []
+        guard done else { return [] }
+        if final {
+            finalRound = nil
+            phase = .switchover
+            status = .device
+            switchoverSentAt = now
+            return []
+        }
+        return finishRound(now: now)
     }
 
-    /// The driver stunned the VM (after `.stun`): sends the final dirty pages, the state, the queued
-    /// frames and the digest in one `.send`. `stunnedAt` is when the VM actually froze (a driver may
-    /// let the pipe drain between `.stun` and the freeze, with the VM still running); downtime counts
-    /// from it. Without it, downtime counts from the `.stun` request.
+    /// Plaintext bytes of each piece of the final round: small, so the destination stores the first
+    /// pages while the source encodes the next, and the downtime is the slower side's work, not the sum.
+    public static let finalPieceBytes = 256 * 1024
+
+    /// What the switchover message carries besides the pages, held while the final round streams out.
+    private struct FinalRound {
+        var vcpuState: [UInt8]
+        var workloadState: [UInt8]
+        var queuedFrames: [[UInt8]]
+    }
+
+    /// Page batches of the current round up to `budget`; in the final round, once the last page is in,
+    /// the round marker, the digest and the switchover message. Returns true when the round is complete.
+    private mutating func writePiece(into buffer: inout [UInt8], budget: Int, final: Bool) -> Bool {
+        guard writePrecopy(into: &buffer, budget: budget) else { return false }
+        guard final, let state = finalRound else { return true }
+        rounds.append(RoundStats(round: round, pages: roundPages, zeroPages: roundZeroPages, bytes: roundBytes,
+                                 durationMs: 0, mbps: 0, dirtiedDuring: 0))
+        sentDigest = PageHash.digest(of: sentHashes)
+        MigrationEncoder.append(.switchover(SwitchoverState(
+            finalRound: UInt32(round), vcpuState: state.vcpuState, workloadState: state.workloadState,
+            queuedFrames: state.queuedFrames.filter { (1...MigrationWire.maxFrameLength).contains($0.count) },
+            pageCount: UInt64(memory.pageCount), memoryDigest: sentDigest)), to: &buffer)
+        return true
+    }
+
+    /// The driver stunned the VM (after `.stun`): the final dirty pages, then the state, the queued
+    /// frames and the digest in the switchover message. The first piece comes back as a `.send`; while
+    /// `wantsToProduce`, `produce` gives the next pieces (the last ends with the switchover message).
+    /// `stunnedAt` is when the VM actually froze (a driver may let the pipe drain between `.stun` and the
+    /// freeze, with the VM still running); downtime counts from it. Without it, downtime counts from
+    /// the `.stun` request.
     public mutating func stunned(vcpuState: [UInt8], workloadState: [UInt8], queuedFrames: [[UInt8]],
                                  stunnedAt: UInt64? = nil, now: UInt64) -> [SourceAction] {
-        guard phase == .stunning else { return [] }
+        guard phase == .stunning, finalRound == nil else { return [] }
         if let stunnedAt { stunRequestedAt = stunnedAt }
         pendingPages = 0
         for word in 0..<roundBitmap.count {
@@ -215,33 +255,10 @@ public struct MigrationSource: Sendable {
         cursorWord = 0
         cursorBits = 0
         startRound(now: now)
+        finalRound = FinalRound(vcpuState: vcpuState, workloadState: workloadState, queuedFrames: queuedFrames)
         var out: [UInt8] = []
-        out.reserveCapacity(pendingPages * (MigrationWire.pageRecordHeaderLength + MigrationWire.pageSize)
-            + (pendingPages / settings.pagesPerBatch + 1) * 20 + 4096)
-        while pendingPages > 0 {
-            if !writer.isOpen { writer.begin(round: UInt32(round), in: &out) }
-            encode(page: nextPage(), into: &out)
-            if writer.count >= settings.pagesPerBatch { writer.finish(in: &out) }
-        }
-        if writer.isOpen { writer.finish(in: &out) }
-        roundBytes = out.count
-        MigrationEncoder.append(.roundEnd(round: UInt32(round), pages: UInt64(roundPages), bytes: UInt64(roundBytes)),
-                                to: &out)
-        rounds.append(RoundStats(round: round, pages: roundPages, zeroPages: roundZeroPages, bytes: out.count,
-                                 durationMs: 0, mbps: 0, dirtiedDuring: 0))
-        sentDigest = PageHash.digest(of: sentHashes)
-        MigrationEncoder.append(.switchover(SwitchoverState(
-            finalRound: UInt32(round), vcpuState: vcpuState, workloadState: workloadState,
-            queuedFrames: queuedFrames.filter { (1...MigrationWire.maxFrameLength).contains($0.count) },
-            pageCount: UInt64(memory.pageCount), memoryDigest: sentDigest)), to: &out)
-        out = emit(out)
-        ram.transferred += out.count
-        ram.downtimeBytes += out.count
-        phase = .switchover
-        status = .device
-        switchoverSentAt = now
-        if let sealFailure { return protocolFailure(.secureChannel(sealFailure), now: now) }
-        return [.send(out)]
+        let actions = produce(into: &out, budget: Self.finalPieceBytes, now: now)
+        return (out.isEmpty ? [] : [.send(out)]) + actions
     }
 
     /// Bytes received from the destination (sealed records once AES-256-GCM was negotiated).

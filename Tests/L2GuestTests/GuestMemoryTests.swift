@@ -101,3 +101,19 @@ final class ShadowCopy: @unchecked Sendable {
 
     func page(_ page: Int) -> ArraySlice<UInt8> { bytes[page * 4096..<(page + 1) * 4096] }
 }
+
+@Suite("Page hash digest")
+struct PageDigestTests {
+    @Test("the array overload and the sequence overload agree for every length; order and position matter",
+          arguments: [0, 1, 3, 4, 5, 8, 1023])
+    func overloadsAgree(count: Int) {
+        var generator = SystemRandomNumberGenerator()
+        let hashes = (0..<count).map { _ in UInt64.random(in: 0...UInt64.max, using: &generator) }
+        #expect(PageHash.digest(of: hashes) == PageHash.digest(of: hashes.lazy.map { $0 }))
+        guard count >= 2 else { return }
+        var swapped = hashes
+        swapped.swapAt(0, 1)
+        #expect(PageHash.digest(of: swapped) != PageHash.digest(of: hashes))
+        #expect(PageHash.digest(of: Array(hashes.dropLast())) != PageHash.digest(of: hashes))
+    }
+}

@@ -54,6 +54,40 @@ struct EndToEndTests {
         #expect(destination.pageHash(rewritten) == vm.memory.pageHash(rewritten))
     }
 
+    @Test("the final round streams out in pieces while the destination works; the switchover message comes last")
+    func finalRoundIsPipelined() throws {
+        let vm = try TestVM(pages: 4096, nonZero: 1000)
+        // A generous target: switch over right after round 1, with hundreds of pages dirtied meanwhile.
+        let policy = ConvergencePolicy(downtimeTargetNanoseconds: 10_000_000_000)
+        var pipe = Pipe(vm: vm, policy: policy, workload: Workload(pagesPerMillisecond: 200, hotPages: 0..<2000),
+                        encryption: .disabled)
+        pipe.captureStreams = true
+        pipe.run()
+        let outcome = pipe.result
+        let result = try #require(outcome)
+        #expect(result.status == .completed, "\(result.error ?? "")")
+        #expect(memoriesEqual(vm.memory, pipe.destination.memory))
+        let final = try #require(result.rounds.last)
+        #expect(final.pages > 300, "the final round is large (\(final.pages) pages)")
+        // Only the last piece of the final round holds the switchover message (after it: the commit).
+        func holdsSwitchover(_ bytes: [UInt8]) -> Bool {
+            var decoder = MigrationDecoder(pageCount: 4096)
+            decoder.append(bytes)
+            while let message = try? decoder.next() {
+                if case .switchover = message { return true }
+            }
+            return false
+        }
+        let stunAt = try #require(pipe.writesAtStun)
+        let afterStun = Array(pipe.sourceWrites[stunAt...])
+        let last = try #require(afterStun.firstIndex(where: holdsSwitchover))
+        let pieces = afterStun[...last]
+        #expect(pieces.count >= final.pages * 4096 / MigrationSource.finalPieceBytes, "\(pieces.count) pieces")
+        #expect(pieces.allSatisfy { $0.count <= MigrationSource.finalPieceBytes + 64 * 1024 }, "each piece stays near the piece size")
+        #expect(!pieces.dropLast().contains { holdsSwitchover($0) })
+        #expect(result.ram.downtimeBytes == pieces.reduce(0) { $0 + $1.count })
+    }
+
     @Test("rounds shrink, zero pages cost a flag, the copy is exact")
     func convergesAndCopiesExactly() throws {
         let vm = try TestVM(pages: 4096, nonZero: 1000)

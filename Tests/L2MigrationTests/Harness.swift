@@ -131,6 +131,8 @@ struct Pipe {
     var wireToSource: [UInt8] = []
     /// Byte strings the source handed to the wire, in order (sends and produce buffers), when capturing.
     var sourceWrites: [[UInt8]] = []
+    /// How many of `sourceWrites` had gone out when the source asked to stun.
+    var writesAtStun: Int?
 
     init(vm: TestVM, policy: ConvergencePolicy, workload: Workload, chunkSizes: ClosedRange<Int> = 1...9000,
          destination: MigrationDestinationSettings = destinationSettings(), start: UInt64 = 1_000_000_000,
@@ -163,6 +165,7 @@ struct Pipe {
             case .stun:
                 workload.stunned = true
                 stunnedAt = clock
+                writesAtStun = sourceWrites.count
                 handleSource(source.stunned(vcpuState: [1, 2, 3], workloadState: [9, 8, 7, 6],
                                             queuedFrames: queuedFrames, now: clock))
             case let .throttle(percent):

@@ -206,6 +206,41 @@ public struct MigrationCoordinator: Sendable {
         return report
     }
 
+    /// Where a destination that did not run the VM when asked ends up once fenced.
+    enum Fence {
+        /// It discarded its copy (or is gone, or never heard of the migration): it will never run it.
+        case discarded
+        /// It resumed the VM before the cancel reached it: it runs it now, so it keeps it.
+        case running
+        /// It did not settle: nothing can be concluded.
+        case undecided(String)
+    }
+
+    /// Makes sure a destination that does not run the VM never will: asks it to cancel, then waits
+    /// until it has discarded its copy or, having resumed the VM first (the switchover was already in
+    /// its socket), runs it. Without this, a source resumed on "not running yet" could run the VM while
+    /// the destination resumes it a moment later from bytes it had already received.
+    func fence(_ destination: String, id: String, record: MigrationProgress?) -> Fence {
+        guard let record else { return .discarded }  // dead, or never heard of the migration
+        if record.vmRunningHere { return .running }
+        if record.status == "discarded" { return .discarded }
+        _ = try? directory.host(destination, "migrate-cancel", ["id": id], as: Nothing.self, timeoutSeconds: 2)
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            switch destinationStatus(destination, id: id) {
+            case .dead, .unknownMigration:
+                return .discarded
+            case .silent:
+                return .undecided("does not answer")
+            case let .record(now):
+                if now.vmRunningHere { return .running }
+                if now.status == "discarded" { return .discarded }
+            }
+            usleep(10_000)
+        }
+        return .undecided("did not settle within 30 s of being told to cancel")
+    }
+
     /// The destination's record of the migration. A host whose control socket is gone or refuses
     /// connections is dead (and runs nothing); one that exists but does not answer (stopped) is asked
     /// again for up to a minute: the coordinator never guesses.
@@ -238,17 +273,26 @@ public struct MigrationCoordinator: Sendable {
     }
 
     /// The source could not tell how the switchover ended: ask the destination, then decide. Two
-    /// copies never run: the destination keeps the VM only if it runs there; otherwise the source resumes.
+    /// copies never run: the destination keeps the VM only if it runs there; otherwise it is fenced
+    /// first (told to cancel, and seen to have discarded its copy) and only then does the source resume.
     func resolve(vm: String, id: String, source: String, destination: String, sourceRecord: MigrationProgress,
                  destinationRecord: MigrationProgress?) throws -> String {
-        let runsAtDestination = destinationRecord?.vmRunningHere == true
-        if runsAtDestination {
+        var fenced: Fence = destinationRecord?.vmRunningHere == true ? .running : .discarded
+        if destinationRecord?.vmRunningHere != true {
+            if destinationRecord?.status == "awaiting-coordinator" {
+                _ = try? directory.host(destination, "migration-resolve", ["id": id, "decision": "discard"], as: [String: String].self)
+            }
+            fenced = fence(destination, id: id, record: destinationRecord)
+        }
+        switch fenced {
+        case .running:
             _ = try? directory.host(destination, "migration-resolve", ["id": id, "decision": "keep"], as: [String: String].self)
             _ = try? directory.host(source, "migration-resolve", ["id": id, "decision": "release"], as: [String: String].self)
             return "\(vm) runs on \(destination) (the coordinator confirmed it after the link to \(source) was lost)"
-        }
-        if destinationRecord?.status == "awaiting-coordinator" {
-            _ = try? directory.host(destination, "migration-resolve", ["id": id, "decision": "discard"], as: [String: String].self)
+        case let .undecided(why):
+            return "unresolved: \(destination) \(why), so whether it will run \(vm) is unknown; \(vm) stays stunned on \(source) until it can be decided (migration \(id))"
+        case .discarded:
+            break
         }
         if sourceRecord.status == "source-lost" {
             return "\(source) died during the migration before \(destination) ran \(vm): \(vm) is down (the source itself failed)"
