@@ -37,6 +37,9 @@ public struct VMStatistics: Hashable, Sendable, Codable {
     public var responder: ResponderStatistics
     /// Frames that arrived while the VM could not answer (stunned, migrating in, off).
     public var framesWhileNotRunning: Int
+    /// Frames for the VM that arrived while it was stunned and did not fit the host's bounded queue
+    /// (4096 frames), so the migration could not carry them. Filled in by the host.
+    public var framesDroppedWhileStunned = 0
     public var udpCounter: UInt64
     public var instructionCounter: UInt64
     public var bootID: UInt64

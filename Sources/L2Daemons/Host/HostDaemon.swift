@@ -198,6 +198,7 @@ public final class HostDaemon: @unchecked Sendable {
         // The scan of guest memory runs outside the VM's lock, so the VM keeps answering meanwhile.
         var statistics = hosted.with { $0.statisticsWithoutScan() }
         if scanMemory { statistics.pagesTouched = hosted.memory.nonZeroPageCount() }
+        statistics.framesDroppedWhileStunned = hosted.framesDroppedWhileStunned
         return VMSummary(name: configuration.name, mac: configuration.mac, ip: configuration.ip, memoryMiB: configuration.memoryMiB,
                          portGroup: configuration.portGroup, datastore: hosted.datastore, statistics: statistics)
     }

@@ -12,7 +12,7 @@ final class HostedVM: @unchecked Sendable {
     private let lock = NSLock()
     private let vm: VirtualMachine
     private var queued: [[UInt8]] = []
-    private(set) var queueOverflow = 0
+    private var queueOverflow = 0
     /// Set while the VM is stunned for switchover: frames for it go to `queued`.
     private var holdingFrames = false
 
@@ -26,6 +26,9 @@ final class HostedVM: @unchecked Sendable {
     var name: String { vm.configuration.name }
     /// Guest memory is thread-safe for a migration's copier; everything else goes through `with`.
     var memory: GuestMemory { vm.memory }
+
+    /// Frames dropped because the stun queue was full.
+    var framesDroppedWhileStunned: Int { lock.withLock { queueOverflow } }
 
     func with<R>(_ body: (VirtualMachine) throws -> R) rethrows -> R {
         try lock.withLock { try body(vm) }

@@ -10,7 +10,12 @@ import Glibc
 /// `write(2)`. Records run across block boundaries, so every full block is exactly `blockBytes` long
 /// and lands page-aligned in the file (no partial pages for the filesystem to zero, no stdio).
 ///
-/// Bounded: `blockCount × blockBytes` bytes. When every block is waiting for the disk, the
+/// The forwarding thread can also read a frame straight into the ring (`withFrameSlot`): the TAP's
+/// `read` lands the frame where its record goes, so capturing it costs no copy on the forwarding path.
+/// Each block has `slotSlack` bytes beyond `blockBytes` for a frame that starts near the end; what
+/// spills past `blockBytes` moves to the start of the next block when the record is committed.
+///
+/// Bounded: `blockCount × (blockBytes + slotSlack)` bytes. When every block is waiting for the disk, the
 /// forwarding thread waits for one (back-pressure), so every frame is still captured exactly once.
 /// `flush()` returns once everything appended before it is in the file. Used when the capture has
 /// no BPF filter (a filtered capture keeps libpcap's writer).
@@ -37,6 +42,9 @@ final class CaptureRing: @unchecked Sendable {
     private var closed = false
     private var writeError: Int32 = 0
 
+    /// Room beyond each block for a frame read in place: a record header and the largest read.
+    static let slotSlack = 16 + 192 * 1024
+
     init(path: String, snaplen: Int, blockBytes: Int = 4 << 20, blockCount: Int = 8) throws {
         guard (64...262_144).contains(snaplen) else {
             throw ConfigurationError("snaplen \(snaplen) out of range; use 64...262144 (65535 keeps whole frames)")
@@ -49,7 +57,9 @@ final class CaptureRing: @unchecked Sendable {
         self.snaplen = snaplen
         self.blockBytes = blockBytes
         descriptor = fd
-        blocks = (0..<blockCount).map { _ in UnsafeMutableRawPointer.allocate(byteCount: blockBytes, alignment: 4096) }
+        blocks = (0..<blockCount).map { _ in
+            UnsafeMutableRawPointer.allocate(byteCount: blockBytes + Self.slotSlack, alignment: 4096)
+        }
         current = 0
         freeBlocks = Array((1..<blockCount).reversed())
         freeBlocks.reserveCapacity(blockCount)
@@ -92,6 +102,41 @@ final class CaptureRing: @unchecked Sendable {
         append(UnsafeRawBufferPointer(rebasing: frame[0..<min(frame.count, snaplen)]))
         appended += 1
         return appended
+    }
+
+    /// Lends `body` room for one frame inside the ring: `slot` has `headroom` bytes (at most 16, e.g. a
+    /// virtio-net header) before where the frame must start and room for `capacity` bytes in all.
+    /// `body` reads into it and returns the frame's length (after the headroom) and time, or nil if
+    /// nothing was read. The frame is then captured in place, numbered `frameNumber`; until `body`
+    /// returns, the slot is the caller's (forward from it). Returns nil, calling nothing, once closed.
+    func withFrameSlot(headroom: Int, capacity: Int,
+                       _ body: (_ slot: UnsafeMutableRawBufferPointer, _ frameNumber: UInt64) -> (length: Int, wallNanoseconds: UInt64)?)
+        -> (length: Int, wallNanoseconds: UInt64)??
+    {
+        precondition(headroom <= 16 && capacity - headroom + 16 <= Self.slotSlack, "slot larger than the ring's slack")
+        condition.lock()
+        defer { condition.unlock() }
+        guard !closed else { return nil }
+        let recordStart = blocks[current] + fill
+        let slot = UnsafeMutableRawBufferPointer(start: recordStart + 16 - headroom, count: capacity)
+        guard let read = body(slot, appended + 1) else { return .some(nil) }
+        let captured = min(read.length, snaplen)
+        var record = (UInt32(truncatingIfNeeded: read.wallNanoseconds / 1_000_000_000),
+                      UInt32(truncatingIfNeeded: read.wallNanoseconds % 1_000_000_000),
+                      UInt32(captured), UInt32(read.length))
+        withUnsafeBytes(of: &record) { recordStart.copyMemory(from: $0.baseAddress!, byteCount: 16) }
+        fill += 16 + captured
+        appended += 1
+        if fill >= blockBytes {
+            let full = current
+            let spill = fill - blockBytes
+            sealCurrent(length: blockBytes)
+            // The writer writes only the first `blockBytes` of the sealed block, and the block is not
+            // reused before it is written: its slack can be read here.
+            blocks[current].copyMemory(from: blocks[full] + blockBytes, byteCount: spill)
+            fill = spill
+        }
+        return .some(read)
     }
 
     /// Called about once a second: hands a partly filled block to the writer if no block filled up
@@ -150,14 +195,16 @@ final class CaptureRing: @unchecked Sendable {
     }
 
     /// Queues the current block for the writer and takes a free one, waiting for the disk if none is.
+    /// `fill` is 0 from the moment the block is queued, so a `flush` or `sealIfIdle` that runs while
+    /// this waits for a free block does not queue the same block twice.
     private func sealCurrent(length: Int) {
         queue[(queueHead + queueCount) % queue.count] = (current, length)
         queueCount += 1
         sealed += 1
+        fill = 0
         condition.broadcast()
         while freeBlocks.isEmpty { condition.wait() }
         current = freeBlocks.removeLast()
-        fill = 0
     }
 
     private func writeLoop() {

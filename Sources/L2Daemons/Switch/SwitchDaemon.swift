@@ -145,53 +145,72 @@ public final class SwitchDaemon: Sendable {
         }
     }
 
-    /// Reads every frame queued on one TAP (until EAGAIN) and forwards each. With offloads, each read
-    /// starts with the virtio-net header: a partial checksum of an ordinary frame is filled in here
-    /// (so the capture and every receiver see a correct frame), a super-frame passes as it is, and the
-    /// header goes out with the frame to the egress TAPs.
+    /// Reads every frame queued on one TAP (until EAGAIN) and forwards each. With the capture ring, each
+    /// frame is read straight into its place in the ring (captured without a copy); otherwise into the
+    /// thread's buffer.
     private func drain(port index: Int, taps: [TapDevice], buffer: UnsafeMutableRawBufferPointer) {
-        let ingress = PortID(index + 1)
-        let tap = taps[index]
         let headerLength = ports.offloads ? VirtioNetHeader.length : 0
         for _ in 0..<512 {
-            let count: Int
-            do {
-                guard let read = try tap.descriptor.read(into: buffer), read > 0 else { return }
-                count = read
-            } catch {
-                logger.error("port \(settings.ports[index].name): \(error)")
+            if case let .ring(ring) = capture,
+               let outcome = ring.withFrameSlot(headroom: headerLength, capacity: buffer.count, { slot, number in
+                   forwardOne(from: index, taps: taps, packet: slot, headerLength: headerLength, frameNumber: number)
+               })
+            {
+                guard outcome != nil else { return }
+                continue
+            }
+            guard forwardOne(from: index, taps: taps, packet: buffer, headerLength: headerLength, frameNumber: nil) != nil else {
                 return
             }
-            let frame = UnsafeMutableRawBufferPointer(rebasing: buffer[min(headerLength, count)..<count])
-            var offload: VirtioNetHeader? = nil
-            if headerLength > 0, var header = try? VirtioNetHeader(parsing: UnsafeRawBufferPointer(buffer)) {
-                if header.needsChecksum, !header.isSuperFrame, header.problem(with: UnsafeRawBufferPointer(frame)) == nil {
-                    header = header.completingChecksum(in: frame)
-                    header.write(to: buffer)
-                }
-                offload = header
+        }
+    }
+
+    /// Reads one packet from port `index` into `packet` and forwards it. With offloads the packet starts
+    /// with the virtio-net header: a partial checksum of an ordinary frame is filled in here (so the
+    /// capture and every receiver see a correct frame), a super-frame passes as it is, and the header
+    /// goes out with the frame to the egress TAPs. `frameNumber` is the number the capture ring gives
+    /// the frame; nil: it is captured here. Returns the frame's length and time, nil if nothing was read.
+    private func forwardOne(from index: Int, taps: [TapDevice], packet buffer: UnsafeMutableRawBufferPointer,
+                            headerLength: Int, frameNumber: UInt64?) -> (length: Int, wallNanoseconds: UInt64)? {
+        let ingress = PortID(index + 1)
+        let count: Int
+        do {
+            guard let read = try taps[index].descriptor.read(into: buffer), read > 0 else { return nil }
+            count = read
+        } catch {
+            logger.error("port \(settings.ports[index].name): \(error)")
+            return nil
+        }
+        let frame = UnsafeMutableRawBufferPointer(rebasing: buffer[min(headerLength, count)..<count])
+        var offload: VirtioNetHeader? = nil
+        if headerLength > 0, var header = try? VirtioNetHeader(parsing: UnsafeRawBufferPointer(buffer)) {
+            if header.needsChecksum, !header.isSuperFrame, header.problem(with: UnsafeRawBufferPointer(frame)) == nil {
+                header = header.completingChecksum(in: frame)
+                header.write(to: buffer)
             }
-            let packet = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
-            let now = SystemClock.wallNanoseconds()
-            let number = capture.write(UnsafeRawBufferPointer(frame), wallNanoseconds: now)
-            portCaptures[index]?.write(UnsafeRawBufferPointer(frame), wallNanoseconds: now)
-            core.withLock { core in
-                let result = core.receive(UnsafeRawBufferPointer(frame), on: ingress, at: now, frameNumber: number, offload: offload)
-                if let event = result.event, event.kind == .moved {
-                    logger.info("station move: \(event.mac) \(event.oldPort.map(String.init(describing:)) ?? "-") -> \(event.newPort) (frame \(number))")
-                }
-                switch result.decision {
-                case .drop:
-                    break
-                case let .unicast(egress):
+            offload = header
+        }
+        let packet = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
+        let now = SystemClock.wallNanoseconds()
+        let number = frameNumber ?? capture.write(UnsafeRawBufferPointer(frame), wallNanoseconds: now)
+        portCaptures[index]?.write(UnsafeRawBufferPointer(frame), wallNanoseconds: now)
+        core.withLock { core in
+            let result = core.receive(UnsafeRawBufferPointer(frame), on: ingress, at: now, frameNumber: number, offload: offload)
+            if let event = result.event, event.kind == .moved {
+                logger.info("station move: \(event.mac) \(event.oldPort.map(String.init(describing:)) ?? "-") -> \(event.newPort) (frame \(number))")
+            }
+            switch result.decision {
+            case .drop:
+                break
+            case let .unicast(egress):
+                transmit(packet, frameBytes: frame.count, to: egress, taps: taps, core: &core)
+            case .flood:
+                for egress in core.floodTargets(from: ingress) {
                     transmit(packet, frameBytes: frame.count, to: egress, taps: taps, core: &core)
-                case .flood:
-                    for egress in core.floodTargets(from: ingress) {
-                        transmit(packet, frameBytes: frame.count, to: egress, taps: taps, core: &core)
-                    }
                 }
             }
         }
+        return (frame.count, now)
     }
 
     /// Writes one packet (the frame, after its virtio-net header when the ports pass offloads).

@@ -1,0 +1,54 @@
+import Foundation
+import L2Edge
+import Testing
+@testable import L2Daemons
+
+/// The switch's capture ring, without root: frames appended by copy and read in place, across block
+/// boundaries, with back-pressure from a ring of three small blocks; libpcap reads the file back.
+@Suite("Capture ring")
+struct CaptureRingTests {
+    @Test("copied and in-place frames come back in order, numbered, truncated at the snaplen, across block boundaries")
+    func inPlaceAndCopiedFrames() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("l2m-ring-\(getpid())-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("ring.pcap").path
+        let ring = try CaptureRing(path: path, snaplen: 1000, blockBytes: 4096, blockCount: 3)
+        var expected: [(length: Int, time: UInt64, fill: UInt8)] = []
+        for index in 0..<400 {
+            let length = [60, 1514, 999, 1000, 1001, 9014, 17][index % 7] + index % 5
+            let fill = UInt8(truncatingIfNeeded: index)
+            let time = 1_700_000_000_000_000_000 + UInt64(index) * 1_234_567
+            if index % 3 == 0 {
+                let frame = [UInt8](repeating: fill, count: length)
+                let number = frame.withUnsafeBytes { ring.write($0, wallNanoseconds: time) }
+                #expect(number == UInt64(index + 1))
+            } else {
+                let outcome = ring.withFrameSlot(headroom: 10, capacity: 10 + 9100) { slot, number in
+                    #expect(number == UInt64(index + 1))
+                    // What a TAP read with a virtio-net header leaves: 10 header bytes, then the frame.
+                    for offset in 0..<10 { slot[offset] = 0xEE }
+                    for offset in 10..<10 + length { slot[offset] = fill }
+                    return (length, time)
+                }
+                #expect(outcome??.length == length)
+            }
+            expected.append((length, time, fill))
+        }
+        // A read that found nothing captures nothing.
+        let nothing = ring.withFrameSlot(headroom: 10, capacity: 1024) { _, _ in nil }
+        #expect(nothing != nil && nothing! == nil)
+        #expect(ring.framesWritten == 400)
+        ring.close()
+        #expect(ring.withFrameSlot(headroom: 0, capacity: 64) { _, _ in (1, 1) } == nil, "closed: nothing lent")
+
+        let frames = try PcapReader.readAll(path: path)
+        #expect(frames.count == expected.count)
+        for (frame, want) in zip(frames, expected) {
+            #expect(frame.originalLength == want.length)
+            #expect(frame.wallNanoseconds == want.time)
+            #expect(frame.bytes.count == min(want.length, 1000))
+            #expect(frame.bytes.allSatisfy { $0 == want.fill }, "frame \(frame.number) holds its own bytes only")
+        }
+    }
+}
