@@ -37,9 +37,6 @@ public final class GuestMemory: @unchecked Sendable {
         guard bytes > 0, bytes % Self.pageSize == 0 else { throw .invalidSize(bytes: bytes) }
         let mapping = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
         guard let mapping, mapping != MAP_FAILED else { throw .mappingFailed(bytes: bytes, errno: errno) }
-        // Transparent huge pages where the kernel offers them: one fault backs 2 MiB instead of 4 KiB,
-        // which is most of the cost of filling a migration destination's fresh memory. Advice only.
-        _ = madvise(mapping, bytes, MADV_HUGEPAGE)
         base = mapping
         pageCount = bytes / Self.pageSize
         dirty = DirtyBitmap(pageCount: pageCount)
