@@ -67,31 +67,8 @@ public enum PageHash {
         return true
     }
 
-    /// Folds an ordered array of page hashes into one digest (order matters: page i is hash i).
-    /// The concrete overload the migration uses inside the stun: four independent lanes (hash i goes to
-    /// lane i mod 4), so the multiply chains overlap instead of waiting on each other.
-    public static func digest(of pageHashes: [UInt64]) -> UInt64 {
-        pageHashes.withUnsafeBufferPointer { hashes in
-            var lanes = DigestLanes()
-            let count = hashes.count
-            var index = 0
-            while index + 3 < count {
-                lanes.a = round(lanes.a, hashes[index] ^ (UInt64(index) &* prime1))
-                lanes.b = round(lanes.b, hashes[index + 1] ^ (UInt64(index + 1) &* prime1))
-                lanes.c = round(lanes.c, hashes[index + 2] ^ (UInt64(index + 2) &* prime1))
-                lanes.d = round(lanes.d, hashes[index + 3] ^ (UInt64(index + 3) &* prime1))
-                index += 4
-            }
-            while index < count {
-                lanes.add(hashes[index], at: UInt64(index))
-                index += 1
-            }
-            return lanes.finish(count: UInt64(count))
-        }
-    }
-
-    /// Folds an ordered list of page hashes into one digest (order matters: page i is hash i); the
-    /// same value as the array overload.
+    /// Folds an ordered list of page hashes into one digest (order matters: page i is hash i), in four
+    /// independent lanes (hash i goes to lane i mod 4) so the multiply chains overlap.
     @inlinable
     public static func digest<S: Sequence>(of pageHashes: S) -> UInt64 where S.Element == UInt64 {
         var lanes = DigestLanes()
@@ -101,6 +78,35 @@ public enum PageHash {
             index &+= 1
         }
         return lanes.finish(count: index)
+    }
+
+    /// A digest of a VM's page hashes that follows each change in constant time, so a migration
+    /// never folds all of them inside the stun: the wrapping sum over pages of a mix of the page's
+    /// index and hash. All-zero pages add nothing, so fresh memory and a fresh hash table both start
+    /// at 0. Each term binds its page index, so a page stored at the wrong place changes the sum.
+    public struct Running: Hashable, Sendable {
+        public var value: UInt64 { sum }
+        @usableFromInline var sum: UInt64 = 0
+
+        public init() {}
+
+        @inlinable @inline(__always)
+        static func term(page: Int, hash: UInt64) -> UInt64 {
+            hash == PageHash.zeroPage ? 0 : mix(hash ^ (UInt64(page) &* prime1) &+ prime3)
+        }
+
+        /// Page `page` now hashes to `new` instead of `old`.
+        @inlinable @inline(__always)
+        public mutating func replace(page: Int, old: UInt64, new: UInt64) {
+            sum = sum &- Self.term(page: page, hash: old) &+ Self.term(page: page, hash: new)
+        }
+
+        /// The digest of a whole list of page hashes (page i is hash i), computed from scratch.
+        public static func of(_ pageHashes: [UInt64]) -> UInt64 {
+            var running = Running()
+            for (page, hash) in pageHashes.enumerated() { running.replace(page: page, old: PageHash.zeroPage, new: hash) }
+            return running.value
+        }
     }
 
     /// The digest's four accumulators.

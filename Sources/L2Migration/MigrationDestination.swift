@@ -95,6 +95,8 @@ public struct MigrationDestination: Sendable {
 
     private var decoder = MigrationDecoder()
     private var receivedHashes: [UInt64] = []
+    /// The running digest of `receivedHashes`.
+    private var runningDigest = PageHash.Running()
     /// One bit per page that holds bytes written by this migration (fresh memory reads as zero, so a
     /// zero record for a page never written costs nothing: no memset, no page fault).
     private var storedPages: [UInt64] = []
@@ -161,6 +163,7 @@ public struct MigrationDestination: Sendable {
         self.memory = memory
         decoder.pageCount = memory.pageCount
         receivedHashes = [UInt64](repeating: PageHash.zeroPage, count: memory.pageCount)
+        runningDigest = PageHash.Running()
         storedPages = [UInt64](repeating: 0, count: (memory.pageCount + 63) / 64)
         phase = .receiving
         lastActivity = now
@@ -300,7 +303,7 @@ public struct MigrationDestination: Sendable {
                   state.pageCount == UInt64(memory.pageCount) else {
                 return protocolFailure(.inconsistent("switchover after round \(state.finalRound) for \(state.pageCount) pages; received \(expectedRound - 1) rounds for \(memory.pageCount) pages"))
             }
-            let digest = PageHash.digest(of: receivedHashes)
+            let digest = runningDigest.value
             report.digest = digest
             guard digest == state.memoryDigest else {
                 let reason = "memory digest \(digest) differs from the source's \(state.memoryDigest): the copy is not exact"
@@ -346,13 +349,15 @@ public struct MigrationDestination: Sendable {
     private mutating func apply(_ batch: PageBatch) {
         guard let memory else { return }
         var normal = 0
+        var running = runningDigest
         receivedHashes.withUnsafeMutableBufferPointer { hashes in
             storedPages.withUnsafeMutableBufferPointer { stored in
                 batch.forEachPage { index, contents in
                     let word = index >> 6, bit = UInt64(1) << UInt64(index & 63)
+                    let hash: UInt64
                     if let contents {
                         memory.storePage(index, from: contents)
-                        hashes[index] = memory.pageHash(index)
+                        hash = memory.pageHash(index)
                         stored[word] |= bit
                         normal += 1
                     } else {
@@ -360,11 +365,14 @@ public struct MigrationDestination: Sendable {
                             memory.zeroPage(index)
                             stored[word] &= ~bit
                         }
-                        hashes[index] = PageHash.zeroPage
+                        hash = PageHash.zeroPage
                     }
+                    running.replace(page: index, old: hashes[index], new: hash)
+                    hashes[index] = hash
                 }
             }
         }
+        runningDigest = running
         roundPages += batch.count
         roundBytes += MigrationWire.headerLength + MigrationWire.pageBatchPrefixLength + batch.records.count
         report.pagesReceived += batch.count
@@ -406,6 +414,7 @@ public struct MigrationDestination: Sendable {
         phase = .discarded
         memory = nil
         receivedHashes = []
+        runningDigest = PageHash.Running()
         storedPages = []
         return [.discard(reason: reason)]
     }

@@ -120,6 +120,8 @@ public struct MigrationSource: Sendable {
     private var resumedAckAt: UInt64?
     private var destinationResumedAt: UInt64?
     private var sentDigest: UInt64 = 0
+    /// The running digest of `sentHashes`, kept up to date as pages go out.
+    private var runningDigest = PageHash.Running()
     private var destinationVerified = false
     private var frozenVerified: Bool?
     private var errorText: String?
@@ -229,7 +231,7 @@ public struct MigrationSource: Sendable {
         guard final, let state = finalRound else { return true }
         rounds.append(RoundStats(round: round, pages: roundPages, zeroPages: roundZeroPages, bytes: roundBytes,
                                  durationMs: 0, mbps: 0, dirtiedDuring: 0))
-        sentDigest = PageHash.digest(of: sentHashes)
+        sentDigest = runningDigest.value
         MigrationEncoder.append(.switchover(SwitchoverState(
             finalRound: UInt32(round), vcpuState: state.vcpuState, workloadState: state.workloadState,
             queuedFrames: state.queuedFrames.filter { (1...MigrationWire.maxFrameLength).contains($0.count) },
@@ -565,7 +567,7 @@ public struct MigrationSource: Sendable {
     private mutating func encode(page: Int, into buffer: inout [UInt8]) {
         if let knownZero, knownZero[page >> 6] & (1 << UInt64(page & 63)) != 0 {
             writer.appendZero(page: page, in: &buffer)
-            sentHashes[page] = PageHash.zeroPage
+            record(page: page, hash: PageHash.zeroPage)
             roundZeroPages += 1
             ram.duplicate += 1
             roundPages += 1
@@ -574,14 +576,21 @@ public struct MigrationSource: Sendable {
         let contents = UnsafeRawPointer(memory.pointer(toPage: page))
         if PageHash.isZero(contents) {
             writer.appendZero(page: page, in: &buffer)
-            sentHashes[page] = PageHash.zeroPage
+            record(page: page, hash: PageHash.zeroPage)
             roundZeroPages += 1
             ram.duplicate += 1
         } else {
-            sentHashes[page] = writer.appendPage(page: page, contents: contents, in: &buffer)
+            record(page: page, hash: writer.appendPage(page: page, contents: contents, in: &buffer))
             ram.normal += 1
         }
         roundPages += 1
+    }
+
+    /// What went out for `page`: its hash, and the running digest follows.
+    @inline(__always)
+    private mutating func record(page: Int, hash: UInt64) {
+        runningDigest.replace(page: page, old: sentHashes[page], new: hash)
+        sentHashes[page] = hash
     }
 
     /// The bytes to put on the wire for `plaintext`: itself in clear, sealed records when encrypted

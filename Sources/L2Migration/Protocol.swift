@@ -172,7 +172,8 @@ public struct SwitchoverState: Sendable, Equatable {
     public var queuedFrames: [[UInt8]]
     /// Pages in the VM's memory.
     public var pageCount: UInt64
-    /// `PageHash.digest(of:)` over the per-page hashes of the bytes the source sent.
+    /// `PageHash.Running` over the per-page hashes of the bytes the source sent (kept up to date as
+    /// pages go out, so it costs nothing inside the stun).
     public var memoryDigest: UInt64
 
     public init(finalRound: UInt32, vcpuState: [UInt8], workloadState: [UInt8], queuedFrames: [[UInt8]],

@@ -104,16 +104,32 @@ final class ShadowCopy: @unchecked Sendable {
 
 @Suite("Page hash digest")
 struct PageDigestTests {
-    @Test("the array overload and the sequence overload agree for every length; order and position matter",
-          arguments: [0, 1, 3, 4, 5, 8, 1023])
-    func overloadsAgree(count: Int) {
+    @Test("the running digest follows every change to what a full recomputation gives; position matters",
+          arguments: [1, 3, 64, 1023])
+    func runningDigestFollowsChanges(count: Int) {
         var generator = SystemRandomNumberGenerator()
-        let hashes = (0..<count).map { _ in UInt64.random(in: 0...UInt64.max, using: &generator) }
-        #expect(PageHash.digest(of: hashes) == PageHash.digest(of: hashes.lazy.map { $0 }))
+        var hashes = [UInt64](repeating: PageHash.zeroPage, count: count)
+        var running = PageHash.Running()
+        #expect(running.value == 0 && PageHash.Running.of(hashes) == 0, "all-zero memory digests to 0")
+        for _ in 0..<(count * 3) {
+            let page = Int.random(in: 0..<count, using: &generator)
+            let new = Bool.random(using: &generator) ? PageHash.zeroPage : UInt64.random(in: 0...UInt64.max, using: &generator)
+            running.replace(page: page, old: hashes[page], new: new)
+            hashes[page] = new
+            #expect(running.value == PageHash.Running.of(hashes))
+        }
         guard count >= 2 else { return }
-        var swapped = hashes
-        swapped.swapAt(0, 1)
-        #expect(PageHash.digest(of: swapped) != PageHash.digest(of: hashes))
-        #expect(PageHash.digest(of: Array(hashes.dropLast())) != PageHash.digest(of: hashes))
+        var moved = [UInt64](repeating: PageHash.zeroPage, count: count)
+        moved[0] = 42
+        var other = moved
+        other.swapAt(0, 1)
+        #expect(PageHash.Running.of(moved) != PageHash.Running.of(other), "a hash at another page is another digest")
+    }
+
+    @Test("the memory digest depends on order and length")
+    func memoryDigestOrder() {
+        let hashes: [UInt64] = [1, 2, 3, 4, 5]
+        #expect(PageHash.digest(of: hashes) != PageHash.digest(of: [2, 1, 3, 4, 5]))
+        #expect(PageHash.digest(of: hashes) != PageHash.digest(of: hashes.dropLast()))
     }
 }
