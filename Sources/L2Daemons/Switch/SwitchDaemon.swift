@@ -18,8 +18,9 @@ public struct SwitchSettings: Sendable {
     public var tableCapacity: Int
     public var controlSocket: String
     /// How long the forwarding thread keeps polling without sleeping after it forwarded a frame
-    /// (0 turns busy polling off).
-    public var busyPollNanoseconds: UInt64 = 50_000
+    /// (0, the default, turns busy polling off: on two cores the spinning thread takes the time the
+    /// kernel needs to answer, and ping RTT gets worse, not better).
+    public var busyPollNanoseconds: UInt64 = 0
     /// Pass checksum and TCP segmentation offloads between ports (`IFF_VNET_HDR`, `TUNSETOFFLOAD`):
     /// 64 KiB super-frames cross the switch as one frame. Off: every frame is MTU-sized.
     public var offloads = true

@@ -36,8 +36,8 @@ struct SwitchCommand: ParsableCommand {
     @Option(help: "MAC entry idle time before it expires, in seconds.")
     var aging: Double = 300
 
-    @Option(help: "Microseconds the forwarding thread keeps polling without sleeping after a frame (0: off).")
-    var busyPollUs: Int = 50
+    @Option(help: "Microseconds the forwarding thread keeps polling without sleeping after a frame (0, the default: off; spinning only pays on machines with cores to spare).")
+    var busyPollUs: Int = 0
 
     @Flag(inversion: .prefixedNo, help: "Pass checksum and TCP segmentation offloads between ports (IFF_VNET_HDR): 64 KiB super-frames cross the switch whole.")
     var offloads = true
