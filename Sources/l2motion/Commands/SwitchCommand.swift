@@ -66,8 +66,15 @@ struct SwitchCommand: ParsableCommand {
         let logger = LoggingSetup.bootstrap(label: "l2motion.switch.\(name)")
         let specs = try ports.map { try PortSpec(parsing: $0) }
         let folder = labOptions.runFolder
+        let folderExisted = FileManager.default.fileExists(atPath: folder.path)
         try FileManager.default.createDirectory(atPath: folder.path, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
+        // A switch run on its own leaves no empty run folder behind (a lab's folder is the lab's).
+        defer {
+            if !folderExisted, (try? FileManager.default.contentsOfDirectory(atPath: folder.path))?.isEmpty == true {
+                try? FileManager.default.removeItem(atPath: folder.path)
+            }
+        }
         let directory = captureDir ?? "Captures/\(CaptureRun.stamp())-\(name)"
         var settings = SwitchSettings(
             name: name, ports: specs, captureDirectory: directory, snaplen: snaplen, captureFilter: captureFilter,
