@@ -152,7 +152,11 @@ struct SourceDriver {
             let busy = pump.hasPendingOutput || source.wantsToProduce
             for event in pump.turn(timeoutMilliseconds: busy ? 2 : 5) {
                 switch event {
-                case let .received(bytes): pending += source.receive(bytes: bytes, now: SystemClock.wallNanoseconds())
+                case let .received(bytes):
+                    // Only with nothing sealed still waiting in `pending`: records must reach the wire
+                    // in the order they were sealed.
+                    if pending.isEmpty { forwardQueuedFramesNow(&source, &pump) }
+                    pending += source.receive(bytes: bytes, now: SystemClock.wallNanoseconds())
                 case .closed: pending += source.connectionLost(now: SystemClock.wallNanoseconds())
                 }
             }
@@ -179,6 +183,22 @@ struct SourceDriver {
                 }
             }
         }
+    }
+
+    /// Frames for the VM that reached us during the switchover go to the destination now, on the wire,
+    /// before the state machine handles the destination's next message: `resumed` makes it verify the
+    /// frozen memory, which takes tens of milliseconds, and a ping queued behind that would come back
+    /// that much later. Call only when no sealed bytes wait in the driver's pending actions (each
+    /// forwarded frame is sealed with the next record number).
+    private func forwardQueuedFramesNow(_ source: inout MigrationSource, _ pump: inout StreamPump) {
+        guard source.phase == .switchover else { return }
+        let frames = vm.takeQueuedFrames()
+        guard !frames.isEmpty else { return }
+        let now = SystemClock.wallNanoseconds()
+        for frame in frames {
+            for case let .send(bytes) in source.forwardFrame(frame, now: now) { pump.enqueue(bytes) }
+        }
+        pump.writeAvailable()
     }
 
     /// Carries out the planned fault once. Returns true if the connection is now gone.

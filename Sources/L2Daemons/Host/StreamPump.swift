@@ -79,6 +79,19 @@ struct StreamPump {
         return events
     }
 
+    /// Writes what the socket takes right now, without waiting and without reading. An error is left
+    /// for the next `turn`, which meets it again and reports it.
+    mutating func writeAvailable() {
+        guard !closed else { return }
+        while hasPendingOutput {
+            let written = try? output.withUnsafeBytes { raw in
+                try connection.descriptor.write(UnsafeRawBufferPointer(rebasing: raw[offset...]))
+            }
+            guard let written, written > 0 else { return }
+            offset += written
+        }
+    }
+
     /// Closes at once, dropping what is queued (the peer stopped reading).
     mutating func abort() {
         connection.close()
