@@ -1,34 +1,7 @@
-/// The guest's deterministic pseudo-random generator (SplitMix64): one 64-bit word of state, so it
+import L2Wire
+
+/// The guest's deterministic pseudo-random generator: SplitMix64, one 64-bit word of state, so it
 /// serialises trivially and a migrated workload continues from the same position on the destination.
-///
 /// The state machine never uses `SystemRandomNumberGenerator`; every random choice comes from here,
-/// seeded from the VM configuration. Bounded draws use Lemire's multiply-shift on our own output, so
-/// the sequence does not depend on the standard library's algorithm for `random(in:)`.
-public struct GuestRandom: RandomNumberGenerator, Hashable, Sendable, Codable {
-    /// The whole generator state; restoring it restores the exact position in the sequence.
-    public var state: UInt64
-
-    public init(seed: UInt64) { state = seed }
-
-    @inline(__always)
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// A value in `0..<bound` (`bound` > 0), nearly uniform (bias below 2^-32 for our bounds).
-    @inline(__always)
-    public mutating func next(below bound: Int) -> Int {
-        precondition(bound > 0)
-        return Int(truncatingIfNeeded: next().multipliedFullWidth(by: UInt64(bound)).high)
-    }
-
-    /// A value in `[0, 1)` with 53 random bits.
-    @inline(__always)
-    public mutating func nextUnit() -> Double {
-        Double(next() >> 11) * 0x1.0p-53
-    }
-}
+/// seeded from the VM configuration.
+public typealias GuestRandom = SplitMix64

@@ -65,7 +65,7 @@ public struct FrameGenerator: Sendable {
     public let mtu: Int
     /// Source MAC for the kinds whose source does not matter (`runt`, `oversize`, `bad-vlan`).
     public let source: MACAddress
-    private var random: FrameRandom
+    private var random: SplitMix64
     private var position = 0
 
     /// - Parameters:
@@ -79,7 +79,7 @@ public struct FrameGenerator: Sendable {
         self.kinds = kinds
         self.mtu = mtu
         self.source = source
-        random = FrameRandom(seed: seed)
+        random = SplitMix64(seed: seed)
     }
 
     /// The lengths a kind's frames take for a port with this MTU.
@@ -236,28 +236,6 @@ extension FrameGenerator {
             case interface, kinds, seconds, stalled
             case interfaceDropped = "interface_dropped"
         }
-    }
-}
-
-/// SplitMix64 for the generator: one word of state, fast, and the same sequence on every platform and Swift version.
-struct FrameRandom: Sendable {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    @inline(__always)
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// A value in `0..<bound` (`bound` > 0) by multiply-shift.
-    @inline(__always)
-    mutating func next(below bound: Int) -> Int {
-        Int(truncatingIfNeeded: next().multipliedFullWidth(by: UInt64(bound)).high)
     }
 }
 

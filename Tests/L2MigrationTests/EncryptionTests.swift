@@ -4,6 +4,7 @@ import Glibc
 import Crypto
 import Foundation
 import L2Guest
+import L2Wire
 import Testing
 @testable import L2Migration
 
@@ -173,7 +174,7 @@ struct EncryptionTests {
         // Write 0 is the clear hello and spec; the last is the commit, sent after the destination runs the VM.
         let writes = clean.sourceWrites
         #expect(writes.count > 4)
-        var rng = SplitMix(seed: 5)
+        var rng = SplitMix64(seed: 5)
         var tested = 0
         for target in 1..<writes.count - 1 {
             let recordsOfWrite = records(in: writes[target])
@@ -318,7 +319,7 @@ func channelPair(maxRecordLength: Int = SecureChannel.defaultMaxRecordLength) ->
                           role: .destination, maxRecordLength: maxRecordLength))
 }
 
-func randomBytes(_ count: Int, _ rng: inout SplitMix) -> [UInt8] {
+func randomBytes(_ count: Int, _ rng: inout SplitMix64) -> [UInt8] {
     var bytes = [UInt8](repeating: 0, count: count)
     bytes.withUnsafeMutableBytes { raw in
         var offset = 0
@@ -338,7 +339,7 @@ struct SecureChannelTests {
     @Test("records round-trip in both directions through chunks split anywhere")
     func roundTrip() throws {
         var (source, destination) = channelPair(maxRecordLength: 1000)
-        var rng = SplitMix(seed: 8)
+        var rng = SplitMix64(seed: 8)
         var plain: [UInt8] = []
         var wire: [UInt8] = []
         for _ in 0..<50 {
@@ -466,7 +467,7 @@ struct SecureChannelTests {
           .enabled(if: ProcessInfo.processInfo.environment["L2M_BENCH"] != nil))
     func throughput() throws {
         var (source, destination) = channelPair()
-        var rng = SplitMix(seed: 1)
+        var rng = SplitMix64(seed: 1)
         let chunk = randomBytes(1 << 20, &rng)
         var wire: [UInt8] = []
         var plain: [UInt8] = []

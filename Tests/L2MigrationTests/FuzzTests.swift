@@ -1,4 +1,5 @@
 import L2Guest
+import L2Wire
 import Testing
 @testable import L2Migration
 
@@ -33,7 +34,7 @@ func recordStreams() throws -> (toDestination: [UInt8], toSource: [UInt8], vm: T
 struct FuzzTests {
     @Test("thousands of random byte strings are rejected or wait, never trap")
     func randomBytes() {
-        var rng = SplitMix(seed: 2024)
+        var rng = SplitMix64(seed: 2024)
         var rejected = 0
         for iteration in 0..<4000 {
             var bytes = (0..<Int.random(in: 0...64, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
@@ -60,7 +61,7 @@ struct FuzzTests {
     func mutatedStreams() throws {
         let (stream, backStream, vm) = try recordStreams()
         let sourceDigest = vm.memory.digest()
-        var rng = SplitMix(seed: 99)
+        var rng = SplitMix64(seed: 99)
         var resumedExact = 0
         var refused = 0
         for _ in 0..<300 {

@@ -5,19 +5,6 @@ import L2Guest
 import L2Wire
 @testable import L2Migration
 
-/// A seeded generator so every run sees the same bytes.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 let testID = MigrationID(high: 0x0123_4567_89AB_CDEF, low: 0xFEDC_BA98_7654_3210)
 let testSecret = MigrationSecret(bytes: (0..<32).map { UInt8($0 &* 7 &+ 1) })!
 let otherSecret = MigrationSecret(bytes: (0..<32).map { UInt8($0 &* 7 &+ 2) })!
@@ -40,12 +27,12 @@ func destinationSettings(maxMemory: UInt64 = 1 << 30, portGroups: Set<String> = 
 final class TestVM {
     let memory: GuestMemory
     var shadow: [UInt8]
-    var rng: SplitMix
+    var rng: SplitMix64
 
     init(pages: Int, nonZero: Int, seed: UInt64 = 1) throws {
         memory = try GuestMemory(pageCount: pages)
         shadow = [UInt8](repeating: 0, count: pages * GuestMemory.pageSize)
-        rng = SplitMix(seed: seed)
+        rng = SplitMix64(seed: seed)
         var chosen = Set<Int>([0])
         while chosen.count < nonZero { chosen.insert(Int.random(in: 0..<pages, using: &rng)) }
         for page in chosen {
@@ -104,7 +91,7 @@ struct Pipe {
     let vm: TestVM
     var workload: Workload
     var clock: UInt64
-    var rng = SplitMix(seed: 42)
+    var rng = SplitMix64(seed: 42)
     var chunkSizes: ClosedRange<Int>
     /// Nanoseconds per byte on the vMotion link.
     var nanosecondsPerByte: Double = 1

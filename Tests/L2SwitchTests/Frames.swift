@@ -39,18 +39,6 @@ func threePortSwitch(_ configuration: SwitchCore.Configuration = .init()) throws
     return core
 }
 
-/// A tiny deterministic generator (SplitMix64) so "random" MAC floods repeat exactly.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// A random unicast, non-zero MAC.
 func randomMAC(_ generator: inout SplitMix64) -> MACAddress {
     let raw = generator.next() & 0xFEFF_FFFF_FFFF & 0xFFFF_FFFF_FFFF  // clear the group bit

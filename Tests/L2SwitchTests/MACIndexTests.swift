@@ -1,3 +1,4 @@
+import L2Wire
 import Testing
 @testable import L2Switch
 
@@ -8,7 +9,7 @@ struct MACIndexTests {
     @Test func agreesWithDictionaryUnderChurn() {
         var index = MACIndex(initialCapacity: 4)
         var model: [UInt64: Int32] = [:]
-        var random = SplitMix64(state: 3)
+        var random = SplitMix64(seed: 3)
         // A small key space forces long probe runs, collisions and wrap-around.
         for step in 0..<50_000 {
             let key = random.next() % 600

@@ -141,7 +141,7 @@ struct MACTableTests {
     /// stations that talk now and then: the flood only ever evicts port 1's own entries.
     @Test func aFloodingPortCannotPushOutTheOthers() {
         var table = MACTable(capacity: 100)
-        var random = SplitMix64(state: 42)
+        var random = SplitMix64(seed: 42)
         let steady: [(MACAddress, PortID)] = [(mac(21), 2), (mac(22), 2), (mac(23), 2), (mac(31), 3), (mac(32), 3)]
         var now: UInt64 = 0
         for (station, port) in steady { _ = table.learn(station, on: port, at: now) }
@@ -210,7 +210,7 @@ struct MACTableTests {
     /// (a per-frame scan of entries would take minutes here).
     @Test func largeTableStaysConsistent() {
         var table = MACTable(capacity: 1_000_000)
-        var random = SplitMix64(state: 7)
+        var random = SplitMix64(seed: 7)
         var now: UInt64 = 0
         for n in 0..<50_000 {
             now += 1000

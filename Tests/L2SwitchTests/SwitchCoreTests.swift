@@ -187,7 +187,7 @@ struct SwitchCoreTests {
 
     @Test func everyReceivedFrameIsForwardedOrCountedAsADrop() throws {
         var core = try threePortSwitch(.init(macTable: .init(capacity: 8, agingTime: second)))
-        var random = SplitMix64(state: 99)
+        var random = SplitMix64(seed: 99)
         let stations = (0..<12).map { mac(0x200 + $0) }
         var now: UInt64 = 0
         var sentToPort: [PortID: UInt64] = [:]
