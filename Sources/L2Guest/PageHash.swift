@@ -67,17 +67,17 @@ public enum PageHash {
         return true
     }
 
-    /// Folds an ordered list of page hashes into one digest (order matters: page i is hash i), in four
-    /// independent lanes (hash i goes to lane i mod 4) so the multiply chains overlap.
+    /// Folds an ordered list of page hashes into one digest (order matters: page i is hash i). For
+    /// comparing whole memories (tests, reports); a migration keeps a `Running` digest instead.
     @inlinable
     public static func digest<S: Sequence>(of pageHashes: S) -> UInt64 where S.Element == UInt64 {
-        var lanes = DigestLanes()
+        var h: UInt64 = prime3
         var index: UInt64 = 0
         for value in pageHashes {
-            lanes.add(value, at: index)
+            h = round(h, value ^ (index &* prime1))
             index &+= 1
         }
-        return lanes.finish(count: index)
+        return mix(h ^ index)
     }
 
     /// A digest of a VM's page hashes that follows each change in constant time, so a migration
@@ -109,33 +109,6 @@ public enum PageHash {
         }
     }
 
-    /// The digest's four accumulators.
-    @usableFromInline
-    struct DigestLanes {
-        @usableFromInline var a: UInt64 = prime3
-        @usableFromInline var b: UInt64 = prime3 &+ prime1
-        @usableFromInline var c: UInt64 = prime3 &+ prime2
-        @usableFromInline var d: UInt64 = prime3 ^ prime1
-
-        @inlinable init() {}
-
-        @inlinable @inline(__always)
-        mutating func add(_ value: UInt64, at index: UInt64) {
-            let input = value ^ (index &* prime1)
-            switch index & 3 {
-            case 0: a = round(a, input)
-            case 1: b = round(b, input)
-            case 2: c = round(c, input)
-            default: d = round(d, input)
-            }
-        }
-
-        @inlinable
-        func finish(count: UInt64) -> UInt64 {
-            let folded = ((a << 1) | (a >> 63)) &+ ((b << 7) | (b >> 57)) &+ ((c << 12) | (c >> 52)) &+ ((d << 18) | (d >> 46))
-            return mix(folded ^ count)
-        }
-    }
 }
 
 extension GuestMemory {

@@ -26,14 +26,15 @@ public struct MigrationDecoder: Sendable {
     /// Bytes received but not yet returned as messages.
     public var bufferedByteCount: Int { buffer.count - readIndex }
 
-    /// Removes and returns the bytes received but not yet returned as messages (the start of an
-    /// encrypted stream that followed the last clear message).
-    mutating func takeUnreadBytes() -> [UInt8] {
-        defer {
-            buffer.removeAll(keepingCapacity: true)
-            readIndex = 0
-        }
-        return Array(buffer[readIndex...])
+    /// Moves to a sealed stream after the last clear message: the bytes received past it are already
+    /// records of `secure`; they are opened and decoded as the rest of the stream will be.
+    mutating func startDecrypting(with secure: inout SecureChannel) throws(SecureChannelError) {
+        let unread = Array(buffer[readIndex...])
+        buffer.removeAll(keepingCapacity: true)
+        readIndex = 0
+        var plaintext: [UInt8] = []
+        try secure.open(unread, into: &plaintext)
+        append(plaintext)
     }
 
     /// The error that stopped the decoder, if any.

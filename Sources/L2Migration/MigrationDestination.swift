@@ -176,16 +176,13 @@ public struct MigrationDestination: Sendable {
         // our answer; anything buffered is treated as sealed (and fails unless it is).
         var secure = SecureChannel(secret: settings.secret, id: settings.migrationID, sourceNonce: sourceNonce,
                                    destinationNonce: nonce, role: .destination)
-        var plaintext: [UInt8] = []
-        let unread = decoder.takeUnreadBytes()
         do throws(SecureChannelError) {
-            try secure.open(unread, into: &plaintext)
+            try decoder.startDecrypting(with: &secure)
         } catch {
             channel = secure
             return [.send(accepted)] + protocolFailure(.secureChannel(error))
         }
         channel = secure
-        decoder.append(plaintext)
         return [.send(accepted)] + decodeReceived(now: now)
     }
 

@@ -119,7 +119,6 @@ public struct MigrationSource: Sendable {
     private var switchoverSentAt: UInt64?
     private var resumedAckAt: UInt64?
     private var destinationResumedAt: UInt64?
-    private var sentDigest: UInt64 = 0
     /// The running digest of `sentHashes`, kept up to date as pages go out.
     private var runningDigest = PageHash.Running()
     private var destinationVerified = false
@@ -231,11 +230,10 @@ public struct MigrationSource: Sendable {
         guard final, let state = finalRound else { return true }
         rounds.append(RoundStats(round: round, pages: roundPages, zeroPages: roundZeroPages, bytes: roundBytes,
                                  durationMs: 0, mbps: 0, dirtiedDuring: 0))
-        sentDigest = runningDigest.value
         MigrationEncoder.append(.switchover(SwitchoverState(
             finalRound: UInt32(round), vcpuState: state.vcpuState, workloadState: state.workloadState,
             queuedFrames: state.queuedFrames.filter { (1...MigrationWire.maxFrameLength).contains($0.count) },
-            pageCount: UInt64(memory.pageCount), memoryDigest: sentDigest)), to: &buffer)
+            pageCount: UInt64(memory.pageCount), memoryDigest: runningDigest.value)), to: &buffer)
         return true
     }
 
@@ -426,16 +424,13 @@ public struct MigrationSource: Sendable {
                 var secure = SecureChannel(secret: settings.secret, id: settings.migrationID, sourceNonce: nonce,
                                            destinationNonce: acceptance.nonce, role: .source)
                 // Whatever followed spec-accepted in the same read is already sealed.
-                var plaintext: [UInt8] = []
-                let unread = decoder.takeUnreadBytes()
                 do throws(SecureChannelError) {
-                    try secure.open(unread, into: &plaintext)
+                    try decoder.startDecrypting(with: &secure)
                 } catch {
                     channel = secure
                     return protocolFailure(.secureChannel(error), now: now)
                 }
                 channel = secure
-                decoder.append(plaintext)
             }
             setupDoneTime = now
             phase = .precopy
@@ -449,8 +444,9 @@ public struct MigrationSource: Sendable {
             // The destination aborts only before it resumes the VM, so the source may run it again.
             return fail("the destination aborted: \(reason)", now: now, sendAbort: false)
         case let (.switchover, .verified(digest)) where !destinationVerified:
-            guard digest == sentDigest else {
-                return protocolFailure(.inconsistent("the destination verified digest \(digest), the source sent \(sentDigest)"), now: now)
+            // No page is recorded after the switchover message, so the running digest is what it carried.
+            guard digest == runningDigest.value else {
+                return protocolFailure(.inconsistent("the destination verified digest \(digest), the source sent \(runningDigest.value)"), now: now)
             }
             destinationVerified = true
             return []
@@ -565,16 +561,9 @@ public struct MigrationSource: Sendable {
     }
 
     private mutating func encode(page: Int, into buffer: inout [UInt8]) {
-        if let knownZero, knownZero[page >> 6] & (1 << UInt64(page & 63)) != 0 {
-            writer.appendZero(page: page, in: &buffer)
-            record(page: page, hash: PageHash.zeroPage)
-            roundZeroPages += 1
-            ram.duplicate += 1
-            roundPages += 1
-            return
-        }
+        let knownToBeZero = knownZero.map { $0[page >> 6] & (1 << UInt64(page & 63)) != 0 } ?? false
         let contents = UnsafeRawPointer(memory.pointer(toPage: page))
-        if PageHash.isZero(contents) {
+        if knownToBeZero || PageHash.isZero(contents) {
             writer.appendZero(page: page, in: &buffer)
             record(page: page, hash: PageHash.zeroPage)
             roundZeroPages += 1

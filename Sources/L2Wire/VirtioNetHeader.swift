@@ -63,10 +63,10 @@ public struct VirtioNetHeader: Hashable, Sendable {
         precondition(bytes.count >= Self.length)
         bytes[0] = flags
         bytes[1] = segmentationType
-        for (at, value) in [(2, headerLength), (4, segmentSize), (6, checksumStart), (8, checksumOffset)] {
-            bytes[at] = UInt8(truncatingIfNeeded: value)
-            bytes[at + 1] = UInt8(truncatingIfNeeded: value >> 8)
-        }
+        bytes.storeBytes(of: headerLength.littleEndian, toByteOffset: 2, as: UInt16.self)
+        bytes.storeBytes(of: segmentSize.littleEndian, toByteOffset: 4, as: UInt16.self)
+        bytes.storeBytes(of: checksumStart.littleEndian, toByteOffset: 6, as: UInt16.self)
+        bytes.storeBytes(of: checksumOffset.littleEndian, toByteOffset: 8, as: UInt16.self)
     }
 
     public var needsChecksum: Bool { flags & Self.needsChecksumFlag != 0 }
@@ -118,8 +118,9 @@ public struct VirtioNetHeader: Hashable, Sendable {
         var sum = InternetChecksum()
         sum.add(UnsafeRawBufferPointer(rebasing: frame[start...]))
         var value = sum.value
-        // UDP sends 0 as "no checksum": a computed 0 goes on the wire as 0xffff (RFC 768).
-        if value == 0, frame.count > 23, frame[14] >> 4 == 4, frame[23] == IPProtocol.udp.rawValue { value = 0xFFFF }
+        // UDP sends 0 as "no checksum", so a computed 0 goes on the wire as 0xffff (RFC 768); for TCP
+        // the two are the same number in ones' complement. The kernel does this for every protocol.
+        if value == 0 { value = 0xFFFF }
         frame[field] = UInt8(value >> 8)
         frame[field + 1] = UInt8(truncatingIfNeeded: value)
         var passed = self

@@ -200,7 +200,7 @@ struct FloodIntegrationTests {
         }
         #expect(table.first { $0.mac == macB }?.portName == "p2", "b's MAC survived the flood on its port")
         #expect(table.first { $0.mac == macC }?.portName == "p3", "c's MAC survived the flood on its port")
-        #expect(byPort["p1", default: 0] == table.count - byPort["p2", default: 0] - byPort["p3", default: 0])
+        #expect(Set(byPort.keys).isSubset(of: ["p1", "p2", "p3"]), "every entry sits on a port of this switch")
         #expect(byPort["p1", default: 0] >= table.count - 4, "a's port holds the rest")
         for port in try lab.counters() {
             #expect(port.rxFrames == port.unicastFrames + port.floodedFrames + port.rxDrops.total, "port \(port.name)")

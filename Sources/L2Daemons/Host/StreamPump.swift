@@ -43,18 +43,11 @@ struct StreamPump {
         guard ready > 0 else { return [] }
         var events: [Event] = []
         if entry.revents & Int16(POLLOUT) != 0 && hasPendingOutput {
-            while hasPendingOutput {
-                let written: Int?
-                do {
-                    written = try output.withUnsafeBytes { raw in
-                        try connection.descriptor.write(UnsafeRawBufferPointer(rebasing: raw[offset...]))
-                    }
-                } catch {
-                    closed = true
-                    return events + [.closed("\(error)")]
-                }
-                guard let written, written > 0 else { break }
-                offset += written
+            do {
+                try writeQueued()
+            } catch {
+                closed = true
+                return events + [.closed("\(error)")]
             }
         }
         if entry.revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 {
@@ -83,8 +76,13 @@ struct StreamPump {
     /// for the next `turn`, which meets it again and reports it.
     mutating func writeAvailable() {
         guard !closed else { return }
+        try? writeQueued()
+    }
+
+    /// Writes queued bytes until the socket would block or all are out.
+    private mutating func writeQueued() throws {
         while hasPendingOutput {
-            let written = try? output.withUnsafeBytes { raw in
+            let written = try output.withUnsafeBytes { raw in
                 try connection.descriptor.write(UnsafeRawBufferPointer(rebasing: raw[offset...]))
             }
             guard let written, written > 0 else { return }

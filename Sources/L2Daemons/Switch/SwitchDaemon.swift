@@ -126,16 +126,17 @@ public final class SwitchDaemon: Sendable {
         defer { buffer.deallocate() }
         var lastSweep = SystemClock.wallNanoseconds()
         var lastActivity: UInt64 = 0
+        let busyPoll = settings.busyPollNanoseconds
         while !stopping.load(ordering: .acquiring) {
-            // Right after forwarding, the answer usually follows within tens of microseconds: look for
-            // it without sleeping for a short while (busy poll) instead of paying a wakeup for it.
-            let spinning = SystemClock.monotonicNanoseconds() &- lastActivity < settings.busyPollNanoseconds
+            // With busy polling on: right after forwarding, look for the answer without sleeping for a
+            // short while instead of paying a wakeup for it.
+            let spinning = busyPoll > 0 && SystemClock.monotonicNanoseconds() &- lastActivity < busyPoll
             let ready = poll(&pollSet, nfds_t(pollSet.count), spinning ? 0 : 100)
             if ready > 0 {
                 for index in pollSet.indices where pollSet[index].revents != 0 {
                     drain(port: index, taps: taps, buffer: buffer)
                 }
-                lastActivity = SystemClock.monotonicNanoseconds()
+                if busyPoll > 0 { lastActivity = SystemClock.monotonicNanoseconds() }
             }
             let now = SystemClock.wallNanoseconds()
             if now &- lastSweep > 1_000_000_000 {
@@ -184,7 +185,7 @@ public final class SwitchDaemon: Sendable {
         }
         let frame = UnsafeMutableRawBufferPointer(rebasing: buffer[min(headerLength, count)..<count])
         var offload: VirtioNetHeader? = nil
-        if headerLength > 0, var header = try? VirtioNetHeader(parsing: UnsafeRawBufferPointer(buffer)) {
+        if headerLength > 0, var header = try? VirtioNetHeader(parsing: UnsafeRawBufferPointer(rebasing: buffer[0..<count])) {
             if header.needsChecksum, !header.isSuperFrame, header.problem(with: UnsafeRawBufferPointer(frame)) == nil {
                 header = header.completingChecksum(in: frame)
                 header.write(to: buffer)

@@ -124,7 +124,9 @@ public struct FaultMatrix {
                 if ProcessControl.isAlive(pid(source), commandLineContains: marker) { kill(pid(source), SIGKILL) }
             case .destinationStalled:
                 // A host that hangs for a while (it stops reading its sockets), then recovers.
+                // (pid 0 would stop our whole process group: only a live host of this lab.)
                 let stopped = pid(destination)
+                guard stopped > 0, ProcessControl.isAlive(stopped, commandLineContains: marker) else { return }
                 kill(stopped, SIGSTOP)
                 Thread { usleep(6_000_000); kill(stopped, SIGCONT) }.start()
             case .corruptStream, .truncatedStream:

@@ -277,14 +277,10 @@ public struct MigrationCoordinator: Sendable {
     /// first (told to cancel, and seen to have discarded its copy) and only then does the source resume.
     func resolve(vm: String, id: String, source: String, destination: String, sourceRecord: MigrationProgress,
                  destinationRecord: MigrationProgress?) throws -> String {
-        var fenced: Fence = destinationRecord?.vmRunningHere == true ? .running : .discarded
-        if destinationRecord?.vmRunningHere != true {
-            if destinationRecord?.status == "awaiting-coordinator" {
-                _ = try? directory.host(destination, "migration-resolve", ["id": id, "decision": "discard"], as: [String: String].self)
-            }
-            fenced = fence(destination, id: id, record: destinationRecord)
+        if destinationRecord?.vmRunningHere != true, destinationRecord?.status == "awaiting-coordinator" {
+            _ = try? directory.host(destination, "migration-resolve", ["id": id, "decision": "discard"], as: [String: String].self)
         }
-        switch fenced {
+        switch fence(destination, id: id, record: destinationRecord) {
         case .running:
             _ = try? directory.host(destination, "migration-resolve", ["id": id, "decision": "keep"], as: [String: String].self)
             _ = try? directory.host(source, "migration-resolve", ["id": id, "decision": "release"], as: [String: String].self)
