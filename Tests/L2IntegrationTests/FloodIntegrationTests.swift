@@ -37,62 +37,11 @@ struct FloodIntegrationTests {
         var description: String { "\(transmitted) transmitted, \(received) received" }
     }
 
-    struct Lab {
-        let sandbox: Sandbox
-        let namespaces: [String]
-        let socket: String
-        let switchProcess: ChildProcess
+    typealias Lab = SwitchIntegrationTests.Lab
 
-        func mac(of index: Int) throws -> MACAddress {
-            let text = try CommandRunner.run(["ip", "-n", namespaces[index], "-br", "link", "show", "eth0"])
-            let field = text.split(separator: " ", omittingEmptySubsequences: true)[2]
-            return try #require(MACAddress(String(field)))
-        }
-
-        func table() throws -> [MACTableEntrySnapshot] {
-            try ControlClient.call(socket, ControlRequest("mac-table"), as: [MACTableEntrySnapshot].self)
-        }
-
-        func counters() throws -> [PortCountersSnapshot] {
-            try ControlClient.call(socket, ControlRequest("counters"), as: [PortCountersSnapshot].self)
-        }
-
-        /// Starts `l2motion frame-gen … --json` inside namespace `index`, output to log `name`.
-        func frameGen(from index: Int, _ arguments: [String], log name: String) throws -> ChildProcess {
-            try ChildProcess(["ip", "netns", "exec", namespaces[index], RootEnvironment.binary, "frame-gen",
-                              "--interface", "eth0", "--json"] + arguments,
-                             logPath: "\(sandbox.directory)/\(name).log")
-        }
-
-        /// The generator's JSON report, read from its log (a note it printed may come first).
-        func frameGenReport(log name: String) throws -> FrameGenerator.Report {
-            let text = sandbox.logText(name)
-            let start = try #require(text.range(of: "\n{") ?? (text.hasPrefix("{") ? text.startIndex..<text.startIndex : nil),
-                                     "no JSON report in the frame-gen log: \(text)")
-            return try JSONDecoder().decode(FrameGenerator.Report.self, from: Data(text[start.lowerBound...].utf8))
-        }
-
-        /// Starts the kernel's ping from namespace `index` every 10 ms, output to log `name`.
-        func ping(from index: Int, to address: String, count: Int, log name: String) throws -> ChildProcess {
-            try ChildProcess(["ip", "netns", "exec", namespaces[index], "ping", "-n", "-i", "0.01", "-c", String(count),
-                              "-W", "2", address], logPath: "\(sandbox.directory)/\(name).log")
-        }
-    }
-
+    /// The switch suite's lab (three namespaces on one switch), capturing headers only.
     static func startLab(_ sandbox: Sandbox, capacity: Int? = nil) throws -> Lab {
-        let namespaces = try ["a", "b", "c"].map { try sandbox.namespace($0) }
-        var arguments = ["switch", "sw", "--lab", sandbox.prefix, "--capture-dir", sandbox.directory + "/captures", "--snaplen", "128"]
-        if let capacity { arguments += ["--capacity", String(capacity)] }
-        for (index, namespace) in namespaces.enumerated() {
-            arguments += ["--port", "name=p\(index + 1),netns=\(namespace),ifname=eth0,addr=10.98.0.\(index + 1)/24"]
-        }
-        let process = try sandbox.l2motion(arguments, log: "switch")
-        let socket = "/run/l2motion/\(sandbox.prefix)/switch-sw.sock"
-        let ready = sandbox.waitUntil {
-            (try? ControlClient.call(socket, ControlRequest("status"), as: SwitchStatus.self)) != nil
-        }
-        try #require(ready, "switch did not come up: \(sandbox.logText("switch"))")
-        return Lab(sandbox: sandbox, namespaces: namespaces, socket: socket, switchProcess: process)
+        try SwitchIntegrationTests.startLab(sandbox, options: ["--snaplen", "128"] + (capacity.map { ["--capacity", String($0)] } ?? []))
     }
 
     /// Runs `generator` (frame-gen in namespace a) with a ping b → c of `pings` started once the
@@ -101,14 +50,14 @@ struct FloodIntegrationTests {
         throws -> (report: FrameGenerator.Report, ping: PingSummary)
     {
         // ARP between b and c resolved first, so the measured ping needs nothing but forwarding.
-        _ = try CommandRunner.run(inNamespace: lab.namespaces[1], ["ping", "-c", "1", "-W", "2", "10.98.0.3"])
+        _ = try CommandRunner.run(inNamespace: lab.namespaces[1], ["ping", "-c", "1", "-W", "2", "10.99.0.3"])
         let before = try #require(try lab.counters().first { $0.name == "p1" }).rxFrames
         let generator = try lab.frameGen(from: 0, arguments, log: "frame-gen")
         defer { generator.terminate() }
         #expect(lab.sandbox.waitUntil(seconds: 30) {
             ((try? lab.counters().first { $0.name == "p1" })?.rxFrames ?? 0) > before + 100
         }, "the switch sees the generator's frames")
-        let ping = try lab.ping(from: 1, to: "10.98.0.3", count: pings, log: "ping")
+        let ping = try lab.ping(from: 1, to: "10.99.0.3", count: pings, log: "ping")
         defer { ping.terminate() }
         ping.wait()
         let generatorRan = generator.isRunning
@@ -162,7 +111,7 @@ struct FloodIntegrationTests {
         for port in try lab.counters() {
             #expect(port.rxFrames == port.unicastFrames + port.floodedFrames + port.rxDrops.total, "port \(port.name)")
         }
-        #expect(CommandRunner.succeeds(["ip", "netns", "exec", lab.namespaces[1], "ping", "-c", "1", "-W", "2", "10.98.0.3"]),
+        #expect(CommandRunner.succeeds(["ip", "netns", "exec", lab.namespaces[1], "ping", "-c", "1", "-W", "2", "10.99.0.3"]),
                 "b still reaches c afterwards")
     }
 
@@ -212,4 +161,31 @@ struct FloodIntegrationTests {
 extension UInt64 {
     /// `self - other`, or 0 if `other` is larger.
     fileprivate func subtractingClamped(_ other: UInt64) -> UInt64 { self > other ? self - other : 0 }
+}
+
+extension SwitchIntegrationTests.Lab {
+    func counters() throws -> [PortCountersSnapshot] {
+        try ControlClient.call(socket, ControlRequest("counters"), as: [PortCountersSnapshot].self)
+    }
+
+    /// Starts `l2motion frame-gen … --json` inside namespace `index`, output to log `name`.
+    func frameGen(from index: Int, _ arguments: [String], log name: String) throws -> ChildProcess {
+        try ChildProcess(["ip", "netns", "exec", namespaces[index], RootEnvironment.binary, "frame-gen",
+                          "--interface", "eth0", "--json"] + arguments,
+                         logPath: "\(sandbox.directory)/\(name).log")
+    }
+
+    /// The generator's JSON report, read from its log (a note it printed may come first).
+    func frameGenReport(log name: String) throws -> FrameGenerator.Report {
+        let text = sandbox.logText(name)
+        let start = try #require(text.range(of: "\n{") ?? (text.hasPrefix("{") ? text.startIndex..<text.startIndex : nil),
+                                 "no JSON report in the frame-gen log: \(text)")
+        return try JSONDecoder().decode(FrameGenerator.Report.self, from: Data(text[start.lowerBound...].utf8))
+    }
+
+    /// Starts the kernel's ping from namespace `index` every 10 ms, output to log `name`.
+    func ping(from index: Int, to address: String, count: Int, log name: String) throws -> ChildProcess {
+        try ChildProcess(["ip", "netns", "exec", namespaces[index], "ping", "-n", "-i", "0.01", "-c", String(count),
+                          "-W", "2", address], logPath: "\(sandbox.directory)/\(name).log")
+    }
 }
