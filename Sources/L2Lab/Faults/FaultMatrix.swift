@@ -170,7 +170,7 @@ public struct FaultMatrix {
                         while Date() < deadline {
                             if let hosts = try? directory.host(destination, "list-vms", ["scan": "false"], as: [VMSummary].self, timeoutSeconds: 1),
                                hosts.contains(where: { $0.statistics.state == .running }) { break }
-                            usleep(5_000)
+                            usleep(20_000)
                         }
                     }
                     apply()

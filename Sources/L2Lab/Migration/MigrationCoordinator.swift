@@ -154,7 +154,7 @@ public struct MigrationCoordinator: Sendable {
                     onHold(record)
                 }
             }
-            usleep(held || options.onHold == nil ? 100_000 : 5_000)
+            usleep(held || options.onHold == nil ? 100_000 : 20_000)
         }
         var sourceRecord: MigrationProgress
         switch outcome.value! {
