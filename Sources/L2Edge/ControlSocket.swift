@@ -48,9 +48,7 @@ public final class ControlServer: @unchecked Sendable {
 
     /// Accepts connections on a background thread until `stop()`.
     public func start() {
-        let thread = Thread { [self] in acceptLoop() }
-        thread.name = "control"
-        thread.start()
+        NamedThread.start("control") { [self] in acceptLoop() }
     }
 
     public func stop() {
@@ -69,8 +67,7 @@ public final class ControlServer: @unchecked Sendable {
             guard client >= 0 else { continue }
             _ = fcntl(client, F_SETFD, FD_CLOEXEC)
             let connection = OwnedDescriptor(taking: client)
-            let thread = Thread { [self] in serve(connection) }
-            thread.start()
+            NamedThread.start("control-conn") { [self] in serve(connection) }
         }
         listener.close()
     }

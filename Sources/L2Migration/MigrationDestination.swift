@@ -383,17 +383,8 @@ public struct MigrationDestination: Sendable {
 
     /// A `.send` of `message`, sealed when the stream is encrypted (nothing if sealing failed).
     private mutating func send(_ message: MigrationMessage) -> [DestinationAction] {
-        let plaintext = MigrationEncoder.encode(message)
-        guard channel != nil else { return [.send(plaintext)] }
-        guard sealFailure == nil else { return [] }
-        var sealed: [UInt8] = []
-        do throws(SecureChannelError) {
-            try channel!.seal(plaintext, into: &sealed)
-        } catch {
-            sealFailure = error
-            return []
-        }
-        return [.send(sealed)]
+        let bytes = channel.wireBytes(for: MigrationEncoder.encode(message), failure: &sealFailure)
+        return bytes.isEmpty ? [] : [.send(bytes)]
     }
 
     private mutating func protocolFailure(_ error: MigrationProtocolError) -> [DestinationAction] {

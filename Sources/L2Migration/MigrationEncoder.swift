@@ -134,14 +134,12 @@ public struct PageBatchWriter: Sendable {
         buffer.appendBigEndian(UInt64(page))
         buffer.append(PageRecordKind.normal)
         let start = buffer.count
-        // Grow by a page of zeros, then memcpy: about ten times faster than the generic append.
-        buffer.append(contentsOf: repeatElement(0, count: MigrationWire.pageSize))
+        // A typed buffer appends with one memcpy (no zero fill first, no per-byte loop).
+        buffer.append(contentsOf: UnsafeBufferPointer(start: contents.assumingMemoryBound(to: UInt8.self),
+                                                      count: MigrationWire.pageSize))
         count += 1
-        return buffer.withUnsafeMutableBytes { bytes in
-            let page = bytes.baseAddress! + start
-            page.copyMemory(from: contents, byteCount: MigrationWire.pageSize)
-            return PageHash.hash(UnsafeRawPointer(page))
-        }
+        // Hash the copy (still in cache), not the guest page the workload may be writing.
+        return buffer.withUnsafeBytes { bytes in PageHash.hash(bytes.baseAddress! + start) }
     }
 
     /// Patches the record count and payload length of the open batch.

@@ -193,7 +193,7 @@ public struct MigrationSource: Sendable {
             done = writePiece(into: &plaintext, budget: pieceBudget, final: final)
             buffer.reserveCapacity(start + plaintext.count
                 + (plaintext.count / SecureChannel.defaultMaxRecordLength + 2) * SecureChannel.recordOverhead)
-            sealInto(plaintext, &buffer)
+            channel.appendWireBytes(of: plaintext, to: &buffer, failure: &sealFailure)
             swap(&plaintext, &scratch)
         } else {
             done = writePiece(into: &buffer, budget: pieceBudget, final: final)
@@ -585,19 +585,7 @@ public struct MigrationSource: Sendable {
     /// The bytes to put on the wire for `plaintext`: itself in clear, sealed records when encrypted
     /// (empty if sealing failed; `sealFailure` then stops the migration).
     private mutating func emit(_ plaintext: [UInt8]) -> [UInt8] {
-        guard channel != nil else { return plaintext }
-        var out: [UInt8] = []
-        sealInto(plaintext, &out)
-        return out
-    }
-
-    private mutating func sealInto(_ plaintext: [UInt8], _ output: inout [UInt8]) {
-        guard sealFailure == nil else { return }
-        do throws(SecureChannelError) {
-            try channel!.seal(plaintext, into: &output)
-        } catch {
-            sealFailure = error
-        }
+        channel.wireBytes(for: plaintext, failure: &sealFailure)
     }
 
     /// Appends up to about `budget` bytes of page batches (at least one page), and the round marker once

@@ -247,3 +247,31 @@ final class KeyBox: @unchecked Sendable {
     let key: SymmetricKey
     init(_ key: SymmetricKey) { self.key = key }
 }
+
+/// Sending for the migration state machines, whose stream is in clear until `specAccepted` chose a
+/// cipher and sealed after it. The first sealing error is kept in `failure` (the owner stops the
+/// migration on it) and nothing more goes out.
+extension Optional where Wrapped == SecureChannel {
+    /// Appends `plaintext` to `output` as sealed records; in clear (no channel) as it is.
+    mutating func appendWireBytes(of plaintext: [UInt8], to output: inout [UInt8], failure: inout SecureChannelError?) {
+        guard case .some = self else {
+            output.append(contentsOf: plaintext)
+            return
+        }
+        guard failure == nil else { return }
+        do throws(SecureChannelError) {
+            try self!.seal(plaintext, into: &output)
+        } catch {
+            failure = error
+        }
+    }
+
+    /// The bytes to put on the wire for `plaintext`: itself in clear, sealed records when encrypted,
+    /// empty once sealing failed.
+    mutating func wireBytes(for plaintext: [UInt8], failure: inout SecureChannelError?) -> [UInt8] {
+        guard case .some = self else { return plaintext }
+        var sealed: [UInt8] = []
+        appendWireBytes(of: plaintext, to: &sealed, failure: &failure)
+        return sealed
+    }
+}

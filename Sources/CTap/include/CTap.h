@@ -27,3 +27,12 @@ int l2m_spawn(char *const argv[], int output_fd, int new_session);
 
 /// Bytes in a TCP socket's send queue not yet acknowledged by the peer (SIOCOUTQ), or -1 with errno.
 int l2m_socket_unacked(int fd);
+
+/// Names the calling thread (what /proc/PID/task/TID/comm, top -H and perf show); the kernel keeps
+/// at most 15 bytes. Returns 0, or -1 with errno set.
+int l2m_set_thread_name(const char *name);
+
+/// Sets the calling thread's nice value (other threads of the process keep theirs). Returns 0, or -1
+/// with errno set.
+int l2m_set_thread_nice(int nice);
+

@@ -26,7 +26,7 @@ struct Announcer {
         let rest = first == 0 ? Array(schedule.dropFirst()) : schedule
         guard !rest.isEmpty else { return }
         let announcer = self
-        let thread = Thread {
+        NamedThread.start("announce") {
             for offset in rest {
                 let due = resumedMonotonic + offset
                 let now = SystemClock.monotonicNanoseconds()
@@ -34,8 +34,6 @@ struct Announcer {
                 announcer.send(frame)
             }
         }
-        thread.name = "announce"
-        thread.start()
     }
 
     private func send(_ frame: [UInt8]) {

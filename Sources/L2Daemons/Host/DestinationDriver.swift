@@ -69,12 +69,16 @@ struct DestinationDriver {
         let expectation: Expectation
         var destination: MigrationDestination
         var hosted: HostedVM?
+        /// The migration's id as text, the key of its progress record (formatted once: the loop uses
+        /// it on every turn).
+        let key: String
 
         init(service: MigrationService, host: HostDaemon, id: MigrationID, expectation: Expectation) {
             self.service = service
             self.host = host
             self.id = id
             self.expectation = expectation
+            key = id.description
             let labels = Set(host.settings.portGroups.map(\.label))
             let free = host.stateLock.withLock { host.inventory.freeMemoryMiB }
             destination = MigrationDestination(settings: MigrationDestinationSettings(
@@ -82,7 +86,6 @@ struct DestinationDriver {
                 datastores: Set(host.settings.datastores.keys)), now: SystemClock.wallNanoseconds())
         }
 
-        var key: String { id.description }
 
         func run(pump: inout StreamPump, firstBytes: [UInt8]) {
             service.begin(MigrationProgress(id: key, role: .destination, vm: expectation.vm))

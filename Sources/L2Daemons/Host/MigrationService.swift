@@ -41,9 +41,7 @@ final class MigrationService: @unchecked Sendable {
         let socket = try TCPSocket.listen(ip: host.settings.vmkernelAddress.rawValue, port: host.settings.migrationPort,
                                           receiveBuffer: 2 << 20)
         lock.withLock { listener = socket }
-        let thread = Thread { [self] in acceptLoop(socket) }
-        thread.name = "vmotion-listen"
-        thread.start()
+        NamedThread.start("vmotion-listen") { [self] in acceptLoop(socket) }
     }
 
     func stop() {
@@ -55,11 +53,9 @@ final class MigrationService: @unchecked Sendable {
     private func acceptLoop(_ socket: TCPSocket) {
         while !isStopped {
             guard let (connection, peer) = (try? socket.accept(timeoutMilliseconds: 200)) ?? nil else { continue }
-            let thread = Thread { [self] in
+            NamedThread.start("vmotion-in") { [self] in
                 DestinationDriver(service: self, host: host, connection: connection, peer: peer).run()
             }
-            thread.name = "vmotion-in"
-            thread.start()
         }
         socket.close()
     }

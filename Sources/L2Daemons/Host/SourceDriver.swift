@@ -14,15 +14,17 @@ struct SourceDriver {
     let vm: HostedVM
     let request: MigrationRequest
     private let lateFrames = LateFrameQueue()
+    /// The migration's id as text, the key of its progress record (formatted once: the loop uses it
+    /// on every turn).
+    private let id: String
 
     init(service: MigrationService, host: HostDaemon, vm: HostedVM, request: MigrationRequest) {
         self.service = service
         self.host = host
         self.vm = vm
         self.request = request
+        id = request.id.description
     }
-
-    private var id: String { request.id.description }
 
     func run() -> MigrationProgress {
         var record = MigrationProgress(id: id, role: .source, vm: vm.name)

@@ -1,5 +1,6 @@
 import Foundation
 import L2Control
+import L2Edge
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -71,9 +72,7 @@ final class CaptureRing: @unchecked Sendable {
         for value in [Int32(0), Int32(0)] { withUnsafeBytes(of: value) { header += $0 } }
         for value in [UInt32(snaplen), UInt32(1)] { withUnsafeBytes(of: value) { header += $0 } }
         header.withUnsafeBytes { append($0) }
-        let writer = Thread { [self] in writeLoop() }
-        writer.name = "capture"
-        writer.start()
+        NamedThread.start("capture") { [self] in writeLoop() }
     }
 
     deinit {

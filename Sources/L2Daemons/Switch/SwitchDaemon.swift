@@ -94,12 +94,10 @@ public final class SwitchDaemon: Sendable {
         let server = try ControlServer(path: settings.controlSocket) { [self] request in handle(request) }
         server.start()
         let done = DispatchSemaphore(value: 0)
-        let forwarding = Thread { [self] in
+        NamedThread.start("forward") { [self] in
             forwardLoop()
             done.signal()
         }
-        forwarding.name = "forward"
-        forwarding.start()
         logger.info("switch \(settings.name) forwarding on \(settings.ports.count) ports; capture \(settings.capturePath); control \(settings.controlSocket)")
         let signal = SignalWaiter.waitForTermination()
         logger.info("switch \(settings.name) stopping on signal \(signal)")
@@ -132,6 +130,9 @@ public final class SwitchDaemon: Sendable {
             // short while instead of paying a wakeup for it.
             let spinning = busyPoll > 0 && SystemClock.monotonicNanoseconds() &- lastActivity < busyPoll
             let ready = poll(&pollSet, nfds_t(pollSet.count), spinning ? 0 : 100)
+            // Spinning keeps this CPU from halting (a halted virtual CPU takes tens of microseconds
+            // to wake), but it lets anything else that is runnable here go first.
+            if ready == 0 && spinning { sched_yield() }
             if ready > 0 {
                 for index in pollSet.indices where pollSet[index].revents != 0 {
                     drain(port: index, taps: taps, buffer: buffer)

@@ -77,11 +77,9 @@ public struct DemoRunner {
         let namespace = topology.namespace(of: client.name)
         let pingLog = "\(state.captureDirectory)/ping.txt"
         let udpLog = "\(state.captureDirectory)/udp-probe.txt"
-        let interval = String(format: "%.3f", options.pingIntervalMs / 1000)
         say("ping from \(client.name) to \(vm.name) \(vm.ip.address) every \(options.pingIntervalMs) ms (the kernel's ping), UDP counter probe every \(options.udpIntervalMs) ms")
-        let ping = try ChildProcess(["ip", "netns", "exec", namespace, "ping", "-D", "-O", "-n", "-i", interval, "-s", "56", vm.ip.address.description],
-                                    logPath: pingLog)
-        probes.append(ping)
+        let ping = try PingRun(namespace: namespace, address: vm.ip.address.description, intervalMs: options.pingIntervalMs, logPath: pingLog)
+        probes.append(ping.process)
         let udp = try ChildProcess(["ip", "netns", "exec", namespace, LabLifecycle.executable, "udp-probe", vm.ip.address.description,
                                     "--interval", String(options.udpIntervalMs), "--lab", topology.name], logPath: udpLog)
         probes.append(udp)
@@ -99,16 +97,12 @@ public struct DemoRunner {
             back = try coordinator.migrate(vm: vm.name, to: vm.host, options: migrationOptions, progress: progress)
         }
         usleep(UInt32(options.settleMs * 1000))
-        let stoppedAt = SystemClock.wallNanoseconds()
-        ping.signal(SIGINT)
         udp.signal(SIGTERM)
-        _ = ping.wait(seconds: 3)
+        let pingReport = ping.stop()
         _ = udp.wait(seconds: 3)
         for switchNode in topology.switches {
             _ = try? ControlClient.call(state.folder.switchSocket(switchNode.name), ControlRequest("capture-flush"), as: [String: UInt64].self)
         }
-        let pingReport = PingParser.parse((try? String(contentsOfFile: pingLog, encoding: .utf8)) ?? "",
-                                          nominalIntervalMs: options.pingIntervalMs, stoppedAtNs: stoppedAt)
         let udpReport = UDPProbeReport.parse((try? String(contentsOfFile: udpLog, encoding: .utf8)) ?? "")
         var expectations = [(first, destination)]
         if let back { expectations.append((back, vm.host)) }

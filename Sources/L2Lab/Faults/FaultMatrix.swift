@@ -105,9 +105,8 @@ public struct FaultMatrix {
         let destination = lab.topology.hosts.map(\.name).first { $0 != source } ?? "esx02"
         let counterBefore = udpCounter(namespace: client, ip: vm.ip.address.description)
         let pingLog = "\(lab.captureDirectory)/fault-ping.txt"
-        try? FileManager.default.removeItem(atPath: pingLog)
-        let ping = try? ChildProcess(["ip", "netns", "exec", client, "ping", "-D", "-O", "-n", "-i", "0.02", vm.ip.address.description], logPath: pingLog)
-        defer { ping?.terminate(graceSeconds: 1) }
+        let ping = try? PingRun(namespace: client, address: vm.ip.address.description, intervalMs: 20, logPath: pingLog)
+        defer { ping?.process.terminate(graceSeconds: 1) }
         let processes = lab.processes
         let pid: @Sendable (String) -> Int32 = { host in processes.first { $0.role == "host" && $0.name == host }?.pid ?? 0 }
         let marker = "--lab \(labName) "
@@ -204,10 +203,7 @@ public struct FaultMatrix {
         let sourceDiedEarly = fault == .sourceKilled && [.preflight, .round1, .laterRound, .switchover].contains(moment)
         if runningOn.count > 1 { problems.append("the VM runs on \(runningOn.joined(separator: " and "))") }
         if runningOn.isEmpty && !sourceDiedEarly { problems.append("the VM runs nowhere: \(outcome)") }
-        ping?.signal(SIGINT)
-        _ = ping?.wait(seconds: 2)
-        let pingText = (try? String(contentsOfFile: pingLog, encoding: .utf8)) ?? ""
-        let duplicates = pingText.components(separatedBy: "DUP!").count - 1
+        let duplicates = ping?.stop().duplicates ?? 0
         if duplicates > 0 { problems.append("\(duplicates) duplicate ping replies: two copies answered") }
         var counterAfter: UInt64?
         var migratesAfterwards: Bool?

@@ -30,14 +30,10 @@ struct PingTestCommand: ParsableCommand {
         }
         let log = NSTemporaryDirectory() + "l2motion-ping-\(getpid()).txt"
         defer { try? FileManager.default.removeItem(atPath: log) }
-        let ping = try ChildProcess(["ip", "netns", "exec", state.topology.namespace(of: source.name), "ping", "-D", "-O", "-n",
-                                     "-i", String(format: "%.3f", interval / 1000), target.ip.address.description], logPath: log)
+        let ping = try PingRun(namespace: state.topology.namespace(of: source.name), address: target.ip.address.description,
+                               intervalMs: interval, logPath: log)
         _ = SignalWaiter.pollTermination(milliseconds: Int(seconds * 1000))
-        let stoppedAt = SystemClock.wallNanoseconds()
-        ping.signal(SIGINT)
-        _ = ping.wait(seconds: 3)
-        ping.terminate(graceSeconds: 1)
-        var report = PingParser.parse((try? String(contentsOfFile: log, encoding: .utf8)) ?? "", nominalIntervalMs: interval, stoppedAtNs: stoppedAt)
+        var report = ping.stop()
         if output.json {
             report.replies = []
             return try printJSON(report)
