@@ -26,10 +26,23 @@ extension GuestMemory {
         return MemoryFillResult(pages: pages)
     }
 
-    /// Counts pages holding any non-zero byte. Reads all of memory: for statistics on request.
-    public func nonZeroPageCount() -> Int {
+    /// Counts pages holding any non-zero byte: for statistics on request. Reads every page, or, given
+    /// which pages the kernel backed (one bit per page), only those: the others are zero, and reading
+    /// them would map the zero page there for nothing.
+    public func nonZeroPageCount(backed: [UInt64]? = nil) -> Int {
         var count = 0
-        for page in 0..<pageCount where !isZeroPage(page) { count += 1 }
+        guard let backed, backed.count == (pageCount + 63) / 64 else {
+            for page in 0..<pageCount where !isZeroPage(page) { count += 1 }
+            return count
+        }
+        for (word, bits) in backed.enumerated() {
+            var rest = bits
+            while rest != 0 {
+                let page = word << 6 + rest.trailingZeroBitCount
+                rest &= rest - 1
+                if page < pageCount && !isZeroPage(page) { count += 1 }
+            }
+        }
         return count
     }
 }

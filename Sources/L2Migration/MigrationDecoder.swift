@@ -192,16 +192,24 @@ public struct MigrationDecoder: Sendable {
         guard let pageCount else { throw .pageBatchWithoutMemory }
         let recordsStart = reader.index
         var normal = 0
+        var pages = 0
         for _ in 0..<min(count, reader.remaining / MigrationWire.pageRecordHeaderLength + 1) {
             let index = try reader.u64("page index")
             let kind = try reader.u8("page kind")
             guard index < UInt64(pageCount) else { throw .pageIndexOutOfRange(index: index, pageCount: pageCount) }
             switch kind {
             case PageRecordKind.zero:
-                break
+                pages += 1
             case PageRecordKind.normal:
                 _ = try reader.take(MigrationWire.pageSize, "contents of page \(index)")
                 normal += 1
+                pages += 1
+            case PageRecordKind.zeroRange:
+                let length = try reader.u64("zero range length")
+                guard length >= 1, length <= UInt64(pageCount) - index else {
+                    throw reader.fail("a zero range of \(length) pages from page \(index) does not fit the \(pageCount) pages of memory")
+                }
+                pages += Int(length)
             default:
                 throw .unknownPageKind(kind, index: index)
             }
@@ -213,7 +221,7 @@ public struct MigrationDecoder: Sendable {
             throw reader.fail("claims \(count) page records but the payload ends after \(parsed) record bytes")
         }
         let records = reader.bytes[recordsStart..<reader.index]
-        return PageBatch(round: round, count: count, normalCount: normal, records: records)
+        return PageBatch(round: round, count: count, normalCount: normal, pageCount: pages, records: records)
     }
 }
 

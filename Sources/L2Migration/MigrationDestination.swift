@@ -349,32 +349,44 @@ public struct MigrationDestination: Sendable {
         var running = runningDigest
         receivedHashes.withUnsafeMutableBufferPointer { hashes in
             storedPages.withUnsafeMutableBufferPointer { stored in
-                batch.forEachPage { index, contents in
-                    let word = index >> 6, bit = UInt64(1) << UInt64(index & 63)
-                    let hash: UInt64
-                    if let contents {
+                batch.forEachRecord { record in
+                    switch record {
+                    case let .page(index, contents):
                         memory.storePage(index, from: contents)
-                        hash = memory.pageHash(index)
-                        stored[word] |= bit
+                        let hash = memory.pageHash(index)
+                        stored[index >> 6] |= UInt64(1) << UInt64(index & 63)
                         normal += 1
-                    } else {
-                        if stored[word] & bit != 0 {
-                            memory.zeroPage(index)
-                            stored[word] &= ~bit
+                        running.replace(page: index, old: hashes[index], new: hash)
+                        hashes[index] = hash
+                    case let .zero(pages):
+                        // A page never stored here is zero and has the zero hash: only stored pages
+                        // change, so a long range costs a look at one bit word per 64 pages.
+                        var word = pages.lowerBound >> 6
+                        while word << 6 < pages.upperBound {
+                            let first = max(pages.lowerBound, word << 6) - (word << 6)
+                            let last = min(pages.upperBound, (word + 1) << 6) - (word << 6)
+                            let mask = (last == 64 ? UInt64.max : (UInt64(1) << UInt64(last)) - 1) & ~((UInt64(1) << UInt64(first)) - 1)
+                            var hit = stored[word] & mask
+                            stored[word] &= ~mask
+                            while hit != 0 {
+                                let index = word << 6 + hit.trailingZeroBitCount
+                                hit &= hit - 1
+                                memory.zeroPage(index)
+                                running.replace(page: index, old: hashes[index], new: PageHash.zeroPage)
+                                hashes[index] = PageHash.zeroPage
+                            }
+                            word += 1
                         }
-                        hash = PageHash.zeroPage
                     }
-                    running.replace(page: index, old: hashes[index], new: hash)
-                    hashes[index] = hash
                 }
             }
         }
         runningDigest = running
-        roundPages += batch.count
+        roundPages += batch.pageCount
         roundBytes += MigrationWire.headerLength + MigrationWire.pageBatchPrefixLength + batch.records.count
-        report.pagesReceived += batch.count
+        report.pagesReceived += batch.pageCount
         report.normalPages += normal
-        report.zeroPages += batch.count - normal
+        report.zeroPages += batch.pageCount - normal
     }
 
     private mutating func reject(_ reason: String) -> [DestinationAction] {

@@ -127,6 +127,17 @@ public struct PageBatchWriter: Sendable {
         count += 1
     }
 
+    /// Appends one record for pages that are all zero: a zero-range record (17 bytes), or a zero-page
+    /// record for a single page.
+    public mutating func appendZero(pages: Range<Int>, in buffer: inout [UInt8]) {
+        precondition(!pages.isEmpty, "an empty zero range")
+        guard pages.count > 1 else { return appendZero(page: pages.lowerBound, in: &buffer) }
+        buffer.appendBigEndian(UInt64(pages.lowerBound))
+        buffer.append(PageRecordKind.zeroRange)
+        buffer.appendBigEndian(UInt64(pages.count))
+        count += 1
+    }
+
     /// Appends a normal record, copying 4096 bytes from `contents`; returns the hash of the bytes as
     /// copied (what the peer will receive, even if the guest writes the page meanwhile).
     @discardableResult

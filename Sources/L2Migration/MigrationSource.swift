@@ -548,6 +548,34 @@ public struct MigrationSource: Sendable {
         roundBytes = 0
     }
 
+    /// Takes the pages right after `page` that are next in the round and known to be zero, a whole
+    /// bit word at a time where it can; returns the end of the run (exclusive).
+    private mutating func takeZeroRun(after page: Int, knownZero: [UInt64]) -> Int {
+        var end = page + 1
+        while pendingPages > 0 {
+            if cursorBits == 0 {
+                let word = cursorWord
+                if word << 6 == end && roundBitmap[word] == .max && knownZero[word] == .max {
+                    roundBitmap[word] = 0
+                    cursorWord += 1
+                    pendingPages -= 64
+                    end += 64
+                } else {
+                    cursorBits = roundBitmap[word]
+                    roundBitmap[word] = 0
+                    cursorWord += 1
+                }
+                continue
+            }
+            let next = (cursorWord - 1) << 6 + cursorBits.trailingZeroBitCount
+            guard next == end, knownZero[next >> 6] & (1 << UInt64(next & 63)) != 0 else { break }
+            cursorBits &= cursorBits - 1
+            pendingPages -= 1
+            end += 1
+        }
+        return end
+    }
+
     private mutating func nextPage() -> Int {
         while cursorBits == 0 {
             cursorBits = roundBitmap[cursorWord]
@@ -561,9 +589,18 @@ public struct MigrationSource: Sendable {
     }
 
     private mutating func encode(page: Int, into buffer: inout [UInt8]) {
-        let knownToBeZero = knownZero.map { $0[page >> 6] & (1 << UInt64(page & 63)) != 0 } ?? false
+        if let knownZero, knownZero[page >> 6] & (1 << UInt64(page & 63)) != 0 {
+            // Round 1: nothing was sent before, so the sent hash of every page in the run is already
+            // the zero hash and the running digest does not change.
+            let end = takeZeroRun(after: page, knownZero: knownZero)
+            writer.appendZero(pages: page..<end, in: &buffer)
+            roundZeroPages += end - page
+            ram.duplicate += end - page
+            roundPages += end - page
+            return
+        }
         let contents = UnsafeRawPointer(memory.pointer(toPage: page))
-        if knownToBeZero || PageHash.isZero(contents) {
+        if PageHash.isZero(contents) {
             writer.appendZero(page: page, in: &buffer)
             record(page: page, hash: PageHash.zeroPage)
             roundZeroPages += 1

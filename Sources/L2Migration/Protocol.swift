@@ -20,8 +20,10 @@ import L2Wire
 /// `SecureChannel` records in both directions.
 ///
 /// A page batch's payload is `round u32, count u32`, then `count` records of
-/// `page index u64, kind u8` followed, for kind 1 (normal), by the page's 4096 bytes. A zero page
-/// (kind 0) costs 9 bytes instead of 4105.
+/// `page index u64, kind u8` followed, for kind 1 (normal), by the page's 4096 bytes, and for kind 2
+/// (zero range) by `pages u64`: that many pages from the index on are all zero. A zero page (kind 0)
+/// costs 9 bytes instead of 4105; a zero range 17 bytes for any number of pages (round 1 sends one for
+/// each run of pages the kernel never backed).
 public enum MigrationWire {
     /// `"L2MV"` as a big-endian 32-bit value.
     public static let magic: UInt32 = 0x4C32_4D56
@@ -237,24 +239,50 @@ public struct PageBatch: Sendable, Equatable {
     public let count: Int
     /// Records with page contents.
     public let normalCount: Int
-    /// The record bytes (already checked: every index in range, every kind known, exact length).
+    /// Pages the records cover (a zero range covers many).
+    public let pageCount: Int
+    /// The record bytes (already checked: every index and range inside memory, every kind known,
+    /// exact length).
     public let records: ArraySlice<UInt8>
 
-    /// Calls `body` for each record in order. `contents` is nil for a zero page; otherwise it points
-    /// into the receive buffer and is valid only during the call.
-    public func forEachPage(_ body: (_ index: Int, _ contents: UnsafeRawBufferPointer?) throws -> Void) rethrows {
+    /// One record of a batch.
+    public enum Record {
+        /// A page's 4096 bytes, pointing into the receive buffer (valid only during the call).
+        case page(index: Int, contents: UnsafeRawBufferPointer)
+        /// Pages that are all zero (one page for a zero record, many for a zero range).
+        case zero(pages: Range<Int>)
+    }
+
+    /// Calls `body` for each record in order.
+    public func forEachRecord(_ body: (Record) throws -> Void) rethrows {
         try records.withUnsafeBytes { raw in
             var offset = 0
             for _ in 0..<count {
                 let index = Int(truncatingIfNeeded: raw.loadBigEndianUInt64(at: offset))
                 let kind = raw[offset + 8]
                 offset += MigrationWire.pageRecordHeaderLength
-                if kind == PageRecordKind.normal {
-                    try body(index, UnsafeRawBufferPointer(rebasing: raw[offset..<offset + MigrationWire.pageSize]))
+                switch kind {
+                case PageRecordKind.normal:
+                    try body(.page(index: index, contents: UnsafeRawBufferPointer(rebasing: raw[offset..<offset + MigrationWire.pageSize])))
                     offset += MigrationWire.pageSize
-                } else {
-                    try body(index, nil)
+                case PageRecordKind.zeroRange:
+                    let pages = Int(truncatingIfNeeded: raw.loadBigEndianUInt64(at: offset))
+                    offset += 8
+                    try body(.zero(pages: index..<index + pages))
+                default:
+                    try body(.zero(pages: index..<index + 1))
                 }
+            }
+        }
+    }
+
+    /// Calls `body` for each page in order, a zero range page by page. `contents` is nil for a zero
+    /// page; otherwise it points into the receive buffer and is valid only during the call.
+    public func forEachPage(_ body: (_ index: Int, _ contents: UnsafeRawBufferPointer?) throws -> Void) rethrows {
+        try forEachRecord { record in
+            switch record {
+            case let .page(index, contents): try body(index, contents)
+            case let .zero(pages): for index in pages { try body(index, nil) }
             }
         }
     }
@@ -264,4 +292,5 @@ public struct PageBatch: Sendable, Equatable {
 enum PageRecordKind {
     static let zero: UInt8 = 0
     static let normal: UInt8 = 1
+    static let zeroRange: UInt8 = 2
 }

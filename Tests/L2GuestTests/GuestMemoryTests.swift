@@ -77,6 +77,21 @@ import Testing
         }
         #expect(memory.nonZeroPageCount() == pageCount)
     }
+
+    @Test("given the backed pages, the touched-page count reads only those")
+    func nonZeroCountOfBackedPages() throws {
+        let memory = try GuestMemory(pageCount: 256)
+        memory.storeUInt64(1, at: 3 * 4096)
+        memory.storeUInt64(1, at: 70 * 4096)
+        #expect(memory.nonZeroPageCount() == 2)
+        // Page 5 is backed but zero; page 70 has data but is left out of the map, so it is not read.
+        var backed = [UInt64](repeating: 0, count: 4)
+        backed[0] = 1 << 3 | 1 << 5
+        #expect(memory.nonZeroPageCount(backed: backed) == 1)
+        backed[1] = 1 << 6
+        #expect(memory.nonZeroPageCount(backed: backed) == 2)
+        #expect(memory.nonZeroPageCount(backed: [1]) == 2, "a map of the wrong size is ignored: every page is read")
+    }
 }
 
 /// A destination's copy of guest memory, filled only from dirty pages.

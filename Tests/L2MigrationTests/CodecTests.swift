@@ -116,6 +116,56 @@ struct CodecTests {
         #expect(batchBytes([(1, samplePage)]).count == 12 + 8 + 9 + 4096)
     }
 
+    @Test("a run of zero pages is one 17-byte record; a run of one is a 9-byte zero record")
+    func zeroRangeRecord() throws {
+        var buffer: [UInt8] = []
+        var writer = PageBatchWriter()
+        writer.begin(round: 1, in: &buffer)
+        writer.appendZero(pages: 3..<103, in: &buffer)
+        writer.appendZero(pages: 120..<121, in: &buffer)
+        writer.finish(in: &buffer)
+        #expect(buffer.count == 12 + 8 + 17 + 9)
+        let messages = try decodeAll(buffer, pageCount: 128)
+        guard case let .pageBatch(batch) = messages.first else { Issue.record("not a batch"); return }
+        #expect(batch.count == 2 && batch.pageCount == 101 && batch.normalCount == 0)
+        var ranges: [Range<Int>] = []
+        batch.forEachRecord { record in
+            guard case let .zero(pages) = record else { Issue.record("a page record in a zero batch"); return }
+            ranges.append(pages)
+        }
+        #expect(ranges == [3..<103, 120..<121])
+        var pages: [Int] = []
+        batch.forEachPage { index, contents in
+            #expect(contents == nil)
+            pages.append(index)
+        }
+        #expect(pages == Array(3..<103) + [120])
+        #expect(MigrationEncoder.encode(.pageBatch(batch)) == buffer)
+    }
+
+    @Test("a zero range that is empty or runs past the end of memory is rejected", arguments: [
+        (UInt64(3), UInt64(0)), (UInt64(10), UInt64(7)), (UInt64(15), UInt64.max), (UInt64(0), UInt64(17)),
+    ])
+    func badZeroRange(start: UInt64, length: UInt64) {
+        var payload: [UInt8] = []
+        payload.appendBigEndian(UInt32(1))
+        payload.appendBigEndian(UInt32(1))
+        payload.appendBigEndian(start)
+        payload.append(2)
+        payload.appendBigEndian(length)
+        let error = decodeError(header(.pageBatch, length: payload.count) + payload, pageCount: 16)
+        #expect(error == .malformedPayload(type: .pageBatch,
+                                           detail: "a zero range of \(length) pages from page \(start) does not fit the 16 pages of memory"))
+        // The same range inside memory decodes.
+        var fitting: [UInt8] = []
+        fitting.appendBigEndian(UInt32(1))
+        fitting.appendBigEndian(UInt32(1))
+        fitting.appendBigEndian(UInt64(0))
+        fitting.append(2)
+        fitting.appendBigEndian(UInt64(16))
+        #expect(decodeError(header(.pageBatch, length: fitting.count) + fitting, pageCount: 16) == nil)
+    }
+
     @Test("messages split at every byte boundary decode the same")
     func everySplit() throws {
         let stream = sampleMessages.flatMap(MigrationEncoder.encode) + batchBytes([(2, samplePage), (3, nil)])

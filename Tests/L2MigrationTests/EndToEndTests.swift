@@ -54,6 +54,30 @@ struct EndToEndTests {
         #expect(destination.pageHash(rewritten) == vm.memory.pageHash(rewritten))
     }
 
+    @Test("a sparse VM's never-backed runs cross as zero ranges: round 1 costs bytes per touched page, not per page")
+    func sparseMemoryUsesZeroRanges() throws {
+        let pages = 16_384
+        let vm = try TestVM(pages: pages, nonZero: 100)
+        let contentPages = (0..<pages).filter { page in vm.shadow[page * 4096..<(page + 1) * 4096].contains { $0 != 0 } }
+        var populated = [UInt64](repeating: 0, count: pages / 64)
+        for page in contentPages { populated[page >> 6] |= 1 << UInt64(page & 63) }
+        let map = populated
+        var pipe = Pipe(vm: vm, policy: ConvergencePolicy(), workload: Workload(pagesPerMillisecond: 0, hotPages: 0..<1),
+                        encryption: .disabled, populatedPages: { map })
+        pipe.run()
+        let outcome = pipe.result
+        let result = try #require(outcome)
+        #expect(result.status == .completed, "\(result.error ?? "")")
+        #expect(memoriesEqual(vm.memory, pipe.destination.memory))
+        let first = try #require(result.rounds.first)
+        #expect(first.pages == pages && first.zeroPages == pages - contentPages.count)
+        // Every touched page in full, at most one 17-byte range between two of them, batch headers and
+        // the round marker; one 9-byte zero record per page would add 16,284 × 9 bytes.
+        let c = contentPages.count
+        let bound = c * 4105 + (c + 1) * 17 + ((2 * c + 1) / 64 + 2) * 20 + 64
+        #expect(first.bytes <= bound, "round 1 sent \(first.bytes) bytes for \(c) touched pages")
+    }
+
     @Test("the final round streams out in pieces while the destination works; the switchover message comes last")
     func finalRoundIsPipelined() throws {
         let vm = try TestVM(pages: 4096, nonZero: 1000)

@@ -131,6 +131,50 @@ struct DestinationValidationTests {
         #expect(destination.memory == nil)
     }
 
+    @Test("a zero range clears the pages stored before inside it, and the digest follows")
+    func zeroRangeClearsStoredPages() throws {
+        var destination = MigrationDestination(settings: destinationSettings(encryption: .disabled), now: 0)
+        _ = destination.receive(bytes: hello() + MigrationEncoder.encode(.spec(makeSpec(pages: 256))), now: 1)
+        let memory = try GuestMemory(pageCount: 256)
+        _ = destination.memoryAllocated(memory, now: 2)
+        let filled: [Int: [UInt8]] = [5: .init(repeating: 5, count: 4096), 70: .init(repeating: 70, count: 4096),
+                                      71: .init(repeating: 71, count: 4096), 100: .init(repeating: 100, count: 4096),
+                                      200: .init(repeating: 200, count: 4096)]
+        func round(_ number: UInt32, _ records: [(pages: Range<Int>, contents: [UInt8]?)]) -> [UInt8] {
+            var bytes: [UInt8] = []
+            var writer = PageBatchWriter()
+            writer.begin(round: number, in: &bytes)
+            for record in records {
+                if let contents = record.contents {
+                    contents.withUnsafeBytes { _ = writer.appendPage(page: record.pages.lowerBound, contents: $0.baseAddress!, in: &bytes) }
+                } else {
+                    writer.appendZero(pages: record.pages, in: &bytes)
+                }
+            }
+            writer.finish(in: &bytes)
+            let pages = records.reduce(0) { $0 + $1.pages.count }
+            return bytes + MigrationEncoder.encode(.roundEnd(round: number, pages: UInt64(pages), bytes: UInt64(bytes.count)))
+        }
+        // Round 1: every page, the filled ones with contents, the rest in zero ranges.
+        var actions = destination.receive(bytes: round(1, [
+            (0..<5, nil), (5..<6, filled[5]), (6..<70, nil), (70..<71, filled[70]), (71..<72, filled[71]),
+            (72..<200, nil), (200..<201, filled[200]), (201..<256, nil),
+        ]), now: 3)
+        #expect(actions.allSatisfy { $0.discardReason == nil })
+        // Round 2: pages 64..<136 were zeroed (70 and 71 among them), page 100 written.
+        actions = destination.receive(bytes: round(2, [(64..<100, nil), (100..<101, filled[100]), (101..<136, nil)]), now: 4)
+        #expect(actions.allSatisfy { $0.discardReason == nil })
+        #expect(memory.withPage(70) { $0.allSatisfy { $0 == 0 } } && memory.withPage(71) { $0.allSatisfy { $0 == 0 } })
+        for page in [5, 100, 200] { #expect(memory.withPage(page) { Array($0) } == filled[page]) }
+        // The source's digest over what it sent last for each page is the destination's.
+        var hashes = [UInt64](repeating: PageHash.zeroPage, count: 256)
+        for page in [5, 100, 200] { hashes[page] = filled[page]!.withUnsafeBytes { PageHash.hash($0.baseAddress!) } }
+        let state = SwitchoverState(finalRound: 2, vcpuState: [1], workloadState: [], queuedFrames: [], pageCount: 256,
+                                    memoryDigest: PageHash.Running.of(hashes))
+        actions = destination.receive(bytes: MigrationEncoder.encode(.switchover(state)), now: 5)
+        #expect(actions.contains(.resumeVM(state)), "\(actions)")
+    }
+
     @Test("silence before the resume times out and discards")
     func idleTimeout() {
         var destination = MigrationDestination(settings: destinationSettings(), now: 0)

@@ -52,7 +52,15 @@ func inspect(_ message: MigrationMessage, pageCount: Int?) {
         }
         seen += 1
     }
-    if seen != batch.count || normal != batch.normalCount { fuzzFailure("batch counts \(batch.count)/\(batch.normalCount), walked \(seen)/\(normal)") }
+    if seen != batch.pageCount || normal != batch.normalCount { fuzzFailure("batch covers \(batch.pageCount) pages, \(batch.normalCount) normal; walked \(seen)/\(normal)") }
+    var records = 0
+    batch.forEachRecord { record in
+        records += 1
+        if case let .zero(pages) = record, pages.isEmpty || pages.lowerBound < 0 || pages.upperBound > pageCount {
+            fuzzFailure("zero range \(pages) of \(pageCount) passed the decoder")
+        }
+    }
+    if records != batch.count { fuzzFailure("batch of \(batch.count) records walked \(records)") }
 }
 
 @_cdecl("LLVMFuzzerInitialize")

@@ -110,7 +110,9 @@ public enum FuzzMigration {
             writer.begin(round: UInt32(round), in: &out)
             // Round 1 sends every page, later rounds a few "dirtied" ones.
             let sent = round == 1 ? Array(0..<pages) : Array(stride(from: round % pages, to: pages, by: 3))
-            for index in sent {
+            // Round 1 ends with one zero range over the last quarter of memory.
+            let rangeStart = round == 1 && pages >= 8 ? pages - pages / 4 : pages
+            for index in sent where index < rangeStart {
                 if index % 3 == 2 && round == 1 {
                     writer.appendZero(page: index, in: &out)
                     hashes[index] = PageHash.zeroPage
@@ -121,6 +123,7 @@ public enum FuzzMigration {
                     hashes[index] = page.withUnsafeBytes { writer.appendPage(page: index, contents: $0.baseAddress!, in: &out) }
                 }
             }
+            if rangeStart < pages { writer.appendZero(pages: rangeStart..<pages, in: &out) }
             writer.finish(in: &out)
             MigrationEncoder.append(.roundEnd(round: UInt32(round), pages: UInt64(sent.count), bytes: UInt64(out.count - start)),
                                     to: &out)

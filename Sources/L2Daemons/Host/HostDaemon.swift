@@ -199,7 +199,11 @@ public final class HostDaemon: @unchecked Sendable {
         let configuration = hosted.configuration
         // The scan of guest memory runs outside the VM's lock, so the VM keeps answering meanwhile.
         var statistics = hosted.with { $0.statisticsWithoutScan() }
-        if scanMemory { statistics.pagesTouched = hosted.memory.nonZeroPageCount() }
+        if scanMemory {
+            let memory = hosted.memory
+            let backed = PageResidency.populated(base: UnsafeRawPointer(memory.base), pageCount: memory.pageCount)
+            statistics.pagesTouched = memory.nonZeroPageCount(backed: backed)
+        }
         statistics.framesDroppedWhileStunned = hosted.framesDroppedWhileStunned
         return VMSummary(name: configuration.name, mac: configuration.mac, ip: configuration.ip, memoryMiB: configuration.memoryMiB,
                          portGroup: configuration.portGroup, datastore: hosted.datastore, statistics: statistics)
