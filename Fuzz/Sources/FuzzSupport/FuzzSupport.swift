@@ -110,8 +110,8 @@ public enum FuzzMigration {
             writer.begin(round: UInt32(round), in: &out)
             // Round 1 sends every page, later rounds a few "dirtied" ones.
             let sent = round == 1 ? Array(0..<pages) : Array(stride(from: round % pages, to: pages, by: 3))
-            // Round 1 ends with one zero range over the last quarter of memory.
-            let rangeStart = round == 1 && pages >= 8 ? pages - pages / 4 : pages
+            // Round 1 ends with one zero range over the last quarter of memory (at least two pages).
+            let rangeStart = round == 1 && pages >= 3 ? pages - max(2, pages / 4) : pages
             for index in sent where index < rangeStart {
                 if index % 3 == 2 && round == 1 {
                     writer.appendZero(page: index, in: &out)
