@@ -122,12 +122,11 @@ struct DestinationDriver {
                     pump.abort()
                     return
                 }
-                for event in pump.turn(timeoutMilliseconds: 5) {
-                    switch event {
-                    case let .received(bytes): pending += destination.receive(bytes: bytes, now: SystemClock.wallNanoseconds())
-                    case .closed: pending += destination.connectionLost(now: SystemClock.wallNanoseconds())
-                    }
+                // Each read goes to the state machine before the next read reuses the pump's buffer.
+                let closed = pump.turn(timeoutMilliseconds: 5) { bytes in
+                    pending += destination.receive(bytes: bytes, now: SystemClock.wallNanoseconds())
                 }
+                if closed != nil { pending += destination.connectionLost(now: SystemClock.wallNanoseconds()) }
                 let now = SystemClock.wallNanoseconds()
                 pending += destination.tick(now: now)
                 if now - lastProgress > 50_000_000 {

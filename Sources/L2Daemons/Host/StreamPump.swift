@@ -34,40 +34,52 @@ struct StreamPump {
 
     enum Event { case received(ArraySlice<UInt8>), closed(String) }
 
-    /// Waits up to `timeoutMilliseconds` for the socket, writes what it can and returns what it read.
-    mutating func turn(timeoutMilliseconds: Int32) -> [Event] {
-        guard !closed else { return [] }
+    /// Waits up to `timeoutMilliseconds` for the socket, writes what it can, and hands each read to
+    /// `received` as soon as it is read, up to 16 reads of 256 KiB. The bytes are the pump's input
+    /// buffer, valid only during the call: the next read reuses the buffer, without a copy as long as
+    /// `received` kept no reference to it (`received` must not use the pump). Returns why the
+    /// connection closed, if it did.
+    mutating func turn(timeoutMilliseconds: Int32, received: (ArraySlice<UInt8>) -> Void) -> String? {
+        guard !closed else { return nil }
         let fd = connection.descriptor.rawValue
         var entry = pollfd(fd: fd, events: Int16(POLLIN) | (hasPendingOutput ? Int16(POLLOUT) : 0), revents: 0)
         let ready = poll(&entry, 1, timeoutMilliseconds)
-        guard ready > 0 else { return [] }
-        var events: [Event] = []
+        guard ready > 0 else { return nil }
         if entry.revents & Int16(POLLOUT) != 0 && hasPendingOutput {
             do {
                 try writeQueued()
             } catch {
                 closed = true
-                return events + [.closed("\(error)")]
+                return "\(error)"
             }
         }
-        if entry.revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 {
-            for _ in 0..<16 {
-                let count: Int?
-                do {
-                    count = try input.withUnsafeMutableBytes { try connection.descriptor.read(into: $0) }
-                } catch {
-                    closed = true
-                    return events + [.closed("\(error)")]
-                }
-                guard let count else { break }
-                if count == 0 {
-                    closed = true
-                    events.append(.closed("the peer closed the connection"))
-                    break
-                }
-                events.append(.received(input[0..<count]))
-                if count < input.count { break }
+        guard entry.revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 else { return nil }
+        for _ in 0..<16 {
+            let count: Int?
+            do {
+                count = try input.withUnsafeMutableBytes { try connection.descriptor.read(into: $0) }
+            } catch {
+                closed = true
+                return "\(error)"
             }
+            guard let count else { break }
+            if count == 0 {
+                closed = true
+                return "the peer closed the connection"
+            }
+            received(input[0..<count])
+            if count < input.count { break }
+        }
+        return nil
+    }
+
+    /// `turn(timeoutMilliseconds:received:)` for callers that use the pump while they handle what
+    /// came: what was read comes back as events (copied, since the input buffer is reused), then
+    /// `.closed` if the connection closed.
+    mutating func turn(timeoutMilliseconds: Int32) -> [Event] {
+        var events: [Event] = []
+        if let reason = turn(timeoutMilliseconds: timeoutMilliseconds, received: { events.append(.received(Array($0)[...])) }) {
+            events.append(.closed(reason))
         }
         return events
     }
