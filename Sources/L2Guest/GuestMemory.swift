@@ -37,6 +37,10 @@ public final class GuestMemory: @unchecked Sendable {
         guard bytes > 0, bytes % Self.pageSize == 0 else { throw .invalidSize(bytes: bytes) }
         let mapping = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
         guard let mapping, mapping != MAP_FAILED else { throw .mappingFailed(bytes: bytes, errno: errno) }
+        // 4 KiB pages whatever the system's transparent-huge-page setting: with `always`, one written
+        // byte would back 2 MiB and a read would map the huge zero page, and a migration source could
+        // no longer tell never-backed pages from the pagemap (it would read and check them instead).
+        _ = madvise(mapping, bytes, 15)  // MADV_NOHUGEPAGE
         base = mapping
         pageCount = bytes / Self.pageSize
         dirty = DirtyBitmap(pageCount: pageCount)

@@ -8,7 +8,7 @@ import L2Wire
 /// | offset | len | field |
 /// |---|---|---|
 /// | 0 | 4 | magic `"L2MV"` (0x4C324D56) |
-/// | 4 | 1 | protocol version (1) |
+/// | 4 | 1 | protocol version (2; version 1 had no zero-range records) |
 /// | 5 | 1 | message type (`MigrationMessageType`) |
 /// | 6 | 2 | flags (none defined: must be 0) |
 /// | 8 | 4 | payload length |
@@ -27,8 +27,10 @@ import L2Wire
 public enum MigrationWire {
     /// `"L2MV"` as a big-endian 32-bit value.
     public static let magic: UInt32 = 0x4C32_4D56
-    /// The only version this implementation speaks.
-    public static let version: UInt8 = 1
+    /// The only version this implementation speaks. 2 added the zero-range page record: a host of
+    /// another version refuses the first header with a message naming both versions, rather than
+    /// failing on a record it does not know in the middle of round 1.
+    public static let version: UInt8 = 2
     /// Bytes in a message header.
     public static let headerLength = 12
     /// The default cap on a message payload; a header announcing more is rejected before any payload arrives.

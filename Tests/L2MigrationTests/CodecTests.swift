@@ -33,7 +33,7 @@ func batchBytes(round: UInt32 = 1, _ records: [(UInt64, [UInt8]?)]) -> [UInt8] {
     return header(.pageBatch, length: payload.count) + payload
 }
 
-func header(_ type: MigrationMessageType, length: Int, magic: UInt32 = MigrationWire.magic, version: UInt8 = 1,
+func header(_ type: MigrationMessageType, length: Int, magic: UInt32 = MigrationWire.magic, version: UInt8 = MigrationWire.version,
             flags: UInt16 = 0) -> [UInt8] {
     var bytes: [UInt8] = []
     bytes.appendBigEndian(magic)
@@ -47,7 +47,7 @@ func header(_ type: MigrationMessageType, length: Int, magic: UInt32 = Migration
 let samplePage: [UInt8] = (0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 5) }
 
 let sampleMessages: [MigrationMessage] = [
-    .hello(id: testID, protocolVersion: 1,
+    .hello(id: testID, protocolVersion: UInt16(MigrationWire.version),
            authentication: HelloAuthentication(id: testID, encryption: .required, nonce: testNonce, key: testSecret)),
     .spec(makeSpec(pages: 16)),
     .specAccepted(SpecAcceptance(id: testID, cipher: .aes256GCM, sourceNonce: testNonce, nonce: testNonce,
@@ -70,7 +70,7 @@ struct CodecTests {
     @Test("golden bytes of a resumed message")
     func golden() throws {
         let bytes = MigrationEncoder.encode(.resumed(atNanoseconds: 0x0102_0304_0506_0708))
-        #expect(bytes == [0x4C, 0x32, 0x4D, 0x56, 1, 10, 0, 0, 0, 0, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8])
+        #expect(bytes == [0x4C, 0x32, 0x4D, 0x56, 2, 10, 0, 0, 0, 0, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8])
         #expect(try decodeAll(bytes) == [.resumed(atNanoseconds: 0x0102_0304_0506_0708)])
     }
 
@@ -192,14 +192,16 @@ struct CodecTests {
 
     @Test("malformed headers are rejected with typed errors")
     func badHeaders() {
-        #expect(decodeError(header(.commit, length: 0, version: 2)) == .unsupportedVersion(found: 2, supported: 1))
+        #expect(decodeError(header(.commit, length: 0, version: 1)) == .unsupportedVersion(found: 1, supported: 2),
+                "a host of version 1 (no zero ranges) is refused at the first header")
+        #expect(decodeError(header(.commit, length: 0, version: 3)) == .unsupportedVersion(found: 3, supported: 2))
         #expect(decodeError(header(MigrationMessageType(rawValue: 99), length: 0)) == .unknownMessageType(99))
         #expect(decodeError(header(MigrationMessageType(rawValue: 0), length: 0)) == .unknownMessageType(0))
         #expect(decodeError(header(.commit, length: 0, flags: 0x8000)) == .unknownFlags(0x8000, type: .commit))
         #expect(decodeError(header(.pageBatch, length: 0x7FFF_FFFF)) ==
             .payloadTooLarge(length: 0x7FFF_FFFF, limit: MigrationWire.defaultMaxPayloadLength, type: .pageBatch))
-        let description = MigrationProtocolError.unsupportedVersion(found: 2, supported: 1).description
-        #expect(description.contains("version 2") && description.contains("same l2motion build"))
+        let description = MigrationProtocolError.unsupportedVersion(found: 1, supported: 2).description
+        #expect(description.contains("version 1") && description.contains("version 2") && description.contains("same l2motion build"))
     }
 
     @Test("malformed page batches are rejected")

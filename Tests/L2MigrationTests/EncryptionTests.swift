@@ -284,7 +284,7 @@ struct EncryptionTests {
         #expect(!authentication.isValid(id: testID, key: otherSecret))
         #expect(!authentication.isValid(id: MigrationID(high: 1, low: 1), key: testSecret))
         // The hello on the wire carries the code, never the key.
-        let bytes = MigrationEncoder.encode(.hello(id: testID, protocolVersion: 1, authentication: authentication))
+        let bytes = MigrationEncoder.encode(.hello(id: testID, protocolVersion: UInt16(MigrationWire.version), authentication: authentication))
         #expect(contains(bytes, expected) && !contains(bytes, testSecret.bytes))
     }
 

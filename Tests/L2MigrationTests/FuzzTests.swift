@@ -40,7 +40,7 @@ struct FuzzTests {
             var bytes = (0..<Int.random(in: 0...64, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
             if iteration % 2 == 0 {
                 // A valid magic and version, so the fuzzer gets past the first checks.
-                bytes = [0x4C, 0x32, 0x4D, 0x56, 1, UInt8.random(in: 0...14, using: &rng), 0, 0, 0, 0, 0,
+                bytes = [0x4C, 0x32, 0x4D, 0x56, MigrationWire.version, UInt8.random(in: 0...14, using: &rng), 0, 0, 0, 0, 0,
                          UInt8(bytes.count)] + bytes
             }
             var decoder = MigrationDecoder(pageCount: 8)

@@ -20,7 +20,7 @@ extension SourceAction {
 
 func hello(secret: MigrationSecret = testSecret, id: MigrationID = testID,
            encryption: MigrationEncryptionMode = .opportunistic, nonce: MigrationNonce = testNonce) -> [UInt8] {
-    MigrationEncoder.encode(.hello(id: id, protocolVersion: 1, authentication: HelloAuthentication(
+    MigrationEncoder.encode(.hello(id: id, protocolVersion: UInt16(MigrationWire.version), authentication: HelloAuthentication(
         id: id, encryption: encryption, nonce: nonce, key: secret)))
 }
 
@@ -137,9 +137,8 @@ struct DestinationValidationTests {
         _ = destination.receive(bytes: hello() + MigrationEncoder.encode(.spec(makeSpec(pages: 256))), now: 1)
         let memory = try GuestMemory(pageCount: 256)
         _ = destination.memoryAllocated(memory, now: 2)
-        let filled: [Int: [UInt8]] = [5: .init(repeating: 5, count: 4096), 70: .init(repeating: 70, count: 4096),
-                                      71: .init(repeating: 71, count: 4096), 100: .init(repeating: 100, count: 4096),
-                                      200: .init(repeating: 200, count: 4096)]
+        var filled: [Int: [UInt8]] = [:]
+        for page in [5, 63, 70, 71, 100, 136, 200] { filled[page] = .init(repeating: UInt8(page), count: 4096) }
         func round(_ number: UInt32, _ records: [(pages: Range<Int>, contents: [UInt8]?)]) -> [UInt8] {
             var bytes: [UInt8] = []
             var writer = PageBatchWriter()
@@ -157,18 +156,21 @@ struct DestinationValidationTests {
         }
         // Round 1: every page, the filled ones with contents, the rest in zero ranges.
         var actions = destination.receive(bytes: round(1, [
-            (0..<5, nil), (5..<6, filled[5]), (6..<70, nil), (70..<71, filled[70]), (71..<72, filled[71]),
-            (72..<200, nil), (200..<201, filled[200]), (201..<256, nil),
+            (0..<5, nil), (5..<6, filled[5]), (6..<63, nil), (63..<64, filled[63]), (64..<70, nil),
+            (70..<71, filled[70]), (71..<72, filled[71]), (72..<136, nil), (136..<137, filled[136]),
+            (137..<200, nil), (200..<201, filled[200]), (201..<256, nil),
         ]), now: 3)
         #expect(actions.allSatisfy { $0.discardReason == nil })
-        // Round 2: pages 64..<136 were zeroed (70 and 71 among them), page 100 written.
+        // Round 2: pages 64..<136 were zeroed (70 and 71 among them; 63 and 136, right outside, were
+        // not), page 100 written.
         actions = destination.receive(bytes: round(2, [(64..<100, nil), (100..<101, filled[100]), (101..<136, nil)]), now: 4)
         #expect(actions.allSatisfy { $0.discardReason == nil })
         #expect(memory.withPage(70) { $0.allSatisfy { $0 == 0 } } && memory.withPage(71) { $0.allSatisfy { $0 == 0 } })
-        for page in [5, 100, 200] { #expect(memory.withPage(page) { Array($0) } == filled[page]) }
+        let kept = [5, 63, 100, 136, 200]
+        for page in kept { #expect(memory.withPage(page) { Array($0) } == filled[page], "page \(page)") }
         // The source's digest over what it sent last for each page is the destination's.
         var hashes = [UInt64](repeating: PageHash.zeroPage, count: 256)
-        for page in [5, 100, 200] { hashes[page] = filled[page]!.withUnsafeBytes { PageHash.hash($0.baseAddress!) } }
+        for page in kept { hashes[page] = filled[page]!.withUnsafeBytes { PageHash.hash($0.baseAddress!) } }
         let state = SwitchoverState(finalRound: 2, vcpuState: [1], workloadState: [], queuedFrames: [], pageCount: 256,
                                     memoryDigest: PageHash.Running.of(hashes))
         actions = destination.receive(bytes: MigrationEncoder.encode(.switchover(state)), now: 5)
