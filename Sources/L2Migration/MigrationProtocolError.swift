@@ -36,7 +36,7 @@ public enum MigrationProtocolError: Error, Equatable, Sendable, CustomStringConv
         case let .unknownMessageType(type):
             "unknown message type \(type); the peer speaks a newer or different protocol"
         case let .unknownFlags(flags, type):
-            "\(type) message has unknown flags 0x\(String(flags, radix: 16)); version 1 defines none"
+            "\(type) message has unknown flags 0x\(String(flags, radix: 16)); version \(MigrationWire.version) defines none"
         case let .payloadTooLarge(length, limit, type):
             "\(type) message announces \(length) payload bytes, over the limit of \(limit)"
         case let .malformedPayload(type, detail):

@@ -72,7 +72,7 @@ public struct MigrationMessageType: RawRepresentable, Hashable, Sendable, Custom
         12: "commit", 13: "abort",
     ]
 
-    /// True for the types version 1 defines.
+    /// True for the types this version defines.
     public var isKnown: Bool { Self.names[rawValue] != nil }
 
     public var description: String { Self.names[rawValue] ?? "type \(rawValue)" }
