@@ -25,23 +25,19 @@ struct EndToEndTests {
     @Test("pages the kernel never backed go out as zero records unread; a page marked dirty is read whatever the kernel says")
     func neverBackedPagesAreNotRead() throws {
         let vm = try TestVM(pages: 4096, nonZero: 200)
-        let contentPages = (0..<4096).filter { page in vm.shadow[page * 4096..<(page + 1) * 4096].contains { $0 != 0 } }
+        let contentPages = vm.contentPages
         // The residency map leaves out two pages with contents: `hidden` is clean (TestVM cleared the
         // dirty bits), `rewritten` is written again now, so its dirty bit says it was written.
         let hidden = contentPages[10], rewritten = contentPages[20]
         vm.write(at: rewritten * 4096 + 8, [1, 2, 3, 4])
         // (When the frozen memory is verified, the map includes the rewritten page, as the kernel's would.)
-        var populated = [UInt64](repeating: 0, count: 64)
-        for page in contentPages where page != hidden && page != rewritten { populated[page >> 6] |= 1 << UInt64(page & 63) }
+        let populated = residencyMap(contentPages.filter { $0 != hidden && $0 != rewritten }, pageCount: 4096)
         var later = populated
         later[rewritten >> 6] |= 1 << UInt64(rewritten & 63)
         let maps = MapSequence([populated, later])
         var pipe = Pipe(vm: vm, policy: ConvergencePolicy(), workload: Workload(pagesPerMillisecond: 0, hotPages: 0..<1),
                         populatedPages: { maps.next() })
-        pipe.run()
-        let outcome = pipe.result
-        let result = try #require(outcome)
-        #expect(result.status == .completed, "\(result.error ?? "")")
+        let result = try pipe.runToCompletion()
         let destination = try #require(pipe.destination.memory)
         // Round 1 read exactly the backed pages and the marked one: the hidden page arrives as zero
         // (proof that it was not read), every other page exactly.
@@ -58,17 +54,12 @@ struct EndToEndTests {
     func sparseMemoryUsesZeroRanges() throws {
         let pages = 16_384
         let vm = try TestVM(pages: pages, nonZero: 100)
-        let contentPages = (0..<pages).filter { page in vm.shadow[page * 4096..<(page + 1) * 4096].contains { $0 != 0 } }
-        var populated = [UInt64](repeating: 0, count: pages / 64)
-        for page in contentPages { populated[page >> 6] |= 1 << UInt64(page & 63) }
-        let map = populated
+        let contentPages = vm.contentPages
+        let map = residencyMap(contentPages, pageCount: pages)
         var pipe = Pipe(vm: vm, policy: ConvergencePolicy(), workload: Workload(pagesPerMillisecond: 0, hotPages: 0..<1),
                         encryption: .disabled, populatedPages: { map })
         pipe.captureStreams = true
-        pipe.run()
-        let outcome = pipe.result
-        let result = try #require(outcome)
-        #expect(result.status == .completed, "\(result.error ?? "")")
+        let result = try pipe.runToCompletion()
         #expect(memoriesEqual(vm.memory, pipe.destination.memory))
         let first = try #require(result.rounds.first)
         #expect(first.pages == pages && first.zeroPages == pages - contentPages.count)
@@ -103,10 +94,7 @@ struct EndToEndTests {
         var pipe = Pipe(vm: vm, policy: policy, workload: Workload(pagesPerMillisecond: 200, hotPages: 0..<2000),
                         encryption: .disabled)
         pipe.captureStreams = true
-        pipe.run()
-        let outcome = pipe.result
-        let result = try #require(outcome)
-        #expect(result.status == .completed, "\(result.error ?? "")")
+        let result = try pipe.runToCompletion()
         #expect(memoriesEqual(vm.memory, pipe.destination.memory))
         let final = try #require(result.rounds.last)
         #expect(final.pages > 300, "the final round is large (\(final.pages) pages)")
@@ -186,9 +174,7 @@ struct EndToEndTests {
         var pipe = Pipe(vm: vm, policy: ConvergencePolicy(downtimeTargetNanoseconds: 2_000),
                         workload: Workload(pagesPerMillisecond: 500, hotPages: 0..<24), chunkSizes: 1...1)
         pipe.budget = 5000
-        pipe.run()
-        let result = try #require(pipe.result)
-        #expect(result.status == .completed, "\(result.error ?? "")")
+        let result = try pipe.runToCompletion()
         #expect(result.rounds.count >= 2)
         #expect(memoriesEqual(vm.memory, pipe.destination.memory))
     }
@@ -212,9 +198,7 @@ struct EndToEndTests {
         let vm = try TestVM(pages: 4096, nonZero: 1000)
         let policy = ConvergencePolicy(downtimeTargetNanoseconds: 1_000_000)
         var pipe = Pipe(vm: vm, policy: policy, workload: Workload(pagesPerMillisecond: 500, hotPages: 0..<512))
-        pipe.run()
-        let result = try #require(pipe.result)
-        #expect(result.status == .completed, "\(result.error ?? "")")
+        let result = try pipe.runToCompletion()
         #expect(pipe.throttles.first == 20)
         #expect(pipe.throttles.count >= 2)
         #expect(zip(pipe.throttles, pipe.throttles.dropFirst()).allSatisfy { $1 == $0 + 10 })

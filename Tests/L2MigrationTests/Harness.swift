@@ -3,6 +3,7 @@ import Glibc
 #endif
 import L2Guest
 import L2Wire
+import Testing
 @testable import L2Migration
 
 let testID = MigrationID(high: 0x0123_4567_89AB_CDEF, low: 0xFEDC_BA98_7654_3210)
@@ -55,6 +56,11 @@ final class TestVM {
         let value = rng.next() | 1
         memory.storeUInt64(value, at: offset)
         withUnsafeBytes(of: value.littleEndian) { shadow.replaceSubrange(offset..<offset + 8, with: $0) }
+    }
+
+    /// The pages holding any non-zero byte, ascending.
+    var contentPages: [Int] {
+        (0..<memory.pageCount).filter { page in shadow[page * 4096..<(page + 1) * 4096].contains { $0 != 0 } }
     }
 
     var matchesShadow: Bool {
@@ -219,6 +225,14 @@ struct Pipe {
         toSource.removeAll(keepingCapacity: true)
     }
 
+    /// Runs the migration to its end and returns its result, recording an issue unless it completed.
+    mutating func runToCompletion(sourceLocation: SourceLocation = #_sourceLocation) throws -> MigrationResult {
+        run()
+        let result = try #require(self.result, sourceLocation: sourceLocation)
+        #expect(result.status == .completed, "\(result.error ?? "")", sourceLocation: sourceLocation)
+        return result
+    }
+
     /// Runs until the source finishes (or `maxSteps`), like a driver loop would.
     mutating func run(maxSteps: Int = 1_000_000, stopWhen: ((Pipe) -> Bool)? = nil) {
         handleSource(source.start(now: clock))
@@ -246,4 +260,11 @@ struct Pipe {
         }
         pump()
     }
+}
+
+/// A residency map (one bit per page, 64 per word) with exactly `pages` set.
+func residencyMap(_ pages: [Int], pageCount: Int) -> [UInt64] {
+    var map = [UInt64](repeating: 0, count: (pageCount + 63) / 64)
+    for page in pages { map[page >> 6] |= 1 << UInt64(page & 63) }
+    return map
 }
