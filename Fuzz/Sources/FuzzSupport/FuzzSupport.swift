@@ -133,7 +133,7 @@ public enum FuzzMigration {
         MigrationEncoder.append(.switchover(SwitchoverState(finalRound: UInt32(max(1, rounds)), vcpuState: [1, 2, 3, 4],
                                                             workloadState: [9, 8, 7], queuedFrames: queued,
                                                             pageCount: UInt64(pages),
-                                                            memoryDigest: PageHash.digest(of: hashes))), to: &out)
+                                                            memoryDigest: PageHash.Running.of(hashes))), to: &out)
         var after: [UInt8] = []
         MigrationEncoder.append(.forwardedFrame(Announce.rarpFrame(for: MACAddress(0x00, 0x50, 0x56, 0x00, 0x00, 0x10))),
                                 to: &after)
