@@ -40,7 +40,7 @@ public final class GuestMemory: @unchecked Sendable {
         // 4 KiB pages whatever the system's transparent-huge-page setting: with `always`, one written
         // byte would back 2 MiB and a read would map the huge zero page, and a migration source could
         // no longer tell never-backed pages from the pagemap (it would read and check them instead).
-        _ = madvise(mapping, bytes, 15)  // MADV_NOHUGEPAGE
+        _ = madvise(mapping, bytes, MADV_NOHUGEPAGE)
         base = mapping
         pageCount = bytes / Self.pageSize
         dirty = DirtyBitmap(pageCount: pageCount)

@@ -359,24 +359,7 @@ public struct MigrationDestination: Sendable {
                         running.replace(page: index, old: hashes[index], new: hash)
                         hashes[index] = hash
                     case let .zero(pages):
-                        // A page never stored here is zero and has the zero hash: only stored pages
-                        // change, so a long range costs a look at one bit word per 64 pages.
-                        var word = pages.lowerBound >> 6
-                        while word << 6 < pages.upperBound {
-                            let first = max(pages.lowerBound, word << 6) - (word << 6)
-                            let last = min(pages.upperBound, (word + 1) << 6) - (word << 6)
-                            let mask = (last == 64 ? UInt64.max : (UInt64(1) << UInt64(last)) - 1) & ~((UInt64(1) << UInt64(first)) - 1)
-                            var hit = stored[word] & mask
-                            stored[word] &= ~mask
-                            while hit != 0 {
-                                let index = word << 6 + hit.trailingZeroBitCount
-                                hit &= hit - 1
-                                memory.zeroPage(index)
-                                running.replace(page: index, old: hashes[index], new: PageHash.zeroPage)
-                                hashes[index] = PageHash.zeroPage
-                            }
-                            word += 1
-                        }
+                        Self.clearStored(pages, stored: stored, hashes: hashes, running: &running, memory: memory)
                     }
                 }
             }
@@ -387,6 +370,29 @@ public struct MigrationDestination: Sendable {
         report.pagesReceived += batch.pageCount
         report.normalPages += normal
         report.zeroPages += batch.pageCount - normal
+    }
+
+    /// Zero pages: a page never stored here is zero and has the zero hash, so only the stored pages in
+    /// `pages` change; a long range costs a look at one bit word per 64 pages.
+    private static func clearStored(_ pages: Range<Int>, stored: UnsafeMutableBufferPointer<UInt64>,
+                                    hashes: UnsafeMutableBufferPointer<UInt64>, running: inout PageHash.Running,
+                                    memory: GuestMemory) {
+        var word = pages.lowerBound >> 6
+        while word << 6 < pages.upperBound {
+            let first = max(pages.lowerBound, word << 6) - (word << 6)
+            let last = min(pages.upperBound, (word + 1) << 6) - (word << 6)
+            let mask = (last == 64 ? UInt64.max : (UInt64(1) << UInt64(last)) - 1) & ~((UInt64(1) << UInt64(first)) - 1)
+            var hit = stored[word] & mask
+            stored[word] &= ~mask
+            while hit != 0 {
+                let index = word << 6 + hit.trailingZeroBitCount
+                hit &= hit - 1
+                memory.zeroPage(index)
+                running.replace(page: index, old: hashes[index], new: PageHash.zeroPage)
+                hashes[index] = PageHash.zeroPage
+            }
+            word += 1
+        }
     }
 
     private mutating func reject(_ reason: String) -> [DestinationAction] {

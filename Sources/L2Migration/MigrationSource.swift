@@ -180,8 +180,8 @@ public struct MigrationSource: Sendable {
     /// clean failure (the buffer must still be written first). With encryption on, the appended bytes
     /// are sealed records (the budget counts plaintext).
     public mutating func produce(into buffer: inout [UInt8], budget: Int, now: UInt64) -> [SourceAction] {
-        let final = phase == .stunning && finalRound != nil
-        guard phase == .precopy || final else { return [] }
+        guard wantsToProduce else { return [] }
+        let final = finalRound != nil
         let start = buffer.count
         let pieceBudget = final ? min(budget, Self.finalPieceBytes) : budget
         let done: Bool
@@ -190,13 +190,13 @@ public struct MigrationSource: Sendable {
             var plaintext: [UInt8] = []
             swap(&plaintext, &scratch)
             plaintext.removeAll(keepingCapacity: true)
-            done = writePiece(into: &plaintext, budget: pieceBudget, final: final)
+            done = writePiece(into: &plaintext, budget: pieceBudget)
             buffer.reserveCapacity(start + plaintext.count
                 + (plaintext.count / SecureChannel.defaultMaxRecordLength + 2) * SecureChannel.recordOverhead)
             channel.appendWireBytes(of: plaintext, to: &buffer, failure: &sealFailure)
             swap(&plaintext, &scratch)
         } else {
-            done = writePiece(into: &buffer, budget: pieceBudget, final: final)
+            done = writePiece(into: &buffer, budget: pieceBudget)
         }
         ram.transferred += buffer.count - start
         if final { ram.downtimeBytes += buffer.count - start } else { ram.precopyBytes += buffer.count - start }
@@ -225,9 +225,9 @@ public struct MigrationSource: Sendable {
 
     /// Page batches of the current round up to `budget`; in the final round, once the last page is in,
     /// the round marker, the digest and the switchover message. Returns true when the round is complete.
-    private mutating func writePiece(into buffer: inout [UInt8], budget: Int, final: Bool) -> Bool {
+    private mutating func writePiece(into buffer: inout [UInt8], budget: Int) -> Bool {
         guard writePrecopy(into: &buffer, budget: budget) else { return false }
-        guard final, let state = finalRound else { return true }
+        guard let state = finalRound else { return true }
         rounds.append(RoundStats(round: round, pages: roundPages, zeroPages: roundZeroPages, bytes: roundBytes,
                                  durationMs: 0, mbps: 0, dirtiedDuring: 0))
         MigrationEncoder.append(.switchover(SwitchoverState(

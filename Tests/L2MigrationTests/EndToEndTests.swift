@@ -32,8 +32,7 @@ struct EndToEndTests {
         vm.write(at: rewritten * 4096 + 8, [1, 2, 3, 4])
         // (When the frozen memory is verified, the map includes the rewritten page, as the kernel's would.)
         let populated = residencyMap(contentPages.filter { $0 != hidden && $0 != rewritten }, pageCount: 4096)
-        var later = populated
-        later[rewritten >> 6] |= 1 << UInt64(rewritten & 63)
+        let later = residencyMap(contentPages.filter { $0 != hidden }, pageCount: 4096)
         let maps = MapSequence([populated, later])
         var pipe = Pipe(vm: vm, policy: ConvergencePolicy(), workload: Workload(pagesPerMillisecond: 0, hotPages: 0..<1),
                         populatedPages: { maps.next() })
@@ -98,22 +97,30 @@ struct EndToEndTests {
         #expect(memoriesEqual(vm.memory, pipe.destination.memory))
         let final = try #require(result.rounds.last)
         #expect(final.pages > 300, "the final round is large (\(final.pages) pages)")
-        // Only the last piece of the final round holds the switchover message (after it: the commit).
-        func holdsSwitchover(_ bytes: [UInt8]) -> Bool {
+        // The final round's pieces carry pages only; the last ends with the switchover message (after it:
+        // the commit). Each piece is whole messages (the stream is in clear).
+        func messages(_ bytes: [UInt8]) -> [MigrationMessage] {
             var decoder = MigrationDecoder(pageCount: 4096)
             decoder.append(bytes)
-            while let message = try? decoder.next() {
-                if case .switchover = message { return true }
+            var all: [MigrationMessage] = []
+            while let message = try? decoder.next() { all.append(message) }
+            return all
+        }
+        func isSwitchover(_ message: MigrationMessage) -> Bool { if case .switchover = message { true } else { false } }
+        func carriesPages(_ message: MigrationMessage) -> Bool {
+            switch message {
+            case .pageBatch, .roundEnd: true
+            default: false
             }
-            return false
         }
         let stunAt = try #require(pipe.writesAtStun)
         let afterStun = Array(pipe.sourceWrites[stunAt...])
-        let last = try #require(afterStun.firstIndex(where: holdsSwitchover))
+        let last = try #require(afterStun.firstIndex { messages($0).contains(where: isSwitchover) })
         let pieces = afterStun[...last]
         #expect(pieces.count >= final.pages * 4096 / MigrationSource.finalPieceBytes, "\(pieces.count) pieces")
         #expect(pieces.allSatisfy { $0.count <= MigrationSource.finalPieceBytes + 64 * 1024 }, "each piece stays near the piece size")
-        #expect(!pieces.dropLast().contains { holdsSwitchover($0) })
+        #expect(pieces.dropLast().allSatisfy { messages($0).allSatisfy(carriesPages) }, "the pieces before the last carry pages only")
+        #expect(messages(pieces.last!).last.map(isSwitchover) == true, "the switchover message ends the last piece")
         #expect(result.ram.downtimeBytes == pieces.reduce(0) { $0 + $1.count })
     }
 
@@ -122,10 +129,7 @@ struct EndToEndTests {
         let vm = try TestVM(pages: 4096, nonZero: 1000)
         let policy = ConvergencePolicy(downtimeTargetNanoseconds: 100_000)
         var pipe = Pipe(vm: vm, policy: policy, workload: Workload(pagesPerMillisecond: 50, hotPages: 100..<612))
-        pipe.run()
-
-        let result = try #require(pipe.result)
-        #expect(result.status == .completed, "\(result.error ?? "")")
+        let result = try pipe.runToCompletion()
         #expect(result.verified)
         #expect(pipe.sourceActions.contains(.releaseSource))
         #expect(pipe.workload.writes > 100)
@@ -184,9 +188,7 @@ struct EndToEndTests {
         let vm = try TestVM(pages: 512, nonZero: 100)
         var pipe = Pipe(vm: vm, policy: ConvergencePolicy(downtimeTargetNanoseconds: 0),
                         workload: Workload(pagesPerMillisecond: 0, hotPages: 0..<1))
-        pipe.run()
-        let result = try #require(pipe.result)
-        #expect(result.status == .completed)
+        let result = try pipe.runToCompletion()
         #expect(result.rounds.count == 2)
         #expect(result.rounds[1].pages == 0)
         #expect(result.ram.normal == 100 && result.ram.duplicate == 412)

@@ -120,7 +120,7 @@ struct SourceDriver {
                     pump.abort()
                     return finish(status: outcome!.status, error: outcome!.error, source: source)
                 } else {
-                    _ = pump.turn(timeoutMilliseconds: 1)
+                    _ = pump.turn(timeoutMilliseconds: 1) { _ in }  // (nothing more to read: only the ack matters)
                     continue
                 }
             }
@@ -130,10 +130,8 @@ struct SourceDriver {
                 return finish(status: outcome.status, error: outcome.error, source: source)
             }
             for frame in lateFrames.take() { pending += source.forwardFrame(frame, now: now) }
-            if source.phase == .switchover {
-                // Frames for the VM that reached us after the switchover message: on to the destination now.
-                for frame in vm.takeQueuedFrames() { pending += source.forwardFrame(frame, now: now) }
-            }
+            // Frames for the VM that reached us after the switchover message: on to the destination now.
+            pending += queuedFrameActions(&source, now: now)
             if service.takeCancelRequest(id) { pending += source.cancel(reason: "cancelled by the coordinator", now: now) }
             if let plan = faultPending {
                 let reached: Bool
@@ -193,14 +191,16 @@ struct SourceDriver {
     /// that much later. Call only when no sealed bytes wait in the driver's pending actions (each
     /// forwarded frame is sealed with the next record number).
     private func forwardQueuedFramesNow(_ source: inout MigrationSource, _ pump: inout StreamPump) {
-        guard source.phase == .switchover else { return }
-        let frames = vm.takeQueuedFrames()
-        guard !frames.isEmpty else { return }
-        let now = SystemClock.wallNanoseconds()
-        for frame in frames {
-            for case let .send(bytes) in source.forwardFrame(frame, now: now) { pump.enqueue(bytes) }
-        }
+        let actions = queuedFrameActions(&source, now: SystemClock.wallNanoseconds())
+        guard !actions.isEmpty else { return }
+        for case let .send(bytes) in actions { pump.enqueue(bytes) }
         pump.writeAvailable()
+    }
+
+    /// During the switchover: the frames queued for the VM since the stun, as sends to the destination.
+    private func queuedFrameActions(_ source: inout MigrationSource, now: UInt64) -> [SourceAction] {
+        guard source.phase == .switchover else { return [] }
+        return vm.takeQueuedFrames().flatMap { source.forwardFrame($0, now: now) }
     }
 
     /// Carries out the planned fault once. Returns true if the connection is now gone.

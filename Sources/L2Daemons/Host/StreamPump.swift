@@ -126,7 +126,7 @@ struct StreamPump {
     mutating func flushAndClose(milliseconds: Int) {
         let deadline = SystemClock.monotonicNanoseconds() + UInt64(milliseconds) * 1_000_000
         while hasPendingOutput && !closed && SystemClock.monotonicNanoseconds() < deadline {
-            _ = turn(timeoutMilliseconds: 10)
+            _ = turn(timeoutMilliseconds: 10) { _ in }
         }
         connection.close()
         closed = true

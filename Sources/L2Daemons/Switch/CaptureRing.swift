@@ -91,9 +91,7 @@ final class CaptureRing: @unchecked Sendable {
     /// (1-based), or 0 once closed.
     @discardableResult
     func write(_ frame: UnsafeRawBufferPointer, wallNanoseconds: UInt64) -> UInt64 {
-        var record = (UInt32(truncatingIfNeeded: wallNanoseconds / 1_000_000_000),
-                      UInt32(truncatingIfNeeded: wallNanoseconds % 1_000_000_000),
-                      UInt32(min(frame.count, snaplen)), UInt32(frame.count))
+        var record = Self.recordHeader(length: frame.count, captured: min(frame.count, snaplen), wallNanoseconds: wallNanoseconds)
         condition.lock()
         defer { condition.unlock() }
         guard !closed else { return 0 }
@@ -120,9 +118,7 @@ final class CaptureRing: @unchecked Sendable {
         let slot = UnsafeMutableRawBufferPointer(start: recordStart + 16 - headroom, count: capacity)
         guard let read = body(slot, appended + 1) else { return .some(nil) }
         let captured = min(read.length, snaplen)
-        var record = (UInt32(truncatingIfNeeded: read.wallNanoseconds / 1_000_000_000),
-                      UInt32(truncatingIfNeeded: read.wallNanoseconds % 1_000_000_000),
-                      UInt32(captured), UInt32(read.length))
+        var record = Self.recordHeader(length: read.length, captured: captured, wallNanoseconds: read.wallNanoseconds)
         withUnsafeBytes(of: &record) { recordStart.copyMemory(from: $0.baseAddress!, byteCount: 16) }
         fill += 16 + captured
         appended += 1
@@ -177,6 +173,13 @@ final class CaptureRing: @unchecked Sendable {
         condition.unlock()
         writerDone.wait()
         _ = Glibc.close(descriptor)
+    }
+
+    /// A pcap record header: seconds, nanoseconds, captured length, original length.
+    @inline(__always)
+    private static func recordHeader(length: Int, captured: Int, wallNanoseconds: UInt64) -> (UInt32, UInt32, UInt32, UInt32) {
+        (UInt32(truncatingIfNeeded: wallNanoseconds / 1_000_000_000), UInt32(truncatingIfNeeded: wallNanoseconds % 1_000_000_000),
+         UInt32(captured), UInt32(length))
     }
 
     // MARK: internals (called with the lock held)

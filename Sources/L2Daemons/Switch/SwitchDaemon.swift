@@ -153,12 +153,11 @@ public final class SwitchDaemon: Sendable {
     /// thread's buffer.
     private func drain(port index: Int, taps: [TapDevice], buffer: UnsafeMutableRawBufferPointer) {
         let headerLength = ports.offloads ? VirtioNetHeader.length : 0
+        let ring: CaptureRing? = if case let .ring(ring) = capture { ring } else { nil }
         for _ in 0..<512 {
-            if case let .ring(ring) = capture,
-               let outcome = ring.withFrameSlot(headroom: headerLength, capacity: buffer.count, { slot, number in
-                   forwardOne(from: index, taps: taps, packet: slot, headerLength: headerLength, frameNumber: number)
-               })
-            {
+            if let ring, let outcome = ring.withFrameSlot(headroom: headerLength, capacity: buffer.count, { slot, number in
+                forwardOne(from: index, taps: taps, packet: slot, headerLength: headerLength, frameNumber: number)
+            }) {
                 guard outcome != nil else { return }
                 continue
             }

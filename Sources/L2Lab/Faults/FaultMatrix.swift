@@ -108,8 +108,20 @@ public struct FaultMatrix {
         let ping = try? PingRun(namespace: client, address: vm.ip.address.description, intervalMs: 20, logPath: pingLog)
         defer { ping?.process.terminate(graceSeconds: 1) }
         let processes = lab.processes
-        let pid: @Sendable (String) -> Int32 = { host in processes.first { $0.role == "host" && $0.name == host }?.pid ?? 0 }
         let marker = "--lab \(labName) "
+        /// The pid of `host`'s daemon while it is a live host of this lab, else nil.
+        let livePID: @Sendable (String) -> Int32? = { host in
+            guard let pid = processes.first(where: { $0.role == "host" && $0.name == host })?.pid,
+                  ProcessControl.isAlive(pid, commandLineContains: marker) else { return nil }
+            return pid
+        }
+        /// Sends `signal` to `host`'s daemon if it is live (never to pid 0, which would reach our own
+        /// process group); returns its pid if it did.
+        let signalHost: @Sendable (String, Int32) -> Int32? = { host, signal in
+            guard let pid = livePID(host) else { return nil }
+            kill(pid, signal)
+            return pid
+        }
         var restore: [() -> Void] = []
 
         /// Applies the external fault (the in-stream ones are carried out by the source itself).
@@ -118,15 +130,12 @@ public struct FaultMatrix {
             case .linkDown:
                 _ = try? directory.switchCall("vmotion", "port", ["port": destination, "state": "down"], as: Nothing.self)
             case .destinationKilled:
-                if ProcessControl.isAlive(pid(destination), commandLineContains: marker) { kill(pid(destination), SIGKILL) }
+                _ = signalHost(destination, SIGKILL)
             case .sourceKilled:
-                if ProcessControl.isAlive(pid(source), commandLineContains: marker) { kill(pid(source), SIGKILL) }
+                _ = signalHost(source, SIGKILL)
             case .destinationStalled:
                 // A host that hangs for a while (it stops reading its sockets), then recovers.
-                // (pid 0 would stop our whole process group: only a live host of this lab.)
-                let stopped = pid(destination)
-                guard stopped > 0, ProcessControl.isAlive(stopped, commandLineContains: marker) else { return }
-                kill(stopped, SIGSTOP)
+                guard let stopped = signalHost(destination, SIGSTOP) else { return }
                 Thread { usleep(6_000_000); kill(stopped, SIGCONT) }.start()
             case .corruptStream, .truncatedStream:
                 break
@@ -134,7 +143,7 @@ public struct FaultMatrix {
         }
         restore.append {
             _ = try? directory.switchCall("vmotion", "port", ["port": destination, "state": "up"], as: Nothing.self)
-            if fault == .destinationStalled { kill(pid(destination), SIGCONT) }
+            if fault == .destinationStalled { _ = signalHost(destination, SIGCONT) }
         }
 
         var options = MigrationOptions()
@@ -213,7 +222,7 @@ public struct FaultMatrix {
                 problems.append("the UDP counter went from \(before) to \(after): memory not intact")
             }
             if counterAfter == nil { problems.append("the VM does not answer UDP") }
-            let hostsAlive = lab.topology.hosts.allSatisfy { ProcessControl.isAlive(pid($0.name), commandLineContains: marker) }
+            let hostsAlive = lab.topology.hosts.allSatisfy { livePID($0.name) != nil }
             if hostsAlive, runningOn.count == 1 {
                 let target = lab.topology.hosts.map(\.name).first { $0 != runningOn[0] }!
                 var again = MigrationOptions()
