@@ -36,3 +36,18 @@ int l2m_set_thread_name(const char *name);
 /// with errno set.
 int l2m_set_thread_nice(int nice);
 
+
+/// A periodic timer descriptor (timerfd, CLOCK_MONOTONIC, non-blocking, close-on-exec) that becomes
+/// readable every `milliseconds`. Returns the descriptor, or -1 with errno set.
+int l2m_timer_every(unsigned int milliseconds);
+
+/// An event descriptor (eventfd, non-blocking, close-on-exec) that one thread signals to wake
+/// another's poll. Returns the descriptor, or -1 with errno set.
+int l2m_event_open(void);
+
+/// Makes an event descriptor readable. Returns 0, or -1 with errno set.
+int l2m_wake_signal(int fd);
+
+/// Clears a readable timer or event descriptor (reads its 8-byte count). Returns 0, or -1 with
+/// errno set (EAGAIN: it was not readable).
+int l2m_wake_consume(int fd);

@@ -54,6 +54,11 @@ public final class SwitchDaemon: Sendable {
     private let capture: SegmentCapture
     private let portCaptures: [PcapWriter?]
     private let stopping = Atomic<Bool>(false)
+    /// Wakes the forwarding loop once a second for aging and capture flushing, so it can otherwise
+    /// sleep in `poll` with no timeout (an idle switch costs nothing).
+    private let housekeeping: WakeDescriptor
+    /// Signalled on SIGINT/SIGTERM to wake the forwarding loop at once.
+    private let stopEvent: WakeDescriptor
     private let logger: Logger
 
     /// Validates the settings, creates the capture files and the TAP ports. Nothing is left behind
@@ -84,6 +89,8 @@ public final class SwitchDaemon: Sendable {
             try switchCore.addPort(PortID(index + 1), PortConfiguration(name: port.name, mtu: port.mtu))
         }
         core = Mutex(switchCore)
+        housekeeping = try WakeDescriptor.every(milliseconds: 1000)
+        stopEvent = try WakeDescriptor.event()
         let prefix = "l2s\(getpid() % 100_000)x"
         ports = try TapPorts(specs: settings.ports, tapPrefix: prefix, offloads: settings.offloads)
     }
@@ -102,6 +109,7 @@ public final class SwitchDaemon: Sendable {
         let signal = SignalWaiter.waitForTermination()
         logger.info("switch \(settings.name) stopping on signal \(signal)")
         stopping.store(true, ordering: .releasing)
+        stopEvent.signal()
         done.wait()
         server.stop()
         shutdown()
@@ -117,51 +125,66 @@ public final class SwitchDaemon: Sendable {
 
     private func forwardLoop() {
         let taps = ports.taps
+        let timerSlot = taps.count
         var pollSet = taps.map { pollfd(fd: $0.descriptor.rawValue, events: Int16(POLLIN), revents: 0) }
+        pollSet.append(pollfd(fd: housekeeping.rawValue, events: Int16(POLLIN), revents: 0))
+        pollSet.append(pollfd(fd: stopEvent.rawValue, events: Int16(POLLIN), revents: 0))
         // A GSO super-frame is up to 64 KiB of IP plus its Ethernet header and the virtio-net header.
         let bufferSize = 128 * 1024
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 64)
         defer { buffer.deallocate() }
-        var lastSweep = SystemClock.wallNanoseconds()
+        // Ports this pass forwarded unicast frames to: their answer is often queued already.
+        let answered = UnsafeMutableBufferPointer<Bool>.allocate(capacity: taps.count)
+        answered.initialize(repeating: false)
+        defer { answered.deallocate() }
         var lastActivity: UInt64 = 0
         let busyPoll = settings.busyPollNanoseconds
         while !stopping.load(ordering: .acquiring) {
             // With busy polling on: right after forwarding, look for the answer without sleeping for a
             // short while instead of paying a wakeup for it.
             let spinning = busyPoll > 0 && SystemClock.monotonicNanoseconds() &- lastActivity < busyPoll
-            let ready = poll(&pollSet, nfds_t(pollSet.count), spinning ? 0 : 100)
+            let ready = poll(&pollSet, nfds_t(pollSet.count), spinning ? 0 : -1)
             // Spinning keeps this CPU from halting (a halted virtual CPU takes tens of microseconds
             // to wake), but it lets anything else that is runnable here go first.
             if ready == 0 && spinning { sched_yield() }
-            if ready > 0 {
-                for index in pollSet.indices where pollSet[index].revents != 0 {
-                    drain(port: index, taps: taps, buffer: buffer)
-                }
-                if busyPoll > 0 { lastActivity = SystemClock.monotonicNanoseconds() }
+            guard ready > 0 else { continue }
+            for index in taps.indices where pollSet[index].revents != 0 {
+                drain(port: index, taps: taps, buffer: buffer, answered: answered)
             }
-            let now = SystemClock.wallNanoseconds()
-            if now &- lastSweep > 1_000_000_000 {
-                lastSweep = now
+            // Writing a frame into a TAP runs the receiving namespace's stack right then, so a reply
+            // (an echo reply, a TCP ACK) is usually queued on that port before this pass ends: read it
+            // now rather than after another poll.
+            for index in taps.indices where answered[index] {
+                answered[index] = false
+                drain(port: index, taps: taps, buffer: buffer, answered: answered, limit: 1)
+            }
+            answered.update(repeating: false)
+            if busyPoll > 0 { lastActivity = SystemClock.monotonicNanoseconds() }
+            if pollSet[timerSlot].revents != 0 {
+                housekeeping.consume()
+                let now = SystemClock.wallNanoseconds()
                 _ = core.withLock { $0.expire(now: now) }
                 capture.periodicFlush()
             }
         }
     }
 
-    /// Reads every frame queued on one TAP (until EAGAIN) and forwards each. With the capture ring, each
-    /// frame is read straight into its place in the ring (captured without a copy); otherwise into the
-    /// thread's buffer.
-    private func drain(port index: Int, taps: [TapDevice], buffer: UnsafeMutableRawBufferPointer) {
+    /// Reads the frames queued on one TAP, until EAGAIN or `limit` frames, and forwards each. With the
+    /// capture ring, each frame is read straight into its place in the ring (captured without a copy);
+    /// otherwise into the thread's buffer. Marks in `answered` the ports it sent unicast frames to.
+    private func drain(port index: Int, taps: [TapDevice], buffer: UnsafeMutableRawBufferPointer,
+                       answered: UnsafeMutableBufferPointer<Bool>, limit: Int = 512) {
         let headerLength = ports.offloads ? VirtioNetHeader.length : 0
         let ring: CaptureRing? = if case let .ring(ring) = capture { ring } else { nil }
-        for _ in 0..<512 {
+        for _ in 0..<limit {
             if let ring, let outcome = ring.withFrameSlot(headroom: headerLength, capacity: buffer.count, { slot, number in
-                forwardOne(from: index, taps: taps, packet: slot, headerLength: headerLength, frameNumber: number)
+                forwardOne(from: index, taps: taps, packet: slot, headerLength: headerLength, frameNumber: number, answered: answered)
             }) {
                 guard outcome != nil else { return }
                 continue
             }
-            guard forwardOne(from: index, taps: taps, packet: buffer, headerLength: headerLength, frameNumber: nil) != nil else {
+            guard forwardOne(from: index, taps: taps, packet: buffer, headerLength: headerLength, frameNumber: nil,
+                             answered: answered) != nil else {
                 return
             }
         }
@@ -173,7 +196,8 @@ public final class SwitchDaemon: Sendable {
     /// goes out with the frame to the egress TAPs. `frameNumber` is the number the capture ring gives
     /// the frame; nil: it is captured here. Returns the frame's length and time, nil if nothing was read.
     private func forwardOne(from index: Int, taps: [TapDevice], packet buffer: UnsafeMutableRawBufferPointer,
-                            headerLength: Int, frameNumber: UInt64?) -> (length: Int, wallNanoseconds: UInt64)? {
+                            headerLength: Int, frameNumber: UInt64?,
+                            answered: UnsafeMutableBufferPointer<Bool>) -> (length: Int, wallNanoseconds: UInt64)? {
         let ingress = PortID(index + 1)
         let count: Int
         do {
@@ -206,6 +230,7 @@ public final class SwitchDaemon: Sendable {
                 break
             case let .unicast(egress):
                 transmit(packet, frameBytes: frame.count, to: egress, taps: taps, core: &core)
+                answered[egress.rawValue - 1] = true
             case .flood:
                 for egress in core.floodTargets(from: ingress) {
                     transmit(packet, frameBytes: frame.count, to: egress, taps: taps, core: &core)

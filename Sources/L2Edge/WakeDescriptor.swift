@@ -1,0 +1,33 @@
+import CTap
+
+/// A descriptor an event loop puts in its `poll` set next to its I/O descriptors so it can sleep
+/// with no timeout: a periodic timer (`timerfd`) for housekeeping, or an event (`eventfd`) another
+/// thread signals, e.g. to stop the loop. Sleeping without a timeout costs nothing while idle and
+/// arms no kernel timer on every `poll`.
+public final class WakeDescriptor: Sendable {
+    public let descriptor: OwnedDescriptor
+
+    private init(_ raw: Int32, what: String) throws(SystemError) {
+        guard raw >= 0 else { throw SystemError(what) }
+        descriptor = OwnedDescriptor(taking: raw)
+    }
+
+    /// Readable every `milliseconds` (consume it each time).
+    public static func every(milliseconds: UInt32) throws(SystemError) -> WakeDescriptor {
+        try WakeDescriptor(l2m_timer_every(milliseconds), what: "timerfd_create")
+    }
+
+    /// Readable once `signal()` is called, until consumed.
+    public static func event() throws(SystemError) -> WakeDescriptor {
+        try WakeDescriptor(l2m_event_open(), what: "eventfd")
+    }
+
+    public var rawValue: Int32 { descriptor.rawValue }
+
+    /// Makes an event readable (wakes the thread polling it).
+    public func signal() { _ = l2m_wake_signal(descriptor.rawValue) }
+
+    /// Clears the readable state. Returns false if it was not readable.
+    @discardableResult
+    public func consume() -> Bool { l2m_wake_consume(descriptor.rawValue) == 0 }
+}

@@ -1,0 +1,38 @@
+import L2Edge
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("WakeDescriptor")
+struct WakeDescriptorTests {
+    /// Polls one descriptor for readability; true if it became readable within `milliseconds`.
+    func readable(_ wake: WakeDescriptor, within milliseconds: Int32) -> Bool {
+        var entry = pollfd(fd: wake.rawValue, events: Int16(POLLIN), revents: 0)
+        return poll(&entry, 1, milliseconds) == 1 && entry.revents & Int16(POLLIN) != 0
+    }
+
+    @Test("an event is readable only between signal and consume")
+    func event() throws {
+        let event = try WakeDescriptor.event()
+        #expect(!readable(event, within: 0))
+        #expect(!event.consume())
+        event.signal()
+        event.signal()
+        #expect(readable(event, within: 0))
+        // One consume clears every signal so far.
+        #expect(event.consume())
+        #expect(!readable(event, within: 0))
+    }
+
+    @Test("a periodic timer becomes readable again after each consume")
+    func timer() throws {
+        // Long enough that nothing between two lines of this test takes a whole period.
+        let timer = try WakeDescriptor.every(milliseconds: 300)
+        for _ in 0..<2 {
+            #expect(readable(timer, within: 2000))
+            #expect(timer.consume())
+            #expect(!timer.consume())
+        }
+    }
+}
