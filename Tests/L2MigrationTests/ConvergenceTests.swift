@@ -11,7 +11,8 @@ struct ConvergenceTests {
 
     @Test("switch over when the dirty bytes fit the target at the measured bandwidth")
     func switchover() {
-        let policy = ConvergencePolicy(downtimeTargetNanoseconds: 1_000_000)  // 1 ms at 1 byte/ns = 244 pages
+        // 1 ms at 1 byte/ns = 244 pages; a share of 1 is QEMU's rule (any fit switches over).
+        let policy = ConvergencePolicy(downtimeTargetNanoseconds: 1_000_000, switchoverShare: 1)
         var state = ConvergenceState()
         guard case let .switchover(expected) = policy.decide(after: observation(dirty: 244), state: &state) else {
             Issue.record("244 pages at 1 byte/ns fit 1 ms")
@@ -24,6 +25,50 @@ struct ConvergenceTests {
             return
         }
         #expect((1_003_519...1_003_520).contains(more))
+    }
+
+    @Test("a fit above the switchover share buys rounds while they halve the expected downtime")
+    func roomForAnotherRound() {
+        // 300 ms target, share 0.1: at 1 byte/ns, 30 ms is 7324 pages and 300 ms is 73242 pages.
+        let policy = ConvergencePolicy(downtimeTargetNanoseconds: 300_000_000)
+        var state = ConvergenceState()
+        // 200 ms expected: fits, but far above 30 ms and no earlier round to compare with.
+        guard case let .nextRound(first, nil) = policy.decide(after: observation(round: 1, dirty: 48_828), state: &state) else {
+            Issue.record("a first fit at two thirds of the target should buy a round")
+            return
+        }
+        #expect((199_999_000...200_000_000).contains(first))
+        // 90 ms: less than half of 200, so another round.
+        guard case .nextRound(_, nil) = policy.decide(after: observation(round: 2, dirty: 21_973), state: &state) else {
+            Issue.record("a round that more than halved the expected downtime should buy another")
+            return
+        }
+        // 60 ms: not half of 90, so switch over now.
+        guard case let .switchover(last) = policy.decide(after: observation(round: 3, dirty: 14_648), state: &state) else {
+            Issue.record("a round that did not halve the expected downtime should end pre-copy")
+            return
+        }
+        #expect((59_998_000...59_999_000).contains(last))
+        // Under the share switches over at once, even on the first round.
+        state = ConvergenceState()
+        guard case let .switchover(quick) = policy.decide(after: observation(round: 1, dirty: 7324), state: &state) else {
+            Issue.record("an expected downtime under a tenth of the target should switch over at once")
+            return
+        }
+        #expect((29_999_000...30_000_000).contains(quick))
+        // A fit on the last allowed round switches over instead of failing.
+        state = ConvergenceState()
+        let capped = ConvergencePolicy(downtimeTargetNanoseconds: 300_000_000, maxRounds: 3)
+        guard case .switchover = capped.decide(after: observation(round: 3, dirty: 48_828), state: &state) else {
+            Issue.record("a fit on the last round should switch over")
+            return
+        }
+        // Above the target the rule does not apply: the next round, as before.
+        state = ConvergenceState()
+        guard case .nextRound = policy.decide(after: observation(round: 1, dirty: 80_000), state: &state) else {
+            Issue.record("over the target should send another round")
+            return
+        }
     }
 
     @Test("nothing dirty switches over even with a zero target")
@@ -77,5 +122,6 @@ struct ConvergenceTests {
         #expect(policy.downtimeTargetNanoseconds == 300_000_000)
         #expect(policy.maxRounds == 30)
         #expect(policy.maxTotalNanoseconds == 100_000_000_000)
+        #expect(policy.switchoverShare == 0.1)
     }
 }

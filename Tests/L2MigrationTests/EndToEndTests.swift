@@ -147,7 +147,9 @@ struct EndToEndTests {
         #expect(precopy.count >= 3)
         for (earlier, later) in zip(precopy, precopy.dropFirst()) { #expect(later.pages < earlier.pages) }
         let final = try #require(result.rounds.last)
-        #expect(final.pages == precopy.last!.dirtiedDuring)
+        // The final round sends what the last pre-copy round left dirty, plus what the workload wrote while
+        // the pipe carried the last bytes produced before the stun (a few pages at 50 pages/ms).
+        #expect(final.pages >= precopy.last!.dirtiedDuring && final.pages <= precopy.last!.dirtiedDuring + 8)
         #expect(try #require(result.expectedDowntime) <= 0.1)
         #expect(result.ram.dirtySyncCount == result.rounds.count)
         // Everything on the wire is page records plus a little framing.
