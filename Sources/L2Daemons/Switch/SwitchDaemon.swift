@@ -151,14 +151,7 @@ public final class SwitchDaemon: Sendable {
             for index in taps.indices where pollSet[index].revents != 0 {
                 drain(port: index, taps: taps, buffer: buffer, answered: answered)
             }
-            // Writing a frame into a TAP runs the receiving namespace's stack right then, so a reply
-            // (an echo reply, a TCP ACK) is usually queued on that port before this pass ends: read it
-            // now rather than after another poll.
-            for index in taps.indices where answered[index] {
-                answered[index] = false
-                drain(port: index, taps: taps, buffer: buffer, answered: answered, limit: 1)
-            }
-            answered.update(repeating: false)
+            pickUpAnswers(taps: taps, buffer: buffer, answered: answered)
             if busyPoll > 0 { lastActivity = SystemClock.monotonicNanoseconds() }
             if pollSet[timerSlot].revents != 0 {
                 housekeeping.consume()
@@ -169,25 +162,43 @@ public final class SwitchDaemon: Sendable {
         }
     }
 
-    /// Reads the frames queued on one TAP, until EAGAIN or `limit` frames, and forwards each. With the
-    /// capture ring, each frame is read straight into its place in the ring (captured without a copy);
-    /// otherwise into the thread's buffer. Marks in `answered` the ports it sent unicast frames to.
+    /// Reads the frames queued on one TAP, until EAGAIN or 512 frames, and forwards each. Marks in
+    /// `answered` the ports it sent unicast frames to; after the first frame it picks up the answers at
+    /// once, so a ping's reply goes back before the read that finds the port empty.
     private func drain(port index: Int, taps: [TapDevice], buffer: UnsafeMutableRawBufferPointer,
-                       answered: UnsafeMutableBufferPointer<Bool>, limit: Int = 512) {
-        let headerLength = ports.offloads ? VirtioNetHeader.length : 0
-        let ring: CaptureRing? = if case let .ring(ring) = capture { ring } else { nil }
-        for _ in 0..<limit {
-            if let ring, let outcome = ring.withFrameSlot(headroom: headerLength, capacity: buffer.count, { slot, number in
-                forwardOne(from: index, taps: taps, packet: slot, headerLength: headerLength, frameNumber: number, answered: answered)
-            }) {
-                guard outcome != nil else { return }
-                continue
-            }
-            guard forwardOne(from: index, taps: taps, packet: buffer, headerLength: headerLength, frameNumber: nil,
-                             answered: answered) != nil else {
-                return
-            }
+                       answered: UnsafeMutableBufferPointer<Bool>) {
+        for count in 0..<512 {
+            guard forwardNext(from: index, taps: taps, buffer: buffer, answered: answered) else { return }
+            if count == 0 { pickUpAnswers(taps: taps, buffer: buffer, answered: answered) }
         }
+    }
+
+    /// Writing a frame into a TAP runs the receiving namespace's stack right then, so a reply (an echo
+    /// reply, a TCP ACK) is usually queued on that port already: reads one frame from every port marked
+    /// in `answered` rather than waiting for another `poll`, then clears the marks.
+    private func pickUpAnswers(taps: [TapDevice], buffer: UnsafeMutableRawBufferPointer,
+                               answered: UnsafeMutableBufferPointer<Bool>) {
+        for index in taps.indices where answered[index] {
+            answered[index] = false
+            _ = forwardNext(from: index, taps: taps, buffer: buffer, answered: answered)
+        }
+        answered.update(repeating: false)
+    }
+
+    /// Reads and forwards one frame from port `index`; false if none was queued. With the capture ring,
+    /// the frame is read straight into its place in the ring (captured without a copy); otherwise into
+    /// the thread's buffer.
+    @inline(__always)
+    private func forwardNext(from index: Int, taps: [TapDevice], buffer: UnsafeMutableRawBufferPointer,
+                             answered: UnsafeMutableBufferPointer<Bool>) -> Bool {
+        let headerLength = ports.offloads ? VirtioNetHeader.length : 0
+        if case let .ring(ring) = capture, let outcome = ring.withFrameSlot(headroom: headerLength, capacity: buffer.count, { slot, number in
+            forwardOne(from: index, taps: taps, packet: slot, headerLength: headerLength, frameNumber: number, answered: answered)
+        }) {
+            return outcome != nil
+        }
+        return forwardOne(from: index, taps: taps, packet: buffer, headerLength: headerLength, frameNumber: nil,
+                          answered: answered) != nil
     }
 
     /// Reads one packet from port `index` into `packet` and forwards it. With offloads the packet starts
