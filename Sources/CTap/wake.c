@@ -1,11 +1,16 @@
 #include "CTap.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <sys/eventfd.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
 int l2m_timer_every(unsigned int milliseconds) {
+    if (milliseconds == 0) {  /* an all-zero it_value would disarm the timer: it would never fire */
+        errno = EINVAL;
+        return -1;
+    }
     int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if (fd < 0) return -1;
     struct itimerspec spec = {
@@ -13,7 +18,9 @@ int l2m_timer_every(unsigned int milliseconds) {
     };
     spec.it_value = spec.it_interval;
     if (timerfd_settime(fd, 0, &spec, NULL) != 0) {
+        int saved = errno;
         close(fd);
+        errno = saved;
         return -1;
     }
     return fd;

@@ -12,9 +12,9 @@ public final class WakeDescriptor: Sendable {
         descriptor = OwnedDescriptor(taking: raw)
     }
 
-    /// Readable every `milliseconds` (consume it each time).
+    /// Readable every `milliseconds` (consume it each time); 0 is refused (EINVAL).
     public static func every(milliseconds: UInt32) throws(SystemError) -> WakeDescriptor {
-        try WakeDescriptor(l2m_timer_every(milliseconds), what: "timerfd_create")
+        try WakeDescriptor(l2m_timer_every(milliseconds), what: "timerfd")
     }
 
     /// Readable once `signal()` is called, until consumed.

@@ -43,11 +43,13 @@ public struct ConvergenceState: Sendable, Equatable {
     public var bandwidthBytesPerSecond: Double?
     /// The expected downtime after the previous round (nil before the first decision).
     public var previousExpectedDowntimeNanoseconds: UInt64?
+    /// The previous round was sent although the one before it already fitted the target.
+    public var boughtRound = false
 
     public init() {}
 }
 
-/// When to stop pre-copying: QEMU's rule and auto-converge, with vMotion-style caps.
+/// When to stop pre-copying: QEMU's rule with room for a shorter stun, auto-converge, vMotion-style caps.
 ///
 /// After each round: bandwidth = bytes sent in the round / its duration; expected downtime = pending
 /// dirty bytes / bandwidth; switch over when it is at most `downtimeTargetNanoseconds` (QEMU's
@@ -55,7 +57,11 @@ public struct ConvergenceState: Sendable, Equatable {
 /// fits the target but is above `switchoverShare` of it (30 ms of 300) buys one more round as long as
 /// rounds keep at least halving it: with eight migrations sharing a link, the first round that fits
 /// often fits with little room, and the bandwidth a round measured is not what the switchover gets
-/// (vMotion's own switchover aims well under its 500 ms goal). When the pages dirtied during a round
+/// (vMotion's own switchover aims well under its 500 ms goal). Such a bought round never makes things
+/// worse than QEMU's rule: if the round after it no longer fits (the bandwidth fell), it switches over
+/// anyway, as QEMU would have one round earlier; and a round is only bought when the caps leave room
+/// for it (not on the last allowed round, and only if twice the expected downtime fits the time left).
+/// When the pages dirtied during a round
 /// exceed `dirtyRatioThreshold` (50 %) of the pages sent in it on `roundsBeforeThrottle` (2)
 /// consecutive rounds, throttle the workload (20 % first, then +10 %, at most 99 %), like QEMU's
 /// auto-converge and vMotion's SDPS. Past `maxRounds` rounds or `maxTotalNanoseconds`, fail.
@@ -101,15 +107,25 @@ public struct ConvergencePolicy: Sendable, Equatable {
         let expected = Self.expectedDowntime(dirtyPages: round.dirtyPages, pageSize: round.pageSize,
                                              bandwidthBytesPerSecond: state.bandwidthBytesPerSecond)
         let previous = state.previousExpectedDowntimeNanoseconds
+        let afterBoughtRound = state.boughtRound
         state.previousExpectedDowntimeNanoseconds = expected
+        state.boughtRound = false
         if round.dirtyPages == 0 { return .switchover(expectedDowntimeNanoseconds: expected) }
         if expected <= downtimeTargetNanoseconds {
+            // Fitting rounds are not the dirty-rate trouble auto-converge is for.
+            state.highDirtyStreak = 0
             let quick = Double(expected) <= Double(downtimeTargetNanoseconds) * switchoverShare
             let stoppedHalving = previous.map { expected > $0 / 2 } ?? false
-            let outOfRoom = round.round >= maxRounds || round.elapsedNanoseconds >= maxTotalNanoseconds
+            let (twice, overflow) = expected.multipliedReportingOverflow(by: 2)
+            let outOfRoom = round.round + 1 >= maxRounds || overflow
+                || round.elapsedNanoseconds >= maxTotalNanoseconds
+                || twice >= maxTotalNanoseconds - round.elapsedNanoseconds
             if quick || stoppedHalving || outOfRoom { return .switchover(expectedDowntimeNanoseconds: expected) }
+            state.boughtRound = true
             return .nextRound(expectedDowntimeNanoseconds: expected, throttlePercent: nil)
         }
+        // The round before this one already fitted: switch over, as QEMU would have then.
+        if afterBoughtRound { return .switchover(expectedDowntimeNanoseconds: expected) }
         if round.round >= maxRounds {
             return .fail(reason: "did not converge in \(maxRounds) rounds (\(round.dirtyPages) pages still dirty, expected downtime \(Self.milliseconds(expected)) ms over the target of \(Self.milliseconds(downtimeTargetNanoseconds)) ms)")
         }

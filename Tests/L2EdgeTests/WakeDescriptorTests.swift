@@ -25,12 +25,17 @@ struct WakeDescriptorTests {
         #expect(!readable(event, within: 0))
     }
 
+    @Test("a timer of 0 ms is refused")
+    func zeroPeriod() {
+        #expect(throws: SystemError.self) { try WakeDescriptor.every(milliseconds: 0) }
+    }
+
     @Test("a periodic timer becomes readable again after each consume")
     func timer() throws {
         // Long enough that nothing between two lines of this test takes a whole period.
-        let timer = try WakeDescriptor.every(milliseconds: 300)
+        let timer = try WakeDescriptor.every(milliseconds: 1000)
         for _ in 0..<2 {
-            #expect(readable(timer, within: 2000))
+            #expect(readable(timer, within: 5000))
             #expect(timer.consume())
             #expect(!timer.consume())
         }

@@ -116,7 +116,66 @@ struct ConvergenceTests {
         #expect(timeReason.contains("total-time"))
     }
 
-    @Test("defaults match QEMU and ESX")
+    @Test("a bought round never ends worse than QEMU's rule: over the target after it, or out of rounds or time, switch over")
+    func boughtRoundsAreSafe() {
+        let policy = ConvergencePolicy(downtimeTargetNanoseconds: 300_000_000, maxRounds: 30, maxTotalNanoseconds: 10_000_000_000)
+        var state = ConvergenceState()
+        // 200 ms fits but not quickly: a round is bought.
+        guard case .nextRound = policy.decide(after: observation(round: 1, dirty: 48_828), state: &state) else {
+            Issue.record("the first fit should buy a round")
+            return
+        }
+        // The bandwidth fell: 80 000 pages at a quarter of a byte per nanosecond is 1.3 s, over the
+        // target. QEMU would have switched over a round ago; so does this.
+        guard case .switchover = policy.decide(after: observation(round: 2, bytes: 1_000_000, dirty: 80_000), state: &state) else {
+            Issue.record("over the target right after a bought round should switch over, not go on or fail")
+            return
+        }
+        // No round is bought on the second-to-last allowed round (the next one would be the last).
+        state = ConvergenceState()
+        let fewRounds = ConvergencePolicy(downtimeTargetNanoseconds: 300_000_000, maxRounds: 4)
+        guard case .switchover = fewRounds.decide(after: observation(round: 3, dirty: 48_828), state: &state) else {
+            Issue.record("a fit on round 3 of 4 should switch over")
+            return
+        }
+        // Nor when twice the expected downtime does not fit the time left (200 ms expected, 300 ms left).
+        state = ConvergenceState()
+        guard case .switchover = policy.decide(after: observation(round: 1, dirty: 48_828, elapsed: 9_700_000_000), state: &state) else {
+            Issue.record("a fit with too little time left should switch over")
+            return
+        }
+        // An unknown previous expectation (no bandwidth yet) never counts as "stopped halving".
+        state = ConvergenceState()
+        state.previousExpectedDowntimeNanoseconds = .max
+        guard case .nextRound = policy.decide(after: observation(round: 2, dirty: 48_828), state: &state) else {
+            Issue.record("a fit after an unknown expectation should buy a round")
+            return
+        }
+    }
+
+    @Test("the first fit after rounds over the target switches over unless that round halved the expectation")
+    func firstFitAfterOverTarget() {
+        let policy = ConvergencePolicy(downtimeTargetNanoseconds: 300_000_000)
+        var state = ConvergenceState()
+        // 400 ms: over the target.
+        guard case .nextRound = policy.decide(after: observation(round: 1, dirty: 97_656), state: &state) else {
+            Issue.record("over the target should send another round")
+            return
+        }
+        var halved = state
+        // 250 ms fits, but is more than half of 400: switch over now.
+        guard case .switchover = policy.decide(after: observation(round: 2, dirty: 61_035), state: &state) else {
+            Issue.record("a fit that did not halve the expectation should switch over")
+            return
+        }
+        // 150 ms fits and is less than half of 400: one more round.
+        guard case .nextRound(_, nil) = policy.decide(after: observation(round: 2, dirty: 36_621), state: &halved) else {
+            Issue.record("a fit that halved the expectation should buy a round")
+            return
+        }
+    }
+
+    @Test("defaults: QEMU's downtime limit, ESX-like caps, an immediate switchover under a tenth of the target")
     func defaults() {
         let policy = ConvergencePolicy()
         #expect(policy.downtimeTargetNanoseconds == 300_000_000)

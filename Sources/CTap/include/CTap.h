@@ -38,7 +38,7 @@ int l2m_set_thread_nice(int nice);
 
 
 /// A periodic timer descriptor (timerfd, CLOCK_MONOTONIC, non-blocking, close-on-exec) that becomes
-/// readable every `milliseconds`. Returns the descriptor, or -1 with errno set.
+/// readable every `milliseconds` (at least 1). Returns the descriptor, or -1 with errno set (EINVAL for 0).
 int l2m_timer_every(unsigned int milliseconds);
 
 /// An event descriptor (eventfd, non-blocking, close-on-exec) that one thread signals to wake

@@ -139,6 +139,10 @@ public final class SwitchDaemon: Sendable {
         defer { answered.deallocate() }
         var lastActivity: UInt64 = 0
         let busyPoll = settings.busyPollNanoseconds
+        // Passes in a row on which each port's TAP reported an error (its device is gone): such a port
+        // is left out of the poll set rather than waking the loop on every pass.
+        var failingPasses = [Int](repeating: 0, count: taps.count)
+        let errorEvents = Int16(POLLERR | POLLHUP | POLLNVAL)
         while !stopping.load(ordering: .acquiring) {
             // With busy polling on: right after forwarding, look for the answer without sleeping for a
             // short while instead of paying a wakeup for it.
@@ -148,11 +152,18 @@ public final class SwitchDaemon: Sendable {
             // to wake), but it lets anything else that is runnable here go first.
             if ready == 0 && spinning { sched_yield() }
             guard ready > 0 else { continue }
+            var forwarded = false
             for index in taps.indices where pollSet[index].revents != 0 {
                 drain(port: index, taps: taps, buffer: buffer, answered: answered)
+                forwarded = true
+                failingPasses[index] = pollSet[index].revents & errorEvents != 0 ? failingPasses[index] + 1 : 0
+                if failingPasses[index] == 100 {
+                    pollSet[index].fd = -1
+                    logger.error("port \(settings.ports[index].name): its TAP keeps reporting errors; no longer reading it")
+                }
             }
             pickUpAnswers(taps: taps, buffer: buffer, answered: answered)
-            if busyPoll > 0 { lastActivity = SystemClock.monotonicNanoseconds() }
+            if busyPoll > 0 && forwarded { lastActivity = SystemClock.monotonicNanoseconds() }
             if pollSet[timerSlot].revents != 0 {
                 housekeeping.consume()
                 let now = SystemClock.wallNanoseconds()

@@ -6,7 +6,7 @@ import L2Lab
 
 /// Migration tuning flags shared by `migrate` and `demo`.
 struct MigrationFlags: ParsableArguments {
-    @Option(help: "Downtime target in ms: switch over when the rest can be sent within it.") var downtime: Double = 300
+    @Option(help: "Downtime target in ms: switch over when the rest can be sent within it (at once under a tenth of it; in between, once rounds stop halving it).") var downtime: Double = 300
     @Option(help: "Most pre-copy rounds before giving up (the VM stays on the source).") var maxRounds = 30
     @Option(help: "Most seconds before giving up (the VM stays on the source).") var maxSeconds: Double = 100
     @Flag(help: "Never throttle the workload (no SDPS/auto-converge).") var noAutoConverge = false
