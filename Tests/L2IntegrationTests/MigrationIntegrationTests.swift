@@ -65,6 +65,18 @@ struct MigrationIntegrationTests {
 
         let esx01 = try lab.host("esx01", "list-vms", as: [VMSummary].self)
         #expect(esx01.isEmpty, "the source dropped its copy")
+
+        // Back with QEMU's convergence rule (the first fit switches over): the host takes the setting;
+        // a share outside 0...1 is refused before anything starts.
+        do {
+            _ = try lab.run(["migrate", "web01", "--to", "esx01", "--switchover-share", "2"])
+            Issue.record("a switchover share of 2 was accepted")
+        } catch let error as CommandError {
+            #expect(error.standardError.contains("--switchover-share must be between 0 and 1"), "\(error.standardError)")
+        }
+        let back = try ControlJSON.decoder.decode(MigrationReport.self, from: Data(
+            try lab.run(["migrate", "web01", "--to", "esx01", "--switchover-share", "1", "--json"]).utf8))
+        #expect(back.result.status.rawValue == "completed" && back.runsOn == "esx01", "\(back.outcome)")
     }
 
     @Test("preflight refuses a case-different port group and an unshared datastore; nothing changes", arguments: [

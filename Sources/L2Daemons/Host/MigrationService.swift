@@ -189,6 +189,12 @@ final class MigrationService: @unchecked Sendable {
         if let text = request.arguments["downtime-ms"], let value = Double(text), value > 0 {
             policy.downtimeTargetNanoseconds = UInt64(value * 1e6)
         }
+        if let text = request.arguments["switchover-share"] {
+            guard let value = Double(text), (0...1).contains(value) else {
+                throw ConfigurationError("switchover-share must be a number from 0 to 1, not \"\(text)\"")
+            }
+            policy.switchoverShare = value
+        }
         if let text = request.arguments["max-rounds"], let value = Int(text), value > 0 { policy.maxRounds = value }
         if let text = request.arguments["max-seconds"], let value = Double(text), value > 0 {
             policy.maxTotalNanoseconds = UInt64(value * 1e9)

@@ -16,6 +16,8 @@ public struct MigrationError: Error, Sendable, CustomStringConvertible {
 /// What a user may tune about one migration.
 public struct MigrationOptions: Sendable {
     public var downtimeMs: Double = 300
+    /// See `ConvergencePolicy.switchoverShare` (1: QEMU's rule).
+    public var switchoverShare: Double = 0.1
     public var maxRounds: Int = 30
     public var maxSeconds: Double = 100
     public var autoConverge = true
@@ -129,6 +131,7 @@ public struct MigrationCoordinator: Sendable {
         let arguments: [String: String] = [
             "vm": vm, "id": id.description, "secret": Hex.encode(secret), "destination": destinationInfo.vmkernelAddress,
             "port": String(destinationInfo.migrationPort), "downtime-ms": String(options.downtimeMs),
+            "switchover-share": String(options.switchoverShare),
             "max-rounds": String(options.maxRounds), "max-seconds": String(options.maxSeconds),
             "auto-converge": options.autoConverge ? "true" : "false", "grace-ms": String(options.graceMs),
             "stall-seconds": String(options.stallSeconds), "encryption": options.encryption,

@@ -7,6 +7,7 @@ import L2Lab
 /// Migration tuning flags shared by `migrate` and `demo`.
 struct MigrationFlags: ParsableArguments {
     @Option(help: "Downtime target in ms: switch over when the rest can be sent within it (at once under a tenth of it; in between, once rounds stop halving it).") var downtime: Double = 300
+    @Option(help: "Switch over at once when the expected downtime is at most this share of the target (0...1); between it and the target, only once rounds stop halving it. 1 is QEMU's rule: switch over at the first fit.") var switchoverShare = 0.1
     @Option(help: "Most pre-copy rounds before giving up (the VM stays on the source).") var maxRounds = 30
     @Option(help: "Most seconds before giving up (the VM stays on the source).") var maxSeconds: Double = 100
     @Flag(help: "Never throttle the workload (no SDPS/auto-converge).") var noAutoConverge = false
@@ -17,6 +18,10 @@ struct MigrationFlags: ParsableArguments {
     func options(productionSwitch: String = "pswitch") throws -> MigrationOptions {
         var options = MigrationOptions()
         options.downtimeMs = downtime
+        guard (0...1).contains(switchoverShare) else {
+            throw ValidationError("--switchover-share must be between 0 and 1 (1 is QEMU's rule), not \(switchoverShare)")
+        }
+        options.switchoverShare = switchoverShare
         options.maxRounds = maxRounds
         options.maxSeconds = maxSeconds
         options.autoConverge = !noAutoConverge
