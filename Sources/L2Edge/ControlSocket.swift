@@ -24,6 +24,8 @@ public final class ControlServer: @unchecked Sendable {
     public let path: String
     private let listener: OwnedDescriptor
     private let handler: Handler
+    /// Wakes the accept loop on `stop()`, so it can wait for connections with no timeout.
+    private let stopEvent: WakeDescriptor
     private let stopLock = NSLock()
     private var stopped = false
 
@@ -44,6 +46,7 @@ public final class ControlServer: @unchecked Sendable {
         guard listen(fd, 16) == 0 else { throw SystemError("listen", path) }
         self.path = path
         self.handler = handler
+        stopEvent = try WakeDescriptor.event()
     }
 
     /// Accepts connections on a background thread until `stop()`.
@@ -53,16 +56,19 @@ public final class ControlServer: @unchecked Sendable {
 
     public func stop() {
         stopLock.withLock { stopped = true }
+        stopEvent.signal()
         unlink(path)
     }
 
     private var isStopped: Bool { stopLock.withLock { stopped } }
 
     private func acceptLoop() {
+        var entries = [pollfd(fd: listener.rawValue, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: stopEvent.rawValue, events: Int16(POLLIN), revents: 0)]
         while !isStopped {
-            var entry = pollfd(fd: listener.rawValue, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&entry, 1, 200)
-            guard ready > 0 else { continue }
+            let ready = poll(&entries, nfds_t(entries.count), -1)
+            guard ready > 0, entries[1].revents == 0 else { continue }
+            guard entries[0].revents != 0 else { continue }
             let client = accept(listener.rawValue, nil, nil)
             guard client >= 0 else { continue }
             _ = fcntl(client, F_SETFD, FD_CLOEXEC)

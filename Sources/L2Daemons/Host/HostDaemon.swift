@@ -19,6 +19,9 @@ public final class HostDaemon: @unchecked Sendable {
     /// MACs of VMs that left by migration, with where to forward their late frames and until when.
     var departed: [MACAddress: DepartedVM] = [:]
     let stopping = Atomic<Bool>(false)
+    /// Signalled when a VM arrives (power-on, migration) and at stop: the vCPU thread sleeps on it
+    /// while the host runs no VM, instead of ticking a thousand times a second for nothing.
+    let vcpuWake: WakeDescriptor
     private var bootCounter: UInt64 = 0
     lazy var migrations = MigrationService(host: self)
 
@@ -40,6 +43,7 @@ public final class HostDaemon: @unchecked Sendable {
             throw ConfigurationError("host \(settings.name): \(error)")
         }
         uplink = try PacketSocket(interface: settings.uplink, promiscuous: true)
+        vcpuWake = try WakeDescriptor.event()
     }
 
     public func run() throws {
@@ -52,6 +56,7 @@ public final class HostDaemon: @unchecked Sendable {
         let signal = SignalWaiter.waitForTermination()
         logger.info("host \(settings.name) stopping on signal \(signal)")
         stopping.store(true, ordering: .releasing)
+        vcpuWake.signal()
         migrations.stop()
         server.stop()
         usleep(150_000)
@@ -118,9 +123,16 @@ public final class HostDaemon: @unchecked Sendable {
     // MARK: the vCPUs
 
     private func vcpuLoop() {
+        var wake = pollfd(fd: vcpuWake.rawValue, events: Int16(POLLIN), revents: 0)
         while !isStopping {
             let now = SystemClock.monotonicNanoseconds()
             let running = stateLock.withLock { Array(vms.values) }
+            guard !running.isEmpty else {
+                // Level-triggered: a VM that arrived since the check above has already signalled.
+                _ = poll(&wake, 1, -1)
+                vcpuWake.consume()
+                continue
+            }
             for vm in running { _ = vm.with { $0.tick(now: now) } }
             SystemClock.sleep(nanoseconds: 1_000_000)
         }
@@ -157,6 +169,7 @@ public final class HostDaemon: @unchecked Sendable {
             do { try inventory.register(configuration) } catch { throw ConfigurationError("\(error)") }
             vms[name] = hosted
         }
+        vcpuWake.signal()
         let frames: [[UInt8]]
         do {
             let bootID = nextBootID()
@@ -233,6 +246,7 @@ extension HostDaemon {
             vms[hosted.name] = hosted
             departed[hosted.mac] = nil
         }
+        vcpuWake.signal()
     }
 
     /// Drops a VM that now runs elsewhere; frames for its MAC go to `forward` until `until` (monotonic).
