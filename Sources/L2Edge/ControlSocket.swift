@@ -33,6 +33,7 @@ public final class ControlServer: @unchecked Sendable {
 
     public init(path: String, handler: @escaping Handler) throws(SystemError) {
         guard path.utf8.count < 108 else { throw SystemError("bind control socket", path, errno: ENAMETOOLONG) }
+        stopEvent = try WakeDescriptor.event()
         unlink(path)
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw SystemError("socket(AF_UNIX)") }
@@ -46,7 +47,6 @@ public final class ControlServer: @unchecked Sendable {
         guard listen(fd, 16) == 0 else { throw SystemError("listen", path) }
         self.path = path
         self.handler = handler
-        stopEvent = try WakeDescriptor.event()
     }
 
     /// Accepts connections on a background thread until `stop()`.
