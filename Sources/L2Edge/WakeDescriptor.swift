@@ -1,4 +1,7 @@
 import CTap
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A descriptor an event loop puts in its `poll` set next to its I/O descriptors so it can sleep
 /// with no timeout: a periodic timer (`timerfd`) for housekeeping, or an event (`eventfd`) another
@@ -26,6 +29,13 @@ public final class WakeDescriptor: Sendable {
 
     /// Makes an event readable (wakes the thread polling it).
     public func signal() { _ = l2m_wake_signal(descriptor.rawValue) }
+
+    /// Sleeps until the descriptor is readable, then clears it (for a thread with nothing else to wait on).
+    public func wait() {
+        var entry = pollfd(fd: descriptor.rawValue, events: Int16(POLLIN), revents: 0)
+        _ = retryingOnInterrupt { poll(&entry, 1, -1) }
+        consume()
+    }
 
     /// Clears the readable state. Returns false if it was not readable.
     @discardableResult

@@ -59,12 +59,7 @@ public final class DirtyBitmap: Sendable {
     public func takeAll() -> [Int] {
         var pages: [Int] = []
         for index in 0..<wordCount {
-            var word = takeWord(index)
-            while word != 0 {
-                let bit = word.trailingZeroBitCount
-                pages.append(index * 64 + bit)
-                word &= word - 1
-            }
+            takeWord(index).forEachSetBit { pages.append(index * 64 + $0) }
         }
         return pages
     }

@@ -36,10 +36,8 @@ extension GuestMemory {
             return count
         }
         for (word, bits) in backed.enumerated() {
-            var rest = bits
-            while rest != 0 {
-                let page = word << 6 + rest.trailingZeroBitCount
-                rest &= rest - 1
+            bits.forEachSetBit { bit in
+                let page = word << 6 + bit
                 if page < pageCount && !isZeroPage(page) { count += 1 }
             }
         }

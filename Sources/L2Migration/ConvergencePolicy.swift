@@ -41,10 +41,9 @@ public struct ConvergenceState: Sendable, Equatable {
     public var throttlePercent = 0
     /// Bytes per second measured in the last round that sent something.
     public var bandwidthBytesPerSecond: Double?
-    /// The expected downtime after the previous round (nil before the first decision).
+    /// The expected downtime after the previous round (nil before the first decision). If it fitted the
+    /// target, the round just finished was a bought one (a fit either switches over or buys a round).
     public var previousExpectedDowntimeNanoseconds: UInt64?
-    /// The previous round was sent although the one before it already fitted the target.
-    public var boughtRound = false
 
     public init() {}
 }
@@ -107,9 +106,7 @@ public struct ConvergencePolicy: Sendable, Equatable {
         let expected = Self.expectedDowntime(dirtyPages: round.dirtyPages, pageSize: round.pageSize,
                                              bandwidthBytesPerSecond: state.bandwidthBytesPerSecond)
         let previous = state.previousExpectedDowntimeNanoseconds
-        let afterBoughtRound = state.boughtRound
         state.previousExpectedDowntimeNanoseconds = expected
-        state.boughtRound = false
         if round.dirtyPages == 0 { return .switchover(expectedDowntimeNanoseconds: expected) }
         if expected <= downtimeTargetNanoseconds {
             // Fitting rounds are not the dirty-rate trouble auto-converge is for.
@@ -121,11 +118,10 @@ public struct ConvergencePolicy: Sendable, Equatable {
                 || round.elapsedNanoseconds >= maxTotalNanoseconds
                 || twice >= maxTotalNanoseconds - round.elapsedNanoseconds
             if quick || stoppedHalving || outOfRoom { return .switchover(expectedDowntimeNanoseconds: expected) }
-            state.boughtRound = true
             return .nextRound(expectedDowntimeNanoseconds: expected, throttlePercent: nil)
         }
         // The round before this one already fitted: switch over, as QEMU would have then.
-        if afterBoughtRound { return .switchover(expectedDowntimeNanoseconds: expected) }
+        if let previous, previous <= downtimeTargetNanoseconds { return .switchover(expectedDowntimeNanoseconds: expected) }
         if round.round >= maxRounds {
             return .fail(reason: "did not converge in \(maxRounds) rounds (\(round.dirtyPages) pages still dirty, expected downtime \(Self.milliseconds(expected)) ms over the target of \(Self.milliseconds(downtimeTargetNanoseconds)) ms)")
         }

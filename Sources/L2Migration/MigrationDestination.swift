@@ -382,11 +382,10 @@ public struct MigrationDestination: Sendable {
             let first = max(pages.lowerBound, word << 6) - (word << 6)
             let last = min(pages.upperBound, (word + 1) << 6) - (word << 6)
             let mask = (last == 64 ? UInt64.max : (UInt64(1) << UInt64(last)) - 1) & ~((UInt64(1) << UInt64(first)) - 1)
-            var hit = stored[word] & mask
+            let hit = stored[word] & mask
             stored[word] &= ~mask
-            while hit != 0 {
-                let index = word << 6 + hit.trailingZeroBitCount
-                hit &= hit - 1
+            hit.forEachSetBit { bit in
+                let index = word << 6 + bit
                 memory.zeroPage(index)
                 running.replace(page: index, old: hashes[index], new: PageHash.zeroPage)
                 hashes[index] = PageHash.zeroPage

@@ -27,48 +27,47 @@ struct ConvergenceTests {
         #expect((1_003_519...1_003_520).contains(more))
     }
 
+    /// A decision without its figures, for cases that only check which way it went.
+    enum Step: Equatable { case switchover, nextRound, throttle, fail }
+
+    func step(_ decision: ConvergenceDecision) -> Step {
+        switch decision {
+        case .switchover: .switchover
+        case .nextRound(_, nil): .nextRound
+        case .nextRound: .throttle
+        case .fail: .fail
+        }
+    }
+
+    /// The expected downtime a decision carries (nil for a failure).
+    func expected(_ decision: ConvergenceDecision) -> UInt64? {
+        switch decision {
+        case let .switchover(expected), let .nextRound(expected, _): expected
+        case .fail: nil
+        }
+    }
+
     @Test("a fit above the switchover share buys rounds while they halve the expected downtime")
     func roomForAnotherRound() {
         // 300 ms target, share 0.1: at 1 byte/ns, 30 ms is 7324 pages and 300 ms is 73242 pages.
         let policy = ConvergencePolicy(downtimeTargetNanoseconds: 300_000_000)
         var state = ConvergenceState()
         // 200 ms expected: fits, but far above 30 ms and no earlier round to compare with.
-        guard case let .nextRound(first, nil) = policy.decide(after: observation(round: 1, dirty: 48_828), state: &state) else {
-            Issue.record("a first fit at two thirds of the target should buy a round")
-            return
-        }
-        #expect((199_999_000...200_000_000).contains(first))
+        let first = policy.decide(after: observation(round: 1, dirty: 48_828), state: &state)
+        #expect(step(first) == .nextRound, "a first fit at two thirds of the target should buy a round")
+        #expect((199_999_000...200_000_000).contains(expected(first) ?? 0))
         // 90 ms: less than half of 200, so another round.
-        guard case .nextRound(_, nil) = policy.decide(after: observation(round: 2, dirty: 21_973), state: &state) else {
-            Issue.record("a round that more than halved the expected downtime should buy another")
-            return
-        }
+        #expect(step(policy.decide(after: observation(round: 2, dirty: 21_973), state: &state)) == .nextRound,
+                "a round that more than halved the expected downtime should buy another")
         // 60 ms: not half of 90, so switch over now.
-        guard case let .switchover(last) = policy.decide(after: observation(round: 3, dirty: 14_648), state: &state) else {
-            Issue.record("a round that did not halve the expected downtime should end pre-copy")
-            return
-        }
-        #expect((59_998_000...59_999_000).contains(last))
+        let last = policy.decide(after: observation(round: 3, dirty: 14_648), state: &state)
+        #expect(step(last) == .switchover, "a round that did not halve the expected downtime should end pre-copy")
+        #expect((59_998_000...59_999_000).contains(expected(last) ?? 0))
         // Under the share switches over at once, even on the first round.
         state = ConvergenceState()
-        guard case let .switchover(quick) = policy.decide(after: observation(round: 1, dirty: 7324), state: &state) else {
-            Issue.record("an expected downtime under a tenth of the target should switch over at once")
-            return
-        }
-        #expect((29_999_000...30_000_000).contains(quick))
-        // A fit on the last allowed round switches over instead of failing.
-        state = ConvergenceState()
-        let capped = ConvergencePolicy(downtimeTargetNanoseconds: 300_000_000, maxRounds: 3)
-        guard case .switchover = capped.decide(after: observation(round: 3, dirty: 48_828), state: &state) else {
-            Issue.record("a fit on the last round should switch over")
-            return
-        }
-        // Above the target the rule does not apply: the next round, as before.
-        state = ConvergenceState()
-        guard case .nextRound = policy.decide(after: observation(round: 1, dirty: 80_000), state: &state) else {
-            Issue.record("over the target should send another round")
-            return
-        }
+        let quick = policy.decide(after: observation(round: 1, dirty: 7324), state: &state)
+        #expect(step(quick) == .switchover, "an expected downtime under a tenth of the target should switch over at once")
+        #expect((29_999_000...30_000_000).contains(expected(quick) ?? 0))
     }
 
     @Test("nothing dirty switches over even with a zero target")
@@ -121,58 +120,44 @@ struct ConvergenceTests {
         let policy = ConvergencePolicy(downtimeTargetNanoseconds: 300_000_000, maxRounds: 30, maxTotalNanoseconds: 10_000_000_000)
         var state = ConvergenceState()
         // 200 ms fits but not quickly: a round is bought.
-        guard case .nextRound = policy.decide(after: observation(round: 1, dirty: 48_828), state: &state) else {
-            Issue.record("the first fit should buy a round")
-            return
-        }
+        #expect(step(policy.decide(after: observation(round: 1, dirty: 48_828), state: &state)) == .nextRound,
+                "the first fit should buy a round")
         // The bandwidth fell: 80 000 pages at a quarter of a byte per nanosecond is 1.3 s, over the
         // target. QEMU would have switched over a round ago; so does this.
-        guard case .switchover = policy.decide(after: observation(round: 2, bytes: 1_000_000, dirty: 80_000), state: &state) else {
-            Issue.record("over the target right after a bought round should switch over, not go on or fail")
-            return
-        }
-        // No round is bought on the second-to-last allowed round (the next one would be the last).
-        state = ConvergenceState()
-        let fewRounds = ConvergencePolicy(downtimeTargetNanoseconds: 300_000_000, maxRounds: 4)
-        guard case .switchover = fewRounds.decide(after: observation(round: 3, dirty: 48_828), state: &state) else {
-            Issue.record("a fit on round 3 of 4 should switch over")
-            return
+        #expect(step(policy.decide(after: observation(round: 2, bytes: 1_000_000, dirty: 80_000), state: &state)) == .switchover,
+                "over the target right after a bought round should switch over, not go on or fail")
+        // No round is bought on the last or the second-to-last allowed round (round 3 of 3, of 4).
+        for maxRounds in [3, 4] {
+            state = ConvergenceState()
+            let capped = ConvergencePolicy(downtimeTargetNanoseconds: 300_000_000, maxRounds: maxRounds)
+            #expect(step(capped.decide(after: observation(round: 3, dirty: 48_828), state: &state)) == .switchover,
+                    "a fit on round 3 of \(maxRounds) should switch over")
         }
         // Nor when twice the expected downtime does not fit the time left (200 ms expected, 300 ms left).
         state = ConvergenceState()
-        guard case .switchover = policy.decide(after: observation(round: 1, dirty: 48_828, elapsed: 9_700_000_000), state: &state) else {
-            Issue.record("a fit with too little time left should switch over")
-            return
-        }
+        #expect(step(policy.decide(after: observation(round: 1, dirty: 48_828, elapsed: 9_700_000_000), state: &state)) == .switchover,
+                "a fit with too little time left should switch over")
         // An unknown previous expectation (no bandwidth yet) never counts as "stopped halving".
         state = ConvergenceState()
         state.previousExpectedDowntimeNanoseconds = .max
-        guard case .nextRound = policy.decide(after: observation(round: 2, dirty: 48_828), state: &state) else {
-            Issue.record("a fit after an unknown expectation should buy a round")
-            return
-        }
+        #expect(step(policy.decide(after: observation(round: 2, dirty: 48_828), state: &state)) == .nextRound,
+                "a fit after an unknown expectation should buy a round")
     }
 
     @Test("the first fit after rounds over the target switches over unless that round halved the expectation")
     func firstFitAfterOverTarget() {
         let policy = ConvergencePolicy(downtimeTargetNanoseconds: 300_000_000)
         var state = ConvergenceState()
-        // 400 ms: over the target.
-        guard case .nextRound = policy.decide(after: observation(round: 1, dirty: 97_656), state: &state) else {
-            Issue.record("over the target should send another round")
-            return
-        }
+        // 400 ms: over the target, the next round as before (the rule does not apply).
+        #expect(step(policy.decide(after: observation(round: 1, dirty: 97_656), state: &state)) == .nextRound,
+                "over the target should send another round")
         var halved = state
         // 250 ms fits, but is more than half of 400: switch over now.
-        guard case .switchover = policy.decide(after: observation(round: 2, dirty: 61_035), state: &state) else {
-            Issue.record("a fit that did not halve the expectation should switch over")
-            return
-        }
+        #expect(step(policy.decide(after: observation(round: 2, dirty: 61_035), state: &state)) == .switchover,
+                "a fit that did not halve the expectation should switch over")
         // 150 ms fits and is less than half of 400: one more round.
-        guard case .nextRound(_, nil) = policy.decide(after: observation(round: 2, dirty: 36_621), state: &halved) else {
-            Issue.record("a fit that halved the expectation should buy a round")
-            return
-        }
+        #expect(step(policy.decide(after: observation(round: 2, dirty: 36_621), state: &halved)) == .nextRound,
+                "a fit that halved the expectation should buy a round")
     }
 
     @Test("defaults: QEMU's downtime limit, ESX-like caps, an immediate switchover under a tenth of the target")

@@ -28,8 +28,7 @@ struct DestinationDriver {
                 connection.close()
                 return
             }
-            for event in pump.turn(timeoutMilliseconds: 50) {
-                guard case let .received(bytes) = event else { continue }
+            _ = pump.turn(timeoutMilliseconds: 50) { bytes in
                 received.append(contentsOf: bytes)
                 peek.append(bytes)
             }

@@ -123,14 +123,12 @@ public final class HostDaemon: @unchecked Sendable {
     // MARK: the vCPUs
 
     private func vcpuLoop() {
-        var wake = pollfd(fd: vcpuWake.rawValue, events: Int16(POLLIN), revents: 0)
         while !isStopping {
             let now = SystemClock.monotonicNanoseconds()
             let running = stateLock.withLock { Array(vms.values) }
             guard !running.isEmpty else {
                 // Level-triggered: a VM that arrived since the check above has already signalled.
-                _ = poll(&wake, 1, -1)
-                vcpuWake.consume()
+                vcpuWake.wait()
                 continue
             }
             for vm in running { _ = vm.with { $0.tick(now: now) } }

@@ -230,9 +230,7 @@ struct SourceDriver {
         var received: [ArraySlice<UInt8>] = []
         while SystemClock.monotonicNanoseconds() < deadline && !pump.closed {
             if !pump.hasPendingOutput && pump.connection.unacknowledgedBytes < 64 * 1024 { return (true, received) }
-            for event in pump.turn(timeoutMilliseconds: 1) {
-                if case let .received(bytes) = event { received.append(Array(bytes)[...]) }
-            }
+            _ = pump.turn(timeoutMilliseconds: 1) { received.append(Array($0)[...]) }
         }
         return (false, received)
     }

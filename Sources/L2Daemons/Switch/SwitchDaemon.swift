@@ -190,7 +190,6 @@ public final class SwitchDaemon: Sendable {
     private func pickUpAnswers(taps: [TapDevice], buffer: UnsafeMutableRawBufferPointer,
                                answered: UnsafeMutableBufferPointer<Bool>) {
         for index in taps.indices where answered[index] {
-            answered[index] = false
             _ = forwardNext(from: index, taps: taps, buffer: buffer, answered: answered)
         }
         answered.update(repeating: false)
