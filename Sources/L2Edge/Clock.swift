@@ -6,7 +6,7 @@ import Glibc
 /// time and pass it in.
 public enum SystemClock {
     /// CLOCK_MONOTONIC in nanoseconds: for intervals and deadlines inside one process.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func monotonicNanoseconds() -> UInt64 {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
@@ -15,7 +15,7 @@ public enum SystemClock {
 
     /// CLOCK_REALTIME in nanoseconds since the epoch: for captures and for times compared across
     /// processes (downtime, relearn), since every process on the machine shares it.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func wallNanoseconds() -> UInt64 {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)

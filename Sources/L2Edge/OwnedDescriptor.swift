@@ -32,18 +32,31 @@ public final class OwnedDescriptor: @unchecked Sendable {
     }
 
     /// Reads once into `buffer`. Returns the byte count, `nil` if it would block, 0 at end of file.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(SystemError) -> Int? {
-        let count = retryingOnInterrupt { Glibc.read(rawValue, buffer.baseAddress, buffer.count) }
+        try Self.read(rawValue, into: buffer)
+    }
+
+    /// Writes once. Returns the byte count, or `nil` if it would block (or the queue is full).
+    @inlinable @inline(__always)
+    public func write(_ bytes: UnsafeRawBufferPointer) throws(SystemError) -> Int? {
+        try Self.write(rawValue, bytes)
+    }
+
+    /// `read(into:)` on a raw descriptor the caller keeps open: for a forwarding loop that would
+    /// otherwise retain and release the owning object around every frame.
+    @inlinable @inline(__always)
+    public static func read(_ descriptor: Int32, into buffer: UnsafeMutableRawBufferPointer) throws(SystemError) -> Int? {
+        let count = retryingOnInterrupt { Glibc.read(descriptor, buffer.baseAddress, buffer.count) }
         if count >= 0 { return count }
         if errno == EAGAIN || errno == EWOULDBLOCK { return nil }
         throw SystemError("read")
     }
 
-    /// Writes once. Returns the byte count, or `nil` if it would block (or the queue is full).
-    @inline(__always)
-    public func write(_ bytes: UnsafeRawBufferPointer) throws(SystemError) -> Int? {
-        let count = retryingOnInterrupt { Glibc.write(rawValue, bytes.baseAddress, bytes.count) }
+    /// `write(_:)` on a raw descriptor the caller keeps open.
+    @inlinable @inline(__always)
+    public static func write(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer) throws(SystemError) -> Int? {
+        let count = retryingOnInterrupt { Glibc.write(descriptor, bytes.baseAddress, bytes.count) }
         if count >= 0 { return count }
         if errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS { return nil }
         throw SystemError("write")

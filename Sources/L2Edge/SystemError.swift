@@ -21,7 +21,7 @@ public struct SystemError: Error, Equatable, Sendable, CustomStringConvertible {
 }
 
 /// Retries a system call while it fails with EINTR: the one place that loop lives.
-@inline(__always)
+@inlinable @inline(__always)
 func retryingOnInterrupt<T: BinaryInteger>(_ body: () -> T) -> T {
     while true {
         let result = body()

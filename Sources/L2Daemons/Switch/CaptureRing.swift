@@ -1,6 +1,7 @@
 import Foundation
 import L2Control
 import L2Edge
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -26,21 +27,33 @@ final class CaptureRing: @unchecked Sendable {
     private let blockBytes: Int
     private let blocks: [UnsafeMutableRawPointer]
     private let descriptor: Int32
-    private let condition = NSCondition()
     private let writerDone = DispatchSemaphore(value: 0)
 
+    /// What the appending side owns: the block being filled and the frame count. Taken once per frame
+    /// by the forwarding thread; a `Mutex` (one atomic instruction when free, no call into a library,
+    /// no dynamic exclusivity check) because the forwarding path pays for every cache line and library
+    /// page it touches after waking.
+    private struct Producer {
+        var current = 0
+        var fill = 0
+        var appended: UInt64 = 0
+        var sealedAtLastCheck: UInt64 = 0
+        var closed = false
+    }
+    private let producer = Mutex(Producer())
+    /// The hand-off between the appending side and the writer thread; only sealing a block, the
+    /// writer and `flush` take it. Lock order: `producer`, then `condition`.
+    private let condition = NSCondition()
+    private let frameCount = Atomic<UInt64>(0)
+
     // All below guarded by `condition`.
-    private var current: Int
-    private var fill = 0
     private var freeBlocks: [Int]
     private var queue: [(block: Int, length: Int)]
     private var queueHead = 0
     private var queueCount = 0
     private var sealed: UInt64 = 0
     private var completed: UInt64 = 0
-    private var appended: UInt64 = 0
-    private var sealedAtLastCheck: UInt64 = 0
-    private var closed = false
+    private var writerStops = false
     private var writeError: Int32 = 0
 
     /// Room beyond each block for a frame read in place: a record header and the largest read.
@@ -61,7 +74,6 @@ final class CaptureRing: @unchecked Sendable {
         blocks = (0..<blockCount).map { _ in
             UnsafeMutableRawPointer.allocate(byteCount: blockBytes + Self.slotSlack, alignment: 4096)
         }
-        current = 0
         freeBlocks = Array((1..<blockCount).reversed())
         freeBlocks.reserveCapacity(blockCount)
         queue = Array(repeating: (0, 0), count: blockCount)
@@ -71,7 +83,7 @@ final class CaptureRing: @unchecked Sendable {
         for value in [UInt16(2), UInt16(4)] { withUnsafeBytes(of: value) { header += $0 } }
         for value in [Int32(0), Int32(0)] { withUnsafeBytes(of: value) { header += $0 } }
         for value in [UInt32(snaplen), UInt32(1)] { withUnsafeBytes(of: value) { header += $0 } }
-        header.withUnsafeBytes { append($0) }
+        producer.withLock { state in header.withUnsafeBytes { append($0, to: &state) } }
         NamedThread.start("capture") { [self] in writeLoop() }
     }
 
@@ -81,24 +93,21 @@ final class CaptureRing: @unchecked Sendable {
     }
 
     /// Frames appended so far (the number of the last one).
-    var framesWritten: UInt64 {
-        condition.lock()
-        defer { condition.unlock() }
-        return appended
-    }
+    var framesWritten: UInt64 { frameCount.load(ordering: .relaxed) }
 
     /// Appends one frame stamped with `wallNanoseconds`; returns its frame number in the file
     /// (1-based), or 0 once closed.
     @discardableResult
     func write(_ frame: UnsafeRawBufferPointer, wallNanoseconds: UInt64) -> UInt64 {
         var record = Self.recordHeader(length: frame.count, captured: min(frame.count, snaplen), wallNanoseconds: wallNanoseconds)
-        condition.lock()
-        defer { condition.unlock() }
-        guard !closed else { return 0 }
-        withUnsafeBytes(of: &record) { append($0) }
-        append(UnsafeRawBufferPointer(rebasing: frame[0..<min(frame.count, snaplen)]))
-        appended += 1
-        return appended
+        return producer.withLock { state in
+            guard !state.closed else { return 0 }
+            withUnsafeBytes(of: &record) { append($0, to: &state) }
+            append(UnsafeRawBufferPointer(rebasing: frame[0..<min(frame.count, snaplen)]), to: &state)
+            state.appended += 1
+            frameCount.store(state.appended, ordering: .relaxed)
+            return state.appended
+        }
     }
 
     /// Lends `body` room for one frame inside the ring: `slot` has `headroom` bytes (at most 16, e.g. a
@@ -106,41 +115,36 @@ final class CaptureRing: @unchecked Sendable {
     /// `body` reads into it and returns the frame's length (after the headroom) and time, or nil if
     /// nothing was read. The frame is then captured in place, numbered `frameNumber`; until `body`
     /// returns, the slot is the caller's (forward from it). Returns nil, calling nothing, once closed.
+    @inline(__always)
     func withFrameSlot(headroom: Int, capacity: Int,
                        _ body: (_ slot: UnsafeMutableRawBufferPointer, _ frameNumber: UInt64) -> (length: Int, wallNanoseconds: UInt64)?)
         -> (length: Int, wallNanoseconds: UInt64)??
     {
         precondition(headroom <= 16 && capacity - headroom + 16 <= Self.slotSlack, "slot larger than the ring's slack")
-        condition.lock()
-        defer { condition.unlock() }
-        guard !closed else { return nil }
-        let recordStart = blocks[current] + fill
-        let slot = UnsafeMutableRawBufferPointer(start: recordStart + 16 - headroom, count: capacity)
-        guard let read = body(slot, appended + 1) else { return .some(nil) }
-        let captured = min(read.length, snaplen)
-        var record = Self.recordHeader(length: read.length, captured: captured, wallNanoseconds: read.wallNanoseconds)
-        withUnsafeBytes(of: &record) { recordStart.copyMemory(from: $0.baseAddress!, byteCount: 16) }
-        fill += 16 + captured
-        appended += 1
-        if fill >= blockBytes {
-            let full = current
-            let spill = fill - blockBytes
-            sealCurrent(length: blockBytes)
-            // The writer writes only the first `blockBytes` of the sealed block, and the block is not
-            // reused before it is written: its slack can be read here.
-            blocks[current].copyMemory(from: blocks[full] + blockBytes, byteCount: spill)
-            fill = spill
+        return producer.withLock { state -> (length: Int, wallNanoseconds: UInt64)?? in
+            guard !state.closed else { return nil }
+            let recordStart = blocks[state.current] + state.fill
+            let slot = UnsafeMutableRawBufferPointer(start: recordStart + 16 - headroom, count: capacity)
+            guard let read = body(slot, state.appended + 1) else { return .some(nil) }
+            let captured = min(read.length, snaplen)
+            var record = Self.recordHeader(length: read.length, captured: captured, wallNanoseconds: read.wallNanoseconds)
+            withUnsafeBytes(of: &record) { recordStart.copyMemory(from: $0.baseAddress!, byteCount: 16) }
+            state.fill += 16 + captured
+            state.appended += 1
+            frameCount.store(state.appended, ordering: .relaxed)
+            if state.fill >= blockBytes { sealFullBlock(&state) }
+            return .some(read)
         }
-        return .some(read)
     }
 
     /// Called about once a second: hands a partly filled block to the writer if no block filled up
     /// since the last call (a quiet segment still reaches the file within a second or two).
     func sealIfIdle() {
-        condition.lock()
-        defer { condition.unlock() }
-        if !closed, fill > 0, sealed == sealedAtLastCheck { sealCurrent(length: fill) }
-        sealedAtLastCheck = sealed
+        producer.withLock { state in
+            let sealedNow = condition.withLock { sealed }
+            if !state.closed, state.fill > 0, sealedNow == state.sealedAtLastCheck { seal(&state, length: state.fill) }
+            state.sealedAtLastCheck = condition.withLock { sealed }
+        }
     }
 
     /// The last error the writer thread met (errno), 0 if none.
@@ -152,23 +156,28 @@ final class CaptureRing: @unchecked Sendable {
 
     /// Returns once every frame appended so far is in the file.
     func flush() {
+        let target: UInt64? = producer.withLock { state in
+            guard !state.closed else { return nil }
+            if state.fill > 0 { seal(&state, length: state.fill) }
+            return condition.withLock { sealed }
+        }
+        guard let target else { return }
         condition.lock()
-        defer { condition.unlock() }
-        guard !closed else { return }
-        if fill > 0 { sealCurrent(length: fill) }
-        let target = sealed
         while completed < target { condition.wait() }
+        condition.unlock()
     }
 
     /// Writes what is left and closes the file; later writes are ignored.
     func close() {
-        condition.lock()
-        if closed {
-            condition.unlock()
-            return
+        let first = producer.withLock { state in
+            guard !state.closed else { return false }
+            if state.fill > 0 { seal(&state, length: state.fill) }
+            state.closed = true
+            return true
         }
-        if fill > 0 { sealCurrent(length: fill) }
-        closed = true
+        guard first else { return }
+        condition.lock()
+        writerStops = true
         condition.broadcast()
         condition.unlock()
         writerDone.wait()
@@ -182,38 +191,51 @@ final class CaptureRing: @unchecked Sendable {
          UInt32(captured), UInt32(length))
     }
 
-    // MARK: internals (called with the lock held)
+    // MARK: internals (called with `producer` held)
 
-    private func append(_ bytes: UnsafeRawBufferPointer) {
+    private func append(_ bytes: UnsafeRawBufferPointer, to state: inout Producer) {
         var offset = 0
         while offset < bytes.count {
-            let room = blockBytes - fill
+            let room = blockBytes - state.fill
             let count = min(room, bytes.count - offset)
-            (blocks[current] + fill).copyMemory(from: bytes.baseAddress! + offset, byteCount: count)
-            fill += count
+            (blocks[state.current] + state.fill).copyMemory(from: bytes.baseAddress! + offset, byteCount: count)
+            state.fill += count
             offset += count
-            if fill == blockBytes { sealCurrent(length: blockBytes) }
+            if state.fill == blockBytes { seal(&state, length: blockBytes) }
         }
     }
 
+    /// Seals a block a frame read in place ran past the end of: the writer writes only its first
+    /// `blockBytes`, and the block is not reused before it is written, so what spilled into its slack
+    /// moves to the start of the next block.
+    @inline(never)
+    private func sealFullBlock(_ state: inout Producer) {
+        let full = state.current
+        let spill = state.fill - blockBytes
+        seal(&state, length: blockBytes)
+        blocks[state.current].copyMemory(from: blocks[full] + blockBytes, byteCount: spill)
+        state.fill = spill
+    }
+
     /// Queues the current block for the writer and takes a free one, waiting for the disk if none is.
-    /// `fill` is 0 from the moment the block is queued, so a `flush` or `sealIfIdle` that runs while
-    /// this waits for a free block does not queue the same block twice.
-    private func sealCurrent(length: Int) {
-        queue[(queueHead + queueCount) % queue.count] = (current, length)
+    @inline(never)
+    private func seal(_ state: inout Producer, length: Int) {
+        condition.lock()
+        queue[(queueHead + queueCount) % queue.count] = (state.current, length)
         queueCount += 1
         sealed += 1
-        fill = 0
         condition.broadcast()
         while freeBlocks.isEmpty { condition.wait() }
-        current = freeBlocks.removeLast()
+        state.current = freeBlocks.removeLast()
+        condition.unlock()
+        state.fill = 0
     }
 
     private func writeLoop() {
         condition.lock()
         while true {
-            while queueCount == 0 && !closed { condition.wait() }
-            if queueCount == 0 && closed { break }
+            while queueCount == 0 && !writerStops { condition.wait() }
+            if queueCount == 0 && writerStops { break }
             let (block, length) = queue[queueHead]
             queueHead = (queueHead + 1) % queue.count
             queueCount -= 1

@@ -124,45 +124,34 @@ public final class SwitchDaemon: Sendable {
     // MARK: forwarding
 
     private func forwardLoop() {
-        let taps = ports.taps
-        let timerSlot = taps.count
-        var pollSet = taps.map { pollfd(fd: $0.descriptor.rawValue, events: Int16(POLLIN), revents: 0) }
-        pollSet.append(pollfd(fd: housekeeping.rawValue, events: Int16(POLLIN), revents: 0))
-        pollSet.append(pollfd(fd: stopEvent.rawValue, events: Int16(POLLIN), revents: 0))
-        // A GSO super-frame is up to 64 KiB of IP plus its Ethernet header and the virtio-net header.
-        let bufferSize = 128 * 1024
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 64)
-        defer { buffer.deallocate() }
-        // Ports this pass forwarded unicast frames to: their answer is often queued already.
-        let answered = UnsafeMutableBufferPointer<Bool>.allocate(capacity: taps.count)
-        answered.initialize(repeating: false)
-        defer { answered.deallocate() }
+        let path = ForwardingPath(taps: ports.taps, capture: capture, offloads: ports.offloads,
+                                  alsoPolled: [housekeeping.rawValue, stopEvent.rawValue])
+        defer { path.release() }
+        let pollSet = path.pollSet, failingPasses = path.failingPasses
+        let portCount = ports.taps.count, timerSlot = portCount
         var lastActivity: UInt64 = 0
         let busyPoll = settings.busyPollNanoseconds
-        // Passes in a row on which each port's TAP reported an error (its device is gone): such a port
-        // is left out of the poll set rather than waking the loop on every pass.
-        var failingPasses = [Int](repeating: 0, count: taps.count)
         let errorEvents = Int16(POLLERR | POLLHUP | POLLNVAL)
         while !stopping.load(ordering: .acquiring) {
             // With busy polling on: right after forwarding, look for the answer without sleeping for a
             // short while instead of paying a wakeup for it.
             let spinning = busyPoll > 0 && SystemClock.monotonicNanoseconds() &- lastActivity < busyPoll
-            let ready = poll(&pollSet, nfds_t(pollSet.count), spinning ? 0 : -1)
+            let ready = poll(pollSet.baseAddress, nfds_t(pollSet.count), spinning ? 0 : -1)
             // Spinning keeps this CPU from halting (a halted virtual CPU takes tens of microseconds
             // to wake), but it lets anything else that is runnable here go first.
             if ready == 0 && spinning { sched_yield() }
             guard ready > 0 else { continue }
             var forwarded = false
-            for index in taps.indices where pollSet[index].revents != 0 {
-                drain(port: index, taps: taps, buffer: buffer, answered: answered)
+            for index in 0..<portCount where pollSet[index].revents != 0 {
+                drain(port: index, path)
                 forwarded = true
                 failingPasses[index] = pollSet[index].revents & errorEvents != 0 ? failingPasses[index] + 1 : 0
                 if failingPasses[index] == 100 {
                     pollSet[index].fd = -1
-                    logger.error("port \(settings.ports[index].name): its TAP keeps reporting errors; no longer reading it")
+                    reportFailing(port: index)
                 }
             }
-            pickUpAnswers(taps: taps, buffer: buffer, answered: answered)
+            pickUpAnswers(path)
             if busyPoll > 0 && forwarded { lastActivity = SystemClock.monotonicNanoseconds() }
             if pollSet[timerSlot].revents != 0 {
                 housekeeping.consume()
@@ -173,42 +162,43 @@ public final class SwitchDaemon: Sendable {
         }
     }
 
+    /// Out of line so the logger's storage is not touched (nor its access checked) on every pass.
+    @inline(never)
+    private func reportFailing(port index: Int) {
+        logger.error("port \(settings.ports[index].name): its TAP keeps reporting errors; no longer reading it")
+    }
+
     /// Reads the frames queued on one TAP, until EAGAIN or 512 frames, and forwards each. Marks in
     /// `answered` the ports it sent unicast frames to; after the first frame it picks up the answers at
     /// once, so a ping's reply goes back before the read that finds the port empty.
-    private func drain(port index: Int, taps: [TapDevice], buffer: UnsafeMutableRawBufferPointer,
-                       answered: UnsafeMutableBufferPointer<Bool>) {
+    private func drain(port index: Int, _ path: ForwardingPath) {
         for count in 0..<512 {
-            guard forwardNext(from: index, taps: taps, buffer: buffer, answered: answered) else { return }
-            if count == 0 { pickUpAnswers(taps: taps, buffer: buffer, answered: answered) }
+            guard forwardNext(from: index, path) else { return }
+            if count == 0 { pickUpAnswers(path) }
         }
     }
 
     /// Writing a frame into a TAP runs the receiving namespace's stack right then, so a reply (an echo
     /// reply, a TCP ACK) is usually queued on that port already: reads one frame from every port marked
     /// in `answered` rather than waiting for another `poll`, then clears the marks.
-    private func pickUpAnswers(taps: [TapDevice], buffer: UnsafeMutableRawBufferPointer,
-                               answered: UnsafeMutableBufferPointer<Bool>) {
-        for index in taps.indices where answered[index] {
-            _ = forwardNext(from: index, taps: taps, buffer: buffer, answered: answered)
+    private func pickUpAnswers(_ path: ForwardingPath) {
+        for index in path.answered.indices where path.answered[index] {
+            _ = forwardNext(from: index, path)
         }
-        answered.update(repeating: false)
+        path.answered.update(repeating: false)
     }
 
     /// Reads and forwards one frame from port `index`; false if none was queued. With the capture ring,
     /// the frame is read straight into its place in the ring (captured without a copy); otherwise into
     /// the thread's buffer.
     @inline(__always)
-    private func forwardNext(from index: Int, taps: [TapDevice], buffer: UnsafeMutableRawBufferPointer,
-                             answered: UnsafeMutableBufferPointer<Bool>) -> Bool {
-        let headerLength = ports.offloads ? VirtioNetHeader.length : 0
-        if case let .ring(ring) = capture, let outcome = ring.withFrameSlot(headroom: headerLength, capacity: buffer.count, { slot, number in
-            forwardOne(from: index, taps: taps, packet: slot, headerLength: headerLength, frameNumber: number, answered: answered)
+    private func forwardNext(from index: Int, _ path: ForwardingPath) -> Bool {
+        if let ring = path.ring, let outcome = ring.withFrameSlot(headroom: path.headerLength, capacity: path.buffer.count, { slot, number in
+            forwardOne(from: index, path, packet: slot, frameNumber: number)
         }) {
             return outcome != nil
         }
-        return forwardOne(from: index, taps: taps, packet: buffer, headerLength: headerLength, frameNumber: nil,
-                          answered: answered) != nil
+        return forwardOne(from: index, path, packet: path.buffer, frameNumber: nil) != nil
     }
 
     /// Reads one packet from port `index` into `packet` and forwards it. With offloads the packet starts
@@ -216,13 +206,13 @@ public final class SwitchDaemon: Sendable {
     /// capture and every receiver see a correct frame), a super-frame passes as it is, and the header
     /// goes out with the frame to the egress TAPs. `frameNumber` is the number the capture ring gives
     /// the frame; nil: it is captured here. Returns the frame's length and time, nil if nothing was read.
-    private func forwardOne(from index: Int, taps: [TapDevice], packet buffer: UnsafeMutableRawBufferPointer,
-                            headerLength: Int, frameNumber: UInt64?,
-                            answered: UnsafeMutableBufferPointer<Bool>) -> (length: Int, wallNanoseconds: UInt64)? {
+    private func forwardOne(from index: Int, _ path: ForwardingPath, packet buffer: UnsafeMutableRawBufferPointer,
+                            frameNumber: UInt64?) -> (length: Int, wallNanoseconds: UInt64)? {
         let ingress = PortID(index + 1)
+        let headerLength = path.headerLength
         let count: Int
         do {
-            guard let read = try taps[index].descriptor.read(into: buffer), read > 0 else { return nil }
+            guard let read = try OwnedDescriptor.read(path.descriptors[index], into: buffer), read > 0 else { return nil }
             count = read
         } catch {
             logger.error("port \(settings.ports[index].name): \(error)")
@@ -250,11 +240,11 @@ public final class SwitchDaemon: Sendable {
             case .drop:
                 break
             case let .unicast(egress):
-                transmit(packet, frameBytes: frame.count, to: egress, taps: taps, core: &core)
-                answered[egress.rawValue - 1] = true
+                transmit(packet, frameBytes: frame.count, to: egress, path, core: &core)
+                path.answered[egress.rawValue - 1] = true
             case .flood:
                 for egress in core.floodTargets(from: ingress) {
-                    transmit(packet, frameBytes: frame.count, to: egress, taps: taps, core: &core)
+                    transmit(packet, frameBytes: frame.count, to: egress, path, core: &core)
                 }
             }
         }
@@ -263,9 +253,9 @@ public final class SwitchDaemon: Sendable {
 
     /// Writes one packet (the frame, after its virtio-net header when the ports pass offloads).
     @inline(__always)
-    private func transmit(_ packet: UnsafeRawBufferPointer, frameBytes: Int, to egress: PortID, taps: [TapDevice],
+    private func transmit(_ packet: UnsafeRawBufferPointer, frameBytes: Int, to egress: PortID, _ path: ForwardingPath,
                           core: inout SwitchCore) {
-        let written = (try? taps[egress.rawValue - 1].descriptor.write(packet)) ?? nil
+        let written = (try? OwnedDescriptor.write(path.descriptors[egress.rawValue - 1], packet)) ?? nil
         if written != nil {
             core.recordTransmit(port: egress, bytes: frameBytes)
         } else {
@@ -323,6 +313,49 @@ public final class SwitchDaemon: Sendable {
     }
 }
 
+
+/// What the forwarding thread works with, set up once before its loop: the ports, the buffer a frame
+/// is read into when it is not read straight into the capture ring, and the ports a pass sent unicast
+/// frames to (their answers are often queued already). Taken apart from the loop's per-frame path so
+/// a frame touches as little memory as possible after the thread wakes.
+private struct ForwardingPath {
+    /// Each port's TAP descriptor, by port index; `TapPorts` keeps them open while the loop runs.
+    let descriptors: UnsafeMutableBufferPointer<Int32>
+    let ring: CaptureRing?
+    /// The virtio-net header's length when the ports pass offloads, else 0.
+    let headerLength: Int
+    let buffer: UnsafeMutableRawBufferPointer
+    let answered: UnsafeMutableBufferPointer<Bool>
+    /// The descriptors `poll` waits on: one per port (the same order), then `alsoPolled`.
+    let pollSet: UnsafeMutableBufferPointer<pollfd>
+    /// Passes in a row on which each port's TAP reported an error (its device is gone): such a port
+    /// is left out of the poll set rather than waking the loop on every pass.
+    let failingPasses: UnsafeMutableBufferPointer<Int>
+
+    init(taps: [TapDevice], capture: SegmentCapture, offloads: Bool, alsoPolled: [Int32]) {
+        descriptors = .allocate(capacity: taps.count)
+        _ = descriptors.initialize(from: taps.map(\.descriptor.rawValue))
+        if case let .ring(ring) = capture { self.ring = ring } else { ring = nil }
+        headerLength = offloads ? VirtioNetHeader.length : 0
+        // A GSO super-frame is up to 64 KiB of IP plus its Ethernet header and the virtio-net header.
+        buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 128 * 1024, alignment: 64)
+        answered = UnsafeMutableBufferPointer<Bool>.allocate(capacity: taps.count)
+        answered.initialize(repeating: false)
+        let polled = taps.map(\.descriptor.rawValue) + alsoPolled
+        pollSet = .allocate(capacity: polled.count)
+        _ = pollSet.initialize(from: polled.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) })
+        failingPasses = .allocate(capacity: taps.count)
+        failingPasses.initialize(repeating: 0)
+    }
+
+    func release() {
+        descriptors.deallocate()
+        buffer.deallocate()
+        answered.deallocate()
+        pollSet.deallocate()
+        failingPasses.deallocate()
+    }
+}
 
 /// The segment capture: written off the forwarding path by `CaptureRing`, or, when a BPF capture
 /// filter is set, by libpcap's writer (which evaluates the filter) on the forwarding thread.
