@@ -37,6 +37,16 @@ public final class WakeDescriptor: Sendable {
         consume()
     }
 
+    /// Sleeps until `other` is readable (true) or this descriptor is (false; it stays readable, so a
+    /// stop event wakes every thread that waits on it): for a thread that serves one descriptor until
+    /// it is told to stop.
+    public func wait(orReadable other: Int32) -> Bool {
+        var entries = [pollfd(fd: other, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: descriptor.rawValue, events: Int16(POLLIN), revents: 0)]
+        guard retryingOnInterrupt({ poll(&entries, 2, -1) }) > 0 else { return false }
+        return entries[1].revents == 0 && entries[0].revents != 0
+    }
+
     /// Clears the readable state. Returns false if it was not readable.
     @discardableResult
     public func consume() -> Bool { l2m_wake_consume(descriptor.rawValue) == 0 }

@@ -25,6 +25,25 @@ struct WakeDescriptorTests {
         #expect(!readable(event, within: 0))
     }
 
+    @Test("wait(orReadable:) returns true for the other descriptor, false for a stop event that stays signalled")
+    func waitForEither() throws {
+        let stop = try WakeDescriptor.event()
+        var ends: [Int32] = [-1, -1]
+        #expect(pipe(&ends) == 0)
+        defer { close(ends[0]); close(ends[1]) }
+        var byte: UInt8 = 1
+        #expect(write(ends[1], &byte, 1) == 1)
+        #expect(stop.wait(orReadable: ends[0]))
+        #expect(read(ends[0], &byte, 1) == 1)
+        stop.signal()
+        // Stop wins even when the other descriptor is readable too, and it is not consumed: every
+        // thread waiting on it sees it.
+        #expect(write(ends[1], &byte, 1) == 1)
+        #expect(!stop.wait(orReadable: ends[0]))
+        #expect(!stop.wait(orReadable: ends[0]))
+        #expect(readable(stop, within: 0))
+    }
+
     @Test("a timer of 0 ms is refused")
     func zeroPeriod() {
         #expect(throws: SystemError.self) { try WakeDescriptor.every(milliseconds: 0) }

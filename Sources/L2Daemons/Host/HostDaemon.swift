@@ -22,6 +22,9 @@ public final class HostDaemon: @unchecked Sendable {
     /// Signalled when a VM arrives (power-on, migration) and at stop: the vCPU thread sleeps on it
     /// while the host runs no VM, instead of ticking a thousand times a second for nothing.
     let vcpuWake: WakeDescriptor
+    /// Signalled once at stop (and left readable): the uplink and vMotion listener threads sleep with
+    /// no timeout on their descriptor and this.
+    let stopEvent: WakeDescriptor
     private var bootCounter: UInt64 = 0
     lazy var migrations = MigrationService(host: self)
 
@@ -44,6 +47,7 @@ public final class HostDaemon: @unchecked Sendable {
         }
         uplink = try PacketSocket(interface: settings.uplink, promiscuous: true)
         vcpuWake = try WakeDescriptor.event()
+        stopEvent = try WakeDescriptor.event()
     }
 
     public func run() throws {
@@ -58,6 +62,7 @@ public final class HostDaemon: @unchecked Sendable {
         stopping.store(true, ordering: .releasing)
         vcpuWake.signal()
         migrations.stop()
+        stopEvent.signal()
         server.stop()
         usleep(150_000)
     }
@@ -73,11 +78,10 @@ public final class HostDaemon: @unchecked Sendable {
 
     private func uplinkLoop() {
         NamedThread.setCurrentNice(Self.uplinkNice)
-        var entry = pollfd(fd: uplink.descriptor.rawValue, events: Int16(POLLIN), revents: 0)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 64)
         defer { buffer.deallocate() }
         while !isStopping {
-            guard poll(&entry, 1, 100) > 0 else { continue }
+            guard stopEvent.wait(orReadable: uplink.descriptor.rawValue) else { continue }
             for _ in 0..<256 {
                 guard let count = try? uplink.descriptor.read(into: buffer), count > 0 else { break }
                 let frame = Array(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))

@@ -52,7 +52,8 @@ final class MigrationService: @unchecked Sendable {
 
     private func acceptLoop(_ socket: TCPSocket) {
         while !isStopped {
-            guard let (connection, peer) = (try? socket.accept(timeoutMilliseconds: 200)) ?? nil else { continue }
+            guard host.stopEvent.wait(orReadable: socket.descriptor.rawValue),
+                  let (connection, peer) = (try? socket.accept(timeoutMilliseconds: 0)) ?? nil else { continue }
             NamedThread.start("vmotion-in") { [self] in
                 DestinationDriver(service: self, host: host, connection: connection, peer: peer).run()
             }
