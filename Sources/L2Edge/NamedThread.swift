@@ -15,6 +15,13 @@ public enum NamedThread {
         thread.start()
     }
 
+    /// Gives the calling thread a private copy of the process's descriptor table: the kernel then
+    /// skips the file reference counting it does on every `read`, `write` and `poll` of a thread that
+    /// shares its table (a single-threaded process gets this for free). The thread sees none of the
+    /// descriptors other threads open or close afterwards, and closing one here closes only its copy.
+    /// Returns false if the kernel refused.
+    public static func usePrivateDescriptorTable() -> Bool { l2m_private_descriptor_table() == 0 }
+
     /// Sets the calling thread's nice value (0 is the default; higher yields the CPU to others).
     /// Returns false if the kernel refused.
     @discardableResult

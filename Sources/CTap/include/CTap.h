@@ -32,6 +32,12 @@ int l2m_socket_unacked(int fd);
 /// at most 15 bytes. Returns 0, or -1 with errno set.
 int l2m_set_thread_name(const char *name);
 
+/// Gives the calling thread a private copy of the process's descriptor table (unshare CLONE_FILES):
+/// descriptors opened or closed by other threads afterwards are not seen by it, and the kernel then
+/// skips the file reference counting it does on every system call of a thread whose table is shared.
+/// Returns 0, or -1 with errno set.
+int l2m_private_descriptor_table(void);
+
 /// Sets the calling thread's nice value (other threads of the process keep theirs). Returns 0, or -1
 /// with errno set.
 int l2m_set_thread_nice(int nice);
