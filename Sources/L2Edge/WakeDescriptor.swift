@@ -39,11 +39,15 @@ public final class WakeDescriptor: Sendable {
 
     /// Sleeps until `other` is readable (true) or this descriptor is (false; it stays readable, so a
     /// stop event wakes every thread that waits on it): for a thread that serves one descriptor until
-    /// it is told to stop.
+    /// it is told to stop. If `poll` itself fails it returns false after 10 ms, so a caller that
+    /// loops on its stop flag does not spin.
     public func wait(orReadable other: Int32) -> Bool {
         var entries = [pollfd(fd: other, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: descriptor.rawValue, events: Int16(POLLIN), revents: 0)]
-        guard retryingOnInterrupt({ poll(&entries, 2, -1) }) > 0 else { return false }
+        guard retryingOnInterrupt({ poll(&entries, 2, -1) }) > 0 else {
+            usleep(10_000)
+            return false
+        }
         return entries[1].revents == 0 && entries[0].revents != 0
     }
 

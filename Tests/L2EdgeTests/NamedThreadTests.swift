@@ -8,8 +8,14 @@ import Glibc
 
 @Suite("NamedThread")
 struct NamedThreadTests {
-    /// Whether `descriptor` is open in the calling thread's descriptor table.
-    static func isOpen(_ descriptor: Int32) -> Bool { fcntl(descriptor, F_GETFD) >= 0 }
+    /// The file `descriptor` names in the calling thread's descriptor table (device and inode), nil
+    /// if the number is not open there. Comparing files rather than asking "is this number open"
+    /// keeps the test right when other tests, running in parallel, reuse descriptor numbers.
+    static func file(_ descriptor: Int32) -> [UInt64]? {
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else { return nil }
+        return [UInt64(status.st_dev), UInt64(status.st_ino)]
+    }
 
     @Test("a private descriptor table keeps what was open, does not see what other threads open later, and closes only its own copies")
     func privateDescriptorTable() throws {
@@ -17,19 +23,20 @@ struct NamedThreadTests {
         #expect(pipe(&ends) == 0)
         let before = ends
         defer { close(before[0]); close(before[1]) }
+        let beforeFile = try #require(Self.file(before[1]))
         let unshared = DispatchSemaphore(value: 0)
         let changed = DispatchSemaphore(value: 0)
         let done = DispatchSemaphore(value: 0)
         let later = Atomic<Int32>(-1)
-        // What the thread saw: private table, the earlier descriptor open, the later one open.
-        let seen = Mutex<[Bool]>([])
+        // What the thread saw: the call's result, then the files its table names under the two numbers.
+        let seen = Mutex<(Bool, [UInt64]?, [UInt64]?)>((false, nil, nil))
         NamedThread.start("fdtable-test") {
             let isPrivate = NamedThread.usePrivateDescriptorTable()
             unshared.signal()
             changed.wait()
-            let old = Self.isOpen(before[1])
-            let new = Self.isOpen(later.load(ordering: .acquiring))
-            seen.withLock { $0 = [isPrivate, old, new] }
+            let old = Self.file(before[1])
+            let new = Self.file(later.load(ordering: .acquiring))
+            seen.withLock { $0 = (isPrivate, old, new) }
             // Closing its copy leaves the main thread's open.
             close(before[1])
             done.signal()
@@ -38,10 +45,14 @@ struct NamedThreadTests {
         var after: [Int32] = [-1, -1]
         #expect(pipe(&after) == 0)
         defer { close(after[0]); close(after[1]) }
+        let afterFile = try #require(Self.file(after[0]))
         later.store(after[0], ordering: .releasing)
         changed.signal()
         done.wait()
-        #expect(seen.withLock { $0 } == [true, true, false])
-        #expect(Self.isOpen(before[1]), "the thread closed only its own copy")
+        let (isPrivate, old, new) = seen.withLock { $0 }
+        #expect(isPrivate)
+        #expect(old == beforeFile, "a descriptor open before the unshare is still there")
+        #expect(new != afterFile, "a descriptor the main thread opened later is not in the thread's table")
+        #expect(Self.file(before[1]) == beforeFile, "the thread closed only its own copy")
     }
 }

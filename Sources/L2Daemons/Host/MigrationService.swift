@@ -52,8 +52,13 @@ final class MigrationService: @unchecked Sendable {
 
     private func acceptLoop(_ socket: TCPSocket) {
         while !isStopped {
-            guard host.stopEvent.wait(orReadable: socket.descriptor.rawValue),
-                  let (connection, peer) = (try? socket.accept(timeoutMilliseconds: 0)) ?? nil else { continue }
+            guard host.stopEvent.wait(orReadable: socket.descriptor.rawValue) else { continue }
+            guard let (connection, peer) = (try? socket.accept(timeoutMilliseconds: 0)) ?? nil else {
+                // Readable but nothing accepted (the peer gave up, or no descriptor is free): pause
+                // rather than spin on a listener that stays readable.
+                usleep(10_000)
+                continue
+            }
             NamedThread.start("vmotion-in") { [self] in
                 DestinationDriver(service: self, host: host, connection: connection, peer: peer).run()
             }

@@ -133,7 +133,7 @@ public final class SwitchDaemon: Sendable {
         let privateTable = NamedThread.usePrivateDescriptorTable()
         if !privateTable { logger.warning("switch \(settings.name): no private descriptor table for the forwarding thread (errno \(errno)); forwarding anyway") }
         // Its copies of the TAPs go with the loop, so the TAPs vanish when the main thread closes them.
-        defer { if privateTable { for index in 0..<path.pollSet.count { close(path.pollSet[index].fd) } } }
+        defer { if privateTable { path.closePrivateCopies() } }
         let pollSet = path.pollSet, failingPasses = path.failingPasses
         let portCount = ports.taps.count, timerSlot = portCount
         var lastActivity: UInt64 = 0
@@ -353,6 +353,14 @@ private struct ForwardingPath {
         _ = pollSet.initialize(from: polled.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) })
         failingPasses = .allocate(capacity: taps.count)
         failingPasses.initialize(repeating: 0)
+    }
+
+    /// Closes this thread's copies of every polled descriptor (a port left out of the poll set
+    /// included). Only for a thread with a private descriptor table: elsewhere it would close the
+    /// process's own.
+    func closePrivateCopies() {
+        for descriptor in descriptors { close(descriptor) }
+        for entry in pollSet[descriptors.count...] { close(entry.fd) }
     }
 
     func release() {
