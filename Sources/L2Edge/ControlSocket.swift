@@ -63,12 +63,8 @@ public final class ControlServer: @unchecked Sendable {
     private var isStopped: Bool { stopLock.withLock { stopped } }
 
     private func acceptLoop() {
-        var entries = [pollfd(fd: listener.rawValue, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: stopEvent.rawValue, events: Int16(POLLIN), revents: 0)]
         while !isStopped {
-            let ready = poll(&entries, nfds_t(entries.count), -1)
-            guard ready > 0, entries[1].revents == 0 else { continue }
-            guard entries[0].revents != 0 else { continue }
+            guard stopEvent.wait(orReadable: listener.rawValue) else { continue }
             let client = accept(listener.rawValue, nil, nil)
             guard client >= 0 else { continue }
             _ = fcntl(client, F_SETFD, FD_CLOEXEC)

@@ -41,14 +41,17 @@ public final class WakeDescriptor: Sendable {
     /// stop event wakes every thread that waits on it): for a thread that serves one descriptor until
     /// it is told to stop. If `poll` itself fails it returns false after 10 ms, so a caller that
     /// loops on its stop flag does not spin.
+    /// The poll set lives on the stack: a host's uplink thread calls this once per batch of frames.
     public func wait(orReadable other: Int32) -> Bool {
-        var entries = [pollfd(fd: other, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: descriptor.rawValue, events: Int16(POLLIN), revents: 0)]
-        guard retryingOnInterrupt({ poll(&entries, 2, -1) }) > 0 else {
-            usleep(10_000)
-            return false
+        withUnsafeTemporaryAllocation(of: pollfd.self, capacity: 2) { entries in
+            entries[0] = pollfd(fd: other, events: Int16(POLLIN), revents: 0)
+            entries[1] = pollfd(fd: descriptor.rawValue, events: Int16(POLLIN), revents: 0)
+            guard retryingOnInterrupt({ poll(entries.baseAddress, 2, -1) }) > 0 else {
+                usleep(10_000)
+                return false
+            }
+            return entries[1].revents == 0 && entries[0].revents != 0
         }
-        return entries[1].revents == 0 && entries[0].revents != 0
     }
 
     /// Clears the readable state. Returns false if it was not readable.

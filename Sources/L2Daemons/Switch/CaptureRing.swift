@@ -29,14 +29,14 @@ final class CaptureRing: @unchecked Sendable {
     private let descriptor: Int32
     private let writerDone = DispatchSemaphore(value: 0)
 
-    /// What the appending side owns: the block being filled and the frame count. Taken once per frame
+    /// What the appending side owns: the block being filled and how many blocks it sealed. Taken once per frame
     /// by the forwarding thread; a `Mutex` (one atomic instruction when free, no call into a library,
     /// no dynamic exclusivity check) because the forwarding path pays for every cache line and library
     /// page it touches after waking.
     private struct Producer {
         var current = 0
         var fill = 0
-        var appended: UInt64 = 0
+        var sealed: UInt64 = 0
         var sealedAtLastCheck: UInt64 = 0
         var closed = false
     }
@@ -44,6 +44,7 @@ final class CaptureRing: @unchecked Sendable {
     /// The hand-off between the appending side and the writer thread; only sealing a block, the
     /// writer and `flush` take it. Lock order: `producer`, then `condition`.
     private let condition = NSCondition()
+    /// Frames appended so far: written only with `producer` held, read by anyone without a lock.
     private let frameCount = Atomic<UInt64>(0)
 
     // All below guarded by `condition`.
@@ -51,7 +52,6 @@ final class CaptureRing: @unchecked Sendable {
     private var queue: [(block: Int, length: Int)]
     private var queueHead = 0
     private var queueCount = 0
-    private var sealed: UInt64 = 0
     private var completed: UInt64 = 0
     private var writerStops = false
     private var writeError: Int32 = 0
@@ -104,9 +104,9 @@ final class CaptureRing: @unchecked Sendable {
             guard !state.closed else { return 0 }
             withUnsafeBytes(of: &record) { append($0, to: &state) }
             append(UnsafeRawBufferPointer(rebasing: frame[0..<min(frame.count, snaplen)]), to: &state)
-            state.appended += 1
-            frameCount.store(state.appended, ordering: .relaxed)
-            return state.appended
+            let number = frameCount.load(ordering: .relaxed) + 1
+            frameCount.store(number, ordering: .relaxed)
+            return number
         }
     }
 
@@ -125,13 +125,13 @@ final class CaptureRing: @unchecked Sendable {
             guard !state.closed else { return nil }
             let recordStart = blocks[state.current] + state.fill
             let slot = UnsafeMutableRawBufferPointer(start: recordStart + 16 - headroom, count: capacity)
-            guard let read = body(slot, state.appended + 1) else { return .some(nil) }
+            let number = frameCount.load(ordering: .relaxed) + 1
+            guard let read = body(slot, number) else { return .some(nil) }
             let captured = min(read.length, snaplen)
             var record = Self.recordHeader(length: read.length, captured: captured, wallNanoseconds: read.wallNanoseconds)
             withUnsafeBytes(of: &record) { recordStart.copyMemory(from: $0.baseAddress!, byteCount: 16) }
             state.fill += 16 + captured
-            state.appended += 1
-            frameCount.store(state.appended, ordering: .relaxed)
+            frameCount.store(number, ordering: .relaxed)
             if state.fill >= blockBytes { sealFullBlock(&state) }
             return .some(read)
         }
@@ -141,9 +141,8 @@ final class CaptureRing: @unchecked Sendable {
     /// since the last call (a quiet segment still reaches the file within a second or two).
     func sealIfIdle() {
         producer.withLock { state in
-            let sealedNow = condition.withLock { sealed }
-            if !state.closed, state.fill > 0, sealedNow == state.sealedAtLastCheck { seal(&state, length: state.fill) }
-            state.sealedAtLastCheck = condition.withLock { sealed }
+            if !state.closed, state.fill > 0, state.sealed == state.sealedAtLastCheck { seal(&state, length: state.fill) }
+            state.sealedAtLastCheck = state.sealed
         }
     }
 
@@ -159,7 +158,7 @@ final class CaptureRing: @unchecked Sendable {
         let target: UInt64? = producer.withLock { state in
             guard !state.closed else { return nil }
             if state.fill > 0 { seal(&state, length: state.fill) }
-            return condition.withLock { sealed }
+            return state.sealed
         }
         guard let target else { return }
         condition.lock()
@@ -223,11 +222,11 @@ final class CaptureRing: @unchecked Sendable {
         condition.lock()
         queue[(queueHead + queueCount) % queue.count] = (state.current, length)
         queueCount += 1
-        sealed += 1
         condition.broadcast()
         while freeBlocks.isEmpty { condition.wait() }
         state.current = freeBlocks.removeLast()
         condition.unlock()
+        state.sealed += 1
         state.fill = 0
     }
 

@@ -348,9 +348,8 @@ private struct ForwardingPath {
         buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 128 * 1024, alignment: 64)
         answered = UnsafeMutableBufferPointer<Bool>.allocate(capacity: taps.count)
         answered.initialize(repeating: false)
-        let polled = taps.map(\.descriptor.rawValue) + alsoPolled
-        pollSet = .allocate(capacity: polled.count)
-        _ = pollSet.initialize(from: polled.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) })
+        pollSet = .allocate(capacity: taps.count + alsoPolled.count)
+        _ = pollSet.initialize(from: (Array(descriptors) + alsoPolled).map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) })
         failingPasses = .allocate(capacity: taps.count)
         failingPasses.initialize(repeating: 0)
     }
