@@ -7,10 +7,16 @@ import Testing
 /// boundaries, with back-pressure from a ring of three small blocks; libpcap reads the file back.
 @Suite("Capture ring")
 struct CaptureRingTests {
-    @Test("copied and in-place frames come back in order, numbered, truncated at the snaplen, across block boundaries")
-    func inPlaceAndCopiedFrames() throws {
+    /// A new folder of this test process's own under the temporary directory.
+    static func scratchDirectory() throws -> URL {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("l2m-ring-\(getpid())-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory
+    }
+
+    @Test("copied and in-place frames come back in order, numbered, truncated at the snaplen, across block boundaries")
+    func inPlaceAndCopiedFrames() throws {
+        let directory = try Self.scratchDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("ring.pcap").path
         let ring = try CaptureRing(path: path, snaplen: 1000, blockBytes: 4096, blockCount: 3)
@@ -50,5 +56,56 @@ struct CaptureRingTests {
             #expect(frame.bytes.count == min(want.length, 1000))
             #expect(frame.bytes.allSatisfy { $0 == want.fill }, "frame \(frame.number) holds its own bytes only")
         }
+    }
+
+    @Test("the writer counts as busy exactly while a sealed block waits for the file")
+    func writerBusyWhileBlockUnwritten() throws {
+        let directory = try Self.scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // A FIFO as the capture file: the writer's write(2) cannot finish until this test reads.
+        let path = directory.appendingPathComponent("ring.fifo").path
+        #expect(mkfifo(path, 0o600) == 0)
+        let reader = open(path, O_RDONLY | O_NONBLOCK)
+        #expect(reader >= 0)
+        defer { close(reader) }
+        let ring = try CaptureRing(path: path, snaplen: 1000, blockBytes: 256 * 1024, blockCount: 3)
+        // Closing writes what is left into the pipe: keep reading until the writer closes it.
+        defer {
+            let drained = DispatchSemaphore(value: 0)
+            DispatchQueue.global().async {
+                var scratch = [UInt8](repeating: 0, count: 65536)
+                while true {
+                    let count = scratch.withUnsafeMutableBytes { read(reader, $0.baseAddress, $0.count) }
+                    if count == 0 || (count < 0 && errno != EAGAIN) { break }
+                    if count < 0 { usleep(1000) }
+                }
+                drained.signal()
+            }
+            ring.close()
+            drained.wait()
+        }
+        #expect(!ring.writerIsBusy, "the header alone is not sealed")
+        let frame = [UInt8](repeating: 0xAB, count: 1000)
+        // 300 records of 1016 bytes fill more than one 256 KiB block, which a pipe cannot take at once.
+        for index in 0..<300 {
+            _ = frame.withUnsafeBytes { ring.write($0, wallNanoseconds: UInt64(index)) }
+        }
+        #expect(ring.writerIsBusy, "a sealed block is stuck in the pipe")
+        // Read what the writer offers until it has written everything sealed.
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        var received = 0
+        let deadline = SystemClock.monotonicNanoseconds() + 10_000_000_000
+        while ring.writerIsBusy && SystemClock.monotonicNanoseconds() < deadline {
+            let count = buffer.withUnsafeMutableBytes { read(reader, $0.baseAddress, $0.count) }
+            if count > 0 { received += count } else { usleep(1000) }
+        }
+        #expect(!ring.writerIsBusy, "the block reached the file")
+        // The end of the block may still sit in the pipe's buffer.
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(reader, $0.baseAddress, $0.count) }
+            guard count > 0 else { break }
+            received += count
+        }
+        #expect(received == 256 * 1024, "exactly the first block came through the pipe")
     }
 }

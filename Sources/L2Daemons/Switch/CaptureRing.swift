@@ -46,6 +46,9 @@ final class CaptureRing: @unchecked Sendable {
     private let condition = NSCondition()
     /// Frames appended so far: written only with `producer` held, read by anyone without a lock.
     private let frameCount = Atomic<UInt64>(0)
+    /// Sealed blocks not yet written (queued or being written): changed with `condition` held, read
+    /// by anyone without a lock.
+    private let blocksWithWriter = Atomic<Int>(0)
 
     // All below guarded by `condition`.
     private var freeBlocks: [Int]
@@ -94,6 +97,11 @@ final class CaptureRing: @unchecked Sendable {
 
     /// Frames appended so far (the number of the last one).
     var framesWritten: UInt64 { frameCount.load(ordering: .relaxed) }
+
+    /// Whether the writer thread has a sealed block to write or is writing one: the capture is what
+    /// sets the pace, and a forwarding thread that polled instead of sleeping would take its CPU.
+    @inline(__always)
+    var writerIsBusy: Bool { blocksWithWriter.load(ordering: .relaxed) > 0 }
 
     /// Appends one frame stamped with `wallNanoseconds`; returns its frame number in the file
     /// (1-based), or 0 once closed.
@@ -222,6 +230,7 @@ final class CaptureRing: @unchecked Sendable {
         condition.lock()
         queue[(queueHead + queueCount) % queue.count] = (state.current, length)
         queueCount += 1
+        blocksWithWriter.add(1, ordering: .relaxed)
         condition.broadcast()
         while freeBlocks.isEmpty { condition.wait() }
         state.current = freeBlocks.removeLast()
@@ -253,6 +262,7 @@ final class CaptureRing: @unchecked Sendable {
             condition.lock()
             if failure != 0 { writeError = failure }
             freeBlocks.append(block)
+            blocksWithWriter.subtract(1, ordering: .relaxed)
             completed += 1
             condition.broadcast()
         }

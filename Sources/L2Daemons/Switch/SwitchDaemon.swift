@@ -17,9 +17,11 @@ public struct SwitchSettings: Sendable {
     public var agingSeconds: Double
     public var tableCapacity: Int
     public var controlSocket: String
-    /// How long the forwarding thread keeps polling without sleeping after it forwarded a frame
-    /// (0, the default, turns busy polling off: on two cores the spinning thread takes the time the
-    /// kernel needs to answer, and ping RTT gets worse, not better).
+    /// The longest the forwarding thread keeps polling without sleeping after it forwarded frames: the
+    /// upper bound of its adaptive window (`PollWindow`), which opens only while frames keep coming
+    /// within it. 0, the default, turns polling off (always sleep in `poll`): on two cores the polling
+    /// thread takes CPU the capture writer and the namespaces' own stacks need, and a capturing
+    /// switch moves less TCP with it, not more (see docs/BENCHMARKS.md).
     public var busyPollNanoseconds: UInt64 = 0
     /// Pass checksum and TCP segmentation offloads between ports (`IFF_VNET_HDR`, `TUNSETOFFLOAD`):
     /// 64 KiB super-frames cross the switch as one frame. Off: every frame is MTU-sized.
@@ -136,18 +138,24 @@ public final class SwitchDaemon: Sendable {
         defer { if privateTable { path.closePrivateCopies() } }
         let pollSet = path.pollSet, failingPasses = path.failingPasses
         let portCount = ports.taps.count, timerSlot = portCount
-        var lastActivity: UInt64 = 0
-        let busyPoll = settings.busyPollNanoseconds
+        // Polling instead of sleeping right after forwarding, for as long as the adaptive window says:
+        // a stream's next frame is then caught without a sleep and a wakeup; sparse traffic keeps the
+        // window shut. Not while the capture writer has blocks to write: then the capture sets the
+        // pace, and polling would only take the CPU it needs.
+        let polls = settings.busyPollNanoseconds > 0
+        let ring = path.ring
+        var window = PollWindow(maximumNanoseconds: settings.busyPollNanoseconds)
+        var idleSince: UInt64 = 0
         let errorEvents = Int16(POLLERR | POLLHUP | POLLNVAL)
         while !stopping.load(ordering: .acquiring) {
-            // With busy polling on: right after forwarding, look for the answer without sleeping for a
-            // short while instead of paying a wakeup for it.
-            let spinning = busyPoll > 0 && SystemClock.monotonicNanoseconds() &- lastActivity < busyPoll
+            let spinning = polls && window.keepsPolling(idleNanoseconds: SystemClock.monotonicNanoseconds() &- idleSince)
+                && !(ring?.writerIsBusy ?? false)
             let ready = poll(pollSet.baseAddress, nfds_t(pollSet.count), spinning ? 0 : -1)
             // Spinning keeps this CPU from halting (a halted virtual CPU takes tens of microseconds
             // to wake), but it lets anything else that is runnable here go first.
             if ready == 0 && spinning { sched_yield() }
             guard ready > 0 else { continue }
+            let arrived = polls ? SystemClock.monotonicNanoseconds() : 0
             var forwarded = false
             for index in 0..<portCount where pollSet[index].revents != 0 {
                 drain(port: index, path)
@@ -159,7 +167,10 @@ public final class SwitchDaemon: Sendable {
                 }
             }
             pickUpAnswers(path)
-            if busyPoll > 0 && forwarded { lastActivity = SystemClock.monotonicNanoseconds() }
+            if polls && forwarded {
+                window.observe(idleNanoseconds: arrived &- idleSince)
+                idleSince = SystemClock.monotonicNanoseconds()
+            }
             if pollSet[timerSlot].revents != 0 {
                 housekeeping.consume()
                 let now = SystemClock.wallNanoseconds()

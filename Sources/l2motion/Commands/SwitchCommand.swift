@@ -36,7 +36,7 @@ struct SwitchCommand: ParsableCommand {
     @Option(help: "MAC entry idle time before it expires, in seconds.")
     var aging: Double = 300
 
-    @Option(help: "Microseconds the forwarding thread keeps polling without sleeping after a frame (0, the default: off; spinning only pays on machines with cores to spare).")
+    @Option(help: "Upper bound, in microseconds, of how long the forwarding thread keeps polling without sleeping after frames: an adaptive window that opens only while frames keep coming within it (0, the default: always sleep; polling only pays on machines with cores to spare).")
     var busyPollUs: Int = 0
 
     @Flag(inversion: .prefixedNo, help: "Pass checksum and TCP segmentation offloads between ports (IFF_VNET_HDR): 64 KiB super-frames cross the switch whole.")
@@ -56,6 +56,9 @@ struct SwitchCommand: ParsableCommand {
     func validate() throws {
         guard !name.isEmpty, name.count <= 32, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
             throw ValidationError("switch name \"\(name)\" must be 1-32 letters, digits, - or _")
+        }
+        guard (0...1_000_000).contains(busyPollUs) else {
+            throw ValidationError("--busy-poll-us \(busyPollUs) is out of range; use 0 (never poll) to 1000000 (one second)")
         }
         let specs = try ports.map { try PortSpec(parsing: $0) }
         try validatePorts(specs)
@@ -80,7 +83,7 @@ struct SwitchCommand: ParsableCommand {
             name: name, ports: specs, captureDirectory: directory, snaplen: snaplen, captureFilter: captureFilter,
             perPortCaptures: perPortCaptures, agingSeconds: aging, tableCapacity: capacity,
             controlSocket: controlSocket ?? folder.switchSocket(name))
-        settings.busyPollNanoseconds = UInt64(max(busyPollUs, 0)) * 1000
+        settings.busyPollNanoseconds = UInt64(busyPollUs) * 1000
         settings.offloads = offloads
         settings.captures = !noCapture
         let daemon = try SwitchDaemon(settings: settings, logger: logger)
