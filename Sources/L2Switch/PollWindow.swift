@@ -33,7 +33,7 @@ public struct PollWindow: Hashable, Sendable {
         if idle > maximum {
             current = current / 2 < Self.initial ? 0 : current / 2
         } else {
-            current = current == 0 ? min(Self.initial, maximum) : min(current * 2, maximum)
+            current = current == 0 ? min(Self.initial, maximum) : (current > maximum / 2 ? maximum : current * 2)
         }
     }
 }

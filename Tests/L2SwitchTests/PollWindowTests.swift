@@ -72,4 +72,12 @@ struct PollWindowTests {
         tiny.observe(idleNanoseconds: 2_000)
         #expect(tiny.current == 3_000)
     }
+
+    @Test("the largest maximum grows to it without overflowing")
+    func hugeMaximum() {
+        var window = PollWindow(maximumNanoseconds: .max)
+        for _ in 0..<70 { window.observe(idleNanoseconds: .max) }
+        #expect(window.current == .max)
+        #expect(window.keepsPolling(idleNanoseconds: .max - 1))
+    }
 }
