@@ -24,7 +24,7 @@ public final class TCPSocket: Sendable {
         return fd
     }
 
-    /// Listens on `ip:port` (host-order IPv4).
+    /// Listens on `ip:port` (host-order IPv4). The listener is non-blocking (see `accept()`).
     public static func listen(ip: UInt32, port: UInt16, backlog: Int32 = 16, receiveBuffer: Int32? = nil) throws(SystemError) -> TCPSocket {
         let socket = TCPSocket(taking: try newSocket())
         if let receiveBuffer { socket.setBuffer(SO_RCVBUF, receiveBuffer) }
@@ -36,19 +36,24 @@ public final class TCPSocket: Sendable {
         }
         guard bound == 0 else { throw SystemError("bind", "\(ipText(ip)):\(port)") }
         guard Glibc.listen(socket.descriptor.rawValue, backlog) == 0 else { throw SystemError("listen", "\(ipText(ip)):\(port)") }
+        _ = fcntl(socket.descriptor.rawValue, F_SETFL, fcntl(socket.descriptor.rawValue, F_GETFL) | O_NONBLOCK)
         return socket
     }
 
-    /// Accepts one connection, waiting at most `timeoutMilliseconds`; nil on timeout.
-    public func accept(timeoutMilliseconds: Int32) throws(SystemError) -> (TCPSocket, peer: UInt32)? {
-        var entry = pollfd(fd: descriptor.rawValue, events: Int16(POLLIN), revents: 0)
-        guard retryingOnInterrupt({ poll(&entry, 1, timeoutMilliseconds) }) > 0 else { return nil }
+    /// Accepts one connection already queued on this listener; nil if none is (the listener never
+    /// blocks: wait for it to become readable first, e.g. with `WakeDescriptor.wait(orReadable:)`).
+    public func accept() throws(SystemError) -> (TCPSocket, peer: UInt32)? {
         var peer = sockaddr_in()
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let fd = withUnsafeMutablePointer(to: &peer) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.accept(descriptor.rawValue, $0, &length) }
+        let fd = retryingOnInterrupt {
+            withUnsafeMutablePointer(to: &peer) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.accept(descriptor.rawValue, $0, &length) }
+            }
         }
-        guard fd >= 0 else { throw SystemError("accept") }
+        guard fd >= 0 else {
+            if errno == EAGAIN || errno == EWOULDBLOCK { return nil }
+            throw SystemError("accept")
+        }
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
         let connection = TCPSocket(taking: fd)
         connection.tune()

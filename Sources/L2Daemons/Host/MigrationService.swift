@@ -53,7 +53,7 @@ final class MigrationService: @unchecked Sendable {
     private func acceptLoop(_ socket: TCPSocket) {
         while !isStopped {
             guard host.stopEvent.wait(orReadable: socket.descriptor.rawValue) else { continue }
-            guard let (connection, peer) = (try? socket.accept(timeoutMilliseconds: 0)) ?? nil else {
+            guard let (connection, peer) = (try? socket.accept()) ?? nil else {
                 // Readable but nothing accepted (the peer gave up, or no descriptor is free): pause
                 // rather than spin on a listener that stays readable.
                 usleep(10_000)

@@ -29,14 +29,14 @@ final class CaptureRing: @unchecked Sendable {
     private let descriptor: Int32
     private let writerDone = DispatchSemaphore(value: 0)
 
-    /// What the appending side owns: the block being filled and how many blocks it sealed. Taken once per frame
+    /// What the appending side owns: the block being filled. Taken once per frame
     /// by the forwarding thread; a `Mutex` (one atomic instruction when free, no call into a library,
     /// no dynamic exclusivity check) because the forwarding path pays for every cache line and library
     /// page it touches after waking.
     private struct Producer {
         var current = 0
         var fill = 0
-        var sealed: UInt64 = 0
+        /// `sealed` as `sealIfIdle` last saw it.
         var sealedAtLastCheck: UInt64 = 0
         var closed = false
     }
@@ -46,16 +46,16 @@ final class CaptureRing: @unchecked Sendable {
     private let condition = NSCondition()
     /// Frames appended so far: written only with `producer` held, read by anyone without a lock.
     private let frameCount = Atomic<UInt64>(0)
-    /// Sealed blocks not yet written (queued or being written): changed with `condition` held, read
-    /// by anyone without a lock.
-    private let blocksWithWriter = Atomic<Int>(0)
+    /// Blocks handed to the writer so far, and blocks it has written: both changed with `condition`
+    /// held, read by anyone without a lock. The difference is what the writer still has to do.
+    private let sealed = Atomic<UInt64>(0)
+    private let completed = Atomic<UInt64>(0)
 
     // All below guarded by `condition`.
     private var freeBlocks: [Int]
     private var queue: [(block: Int, length: Int)]
     private var queueHead = 0
     private var queueCount = 0
-    private var completed: UInt64 = 0
     private var writerStops = false
     private var writeError: Int32 = 0
 
@@ -101,7 +101,7 @@ final class CaptureRing: @unchecked Sendable {
     /// Whether the writer thread has a sealed block to write or is writing one: the capture is what
     /// sets the pace, and a forwarding thread that polled instead of sleeping would take its CPU.
     @inline(__always)
-    var writerIsBusy: Bool { blocksWithWriter.load(ordering: .relaxed) > 0 }
+    var writerIsBusy: Bool { completed.load(ordering: .relaxed) != sealed.load(ordering: .relaxed) }
 
     /// Appends one frame stamped with `wallNanoseconds`; returns its frame number in the file
     /// (1-based), or 0 once closed.
@@ -149,8 +149,8 @@ final class CaptureRing: @unchecked Sendable {
     /// since the last call (a quiet segment still reaches the file within a second or two).
     func sealIfIdle() {
         producer.withLock { state in
-            if !state.closed, state.fill > 0, state.sealed == state.sealedAtLastCheck { seal(&state, length: state.fill) }
-            state.sealedAtLastCheck = state.sealed
+            if !state.closed, state.fill > 0, sealed.load(ordering: .relaxed) == state.sealedAtLastCheck { seal(&state, length: state.fill) }
+            state.sealedAtLastCheck = sealed.load(ordering: .relaxed)
         }
     }
 
@@ -166,11 +166,11 @@ final class CaptureRing: @unchecked Sendable {
         let target: UInt64? = producer.withLock { state in
             guard !state.closed else { return nil }
             if state.fill > 0 { seal(&state, length: state.fill) }
-            return state.sealed
+            return sealed.load(ordering: .relaxed)
         }
         guard let target else { return }
         condition.lock()
-        while completed < target { condition.wait() }
+        while completed.load(ordering: .relaxed) < target { condition.wait() }
         condition.unlock()
     }
 
@@ -230,12 +230,11 @@ final class CaptureRing: @unchecked Sendable {
         condition.lock()
         queue[(queueHead + queueCount) % queue.count] = (state.current, length)
         queueCount += 1
-        blocksWithWriter.add(1, ordering: .relaxed)
+        sealed.add(1, ordering: .relaxed)
         condition.broadcast()
         while freeBlocks.isEmpty { condition.wait() }
         state.current = freeBlocks.removeLast()
         condition.unlock()
-        state.sealed += 1
         state.fill = 0
     }
 
@@ -262,8 +261,7 @@ final class CaptureRing: @unchecked Sendable {
             condition.lock()
             if failure != 0 { writeError = failure }
             freeBlocks.append(block)
-            blocksWithWriter.subtract(1, ordering: .relaxed)
-            completed += 1
+            completed.add(1, ordering: .relaxed)
             condition.broadcast()
         }
         condition.unlock()

@@ -143,13 +143,12 @@ public final class SwitchDaemon: Sendable {
         // window shut. Not while the capture writer has blocks to write: then the capture sets the
         // pace, and polling would only take the CPU it needs.
         let polls = settings.busyPollNanoseconds > 0
-        let ring = path.ring
         var window = PollWindow(maximumNanoseconds: settings.busyPollNanoseconds)
         var idleSince: UInt64 = 0
         let errorEvents = Int16(POLLERR | POLLHUP | POLLNVAL)
         while !stopping.load(ordering: .acquiring) {
             let spinning = polls && window.keepsPolling(idleNanoseconds: SystemClock.monotonicNanoseconds() &- idleSince)
-                && !(ring?.writerIsBusy ?? false)
+                && !(path.ring?.writerIsBusy ?? false)
             let ready = poll(pollSet.baseAddress, nfds_t(pollSet.count), spinning ? 0 : -1)
             // Spinning keeps this CPU from halting (a halted virtual CPU takes tens of microseconds
             // to wake), but it lets anything else that is runnable here go first.
