@@ -26,14 +26,14 @@ let package = Package(
         .target(name: "L2Guest", dependencies: ["L2Wire"], swiftSettings: strict),
         .target(name: "L2Migration", dependencies: ["L2Wire", "L2Guest", .product(name: "Crypto", package: "swift-crypto")],
                 swiftSettings: strict),
-        .target(name: "L2Control", dependencies: ["L2Wire", "L2Switch"], swiftSettings: strict),
+        .target(name: "L2Control", dependencies: ["L2Wire", "L2Switch", "L2Guest", "L2Migration"], swiftSettings: strict),
 
         // MARK: edges
         .target(name: "CTap", cSettings: [.define("_GNU_SOURCE")]),
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
         .target(
             name: "L2Edge",
-            dependencies: ["CTap", "CPcap", "L2Wire", "L2Control", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CTap", "CPcap", "L2Wire", "L2Guest", "L2Control", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
         .target(
             name: "L2Daemons",
@@ -42,7 +42,7 @@ let package = Package(
             swiftSettings: strict),
         .target(
             name: "L2Lab",
-            dependencies: ["L2Edge", "L2Control", "L2Migration", "L2Daemons", "L2Switch", "L2Guest", "L2Wire",
+            dependencies: ["L2Edge", "L2Control", "L2Migration", "L2Switch", "L2Guest", "L2Wire",
                            .product(name: "Logging", package: "swift-log"), "Yams"],
             swiftSettings: strict),
         .executableTarget(

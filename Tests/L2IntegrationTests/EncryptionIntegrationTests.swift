@@ -57,7 +57,7 @@ struct EncryptionIntegrationTests {
             _ = try? lab.exec("esx01", ["bash", "-c", "printf '\(payload)' > /dev/tcp/192.168.100.12/8000; sleep 0.2"])
         }
         usleep(300_000)
-        #expect(try lab.host("esx02", "list-vms", as: [L2Daemons.VMSummary].self).isEmpty, "nothing was created")
+        #expect(try lab.host("esx02", "list-vms", as: [L2Control.VMSummary].self).isEmpty, "nothing was created")
         let log = try String(contentsOfFile: lab.folder.log("host-esx02"), encoding: .utf8)
         #expect(log.contains("vMotion connection from 192.168.100.11"), "the host logged each rogue connection and why it closed it: \(log.suffix(400))")
         let report = try ControlJSON.decoder.decode(MigrationReport.self, from: Data(

@@ -1,6 +1,5 @@
 import Foundation
 import L2Control
-import L2Daemons
 import L2Edge
 import Logging
 

@@ -1,6 +1,5 @@
 import Foundation
 import L2Control
-import L2Daemons
 import L2Edge
 
 /// Finds a running lab's daemons by their control sockets in its run folder.

@@ -1,4 +1,3 @@
-import L2Daemons
 import L2Migration
 
 /// What `l2motion migrate --json` prints: QEMU's `query-migrate` fields at the top level (from the

@@ -1,5 +1,5 @@
 import Foundation
-import L2Daemons
+import L2Control
 import L2Lab
 
 /// Shows migration progress: one rewritten line on a terminal, a plain line per change otherwise.

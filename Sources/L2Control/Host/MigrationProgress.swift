@@ -55,23 +55,6 @@ public struct MigrationProgress: Codable, Sendable {
     public var isFinished: Bool { ["completed", "failed", "cancelled", "discarded", "awaiting-coordinator"].contains(status) }
 }
 
-/// How the coordinator asks for a migration to run (the `migrate-send` arguments, typed).
-public struct MigrationRequest: Sendable {
-    public var vm: String
-    public var id: MigrationID
-    public var secret: MigrationSecret
-    public var destinationIP: UInt32
-    public var destinationPort: UInt16
-    public var policy: ConvergencePolicy
-    public var forwardGraceNanoseconds: UInt64
-    /// Fault injection for the reliability tests: where to pause or misbehave (nil: never).
-    public var fault: FaultPlan?
-    /// vSphere's encrypted-vMotion modes: disabled, opportunistic (default), required.
-    public var encryption: MigrationEncryptionMode = .opportunistic
-    /// A stream that accepts no bytes for this long counts as lost (the peer stopped reading).
-    public var stallTimeoutNanoseconds: UInt64 = 5_000_000_000
-}
-
 /// A deliberate fault at a precise point of a migration, for the fault matrix. At `point` the source
 /// either holds (stops reading and writing for `holdMs`, reporting phase `held:<point>`, so a test can
 /// kill a host or cut the link at exactly that moment) or damages its own stream.

@@ -1,0 +1,69 @@
+import L2Guest
+import L2Wire
+
+/// What `host-info` on a host's control socket answers.
+public struct HostInfo: Codable, Sendable {
+    public var name: String
+    public var pid: Int32
+    public var uplink: String
+    public var vmkernel: String
+    public var vmkernelAddress: String
+    public var migrationPort: UInt16
+    public var memoryLimitMiB: Int
+    public var memoryFreeMiB: Int
+    public var portGroups: [PortGroup]
+    public var datastores: [String: String]
+    public var vms: [String]
+
+    public init(name: String, pid: Int32, uplink: String, vmkernel: String, vmkernelAddress: String, migrationPort: UInt16,
+                memoryLimitMiB: Int, memoryFreeMiB: Int, portGroups: [PortGroup], datastores: [String: String], vms: [String]) {
+        self.name = name
+        self.pid = pid
+        self.uplink = uplink
+        self.vmkernel = vmkernel
+        self.vmkernelAddress = vmkernelAddress
+        self.migrationPort = migrationPort
+        self.memoryLimitMiB = memoryLimitMiB
+        self.memoryFreeMiB = memoryFreeMiB
+        self.portGroups = portGroups
+        self.datastores = datastores
+        self.vms = vms
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, pid, uplink, vmkernel, datastores, vms
+        case vmkernelAddress = "vmkernel_address"
+        case migrationPort = "migration_port"
+        case memoryLimitMiB = "memory_limit_mib"
+        case memoryFreeMiB = "memory_free_mib"
+        case portGroups = "port_groups"
+    }
+}
+
+/// One VM as `list-vms` reports it.
+public struct VMSummary: Codable, Sendable {
+    public var name: String
+    public var mac: MACAddress
+    public var ip: IPv4Interface
+    public var memoryMiB: Int
+    public var portGroup: String
+    public var datastore: String
+    public var statistics: VMStatistics
+
+    public init(name: String, mac: MACAddress, ip: IPv4Interface, memoryMiB: Int, portGroup: String, datastore: String,
+                statistics: VMStatistics) {
+        self.name = name
+        self.mac = mac
+        self.ip = ip
+        self.memoryMiB = memoryMiB
+        self.portGroup = portGroup
+        self.datastore = datastore
+        self.statistics = statistics
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, mac, ip, datastore, statistics
+        case memoryMiB = "memory_mib"
+        case portGroup = "port_group"
+    }
+}
