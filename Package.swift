@@ -57,7 +57,10 @@ let package = Package(
         .testTarget(name: "L2SwitchTests", dependencies: ["L2Switch"], swiftSettings: strict),
         .testTarget(name: "L2GuestTests", dependencies: ["L2Guest"], swiftSettings: strict),
         .testTarget(name: "L2MigrationTests", dependencies: ["L2Migration"], swiftSettings: strict),
+        .testTarget(name: "L2ControlTests", dependencies: ["L2Control", "L2Migration", "L2Wire"], swiftSettings: strict),
         .testTarget(name: "L2EdgeTests", dependencies: ["L2Edge", "L2Control"], swiftSettings: strict),
+        .testTarget(name: "L2MotionCLITests", dependencies: ["l2motion", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                    swiftSettings: strict),
         .testTarget(name: "L2LabTests", dependencies: ["L2Lab"], swiftSettings: strict),
         .testTarget(name: "L2IntegrationTests", dependencies: ["L2Edge", "L2Control", "L2Wire", "L2Switch", "L2Lab", "L2Daemons", "L2Migration", "L2Guest"], swiftSettings: strict),
     ]

@@ -16,10 +16,11 @@ public func unixSocketAddress(_ path: String) -> sockaddr_un {
 }
 
 /// Serves a daemon's control socket: a Unix stream socket bound to a path (reachable from every
-/// namespace), mode 0600 so only root can connect, one JSON request per line, one JSON reply per
-/// line. A malformed request gets an error reply; the daemon keeps running.
-public final class ControlServer: @unchecked Sendable {
-    public typealias Handler = @Sendable (ControlRequest) -> ControlReply
+/// namespace), mode 0600 so only root can connect, one JSON request per line (`Request`, decoded and
+/// range-checked here), one JSON reply per line. A malformed or unknown request gets an error reply
+/// with its code; the daemon keeps running.
+public final class ControlServer<Request: ControlRequestKind>: @unchecked Sendable {
+    public typealias Handler = @Sendable (Request) -> ControlReply
 
     public let path: String
     private let listener: OwnedDescriptor
@@ -28,8 +29,6 @@ public final class ControlServer: @unchecked Sendable {
     private let stopEvent: WakeDescriptor
     private let stopLock = NSLock()
     private var stopped = false
-
-    public static let maximumRequestBytes = 64 * 1024
 
     public init(path: String, handler: @escaping Handler) throws(SystemError) {
         guard path.utf8.count < 108 else { throw SystemError("bind control socket", path, errno: ENAMETOOLONG) }
@@ -82,7 +81,8 @@ public final class ControlServer: @unchecked Sendable {
             out.append(UInt8(ascii: "\n"))
             return (try? connection.writeAll(out)) != nil
         }
-        let tooLong = ControlReply.failure("request longer than \(Self.maximumRequestBytes) bytes; send one JSON object per line")
+        let limit = ControlLine.maximumRequestBytes
+        let tooLong = ControlReply.failure(ControlError(.badRequest, "request longer than \(limit) bytes; send one JSON object per line"))
         while true {
             let count: Int = chunk.withUnsafeMutableBytes { raw in
                 guard let read = try? connection.read(into: raw) else { return 0 }
@@ -92,7 +92,7 @@ public final class ControlServer: @unchecked Sendable {
             pending.append(contentsOf: chunk[0..<count])
             while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
                 // A complete line can arrive in the same read that crosses the limit: refuse it too.
-                guard newline <= Self.maximumRequestBytes else {
+                guard newline <= limit else {
                     _ = send(tooLong)
                     return
                 }
@@ -100,7 +100,7 @@ public final class ControlServer: @unchecked Sendable {
                 pending.removeSubrange(...newline)
                 guard send(answer(line)) else { return }
             }
-            if pending.count > Self.maximumRequestBytes {
+            if pending.count > limit {
                 _ = send(tooLong)
                 return
             }
@@ -108,58 +108,75 @@ public final class ControlServer: @unchecked Sendable {
     }
 
     private func answer(_ line: Data) -> ControlReply {
-        let request: ControlRequest
-        do {
-            request = try ControlJSON.decoder.decode(ControlRequest.self, from: line)
-        } catch {
-            return .failure("malformed request: expected one JSON object like {\"command\":\"status\",\"arguments\":{}} per line")
+        switch ControlLine.decode(Request.self, from: line) {
+        case let .success(request): handler(request)
+        case let .failure(error): .failure(error)
         }
-        return handler(request)
     }
 }
 
-/// Why a control request got no usable answer.
-public struct ControlClientError: Error, Sendable, CustomStringConvertible {
-    public let message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
-}
-
-/// Sends one request to a daemon's control socket and decodes the reply.
+/// Sends one typed request to a daemon's control socket and decodes its typed reply. Every failure is a
+/// `ControlError` with a code: `unreachable` (nothing listens), `permission-denied` (not root),
+/// `no-answer` (timeout or closed), or the daemon's own code.
 public enum ControlClient {
-    public static func call<Result: Decodable>(_ path: String, _ request: ControlRequest,
-                                               as type: Result.Type = Result.self,
-                                               timeoutSeconds: Int = 30) throws -> Result {
+    public static func call<Request, Reply>(_ path: String, _ call: ControlCall<Request, Reply>,
+                                            timeoutSeconds: Int = 30) throws(ControlError) -> Reply {
+        let line: Data
+        do {
+            line = try ControlJSON.encoder.encode(call.request)
+        } catch {
+            throw ControlError(.badRequest, "could not encode \"\(call.request.command)\": \(error)")
+        }
+        let body = try exchange(path, line: line, command: call.request.command, timeoutSeconds: timeoutSeconds)
+        let envelope: ControlEnvelope<Reply>
+        do {
+            envelope = try ControlJSON.decoder.decode(ControlEnvelope<Reply>.self, from: body)
+        } catch {
+            throw ControlError(.failed, "the daemon at \(path) answered \"\(call.request.command)\" with something unreadable: \(error)")
+        }
+        guard envelope.ok, let result = envelope.result else {
+            throw ControlError(envelope.code ?? .failed, envelope.error ?? "the daemon refused \"\(call.request.command)\" without a reason")
+        }
+        return result
+    }
+
+    /// Sends one line and returns the answer line (without its newline).
+    public static func exchange(_ path: String, line: Data, command: String, timeoutSeconds: Int = 30) throws(ControlError) -> Data {
+        guard path.utf8.count < 108 else { throw ControlError(.unreachable, "control socket path too long: \(path)") }
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw SystemError("socket(AF_UNIX)") }
+        guard fd >= 0 else { throw ControlError(.failed, SystemError("socket(AF_UNIX)").description) }
         let connection = OwnedDescriptor(taking: fd)
         var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        guard path.utf8.count < 108 else { throw ControlClientError("control socket path too long: \(path)") }
         var address = unixSocketAddress(path)
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         guard connected == 0 else {
-            throw ControlClientError("cannot reach the daemon at \(path): \(SystemError("connect").description); is the lab up?")
+            let code = errno
+            if code == EACCES || code == EPERM { throw ControlError.permissionDenied }
+            throw ControlError(.unreachable, "cannot reach the daemon at \(path): \(SystemError("connect", errno: code).description); is the lab up?")
         }
-        var line = [UInt8](try ControlJSON.encoder.encode(request))
-        line.append(UInt8(ascii: "\n"))
-        try connection.writeAll(line)
+        var out = [UInt8](line)
+        out.append(UInt8(ascii: "\n"))
+        do { try connection.writeAll(out) } catch {
+            throw ControlError(.noAnswer, "the daemon at \(path) closed the connection before \"\(command)\" was sent: \(error)")
+        }
         var reply = [UInt8]()
         var chunk = [UInt8](repeating: 0, count: 65536)
         while !reply.contains(UInt8(ascii: "\n")) {
-            let count = try chunk.withUnsafeMutableBytes { raw in try connection.read(into: raw) }
-            guard let count, count > 0 else {
-                throw ControlClientError("the daemon at \(path) closed the connection without answering \"\(request.command)\"")
+            let count: Int?
+            do { count = try chunk.withUnsafeMutableBytes { raw in try connection.read(into: raw) } } catch {
+                throw ControlError(.noAnswer, "no answer to \"\(command)\" from the daemon at \(path) within \(timeoutSeconds) s: \(error)")
+            }
+            guard let count else {
+                throw ControlError(.noAnswer, "no answer to \"\(command)\" from the daemon at \(path) within \(timeoutSeconds) s")
+            }
+            guard count > 0 else {
+                throw ControlError(.noAnswer, "the daemon at \(path) closed the connection without answering \"\(command)\"")
             }
             reply.append(contentsOf: chunk[0..<count])
         }
-        let body = Data(reply[..<reply.firstIndex(of: UInt8(ascii: "\n"))!])
-        let envelope = try ControlJSON.decoder.decode(ControlEnvelope<Result>.self, from: body)
-        guard envelope.ok, let result = envelope.result else {
-            throw ControlClientError(envelope.error ?? "the daemon refused \"\(request.command)\" without a reason")
-        }
-        return result
+        return Data(reply[..<reply.firstIndex(of: UInt8(ascii: "\n"))!])
     }
 }

@@ -5,14 +5,19 @@ import Foundation
 /// `perf` show) is `name`. Foundation's `Thread.name` does not reach the kernel on Linux, so without
 /// this every thread of a switch or host shows up as "l2motion".
 public enum NamedThread {
-    /// Runs `body` on a new thread named `name` (the kernel keeps the first 15 bytes).
-    public static func start(_ name: String, _ body: @escaping @Sendable () -> Void) {
+    /// Runs `body` on a new thread named `name` (the kernel keeps the first 15 bytes). The returned
+    /// `ThreadEnd` lets a shutdown wait for the thread to finish instead of sleeping and hoping.
+    @discardableResult
+    public static func start(_ name: String, _ body: @escaping @Sendable () -> Void) -> ThreadEnd {
+        let end = ThreadEnd()
         let thread = Thread {
             _ = l2m_set_thread_name(name)
             body()
+            end.finished()
         }
         thread.name = name
         thread.start()
+        return end
     }
 
     /// Gives the calling thread a private copy of the process's descriptor table: the kernel then
@@ -26,4 +31,19 @@ public enum NamedThread {
     /// Returns false if the kernel refused.
     @discardableResult
     public static func setCurrentNice(_ nice: Int32) -> Bool { l2m_set_thread_nice(nice) == 0 }
+}
+
+/// The end of a thread started by `NamedThread.start`: `wait` returns once its body has returned.
+public final class ThreadEnd: Sendable {
+    private let semaphore = DispatchSemaphore(value: 0)
+
+    func finished() { semaphore.signal() }
+
+    /// True once the thread has finished; false if it is still running after `seconds`.
+    @discardableResult
+    public func wait(seconds: Double) -> Bool {
+        guard semaphore.wait(timeout: .now() + seconds) == .success else { return false }
+        semaphore.signal()  // a later wait returns at once too
+        return true
+    }
 }

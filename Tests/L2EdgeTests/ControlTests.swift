@@ -6,16 +6,61 @@ import Testing
 import Glibc
 #endif
 
-/// A control server on a socket in a fresh directory, answering `echo` with its arguments and
-/// refusing anything else the way a daemon does.
+/// A test daemon's requests: `echo` answers its fields, `act` only acts, `wait` takes a validated
+/// number the way the real daemons' arguments are checked on decoding.
+enum EchoRequest: ControlRequestKind, Equatable {
+    case echo(fields: [String: String])
+    case act
+    case wait(downtimeMs: Double)
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case echo, act, wait }
+    enum WaitCodingKeys: String, CodingKey { case downtimeMs = "downtime-ms" }
+
+    static let daemon = "echo daemon"
+    static var commands: [String] { CodingKeys.allCases.map(\.rawValue) }
+    var command: String {
+        switch self {
+        case .echo: "echo"
+        case .act: "act"
+        case .wait: "wait"
+        }
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        if container.contains(.echo) {
+            let fields = try container.nestedContainer(keyedBy: AnyKey.self, forKey: .echo)
+            self = .echo(fields: try fields.decode([String: String].self, forKey: AnyKey("fields")))
+        } else if container.contains(.wait) {
+            let fields = try container.nestedContainer(keyedBy: WaitCodingKeys.self, forKey: .wait)
+            self = .wait(downtimeMs: try Limits.downtime.check(try fields.decode(Double.self, forKey: .downtimeMs)))
+        } else {
+            self = .act
+        }
+    }
+
+    struct AnyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(_ value: String) { stringValue = value }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+}
+
+enum EchoCall {
+    static func echo(_ fields: [String: String]) -> ControlCall<EchoRequest, [String: String]> { .init(.echo(fields: fields)) }
+    static let act = ControlCall<EchoRequest, Nothing>(.act)
+}
+
+/// A control server on a socket in a fresh directory, answering `echo` with its fields.
 func withControlServer<T>(_ body: (String) throws -> T) throws -> T {
     try withTemporaryDirectory { directory throws in
         let path = "\(directory)/switch-pswitch.sock"
-        let server = try ControlServer(path: path) { request in
-            switch request.command {
-            case "echo": return .result(request.arguments)
-            case "act": return .done
-            default: return .failure("unknown command \"\(request.command)\"; commands are echo, act")
+        let server = try ControlServer<EchoRequest>(path: path) { request in
+            switch request {
+            case let .echo(fields): .result(fields)
+            case .act, .wait: .done
             }
         }
         server.start()
@@ -58,10 +103,9 @@ func exchange(_ path: String, _ bytes: [UInt8], lines: Int = 1) throws -> String
 struct ControlSocketTests {
     @Test func requestAndReplyRoundTrip() throws {
         try withControlServer { path throws in
-            let result = try ControlClient.call(path, ControlRequest("echo", ["mac": "00:50:56:00:00:10", "port": "p2"]),
-                                                as: [String: String].self)
+            let result = try ControlClient.call(path, EchoCall.echo(["mac": "00:50:56:00:00:10", "port": "p2"]))
             #expect(result == ["mac": "00:50:56:00:00:10", "port": "p2"])
-            _ = try ControlClient.call(path, ControlRequest("act"), as: Nothing.self)
+            _ = try ControlClient.call(path, EchoCall.act)
         }
     }
 
@@ -79,24 +123,46 @@ struct ControlSocketTests {
             let reply = try exchange(path, Array("this is not json\n".utf8))
             let object = try #require(try JSONSerialization.jsonObject(with: Data(reply.utf8)) as? [String: Any])
             #expect(object["ok"] as? Bool == false)
-            #expect((object["error"] as? String)?.hasPrefix("malformed request: expected one JSON object") == true)
+            #expect(object["code"] as? String == "bad-request")
+            #expect((object["error"] as? String)?.hasPrefix("malformed request: expected one JSON object like {\"echo\":{}}") == true)
             #expect(reply.hasSuffix("}\n"))
             // The same connection and the next one are still answered.
-            let both = try exchange(path, Array("{\"command\":\"nope\"}\n{\"command\":\"echo\",\"arguments\":{\"a\":\"b\"}}\n".utf8),
+            let both = try exchange(path, Array("{\"nope\":{}}\n{\"echo\":{\"fields\":{\"a\":\"b\"}}}\n".utf8),
                                     lines: 2).split(separator: "\n")
             #expect(both.count == 2)
-            #expect(both.first?.hasPrefix("{\"error\":\"malformed request") == true)
+            #expect(both.first == "{\"code\":\"unknown-command\",\"error\":\"unknown command \\\"nope\\\"; the echo daemon knows echo, act, wait\",\"ok\":false}")
             #expect(both.last == "{\"ok\":true,\"result\":{\"a\":\"b\"}}")
-            #expect(try ControlClient.call(path, ControlRequest("echo", ["a": "b"]), as: [String: String].self) == ["a": "b"])
+            #expect(try ControlClient.call(path, EchoCall.echo(["a": "b"])) == ["a": "b"])
         }
     }
 
-    @Test func unknownCommandFailureReachesTheClient() throws {
+    /// Every way a line can be wrong, each with its code and a message that says what to send.
+    @Test(arguments: [
+        ("[1,2]", ControlErrorCode.badRequest, "malformed request: expected one JSON object like {\"echo\":{}} per line"),
+        ("{}", .badRequest, "a request names exactly one command, like {\"echo\":{}}; got 0 keys"),
+        ("{\"echo\":{},\"act\":{}}", .badRequest, "a request names exactly one command, like {\"echo\":{}}; got 2 keys"),
+        ("{\"frobnicate\":{}}", .unknownCommand, "unknown command \"frobnicate\"; the echo daemon knows echo, act, wait"),
+        ("{\"echo\":{}}", .invalidArgument, "echo: missing argument \"fields\""),
+        ("{\"wait\":{\"downtime-ms\":\"soon\"}}", .invalidArgument, "wait: argument \"downtime-ms\" must be Double"),
+        ("{\"wait\":{\"downtime-ms\":-1}}", .invalidArgument, "wait: --downtime must be a finite number of milliseconds between 0.01 and 100000, not -1"),
+        ("{\"wait\":{\"downtime-ms\":1e20}}", .invalidArgument, "wait: --downtime must be a finite number of milliseconds between 0.01 and 100000, not 1e+20"),
+    ])
+    func refusedLines(line: String, code: ControlErrorCode, message: String) throws {
         try withControlServer { path throws in
-            let error = #expect(throws: ControlClientError.self) {
-                try ControlClient.call(path, ControlRequest("frobnicate"), as: Nothing.self)
+            let reply = try exchange(path, Array((line + "\n").utf8))
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(reply.utf8)) as? [String: Any])
+            #expect(object["ok"] as? Bool == false)
+            #expect(object["code"] as? String == code.rawValue)
+            #expect(object["error"] as? String == message)
+        }
+    }
+
+    @Test func unknownCommandFailureReachesTheClientWithItsCode() throws {
+        try withControlServer { path throws in
+            let error = #expect(throws: ControlError.self) {
+                try ControlClient.call(path, ControlCall<SwitchRequest, Nothing>(.counters))
             }
-            #expect(error?.message == "unknown command \"frobnicate\"; commands are echo, act")
+            #expect(error == ControlError(.unknownCommand, "unknown command \"counters\"; the echo daemon knows echo, act, wait"))
         }
     }
 
@@ -104,48 +170,48 @@ struct ControlSocketTests {
     @Test(arguments: [66_000, 100_000])
     func requestOverSixtyFourKiBIsRefused(size: Int) throws {
         try withControlServer { path throws in
-            let error = #expect(throws: ControlClientError.self) {
-                _ = try ControlClient.call(path, ControlRequest("echo", ["blob": String(repeating: "x", count: size)]),
-                                           as: Nothing.self)
+            let error = #expect(throws: ControlError.self) {
+                _ = try ControlClient.call(path, EchoCall.echo(["blob": String(repeating: "x", count: size)]))
             }
-            #expect(error?.message == "request longer than 65536 bytes; send one JSON object per line")
+            #expect(error == ControlError(.badRequest, "request longer than 65536 bytes; send one JSON object per line"))
             // The server still serves the next client.
-            #expect(try ControlClient.call(path, ControlRequest("echo", ["a": "b"]), as: [String: String].self) == ["a": "b"])
+            #expect(try ControlClient.call(path, EchoCall.echo(["a": "b"])) == ["a": "b"])
         }
     }
 
     /// A request line of exactly 65,536 bytes is served; one byte more is refused.
     @Test func limitIsExactlySixtyFourKiB() throws {
-        let overhead = try ControlJSON.encoder.encode(ControlRequest("echo", ["blob": ""])).count
-        let fits = String(repeating: "y", count: ControlServer.maximumRequestBytes - overhead)
+        let overhead = try ControlJSON.encoder.encode(EchoRequest.echo(fields: ["blob": ""])).count
+        let fits = String(repeating: "y", count: ControlLine.maximumRequestBytes - overhead)
         try withControlServer { path throws in
-            #expect(try ControlClient.call(path, ControlRequest("echo", ["blob": fits]), as: [String: String].self) == ["blob": fits])
-            let error = #expect(throws: ControlClientError.self) {
-                _ = try ControlClient.call(path, ControlRequest("echo", ["blob": fits + "y"]), as: Nothing.self)
+            #expect(try ControlClient.call(path, EchoCall.echo(["blob": fits])) == ["blob": fits])
+            let error = #expect(throws: ControlError.self) {
+                _ = try ControlClient.call(path, EchoCall.echo(["blob": fits + "y"]))
             }
             #expect(error?.message == "request longer than 65536 bytes; send one JSON object per line")
         }
     }
 
-    @Test func noDaemonMeansAClearError() throws {
+    @Test func noDaemonMeansUnreachable() throws {
         try withTemporaryDirectory { directory throws in
-            let error = #expect(throws: ControlClientError.self) {
-                try ControlClient.call("\(directory)/absent.sock", ControlRequest("status"), as: Nothing.self)
+            let error = #expect(throws: ControlError.self) {
+                try ControlClient.call("\(directory)/absent.sock", SwitchCall.status)
             }
-            #expect(error?.message == "cannot reach the daemon at \(directory)/absent.sock: connect: No such file or directory; is the lab up?")
+            #expect(error == ControlError(.unreachable, "cannot reach the daemon at \(directory)/absent.sock: connect: No such file or directory; is the lab up?"))
         }
     }
 
     @Test func socketPathTooLongIsRefused() {
         let path = "/tmp/" + String(repeating: "s", count: 110)
-        let error = #expect(throws: SystemError.self) { try ControlServer(path: path) { _ in .done } }
+        let error = #expect(throws: SystemError.self) { try ControlServer<SwitchRequest>(path: path) { _ in .done } }
         #expect(error?.errno == ENAMETOOLONG)
     }
 
     @Test func replyLinesAreOneJSONObject() throws {
         #expect(String(decoding: ControlReply.done.line, as: UTF8.self) == "{\"ok\":true,\"result\":{}}")
         #expect(String(decoding: ControlReply.result(["b": 2, "a": 1]).line, as: UTF8.self) == "{\"ok\":true,\"result\":{\"a\":1,\"b\":2}}")
-        #expect(String(decoding: ControlReply.failure("no \"x\"").line, as: UTF8.self) == "{\"error\":\"no \\\"x\\\"\",\"ok\":false}")
+        #expect(String(decoding: ControlReply.failure(ControlError(.notFound, "no \"x\"")).line, as: UTF8.self)
+                == "{\"code\":\"not-found\",\"error\":\"no \\\"x\\\"\",\"ok\":false}")
     }
 }
 

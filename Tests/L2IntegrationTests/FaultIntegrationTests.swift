@@ -28,7 +28,7 @@ struct FaultIntegrationTests {
         let sandbox = try Sandbox()
         defer { sandbox.tearDown() }
         let name = TestLab.uniqueName()
-        defer { LabLifecycle.down(lab: name) }
+        defer { _ = try? LabLifecycle.down(lab: name) }
         setenv("L2MOTION_EXECUTABLE", RootEnvironment.binary, 1)
         let matrix = FaultMatrix(runs: 1, faults: [fault], moments: [moment], labName: name,
                                  captureRoot: sandbox.directory + "/Captures", logger: Logger(label: "test"))

@@ -165,7 +165,7 @@ extension UInt64 {
 
 extension SwitchIntegrationTests.Lab {
     func counters() throws -> [PortCountersSnapshot] {
-        try ControlClient.call(socket, ControlRequest("counters"), as: [PortCountersSnapshot].self)
+        try ControlClient.call(socket, SwitchCall.counters)
     }
 
     /// Starts `l2motion frame-gen … --json` inside namespace `index`, output to log `name`.

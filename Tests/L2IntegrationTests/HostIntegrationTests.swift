@@ -30,11 +30,11 @@ struct HostIntegrationTests {
         #expect(counters.count == 5, "probe output: \(probe)")
         #expect(counters == counters.sorted() && Set(counters).count == counters.count, "counters strictly increase: \(counters)")
 
-        let summary = try lab.host("esx01", "vm-stats", ["vm": "web01"], as: VMSummary.self)
+        let summary = try lab.host("esx01", HostCall.vmStats("web01"))
         #expect(summary.statistics.udpCounter == counters.last, "the counter lives in guest memory")
         #expect(summary.statistics.responder.echoReplies >= 3)
 
-        let table = try lab.switchCall("pswitch", "mac-table", as: [MACTableEntrySnapshot].self)
+        let table = try lab.switchCall("pswitch", SwitchCall.macTable)
         #expect(table.first { $0.mac == Self.webMAC }?.portName == "esx01")
 
         let arp = try lab.tshark("pswitch", filter: "arp.opcode == 2 && arp.src.proto_ipv4 == 10.10.0.10", fields: ["eth.src", "arp.dst.proto_ipv4"])
@@ -57,27 +57,27 @@ struct HostIntegrationTests {
         config.portGroup = "production"
         try Datastore(name: "ds01", path: datastore).create(config, diskMiB: 1)
 
-        #expect(throws: ControlClientError.self) { _ = try lab.host("esx02", "power-on", ["vm": "app01", "datastore": "ds01"], as: VMSummary.self) }
+        #expect(throws: ControlError.self) { _ = try lab.host("esx02", HostCall.powerOn("app01", datastore: "ds01")) }
         do {
-            _ = try lab.host("esx02", "power-on", ["vm": "app01", "datastore": "ds01"], as: VMSummary.self)
-        } catch let error as ControlClientError {
+            _ = try lab.host("esx02", HostCall.powerOn("app01", datastore: "ds01"))
+        } catch let error as ControlError {
             #expect(error.message.contains("\"production\"") && error.message.contains("\"Production\""), "\(error.message)")
         }
         do {
-            _ = try lab.host("esx02", "power-on", ["vm": "app01", "datastore": "nope"], as: VMSummary.self)
+            _ = try lab.host("esx02", HostCall.powerOn("app01", datastore: "nope"))
             Issue.record("an unmounted datastore was accepted")
-        } catch let error as ControlClientError {
+        } catch let error as ControlError {
             #expect(error.message.contains("not mounted") && error.message.contains("ds01"), "\(error.message)")
         }
         do {
-            _ = try lab.host("esx01", "power-on", ["vm": "web01", "datastore": "ds01"], as: VMSummary.self)
+            _ = try lab.host("esx01", HostCall.powerOn("web01", datastore: "ds01"))
             Issue.record("a second web01 was accepted")
-        } catch let error as ControlClientError {
+        } catch let error as ControlError {
             #expect(error.message.contains("web01"), "\(error.message)")
         }
-        let list = try lab.host("esx02", "list-vms", as: [VMSummary].self)
+        let list = try lab.host("esx02", HostCall.listVMs())
         #expect(list.isEmpty, "nothing was left half-created on esx02")
-        let info = try lab.host("esx02", "host-info", as: HostInfo.self)
+        let info = try lab.host("esx02", HostCall.hostInfo)
         #expect(info.memoryFreeMiB == info.memoryLimitMiB)
     }
 
@@ -88,7 +88,7 @@ struct HostIntegrationTests {
         defer { lab.tearDown() }
         let reply = try RawUnixSocket.exchange(path: lab.folder.hostSocket("esx01"), line: "not json")
         #expect(reply.contains("\"ok\":false") && reply.contains("malformed request"), "reply: \(reply)")
-        let info = try lab.host("esx01", "host-info", as: HostInfo.self)
+        let info = try lab.host("esx01", HostCall.hostInfo)
         #expect(info.vms == ["web01"])
         let attributes = try FileManager.default.attributesOfItem(atPath: lab.folder.hostSocket("esx01"))
         #expect((attributes[.posixPermissions] as? Int) == 0o600, "control sockets are root-only")

@@ -18,16 +18,21 @@ struct MigrationIntegrationTests {
         try RootEnvironment.require()
         let lab = try TestLab()
         defer { lab.tearDown() }
-        let before = try lab.host("esx01", "vm-stats", ["vm": "web01"], as: VMSummary.self).statistics.udpCounter
+        let before = try lab.host("esx01", HostCall.vmStats("web01")).statistics.udpCounter
         let probe = try lab.exec("client01", [RootEnvironment.binary, "udp-probe", "10.10.0.10", "--count", "3", "--interval", "10"])
         let counterBefore = UDPProbeReport.parse(probe).after
         #expect(counterBefore == before + 3)
 
         let pingLog = lab.sandbox.directory + "/ping.txt"
         let ping = try ChildProcess(["ip", "netns", "exec", lab.namespace("client01"), "ping", "-D", "-O", "-n", "-i", "0.01", "10.10.0.10"], logPath: pingLog)
-        usleep(500_000)
+        // Pings answered before and after the move: wait for the replies themselves, not for time.
+        func replies() -> Int {
+            ((try? String(contentsOfFile: pingLog, encoding: .utf8)) ?? "").components(separatedBy: "bytes from").count - 1
+        }
+        #expect(lab.sandbox.waitUntil(seconds: 10) { replies() >= 30 }, "the VM answers before the migration")
         let output = try lab.run(["migrate", "web01", "--to", "esx02", "--downtime", "5", "--json"])
-        usleep(500_000)
+        let repliesAtEnd = replies()
+        #expect(lab.sandbox.waitUntil(seconds: 10) { replies() >= repliesAtEnd + 30 }, "the VM answers after the migration")
         let stoppedAt = SystemClock.wallNanoseconds()
         ping.signal(SIGINT)
         _ = ping.wait(seconds: 3)
@@ -45,7 +50,7 @@ struct MigrationIntegrationTests {
         #expect(pingReport.sent > 50)
         #expect(pingReport.lost == 0, "lost icmp_seq \(pingReport.lostSequences)")
 
-        let table = try lab.switchCall("pswitch", "mac-table", as: [MACTableEntrySnapshot].self)
+        let table = try lab.switchCall("pswitch", SwitchCall.macTable)
         #expect(table.first { $0.mac == Self.webMAC }?.portName == "esx02")
 
         let stun = try #require(report.stunAt)
@@ -63,7 +68,7 @@ struct MigrationIntegrationTests {
         let counters = UDPProbeReport.parse(after)
         #expect(counters.before == (counterBefore ?? 0) + 1, "the counter continues from its value before the migration")
 
-        let esx01 = try lab.host("esx01", "list-vms", as: [VMSummary].self)
+        let esx01 = try lab.host("esx01", HostCall.listVMs())
         #expect(esx01.isEmpty, "the source dropped its copy")
 
         // Back with QEMU's convergence rule (the first fit switches over): the host takes the setting;
@@ -72,7 +77,7 @@ struct MigrationIntegrationTests {
             _ = try lab.run(["migrate", "web01", "--to", "esx01", "--switchover-share", "2"])
             Issue.record("a switchover share of 2 was accepted")
         } catch let error as CommandError {
-            #expect(error.standardError.contains("--switchover-share must be between 0 and 1"), "\(error.standardError)")
+            #expect(error.standardError.contains("--switchover-share must be a finite number between 0 and 1, not 2"), "\(error.standardError)")
         }
         let back = try ControlJSON.decoder.decode(MigrationReport.self, from: Data(
             try lab.run(["migrate", "web01", "--to", "esx01", "--switchover-share", "1", "--json"]).utf8))
@@ -87,17 +92,17 @@ struct MigrationIntegrationTests {
         try RootEnvironment.require()
         let lab = try TestLab(yaml: { TestLab.yaml(name: $0, esx02PortGroup: portGroup, esx02Datastores: datastores) })
         defer { lab.tearDown() }
-        let tableBefore = try lab.switchCall("pswitch", "mac-table", as: [MACTableEntrySnapshot].self)
+        let tableBefore = try lab.switchCall("pswitch", SwitchCall.macTable)
         do {
             _ = try lab.run(["migrate", "web01", "--to", "esx02"])
             Issue.record("the migration was accepted")
         } catch let error as CommandError {
             #expect(error.standardError.contains(message), "\(error.standardError)")
         }
-        let source = try lab.host("esx01", "list-vms", as: [VMSummary].self)
+        let source = try lab.host("esx01", HostCall.listVMs())
         #expect(source.first?.statistics.state.rawValue == "running", "web01 still runs on esx01")
-        #expect(try lab.host("esx02", "list-vms", as: [VMSummary].self).isEmpty)
-        let tableAfter = try lab.switchCall("pswitch", "mac-table", as: [MACTableEntrySnapshot].self)
+        #expect(try lab.host("esx02", HostCall.listVMs()).isEmpty)
+        let tableAfter = try lab.switchCall("pswitch", SwitchCall.macTable)
         #expect(tableAfter.first { $0.mac == Self.webMAC }?.portName == tableBefore.first { $0.mac == Self.webMAC }?.portName)
         #expect(try lab.exec("client01", ["ping", "-c", "1", "-W", "1", "10.10.0.10"]).contains("1 received"))
     }
@@ -115,7 +120,7 @@ struct MigrationIntegrationTests {
             #expect(first > last, "counter after moving to \(destination): \(first), before: \(last)")
             last = probe.after ?? first
         }
-        let stats = try lab.host("esx02", "vm-stats", ["vm": "web01"], as: VMSummary.self)
+        let stats = try lab.host("esx02", HostCall.vmStats("web01"))
         #expect(stats.statistics.migrationCount == 3)
     }
 }

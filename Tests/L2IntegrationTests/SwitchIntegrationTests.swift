@@ -22,7 +22,7 @@ struct SwitchIntegrationTests {
         }
 
         func table() throws -> [MACTableEntrySnapshot] {
-            try ControlClient.call(socket, ControlRequest("mac-table"), as: [MACTableEntrySnapshot].self)
+            try ControlClient.call(socket, SwitchCall.macTable)
         }
 
         func ping(from index: Int, to address: String, count: Int = 3) -> Bool {
@@ -30,7 +30,7 @@ struct SwitchIntegrationTests {
         }
 
         func capture() throws -> [CapturedFrame] {
-            _ = try ControlClient.call(socket, ControlRequest("capture-flush"), as: [String: UInt64].self)
+            _ = try ControlClient.call(socket, SwitchCall.captureFlush)
             return try PcapReader.readAll(path: "\(captureDirectory)/sw.pcap")
         }
     }
@@ -45,7 +45,7 @@ struct SwitchIntegrationTests {
         let process = try sandbox.l2motion(arguments, log: "switch")
         let socket = "/run/l2motion/\(sandbox.prefix)/switch-sw.sock"
         let ready = sandbox.waitUntil {
-            (try? ControlClient.call(socket, ControlRequest("status"), as: SwitchStatus.self)) != nil
+            (try? ControlClient.call(socket, SwitchCall.status)) != nil
         }
         try #require(ready, "switch did not come up: \(sandbox.logText("switch"))")
         return Lab(sandbox: sandbox, namespaces: namespaces, captureDirectory: captureDirectory, socket: socket, switchProcess: process)
@@ -78,7 +78,7 @@ struct SwitchIntegrationTests {
         #expect(icmp.filter { $0.0 == macA && $0.1 == 8 }.count == 3, "three echo requests from a")
         #expect(icmp.filter { $0.0 == macB && $0.1 == 0 }.count == 3, "three echo replies from b")
 
-        let counters = try ControlClient.call(lab.socket, ControlRequest("counters"), as: [PortCountersSnapshot].self)
+        let counters = try ControlClient.call(lab.socket, SwitchCall.counters)
         for port in counters {
             #expect(port.rxFrames == port.unicastFrames + port.floodedFrames + port.rxDrops.total,
                     "port \(port.name): every received frame is forwarded or counted as dropped")
@@ -126,7 +126,7 @@ struct SwitchIntegrationTests {
         let malformed = try CommandRunner.run(["tshark", "-r", "\(lab.captureDirectory)/sw.pcap", "-d", "tcp.port==5201,data",
                                                "-Y", "_ws.malformed || _ws.expert.severity >= error", "-T", "fields", "-e", "frame.number"])
         #expect(malformed.isEmpty, "tshark finds no malformed frames: \(malformed.prefix(200))")
-        let counters = try ControlClient.call(lab.socket, ControlRequest("counters"), as: [PortCountersSnapshot].self)
+        let counters = try ControlClient.call(lab.socket, SwitchCall.counters)
         #expect(counters.allSatisfy { $0.rxDrops.badOffload == 0 && $0.rxDrops.oversize == 0 })
     }
 
@@ -147,7 +147,7 @@ struct SwitchIntegrationTests {
         let entry = try #require(try lab.table().first { $0.mac == macA })
         #expect(entry.portName == "p3")
         #expect(entry.moves >= 1)
-        let events = try ControlClient.call(lab.socket, ControlRequest("events"), as: SwitchEventPageSnapshot.self).events
+        let events = try ControlClient.call(lab.socket, SwitchCall.events()).events
         let move = try #require(events.first { $0.kind == .moved && $0.mac == macA })
         #expect(move.oldPortName == "p1" && move.newPortName == "p3")
         let frames = try lab.capture()
@@ -167,7 +167,7 @@ struct SwitchIntegrationTests {
         #expect(!lab.ping(from: 0, to: "10.99.0.2", count: 2))
         _ = try sandbox.run(["port", "sw", "p2", "up", "--lab", sandbox.prefix])
         #expect(sandbox.waitUntil(seconds: 5) { lab.ping(from: 0, to: "10.99.0.2", count: 1) })
-        let counters = try ControlClient.call(lab.socket, ControlRequest("counters"), as: [PortCountersSnapshot].self)
+        let counters = try ControlClient.call(lab.socket, SwitchCall.counters)
         #expect(counters.contains { $0.rxDrops.portDown > 0 }, "frames toward the down port were counted as port_down drops")
     }
 

@@ -64,12 +64,12 @@ final class TestLab: @unchecked Sendable {
 
     func run(_ arguments: [String]) throws -> String { try sandbox.run(arguments + ["--lab", name]) }
 
-    func host<T: Decodable>(_ host: String, _ command: String, _ arguments: [String: String] = [:], as type: T.Type = T.self) throws -> T {
-        try ControlClient.call(folder.hostSocket(host), ControlRequest(command, arguments), as: type)
+    func host<Reply>(_ host: String, _ call: ControlCall<HostRequest, Reply>) throws -> Reply {
+        try ControlClient.call(folder.hostSocket(host), call)
     }
 
-    func switchCall<T: Decodable>(_ name: String, _ command: String, _ arguments: [String: String] = [:], as type: T.Type = T.self) throws -> T {
-        try ControlClient.call(folder.switchSocket(name), ControlRequest(command, arguments), as: type)
+    func switchCall<Reply>(_ name: String, _ call: ControlCall<SwitchRequest, Reply>) throws -> Reply {
+        try ControlClient.call(folder.switchSocket(name), call)
     }
 
     /// Runs a command in a node's namespace.
@@ -79,7 +79,7 @@ final class TestLab: @unchecked Sendable {
 
     /// Flushes and reads a switch's capture through tshark with a display filter, one line per frame.
     func tshark(_ switchName: String, filter: String, fields: [String]) throws -> [String] {
-        _ = try switchCall(switchName, "capture-flush", as: [String: UInt64].self)
+        _ = try switchCall(switchName, SwitchCall.captureFlush)
         let output = try CommandRunner.run(["tshark", "-r", state.capturePath(of: switchName), "-d", "tcp.port==8000,data", "-Y", filter, "-T", "fields"]
                                            + fields.flatMap { ["-e", $0] })
         return output.split(separator: "\n").map(String.init)

@@ -395,3 +395,32 @@ struct TopologyValidationTests {
         }
     }
 }
+
+/// Every numeric field of a topology refuses what would trap or make no sense, and says which field.
+@Suite("Topology: hostile numbers")
+struct TopologyHostileNumberTests {
+    /// (the field's line in `baseYAML`, how the field is written, whether 0 is a documented value)
+    static let fields: [(line: String, key: String, zeroIsDocumented: Bool)] = [
+        ("    mtu: 1500", "mtu", false),
+        ("    snaplen: 128", "snaplen", false),
+        ("    memory_mib: 1024", "memory_mib", false),
+        ("    touched_mib: 256", "touched_mib", true),
+        ("    memory_mib: 4096\n    port_groups: [Production]\n    datastores: [ds01]\n  - name: esx02", "memory_mib", false),
+    ]
+    static let hostile = [".inf", "-.inf", ".nan", "1e20", "\"\"", "-1", "99999999999999999999"]
+
+    @Test(arguments: 0..<5)
+    func hostileValuesAreRefusedByField(index: Int) throws {
+        let field = Self.fields[index]
+        var values = Self.hostile
+        if !field.zeroIsDocumented { values.append("0") }
+        for value in values {
+            let replaced = field.line.replacingOccurrences(of: field.line.split(separator: "\n")[0].split(separator: ":")[1], with: " \(value)")
+            let yaml = try edited([(field.line, replaced)])
+            let found = problems(yaml)
+            #expect(!found.isEmpty, "\(field.key): \(value) accepted")
+            #expect(found.contains { $0.path.hasSuffix(field.key) || $0.message.contains(field.key) },
+                    "\(field.key) = \(value): \(found.map(\.message))")
+        }
+    }
+}

@@ -58,8 +58,8 @@ public struct MigrationProgress: Codable, Sendable {
 /// A deliberate fault at a precise point of a migration, for the fault matrix. At `point` the source
 /// either holds (stops reading and writing for `holdMs`, reporting phase `held:<point>`, so a test can
 /// kill a host or cut the link at exactly that moment) or damages its own stream.
-public struct FaultPlan: Sendable, Equatable {
-    public enum Point: String, Sendable, CaseIterable {
+public struct FaultPlan: Codable, Sendable, Equatable {
+    public enum Point: String, Codable, Sendable, CaseIterable {
         /// During round 1, once a few MiB have been sent.
         case round1
         /// At the start of the second round.
@@ -70,7 +70,7 @@ public struct FaultPlan: Sendable, Equatable {
         case switchover
     }
 
-    public enum Action: String, Sendable {
+    public enum Action: String, Codable, Sendable, CaseIterable {
         case hold
         /// Flip one byte in the middle of what is sent next.
         case corrupt

@@ -1,41 +1,41 @@
 import L2Control
 
 extension HostDaemon {
-    /// Answers one control request; a bad request gets an error reply and the host keeps running.
-    func handle(_ request: ControlRequest) -> ControlReply {
+    /// Answers one control request; a refused request gets an error reply with its code and the host
+    /// keeps running.
+    func handle(_ request: HostRequest) -> ControlReply {
         do {
-            switch request.command {
-            case "status", "host-info":
+            switch request {
+            case .hostInfo:
                 return .result(info())
-            case "power-on":
-                let vm = try request.required("vm")
-                let datastore = try request.required("datastore")
+            case let .powerOn(vm, datastore):
                 return .result(try powerOn(vm: vm, datastore: datastore))
-            case "power-off":
-                try powerOff(vm: try request.required("vm"))
+            case let .powerOff(vm):
+                try powerOff(vm: vm)
                 return .done
-            case "list-vms":
+            case let .listVMs(scan):
                 let hosted = stateLock.withLock { vms.values.sorted { $0.name < $1.name } }
-                let scan = request.arguments["scan"] != "false"
                 return .result(hosted.map { summary(of: $0, scanMemory: scan) })
-            case "vm-stats":
-                return .result(summary(of: try hostedVM(try request.required("vm"))))
-            default:
-                if let reply = migrations.handle(request) { return reply }
-                return .failure("unknown command \"\(request.command)\"; the host knows host-info, power-on, power-off, list-vms, vm-stats, migrate-prepare, migrate-send, migration-status, migration-resolve")
+            case let .vmStats(vm):
+                return .result(summary(of: try hostedVM(vm)))
+            case let .migratePrepare(arguments):
+                return .result(try migrations.prepare(arguments))
+            case let .migrateSend(arguments):
+                return .result(try migrations.send(arguments))
+            case let .migrationStatus(id):
+                return .result(try migrations.status(id))
+            case let .migrationResolve(id, decision):
+                return .result(try migrations.resolve(id, decision))
+            case let .migrateCancel(id):
+                migrations.cancel(id)
+                return .done
+            case let .datastoreProbe(datastore, file):
+                return .result(try migrations.probe(datastore: datastore, file: file))
+            case let .vmotionReach(address):
+                return .result(migrations.reach(address))
             }
         } catch {
-            return .failure("\(error)")
+            return .failure(ControlError(wrapping: error))
         }
-    }
-}
-
-extension ControlRequest {
-    /// The argument `key`, or an error naming it.
-    public func required(_ key: String) throws -> String {
-        guard let value = arguments[key], !value.isEmpty else {
-            throw ConfigurationError("\"\(command)\" needs the argument \"\(key)\"")
-        }
-        return value
     }
 }

@@ -51,11 +51,11 @@ public final class HostDaemon: @unchecked Sendable {
     }
 
     public func run() throws {
-        let server = try ControlServer(path: settings.controlSocket) { [self] request in handle(request) }
+        let server = try ControlServer<HostRequest>(path: settings.controlSocket) { [self] request in handle(request) }
         server.start()
-        try migrations.startListening()
-        NamedThread.start("uplink") { [self] in uplinkLoop() }
-        NamedThread.start("vcpu") { [self] in vcpuLoop() }
+        let listener = try migrations.startListening()
+        let uplinkEnd = NamedThread.start("uplink") { [self] in uplinkLoop() }
+        let vcpuEnd = NamedThread.start("vcpu") { [self] in vcpuLoop() }
         logger.info("host \(settings.name) up: uplink \(settings.uplink), vMotion \(settings.vmkernel) \(settings.vmkernelAddress):\(settings.migrationPort), control \(settings.controlSocket)")
         let signal = SignalWaiter.waitForTermination()
         logger.info("host \(settings.name) stopping on signal \(signal)")
@@ -64,7 +64,11 @@ public final class HostDaemon: @unchecked Sendable {
         migrations.stop()
         stopEvent.signal()
         server.stop()
-        usleep(150_000)
+        // Every loop wakes on the stop event (or its own wake-up): wait for each to finish rather than
+        // for a guessed time. A loop stuck in a system call does not hold the exit up for long.
+        for (name, end) in [("uplink", uplinkEnd), ("vcpu", vcpuEnd), ("vmotion-listen", listener)] where !end.wait(seconds: 2) {
+            logger.warning("host \(settings.name): the \(name) thread did not stop within 2 s; exiting anyway")
+        }
     }
 
     var isStopping: Bool { stopping.load(ordering: .acquiring) }
@@ -145,7 +149,7 @@ public final class HostDaemon: @unchecked Sendable {
     func datastore(named name: String) throws -> Datastore {
         guard let path = settings.datastores[name] else {
             let mounted = settings.datastores.keys.sorted()
-            throw ConfigurationError("datastore \(name) is not mounted on \(settings.name) (it mounts: \(mounted.isEmpty ? "none" : mounted.joined(separator: ", ")))")
+            throw ControlError(.notFound, "datastore \(name) is not mounted on \(settings.name) (it mounts: \(mounted.isEmpty ? "none" : mounted.joined(separator: ", ")))")
         }
         return Datastore(name: name, path: path)
     }
@@ -163,12 +167,12 @@ public final class HostDaemon: @unchecked Sendable {
         let configuration = try store.loadConfiguration(of: name)
         let machine: VirtualMachine
         try stateLock.withLock {
-            do { try inventory.check(configuration) } catch { throw ConfigurationError("\(error)") }
+            do { try inventory.check(configuration) } catch { throw ControlError(.refused, "\(error)") }
         }
         do { machine = try VirtualMachine(configuration: configuration) } catch { throw ConfigurationError("\(error)") }
         let hosted = HostedVM(vm: machine, datastore: datastoreName)
         try stateLock.withLock {
-            do { try inventory.register(configuration) } catch { throw ConfigurationError("\(error)") }
+            do { try inventory.register(configuration) } catch { throw ControlError(.refused, "\(error)") }
             vms[name] = hosted
         }
         vcpuWake.signal()
@@ -200,9 +204,9 @@ public final class HostDaemon: @unchecked Sendable {
         }
     }
 
-    func vmNotFound(_ name: String) -> ConfigurationError {
+    func vmNotFound(_ name: String) -> ControlError {
         let names = stateLock.withLock { vms.keys.sorted() }
-        return ConfigurationError("no VM \(name) on \(settings.name) (it runs: \(names.isEmpty ? "none" : names.joined(separator: ", ")))")
+        return ControlError(.notFound, "no VM \(name) on \(settings.name) (it runs: \(names.isEmpty ? "none" : names.joined(separator: ", ")))")
     }
 
     func hostedVM(_ name: String) throws -> HostedVM {

@@ -25,23 +25,15 @@ final class MigrationService: @unchecked Sendable {
         let encryption: MigrationEncryptionMode
     }
 
-    /// The `encryption` argument (default opportunistic), or an error naming the modes.
-    static func encryptionMode(_ request: ControlRequest) throws -> MigrationEncryptionMode {
-        let text = request.arguments["encryption"] ?? "opportunistic"
-        guard let mode = MigrationEncryptionMode(rawValue: text) else {
-            throw ConfigurationError("encryption must be disabled, opportunistic or required, got \(text)")
-        }
-        return mode
-    }
-
     init(host: HostDaemon) { self.host = host }
 
-    /// Listens on the vMotion interface's address. Only `migrate-prepare`d ids are accepted.
-    func startListening() throws {
+    /// Listens on the vMotion interface's address. Only `migrate-prepare`d ids are accepted. Returns
+    /// the accept loop's end, which comes after `stop()` and the host's stop event.
+    func startListening() throws -> ThreadEnd {
         let socket = try TCPSocket.listen(ip: host.settings.vmkernelAddress.rawValue, port: host.settings.migrationPort,
                                           receiveBuffer: 2 << 20)
         lock.withLock { listener = socket }
-        NamedThread.start("vmotion-listen") { [self] in acceptLoop(socket) }
+        return NamedThread.start("vmotion-listen") { [self] in acceptLoop(socket) }
     }
 
     func stop() {
@@ -93,57 +85,45 @@ final class MigrationService: @unchecked Sendable {
 
     // MARK: control
 
-    func handle(_ request: ControlRequest) -> ControlReply? {
-        do {
-            switch request.command {
-            case "migrate-prepare":
-                return .result(try prepare(request))
-            case "migrate-send":
-                return .result(try send(request))
-            case "migration-status":
-                let id = try request.required("id")
-                guard let record = record(id) else { throw ConfigurationError("no migration \(id) on \(host.settings.name)") }
-                return .result(record)
-            case "migration-resolve":
-                let id = try request.required("id")
-                let decision = try request.required("decision")
-                guard let decide = lock.withLock({ pendingDecisions.removeValue(forKey: id) }) else {
-                    // A destination still waiting for a commit that cannot arrive: the coordinator's
-                    // "keep" settles it now, and a later loss of the connection needs no decision.
-                    if decision == "keep", let record = record(id), record.role == .destination, record.vmRunningHere {
-                        _ = lock.withLock { settled.insert(id) }
-                        update(id) { $0.status = "completed" }
-                        return .result(["outcome": "\(record.vm) stays on \(host.settings.name)"])
-                    }
-                    throw ConfigurationError("migration \(id) is not waiting for a decision on \(host.settings.name)")
-                }
-                switch decide(decision) {
-                case let .success(text): return .result(["outcome": text])
-                case let .failure(error):
-                    awaitDecision(id, decide)
-                    throw error
-                }
-            case "migrate-cancel":
-                let id = try request.required("id")
-                update(id) { $0.error = "cancel requested" }
-                _ = lock.withLock { cancelRequests.insert(id) }
-                return .done
-            case "datastore-probe":
-                let store = try host.datastore(named: try request.required("datastore"))
-                let file = try request.required("file")
-                guard !file.contains("/") && !file.contains("..") else { throw ConfigurationError("probe file must be a plain name") }
-                return .result(["present": FileManager.default.fileExists(atPath: "\(store.path)/\(file)")])
-            case "vmotion-reach":
-                let address = try request.required("address")
-                guard IPv4Address(address) != nil else { throw ConfigurationError("\(address) is not an IPv4 address") }
-                let reached = CommandRunner.succeeds(["ping", "-c", "1", "-W", "1", "-I", host.settings.vmkernel, address])
-                return .result(["reached": reached])
-            default:
-                return nil
+    func status(_ id: String) throws -> MigrationProgress {
+        guard let record = record(id) else { throw ControlError(.notFound, "no migration \(id) on \(host.settings.name)") }
+        return record
+    }
+
+    func resolve(_ id: String, _ decision: ResolveDecision) throws -> ResolveResult {
+        guard let decide = lock.withLock({ pendingDecisions.removeValue(forKey: id) }) else {
+            // A destination still waiting for a commit that cannot arrive: the coordinator's
+            // "keep" settles it now, and a later loss of the connection needs no decision.
+            if decision == .keep, let record = record(id), record.role == .destination, record.vmRunningHere {
+                _ = lock.withLock { settled.insert(id) }
+                update(id) { $0.status = "completed" }
+                return ResolveResult(outcome: "\(record.vm) stays on \(host.settings.name)")
             }
-        } catch {
-            return .failure("\(error)")
+            throw ControlError(.refused, "migration \(id) is not waiting for a decision on \(host.settings.name)")
         }
+        switch decide(decision.rawValue) {
+        case let .success(text): return ResolveResult(outcome: text)
+        case let .failure(error):
+            awaitDecision(id, decide)
+            throw ControlError(.refused, error.message)
+        }
+    }
+
+    func cancel(_ id: String) {
+        update(id) { $0.error = "cancel requested" }
+        _ = lock.withLock { cancelRequests.insert(id) }
+    }
+
+    func probe(datastore name: String, file: String) throws -> ProbeResult {
+        let store = try host.datastore(named: name)
+        guard !file.isEmpty, !file.contains("/"), file != ".", file != ".." else {
+            throw ControlError(.invalidArgument, "probe file must be a plain name, not \"\(file)\"")
+        }
+        return ProbeResult(present: FileManager.default.fileExists(atPath: "\(store.path)/\(file)"))
+    }
+
+    func reach(_ address: IPv4Address) -> ReachResult {
+        ReachResult(reached: CommandRunner.succeeds(["ping", "-c", "1", "-W", "1", "-I", host.settings.vmkernel, address.description]))
     }
 
     private var cancelRequests = Set<String>()
@@ -158,74 +138,37 @@ final class MigrationService: @unchecked Sendable {
 
     /// Destination preflight: the VM would fit here (datastore mounted, port group present, memory,
     /// no clash), then arms the listener for this migration id and secret.
-    private func prepare(_ request: ControlRequest) throws -> [String: String] {
-        let idText = try request.required("id")
-        guard let id = MigrationID(idText) else { throw ConfigurationError("migration id \(idText) is not 32 hex digits") }
-        guard let secretBytes = Hex.decode(try request.required("secret")), let secret = MigrationSecret(bytes: secretBytes) else {
-            throw ConfigurationError("the migration secret must be 64 hex digits")
-        }
-        let vm = try request.required("vm")
-        let datastoreName = try request.required("datastore")
-        let store = try host.datastore(named: datastoreName)
-        let configuration = try store.loadConfiguration(of: vm)
+    func prepare(_ arguments: MigratePrepareArguments) throws -> PrepareResult {
+        let store = try host.datastore(named: arguments.datastore)
+        let configuration = try store.loadConfiguration(of: arguments.vm)
         try host.stateLock.withLock {
-            do { try host.inventory.check(configuration) } catch { throw ConfigurationError("\(error)") }
+            do { try host.inventory.check(configuration) } catch { throw ControlError(.refused, "\(error)") }
         }
-        let schedule = (request.arguments["announce-ms"] ?? "0,50,200,450,800").split(separator: ",").compactMap { UInt64($0) }
-        guard !schedule.isEmpty else { throw ConfigurationError("announce-ms must be a list of milliseconds like 0,50,200,450,800") }
-        let expectation = Expectation(secret: secret, vm: vm, garp: request.arguments["garp"] == "true",
-                                      announceSchedule: schedule.map { $0 * 1_000_000 }, encryption: try Self.encryptionMode(request))
-        lock.withLock { expected[id] = expectation }
-        host.logger.info("prepared to receive \(vm) (migration \(id))")
-        return ["listening": "\(host.settings.vmkernelAddress):\(host.settings.migrationPort)"]
+        // Validated on decoding: 0...60000 ms each, so the conversion to nanoseconds cannot overflow.
+        let schedule = arguments.announceMs.map { UInt64($0) * 1_000_000 }
+        let expectation = Expectation(secret: arguments.secret, vm: arguments.vm, garp: arguments.garp,
+                                      announceSchedule: schedule, encryption: arguments.encryption)
+        lock.withLock { expected[arguments.id] = expectation }
+        host.logger.info("prepared to receive \(arguments.vm) (migration \(arguments.id))")
+        return PrepareResult(listening: "\(host.settings.vmkernelAddress):\(host.settings.migrationPort)")
     }
 
     /// Source: runs the migration to its end on this (control) thread and answers the final record.
-    private func send(_ request: ControlRequest) throws -> MigrationProgress {
-        let vm = try request.required("vm")
-        let idText = try request.required("id")
-        guard let id = MigrationID(idText) else { throw ConfigurationError("migration id \(idText) is not 32 hex digits") }
-        guard let secretBytes = Hex.decode(try request.required("secret")), let secret = MigrationSecret(bytes: secretBytes) else {
-            throw ConfigurationError("the migration secret must be 64 hex digits")
-        }
-        guard let destination = IPv4Address(try request.required("destination")) else {
-            throw ConfigurationError("destination must be the destination host's vMotion IPv4 address")
-        }
+    func send(_ arguments: MigrateSendArguments) throws -> MigrationProgress {
+        try arguments.validate()
         var policy = ConvergencePolicy()
-        if let text = request.arguments["downtime-ms"], let value = Double(text), value > 0 {
-            policy.downtimeTargetNanoseconds = UInt64(value * 1e6)
-        }
-        if let text = request.arguments["switchover-share"] {
-            guard let value = Double(text), (0...1).contains(value) else {
-                throw ConfigurationError("switchover-share must be a number from 0 to 1, not \"\(text)\"")
-            }
-            policy.switchoverShare = value
-        }
-        if let text = request.arguments["max-rounds"], let value = Int(text), value > 0 { policy.maxRounds = value }
-        if let text = request.arguments["max-seconds"], let value = Double(text), value > 0 {
-            policy.maxTotalNanoseconds = UInt64(value * 1e9)
-        }
-        if request.arguments["auto-converge"] == "false" { policy.autoConverge = false }
+        policy.downtimeTargetNanoseconds = Nanoseconds.from(milliseconds: arguments.downtimeMs)
+        policy.switchoverShare = arguments.switchoverShare
+        policy.maxRounds = arguments.maxRounds
+        policy.maxTotalNanoseconds = Nanoseconds.from(seconds: arguments.maxSeconds)
+        policy.autoConverge = arguments.autoConverge
         var migration = MigrationRequest(
-            vm: vm, id: id, secret: secret, destinationIP: destination.rawValue,
-            destinationPort: UInt16(request.arguments["port"] ?? "") ?? 8000, policy: policy,
-            forwardGraceNanoseconds: UInt64((Double(request.arguments["grace-ms"] ?? "") ?? 2000) * 1e6), fault: nil)
-        var plan: FaultPlan?
-        if let pointText = request.arguments["fault-point"] {
-            guard let point = FaultPlan.Point(rawValue: pointText) else {
-                throw ConfigurationError("fault-point must be one of \(FaultPlan.Point.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            guard let action = FaultPlan.Action(rawValue: request.arguments["fault-action"] ?? "hold") else {
-                throw ConfigurationError("fault-action must be hold, corrupt or truncate")
-            }
-            plan = FaultPlan(point: point, action: action, holdMs: Int(request.arguments["hold-ms"] ?? "") ?? 3000)
-        }
-        migration.fault = plan
-        migration.encryption = try Self.encryptionMode(request)
-        if let text = request.arguments["stall-seconds"], let value = Double(text), value > 0 {
-            migration.stallTimeoutNanoseconds = UInt64(value * 1e9)
-        }
-        let hosted = try host.hostedVM(vm)
+            vm: arguments.vm, id: arguments.id, secret: arguments.secret, destinationIP: arguments.destination.rawValue,
+            destinationPort: arguments.port, policy: policy,
+            forwardGraceNanoseconds: Nanoseconds.from(milliseconds: arguments.graceMs), fault: arguments.fault)
+        migration.encryption = arguments.encryption
+        migration.stallTimeoutNanoseconds = Nanoseconds.from(seconds: arguments.stallSeconds)
+        let hosted = try host.hostedVM(arguments.vm)
         return SourceDriver(service: self, host: host, vm: hosted, request: migration).run()
     }
 }

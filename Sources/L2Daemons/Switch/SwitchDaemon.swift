@@ -100,7 +100,7 @@ public final class SwitchDaemon: Sendable {
     /// Serves until a termination signal, then cleans up. The caller must have blocked the
     /// termination signals (`SignalWaiter.blockTerminationSignals()`) before any thread started.
     public func run() throws {
-        let server = try ControlServer(path: settings.controlSocket) { [self] request in handle(request) }
+        let server = try ControlServer<SwitchRequest>(path: settings.controlSocket) { [self] request in handle(request) }
         server.start()
         let done = DispatchSemaphore(value: 0)
         NamedThread.start("forward") { [self] in
@@ -282,51 +282,48 @@ public final class SwitchDaemon: Sendable {
 
     // MARK: control
 
-    private func handle(_ request: ControlRequest) -> ControlReply {
+    private func handle(_ request: SwitchRequest) -> ControlReply {
         let now = SystemClock.wallNanoseconds()
-        switch request.command {
-        case "status":
+        switch request {
+        case .status:
             return .result(SwitchStatus(name: settings.name, pid: getpid(), capture: settings.capturePath,
                                         framesCaptured: capture.framesWritten,
                                         ports: settings.ports))
-        case "mac-table":
+        case .macTable:
             return .result(core.withLock { $0.macTableSnapshot(at: now) })
-        case "events":
-            let cursor = UInt64(request.arguments["since"] ?? "0") ?? 0
+        case let .events(since: cursor):
             return .result(core.withLock { $0.eventSnapshots(since: cursor) })
-        case "counters":
+        case .counters:
             return .result(core.withLock { $0.portCountersSnapshot() })
-        case "port":
-            guard let name = request.arguments["port"], let index = settings.ports.firstIndex(where: { $0.name == name }) else {
-                return .failure("no port \"\(request.arguments["port"] ?? "")\" on switch \(settings.name); ports are \(settings.ports.map(\.name).joined(separator: ", "))")
-            }
-            guard let state = request.arguments["state"], state == "up" || state == "down" else {
-                return .failure("port state must be up or down")
-            }
-            let up = state == "up"
+        case let .setPort(port: name, state: state):
+            guard let index = portIndex(name) else { return .failure(noSuchPort(name)) }
             do {
-                try core.withLock { core throws in try core.setPort(PortID(index + 1), up: up) }
-                try? ports.taps[index].setCarrier(up)
+                try core.withLock { core throws in try core.setPort(PortID(index + 1), up: state == .up) }
+                try? ports.taps[index].setCarrier(state == .up)
             } catch {
-                return .failure("\(error)")
+                return .failure(ControlError(.refused, "\(error)"))
             }
-            logger.info("port \(name) set \(state)")
+            logger.info("port \(name) set \(state.rawValue)")
             return .done
-        case "flush":
-            let removed = core.withLock { core in
-                if let name = request.arguments["port"], let index = settings.ports.firstIndex(where: { $0.name == name }) {
-                    return core.flush(port: PortID(index + 1))
-                }
-                return core.flush()
+        case let .flush(port: name):
+            var port: PortID?
+            if let name {
+                guard let index = portIndex(name) else { return .failure(noSuchPort(name)) }
+                port = PortID(index + 1)
             }
-            return .result(["removed": removed])
-        case "capture-flush":
+            let removed = core.withLock { core in port.map { core.flush(port: $0) } ?? core.flush() }
+            return .result(FlushResult(removed: removed))
+        case .captureFlush:
             capture.flush()
             for writer in portCaptures { writer?.flush() }
-            return .result(["frames": capture.framesWritten])
-        default:
-            return .failure("unknown command \"\(request.command)\"; the switch knows status, mac-table, events, counters, port, flush, capture-flush")
+            return .result(CaptureFlushResult(frames: capture.framesWritten))
         }
+    }
+
+    private func portIndex(_ name: String) -> Int? { settings.ports.firstIndex { $0.name == name } }
+
+    private func noSuchPort(_ name: String) -> ControlError {
+        ControlError(.notFound, "no port \"\(name)\" on switch \(settings.name); ports are \(settings.ports.map(\.name).joined(separator: ", "))")
     }
 }
 

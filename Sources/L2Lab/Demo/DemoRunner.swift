@@ -66,7 +66,7 @@ public struct DemoRunner {
         defer {
             for probe in probes { probe.terminate(graceSeconds: 1) }
             if !options.keep {
-                LabLifecycle.down(lab: topology.name)
+                _ = try? LabLifecycle.down(lab: topology.name)
                 say("lab \(topology.name) is down")
             } else {
                 say("lab \(topology.name) left up (--keep); take it down with `l2motion lab down --name \(topology.name)`")
@@ -100,7 +100,7 @@ public struct DemoRunner {
         let pingReport = ping.stop()
         _ = udp.wait(seconds: 3)
         for switchNode in topology.switches {
-            _ = try? ControlClient.call(state.folder.switchSocket(switchNode.name), ControlRequest("capture-flush"), as: [String: UInt64].self)
+            _ = try? ControlClient.call(state.folder.switchSocket(switchNode.name), SwitchCall.captureFlush)
         }
         let udpReport = UDPProbeReport.parse((try? String(contentsOfFile: udpLog, encoding: .utf8)) ?? "")
         var expectations = [(first, destination)]

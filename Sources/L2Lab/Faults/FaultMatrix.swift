@@ -75,7 +75,7 @@ public struct FaultMatrix {
     public func run() throws -> [FaultRun] {
         var results: [FaultRun] = []
         var lab: LabState?
-        defer { if lab != nil { LabLifecycle.down(lab: labName) } }
+        defer { if lab != nil { _ = try? LabLifecycle.down(lab: labName) } }
         for fault in faults {
             for moment in moments {
                 for _ in 0..<runs {
@@ -85,7 +85,7 @@ public struct FaultMatrix {
                     report(result)
                     // A killed host or a lab in doubt is rebuilt; otherwise the next run reuses it.
                     if fault == .destinationKilled || fault == .sourceKilled || !result.passed || result.migratesAfterwards != true {
-                        LabLifecycle.down(lab: labName)
+                        _ = try? LabLifecycle.down(lab: labName)
                         lab = nil
                     }
                 }
@@ -127,7 +127,7 @@ public struct FaultMatrix {
         let apply: @Sendable () -> Void = {
             switch fault {
             case .linkDown:
-                _ = try? directory.switchCall("vmotion", "port", ["port": destination, "state": "down"], as: Nothing.self)
+                _ = try? directory.switchCall("vmotion", SwitchCall.setPort(destination, .down))
             case .destinationKilled:
                 _ = signalHost(destination, SIGKILL)
             case .sourceKilled:
@@ -141,7 +141,7 @@ public struct FaultMatrix {
             }
         }
         restore.append {
-            _ = try? directory.switchCall("vmotion", "port", ["port": destination, "state": "up"], as: Nothing.self)
+            _ = try? directory.switchCall("vmotion", SwitchCall.setPort(destination, .up))
             if fault == .destinationStalled { _ = signalHost(destination, SIGCONT) }
         }
 
@@ -164,18 +164,16 @@ public struct FaultMatrix {
             case .switchover: .stunned
             default: .switchover
             }
-            options.faultPoint = point.rawValue
             if fault == .corruptStream || fault == .truncatedStream {
-                options.faultAction = fault == .corruptStream ? "corrupt" : "truncate"
+                options.fault = FaultPlan(point: point, action: fault == .corruptStream ? .corrupt : .truncate)
             } else {
-                options.faultAction = "hold"
-                options.holdMs = 1500
+                options.fault = FaultPlan(point: point, action: .hold, holdMs: 1500)
                 let waitForResume = moment == .resumedBeforeCommit
                 options.onHold = { _ in
                     if waitForResume {
                         let deadline = Date().addingTimeInterval(3)
                         while Date() < deadline {
-                            if let hosts = try? directory.host(destination, "list-vms", ["scan": "false"], as: [VMSummary].self, timeoutSeconds: 1),
+                            if let hosts = try? directory.host(destination, HostCall.listVMs(scan: false), timeoutSeconds: 1),
                                hosts.contains(where: { $0.statistics.state == .running }) { break }
                             usleep(20_000)
                         }
@@ -203,7 +201,7 @@ public struct FaultMatrix {
         // Where does the VM run now?
         var runningOn: [String] = []
         for host in lab.topology.hosts.map(\.name) {
-            guard let list = try? directory.host(host, "list-vms", ["scan": "false"], as: [VMSummary].self, timeoutSeconds: 3) else { continue }
+            guard let list = try? directory.host(host, HostCall.listVMs(scan: false), timeoutSeconds: 3) else { continue }
             if list.contains(where: { $0.name == vm.name && ($0.statistics.state == .running || $0.statistics.state == .migratingOut) }) {
                 runningOn.append(host)
             }

@@ -31,6 +31,7 @@ public enum LabLifecycle {
     /// Brings the lab up; on any failure removes what was created and rethrows.
     public static func up(_ topology: Topology, captureRoot: String, logger: Logger,
                           progress: (String) -> Void = { _ in }) throws -> LabState {
+        try LabAccess.require()
         guard !exists(topology.name) else {
             throw LabError("lab \(topology.name) is already up (or left over from a crash); run `l2motion lab down --name \(topology.name)` first, or choose another --name")
         }
@@ -50,7 +51,7 @@ public enum LabLifecycle {
             return state
         } catch {
             logger.error("lab \(topology.name) could not come up: \(error); removing what was created")
-            down(lab: topology.name)
+            _ = try? down(lab: topology.name)
             throw error
         }
     }
@@ -94,7 +95,7 @@ public enum LabLifecycle {
             let child = try ChildProcess(arguments, logPath: state.folder.log("switch-\(node.name)"))
             state.processes.append(.init(role: "switch", name: node.name, pid: child.pid))
             try state.save()
-            try waitForSocket(state.folder.switchSocket(node.name), child: child, what: "switch \(node.name)", log: state.folder.log("switch-\(node.name)"))
+            try waitForSocket(state.folder.switchSocket(node.name), answering: SwitchCall.status, child: child, what: "switch \(node.name)", log: state.folder.log("switch-\(node.name)"))
             progress("switch \(node.name): \(state.topology.ports(of: node.name).count) ports, capture \(state.capturePath(of: node.name))")
         }
     }
@@ -109,7 +110,7 @@ public enum LabLifecycle {
             let child = try ChildProcess(arguments, logPath: state.folder.log("host-\(host.name)"))
             state.processes.append(.init(role: "host", name: host.name, pid: child.pid))
             try state.save()
-            try waitForSocket(state.folder.hostSocket(host.name), child: child, what: "host \(host.name)", log: state.folder.log("host-\(host.name)"))
+            try waitForSocket(state.folder.hostSocket(host.name), answering: HostCall.hostInfo, child: child, what: "host \(host.name)", log: state.folder.log("host-\(host.name)"))
             progress("host \(host.name): vMotion \(host.vmkAddress), port groups \(host.portGroups.joined(separator: ", "))")
         }
     }
@@ -117,8 +118,7 @@ public enum LabLifecycle {
     private static func powerOnVMs(_ state: LabState, progress: (String) -> Void) throws {
         for vm in state.topology.vms {
             do {
-                _ = try ControlClient.call(state.folder.hostSocket(vm.host), ControlRequest("power-on", ["vm": vm.name, "datastore": vm.datastore]),
-                                           as: VMSummary.self)
+                _ = try ControlClient.call(state.folder.hostSocket(vm.host), HostCall.powerOn(vm.name, datastore: vm.datastore))
             } catch {
                 throw LabError("could not power on \(vm.name) on \(vm.host): \(error)")
             }
@@ -127,7 +127,8 @@ public enum LabLifecycle {
     }
 
     /// Waits until a daemon answers on its control socket; if it exits first, its log says why.
-    static func waitForSocket(_ path: String, child: ChildProcess, what: String, log: String, seconds: Double = 15) throws {
+    static func waitForSocket<Request, Reply>(_ path: String, answering call: ControlCall<Request, Reply>, child: ChildProcess,
+                                              what: String, log: String, seconds: Double = 15) throws {
         let deadline = SystemClock.monotonicNanoseconds() + UInt64(seconds * 1e9)
         while SystemClock.monotonicNanoseconds() < deadline {
             if let status = child.exitStatus {
@@ -135,7 +136,7 @@ public enum LabLifecycle {
                 let last = text.split(separator: "\n").suffix(3).joined(separator: "\n")
                 throw LabError("\(what) exited with status \(status) while starting: \(last)")
             }
-            if (try? ControlClient.call(path, ControlRequest("status"), as: Nothing.self, timeoutSeconds: 2)) != nil { return }
+            if (try? ControlClient.call(path, call, timeoutSeconds: 2)) != nil { return }
             usleep(20_000)
         }
         throw LabError("\(what) did not answer on \(path) within \(Int(seconds)) s (log: \(log))")
@@ -143,8 +144,10 @@ public enum LabLifecycle {
 
     /// Removes everything of lab `name`: its daemons (by PID, checked against their command line),
     /// its namespaces (by prefix) and its run folder. Returns what it removed; works after a crash.
+    /// Only root can: anyone else gets `permission-denied` and nothing is touched.
     @discardableResult
-    public static func down(lab name: String) -> [String] {
+    public static func down(lab name: String) throws(ControlError) -> [String] {
+        try LabAccess.require()
         var removed: [String] = []
         let marker = "--lab \(name) "
         var pids: [(String, Int32)] = []
@@ -164,6 +167,10 @@ public enum LabLifecycle {
         if FileManager.default.fileExists(atPath: folder) {
             try? FileManager.default.removeItem(atPath: folder)
             removed.append("run folder \(folder)")
+        }
+        // The last lab leaves no empty /run/l2motion behind (a lab made it).
+        if (try? FileManager.default.contentsOfDirectory(atPath: RunFolder.root))?.isEmpty == true {
+            try? FileManager.default.removeItem(atPath: RunFolder.root)
         }
         return removed
     }

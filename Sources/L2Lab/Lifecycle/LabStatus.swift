@@ -46,13 +46,13 @@ public struct LabStatus: Codable, Sendable {
         }
         var vms: [VMRow] = []
         for host in state.topology.hosts {
-            guard let list = try? ControlClient.call(state.folder.hostSocket(host.name), ControlRequest("list-vms"), as: [VMSummary].self) else { continue }
+            guard let list = try? ControlClient.call(state.folder.hostSocket(host.name), HostCall.listVMs()) else { continue }
             vms += list.map { VMRow(name: $0.name, host: host.name, state: $0.statistics.state.rawValue, ip: $0.ip.description,
                                     mac: $0.mac.description, udpCounter: $0.statistics.udpCounter) }
         }
         var tables: [String: [MACTableEntrySnapshot]] = [:]
         for node in state.topology.switches {
-            tables[node.name] = try? ControlClient.call(state.folder.switchSocket(node.name), ControlRequest("mac-table"), as: [MACTableEntrySnapshot].self)
+            tables[node.name] = try? ControlClient.call(state.folder.switchSocket(node.name), SwitchCall.macTable)
         }
         return LabStatus(name: state.name, createdAt: state.createdAt, captureDirectory: state.captureDirectory,
                          processes: processes, vms: vms.sorted { $0.name < $1.name }, macTables: tables)

@@ -82,7 +82,7 @@ public enum TopologyValidator {
             if !host.datastores.contains(vm.datastore) {
                 add("\(path).datastore", "host \(host.name) does not mount datastore \"\(vm.datastore)\" (it mounts: \(host.datastores.joined(separator: ", ")))")
             }
-            if vm.memoryMiB <= 0 { add("\(path).memory_mib", "memory must be positive") }
+            if let problem = outOfRange(vm.memoryMiB, Limits.vmMemory.named("memory_mib")) { add("\(path).memory_mib", problem) }
             if vm.touchedMiB < 0 || vm.touchedMiB > vm.memoryMiB { add("\(path).touched_mib", "touched_mib must be 0...memory_mib (\(vm.memoryMiB))") }
             if WorkloadSpec.preset(named: vm.workload) == nil {
                 add("\(path).workload", "unknown workload \"\(vm.workload)\"; choose one of \(WorkloadSpec.presetNames.joined(separator: ", "))")
@@ -108,4 +108,10 @@ public enum TopologyValidator {
             $0.isASCII && ($0.isLetter || $0.isNumber || (allowDash && ($0 == "-" || $0 == "_")))
         }
     }
+}
+
+/// The limit's message if `value` is out of its range, nil if it is fine.
+func outOfRange(_ value: Int, _ limit: NumericLimit) -> String? {
+    do { try limit.check(value) } catch { return error.message }
+    return nil
 }

@@ -47,3 +47,12 @@ struct UserFacingError: Error, CustomStringConvertible {
     let description: String
     init(_ message: String) { description = message }
 }
+
+extension NumericLimit {
+    /// The same check as `check`, as ArgumentParser's validation error (printed with the usage).
+    func validate(_ value: Double) throws {
+        do { try check(value) } catch { throw ValidationError(error.message) }
+    }
+
+    func validate(_ value: Int) throws { try validate(Double(value)) }
+}

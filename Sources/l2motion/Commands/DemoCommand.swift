@@ -23,8 +23,12 @@ struct DemoCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        guard pingInterval >= 1 else { throw ValidationError("--ping-interval must be at least 1 ms") }
-        if let memory { guard memory > 0 else { throw ValidationError("--memory must be positive") } }
+        try Limits.pingInterval.validate(pingInterval)
+        if let memory { try Limits.vmMemory.validate(memory) }
+        if let touched { try Limits.vmTouched.validate(touched) }
+        if let memory, let touched, touched > memory {
+            throw ValidationError("--touched \(touched) MiB is more than --memory \(memory) MiB")
+        }
     }
 
     func run() throws {

@@ -20,6 +20,8 @@ struct FaultMatrixCommand: ParsableCommand {
     @Option(help: "Write the Markdown table here (e.g. docs/RELIABILITY.md).") var output: String?
     @OptionGroup var outputOptions: OutputOptions
 
+    func validate() throws { try Limits.runs.validate(runs) }
+
     func run() throws {
         let logger = LoggingSetup.bootstrap(label: "l2motion.faults")
         let faultList = try faults.map { text in

@@ -51,6 +51,8 @@ struct HostCommand: ParsableCommand {
 
     func validate() throws {
         guard IPv4Address(vmkAddress) != nil else { throw ValidationError("--vmk-address \"\(vmkAddress)\" is not an IPv4 address") }
+        try Limits.migrationPort.validate(Int(migrationPort))
+        try Limits.hostMemory.validate(memoryLimit)
         _ = try parsedPortGroups()
         _ = try parsedDatastores()
         try PortSpec.validateInterfaceName(uplink, what: "--uplink")

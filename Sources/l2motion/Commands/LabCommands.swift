@@ -52,7 +52,7 @@ struct LabCommand: ParsableCommand {
         @Option(help: "The lab's name.") var name = "l2m"
 
         func run() throws {
-            let removed = LabLifecycle.down(lab: name)
+            let removed = try LabLifecycle.down(lab: name)
             if removed.isEmpty {
                 print("lab \(name) does not exist; nothing to do")
             } else {
@@ -67,6 +67,7 @@ struct LabCommand: ParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func run() throws {
+            try LabAccess.require()
             guard let state = LabState.load(lab: name) else {
                 throw UserFacingError("lab \(name) is not up (no \(RunFolder(lab: name).stateFile)); start it with `l2motion lab up`")
             }
@@ -114,7 +115,7 @@ enum CleanupOnSignal {
             guard run else { return }
             FileHandle.standardError.write(Data("\ninterrupted (signal \(signal)): taking lab \(lab) down\n".utf8))
             ChildProcess.terminateAllStarted()
-            LabLifecycle.down(lab: lab)
+            _ = try? LabLifecycle.down(lab: lab)
             exit(130)
         }
         thread.start()

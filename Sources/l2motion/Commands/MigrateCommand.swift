@@ -3,6 +3,7 @@ import Foundation
 import L2Control
 import L2Daemons
 import L2Lab
+import L2Migration
 
 /// Migration tuning flags shared by `migrate` and `demo`.
 struct MigrationFlags: ParsableArguments {
@@ -13,28 +14,29 @@ struct MigrationFlags: ParsableArguments {
     @Flag(help: "Never throttle the workload (no SDPS/auto-converge).") var noAutoConverge = false
     @Flag(help: "Also send a gratuitous ARP with the first RARP.") var garp = false
     @Option(help: "RARP schedule after resume, in ms.") var announce = "0,50,200,450,800"
-    @Option(help: "Encrypted vMotion (AES-256-GCM): disabled, opportunistic or required.") var encryption = "opportunistic"
+    @Option(help: "Encrypted vMotion (AES-256-GCM): disabled, opportunistic or required.") var encryption = MigrationEncryptionMode.opportunistic
+
+    /// Every number checked before anything is created or sent (ArgumentParser calls this before `run`).
+    func validate() throws {
+        let options = try options()
+        do { try options.validate() } catch { throw ValidationError(error.message) }
+    }
 
     func options(productionSwitch: String = "pswitch") throws -> MigrationOptions {
         var options = MigrationOptions()
         options.downtimeMs = downtime
-        guard (0...1).contains(switchoverShare) else {
-            throw ValidationError("--switchover-share must be between 0 and 1 (1 is QEMU's rule), not \(switchoverShare)")
-        }
         options.switchoverShare = switchoverShare
         options.maxRounds = maxRounds
         options.maxSeconds = maxSeconds
         options.autoConverge = !noAutoConverge
         options.garp = garp
-        let schedule = announce.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !schedule.isEmpty, schedule.allSatisfy({ $0 >= 0 && $0 <= 60_000 }) else {
-            throw ValidationError("--announce must be milliseconds like 0,50,200,450,800")
+        let parts = announce.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        let schedule = parts.compactMap { Int($0) }
+        guard !announce.isEmpty, schedule.count == parts.count else {
+            throw ValidationError("--announce must be whole milliseconds separated by commas, like 0,50,200,450,800, not \"\(announce)\"")
         }
         options.announceMs = schedule
         options.productionSwitch = productionSwitch
-        guard ["disabled", "opportunistic", "required"].contains(encryption) else {
-            throw ValidationError("--encryption must be disabled, opportunistic or required")
-        }
         options.encryption = encryption
         return options
     }
@@ -73,3 +75,5 @@ struct MigrateCommand: ParsableCommand {
         if report.runsOn != to { throw ExitCode(1) }
     }
 }
+
+extension MigrationEncryptionMode: ExpressibleByArgument {}

@@ -17,7 +17,13 @@ struct PingTestCommand: ParsableCommand {
     @OptionGroup var labOptions: LabOptions
     @OptionGroup var output: OutputOptions
 
+    func validate() throws {
+        try Limits.pingInterval.named("--interval").validate(interval)
+        try Limits.pingSeconds.validate(seconds)
+    }
+
     func run() throws {
+        try LabAccess.require()
         SignalWaiter.blockTerminationSignals()
         guard let state = LabState.load(lab: labOptions.lab) else {
             throw UserFacingError("lab \(labOptions.lab) is not up; start it with `l2motion lab up`")

@@ -57,9 +57,10 @@ struct SwitchCommand: ParsableCommand {
         guard !name.isEmpty, name.count <= 32, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
             throw ValidationError("switch name \"\(name)\" must be 1-32 letters, digits, - or _")
         }
-        guard (0...1_000_000).contains(busyPollUs) else {
-            throw ValidationError("--busy-poll-us \(busyPollUs) is out of range; use 0 (never poll) to 1000000 (one second)")
-        }
+        try Limits.busyPollMicroseconds.validate(busyPollUs)
+        try Limits.snaplen.validate(snaplen)
+        try Limits.agingSeconds.validate(aging)
+        try Limits.macTableCapacity.validate(capacity)
         let specs = try ports.map { try PortSpec(parsing: $0) }
         try validatePorts(specs)
     }

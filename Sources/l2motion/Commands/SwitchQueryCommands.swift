@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import L2Control
 import L2Edge
+import L2Lab
 import L2Switch
 
 /// Where to find a running switch's control socket.
@@ -16,8 +17,9 @@ struct SwitchTarget: ParsableArguments {
 
     var path: String { socket ?? labOptions.runFolder.switchSocket(name) }
 
-    func call<T: Decodable>(_ command: String, _ arguments: [String: String] = [:], as type: T.Type = T.self) throws -> T {
-        try ControlClient.call(path, ControlRequest(command, arguments), as: type)
+    func call<Reply>(_ call: ControlCall<SwitchRequest, Reply>) throws -> Reply {
+        try LabAccess.require()
+        return try ControlClient.call(path, call)
     }
 }
 
@@ -28,7 +30,7 @@ struct MACTableCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        let rows = try target.call("mac-table", as: [MACTableEntrySnapshot].self)
+        let rows = try target.call(SwitchCall.macTable)
         if output.json { return try printJSON(rows) }
         printTable(["MAC", "PORT", "AGE", "MOVES"], rows.map {
             [$0.mac.description, $0.portName, String(format: "%.1fs", Double($0.ageMs) / 1000), String($0.moves)]
@@ -43,7 +45,7 @@ struct SwitchEventsCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        let rows = try target.call("events", as: SwitchEventPageSnapshot.self).events
+        let rows = try target.call(SwitchCall.events()).events
         if output.json { return try printJSON(rows) }
         printTable(["#", "TIME", "EVENT", "MAC", "FROM", "TO", "FRAME"], rows.map { event in
             [String(event.sequence), WallTime.format(event.timeNs), event.kind.rawValue, event.mac.description,
@@ -59,7 +61,7 @@ struct CountersCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        let rows = try target.call("counters", as: [PortCountersSnapshot].self)
+        let rows = try target.call(SwitchCall.counters)
         if output.json { return try printJSON(rows) }
         printTable(["PORT", "STATE", "MTU", "MACS", "RX", "RX BYTES", "FLOODED", "RX DROPS", "TX", "TX BYTES", "TX DROPS"], rows.map {
             [$0.name, $0.up ? "up" : "down", String($0.mtu), String($0.macCount), String($0.rxFrames), String($0.rxBytes),
@@ -78,15 +80,11 @@ struct PortCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "port", abstract: "Set a switch port down (a link fault) or up.")
     @OptionGroup var target: SwitchTarget
     @Argument(help: "The port's name, e.g. p2.") var port: String
-    @Argument(help: "down or up.") var state: String
-
-    func validate() throws {
-        guard state == "up" || state == "down" else { throw ValidationError("state must be up or down, got \"\(state)\"") }
-    }
+    @Argument(help: "down or up.") var state: PortAdminState
 
     func run() throws {
-        _ = try target.call("port", ["port": port, "state": state], as: Nothing.self)
-        print("\(target.name) \(port) \(state)")
+        _ = try target.call(SwitchCall.setPort(port, state))
+        print("\(target.name) \(port) \(state.rawValue)")
     }
 }
 
@@ -97,8 +95,8 @@ struct FlushCommand: ParsableCommand {
     @Option(help: "Only this port's entries.") var port: String?
 
     func run() throws {
-        let result = try target.call("flush", port.map { ["port": $0] } ?? [:], as: [String: Int].self)
-        print("removed \(result["removed"] ?? 0) entries")
+        let result = try target.call(SwitchCall.flush(port: port))
+        print("removed \(result.removed) entries")
     }
 }
 
@@ -112,3 +110,5 @@ enum WallTime {
         return formatter.string(from: date)
     }
 }
+
+extension PortAdminState: ExpressibleByArgument {}

@@ -3,6 +3,7 @@ import Foundation
 import L2Control
 import L2Daemons
 import L2Edge
+import L2Lab
 import L2Guest
 
 /// Where to find a running host's control socket.
@@ -13,8 +14,9 @@ struct HostTarget: ParsableArguments {
 
     var path: String { socket ?? labOptions.runFolder.hostSocket(host) }
 
-    func call<T: Decodable>(_ command: String, _ arguments: [String: String] = [:], as type: T.Type = T.self) throws -> T {
-        try ControlClient.call(path, ControlRequest(command, arguments), as: type)
+    func call<Reply>(_ call: ControlCall<HostRequest, Reply>) throws -> Reply {
+        try LabAccess.require()
+        return try ControlClient.call(path, call)
     }
 }
 
@@ -32,7 +34,7 @@ struct VMCommand: ParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            let summary = try target.call("power-on", ["vm": vm, "datastore": datastore], as: VMSummary.self)
+            let summary = try target.call(HostCall.powerOn(vm, datastore: datastore))
             if output.json { return try printJSON(summary) }
             print("\(summary.name) is \(summary.statistics.state) on \(target.host): \(summary.mac) \(summary.ip), \(summary.memoryMiB) MiB, port group \"\(summary.portGroup)\"")
         }
@@ -44,7 +46,7 @@ struct VMCommand: ParsableCommand {
         @OptionGroup var target: HostTarget
 
         func run() throws {
-            _ = try target.call("power-off", ["vm": vm], as: Nothing.self)
+            _ = try target.call(HostCall.powerOff(vm))
             print("\(vm) powered off on \(target.host)")
         }
     }
@@ -55,7 +57,7 @@ struct VMCommand: ParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            let rows = try target.call("list-vms", as: [VMSummary].self)
+            let rows = try target.call(HostCall.listVMs())
             if output.json { return try printJSON(rows) }
             printTable(["VM", "STATE", "MAC", "IP", "MEMORY", "TOUCHED", "DIRTY/S", "THROTTLE", "UDP COUNTER"], rows.map {
                 [$0.name, $0.statistics.state.rawValue, $0.mac.description, $0.ip.description, "\($0.memoryMiB) MiB",
@@ -71,7 +73,7 @@ struct VMCommand: ParsableCommand {
         @OptionGroup var target: HostTarget
 
         func run() throws {
-            try printJSON(try target.call("vm-stats", ["vm": vm], as: VMSummary.self))
+            try printJSON(try target.call(HostCall.vmStats(vm)))
         }
     }
 }
@@ -85,7 +87,8 @@ struct HostInfoCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        let info = try ControlClient.call(socket ?? labOptions.runFolder.hostSocket(host), ControlRequest("host-info"), as: HostInfo.self)
+        try LabAccess.require()
+        let info = try ControlClient.call(socket ?? labOptions.runFolder.hostSocket(host), HostCall.hostInfo)
         if output.json { return try printJSON(info) }
         print("host \(info.name) (pid \(info.pid))")
         print("  uplink      \(info.uplink)")

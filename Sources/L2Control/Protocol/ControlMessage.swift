@@ -1,28 +1,18 @@
 import Foundation
 
-/// One request on a daemon's control socket: a command name and string arguments, sent as one
-/// JSON line, e.g. `{"command":"mac-table","arguments":{}}`.
-public struct ControlRequest: Codable, Sendable, Equatable {
-    public var command: String
-    public var arguments: [String: String]
-
-    public init(_ command: String, _ arguments: [String: String] = [:]) {
-        self.command = command
-        self.arguments = arguments
-    }
-}
-
-/// A daemon's answer: `{"ok":true,"result":...}` or `{"ok":false,"error":"..."}` on one line.
+/// A daemon's answer, one JSON line: `{"ok":true,"result":...}` or
+/// `{"ok":false,"code":"not-found","error":"..."}`. The result is the reply value itself, so the JSON a
+/// client receives is exactly what `--json` prints.
 public enum ControlReply: Sendable {
     case success(json: Data)
-    case failure(String)
+    case failure(ControlError)
 
     /// Encodes `value` as the result.
     public static func result<T: Encodable>(_ value: T) -> ControlReply {
         do {
             return .success(json: try ControlJSON.encoder.encode(value))
         } catch {
-            return .failure("could not encode the reply: \(error)")
+            return .failure(ControlError(.failed, "could not encode the reply: \(error)"))
         }
     }
 
@@ -36,14 +26,15 @@ public enum ControlReply: Sendable {
             data.append(json)
             data.append(Data("}".utf8))
             return data
-        case let .failure(message):
-            let body = (try? ControlJSON.encoder.encode(ErrorBody(ok: false, error: message))) ?? Data("{\"ok\":false}".utf8)
-            return body
+        case let .failure(error):
+            let body = ErrorBody(ok: false, code: error.code, error: error.message)
+            return (try? ControlJSON.encoder.encode(body)) ?? Data("{\"ok\":false}".utf8)
         }
     }
 
     private struct ErrorBody: Encodable {
         let ok: Bool
+        let code: ControlErrorCode
         let error: String
     }
 }
@@ -51,6 +42,7 @@ public enum ControlReply: Sendable {
 /// A reply decoded on the client side.
 public struct ControlEnvelope<Result: Decodable>: Decodable {
     public let ok: Bool
+    public let code: ControlErrorCode?
     public let error: String?
     public let result: Result?
 }
@@ -73,6 +65,6 @@ public enum ControlJSON {
 }
 
 /// An empty result, for commands that only act.
-public struct Nothing: Codable, Sendable {
+public struct Nothing: Codable, Sendable, Equatable {
     public init() {}
 }

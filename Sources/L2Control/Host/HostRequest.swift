@@ -1,0 +1,82 @@
+import L2Wire
+
+/// Everything a host daemon's control socket serves, one case per command, typed arguments.
+/// On the wire: `{"power-on":{"vm":"web01","datastore":"ds01"}}`, `{"host-info":{}}`.
+public enum HostRequest: ControlRequestKind, Equatable {
+    /// The host's name, interfaces, memory, port groups, datastores and VMs → `HostInfo`.
+    case hostInfo
+    /// Power on a VM from a datastore → `VMSummary`.
+    case powerOn(vm: String, datastore: String)
+    /// Power off a VM → `Nothing`.
+    case powerOff(vm: String)
+    /// The VMs here; `scan: false` skips the memory scan (cheap, for look-ups) → `[VMSummary]`.
+    case listVMs(scan: Bool)
+    /// One VM's figures → `VMSummary`.
+    case vmStats(vm: String)
+    /// Destination preflight and arming of the listener for one migration → `PrepareResult`.
+    case migratePrepare(arguments: MigratePrepareArguments)
+    /// Source: run the migration to its end → `MigrationProgress` (the final record).
+    case migrateSend(arguments: MigrateSendArguments)
+    /// One migration's record on this host → `MigrationProgress`.
+    case migrationStatus(id: String)
+    /// The coordinator's decision for a migration whose end this host could not see → `ResolveResult`.
+    case migrationResolve(id: String, decision: ResolveDecision)
+    /// Drop a migration this host prepared or runs → `Nothing`.
+    case migrateCancel(id: String)
+    /// Whether a file the coordinator made on the source's datastore is visible here → `ProbeResult`.
+    case datastoreProbe(datastore: String, file: String)
+    /// Whether the vMotion interface reaches an address → `ReachResult`.
+    case vmotionReach(address: IPv4Address)
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case hostInfo = "host-info"
+        case powerOn = "power-on"
+        case powerOff = "power-off"
+        case listVMs = "list-vms"
+        case vmStats = "vm-stats"
+        case migratePrepare = "migrate-prepare"
+        case migrateSend = "migrate-send"
+        case migrationStatus = "migration-status"
+        case migrationResolve = "migration-resolve"
+        case migrateCancel = "migrate-cancel"
+        case datastoreProbe = "datastore-probe"
+        case vmotionReach = "vmotion-reach"
+    }
+
+    public static let daemon = "host"
+    public static var commands: [String] { CodingKeys.allCases.map(\.rawValue) }
+
+    public var command: String {
+        let key: CodingKeys = switch self {
+        case .hostInfo: .hostInfo
+        case .powerOn: .powerOn
+        case .powerOff: .powerOff
+        case .listVMs: .listVMs
+        case .vmStats: .vmStats
+        case .migratePrepare: .migratePrepare
+        case .migrateSend: .migrateSend
+        case .migrationStatus: .migrationStatus
+        case .migrationResolve: .migrationResolve
+        case .migrateCancel: .migrateCancel
+        case .datastoreProbe: .datastoreProbe
+        case .vmotionReach: .vmotionReach
+        }
+        return key.rawValue
+    }
+}
+
+/// The host's calls, each with its reply type.
+public enum HostCall {
+    public static let hostInfo = ControlCall<HostRequest, HostInfo>(.hostInfo)
+    public static func powerOn(_ vm: String, datastore: String) -> ControlCall<HostRequest, VMSummary> { .init(.powerOn(vm: vm, datastore: datastore)) }
+    public static func powerOff(_ vm: String) -> ControlCall<HostRequest, Nothing> { .init(.powerOff(vm: vm)) }
+    public static func listVMs(scan: Bool = true) -> ControlCall<HostRequest, [VMSummary]> { .init(.listVMs(scan: scan)) }
+    public static func vmStats(_ vm: String) -> ControlCall<HostRequest, VMSummary> { .init(.vmStats(vm: vm)) }
+    public static func migratePrepare(_ arguments: MigratePrepareArguments) -> ControlCall<HostRequest, PrepareResult> { .init(.migratePrepare(arguments: arguments)) }
+    public static func migrateSend(_ arguments: MigrateSendArguments) -> ControlCall<HostRequest, MigrationProgress> { .init(.migrateSend(arguments: arguments)) }
+    public static func migrationStatus(_ id: String) -> ControlCall<HostRequest, MigrationProgress> { .init(.migrationStatus(id: id)) }
+    public static func migrationResolve(_ id: String, _ decision: ResolveDecision) -> ControlCall<HostRequest, ResolveResult> { .init(.migrationResolve(id: id, decision: decision)) }
+    public static func migrateCancel(_ id: String) -> ControlCall<HostRequest, Nothing> { .init(.migrateCancel(id: id)) }
+    public static func datastoreProbe(_ datastore: String, file: String) -> ControlCall<HostRequest, ProbeResult> { .init(.datastoreProbe(datastore: datastore, file: file)) }
+    public static func vmotionReach(_ address: IPv4Address) -> ControlCall<HostRequest, ReachResult> { .init(.vmotionReach(address: address)) }
+}

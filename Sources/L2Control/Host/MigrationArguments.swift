@@ -1,0 +1,150 @@
+import L2Migration
+import L2Wire
+
+/// What the coordinator tells a destination with `migrate-prepare`: which migration to accept, with
+/// which secret, and how to announce the VM once it runs there.
+public struct MigratePrepareArguments: Codable, Sendable, Equatable {
+    public var id: MigrationID
+    public var secret: MigrationSecret
+    public var vm: String
+    public var datastore: String
+    /// Also send a gratuitous ARP with the first RARP.
+    public var garp: Bool
+    /// When each RARP goes out, in ms after the resume (QEMU's 0, 50, 200, 450, 800 by default).
+    public var announceMs: [Int]
+    public var encryption: MigrationEncryptionMode
+
+    public init(id: MigrationID, secret: MigrationSecret, vm: String, datastore: String, garp: Bool = false,
+                announceMs: [Int] = [0, 50, 200, 450, 800], encryption: MigrationEncryptionMode = .opportunistic) {
+        self.id = id
+        self.secret = secret
+        self.vm = vm
+        self.datastore = datastore
+        self.garp = garp
+        self.announceMs = announceMs
+        self.encryption = encryption
+    }
+
+    /// Every range check; the decoder runs it too, so a daemon never holds an unchecked value.
+    public func validate() throws(ConfigurationError) { try Self.checkAnnounce(announceMs) }
+
+    /// An announce schedule: at least one time, each 0...60000 ms.
+    public static func checkAnnounce(_ announceMs: [Int]) throws(ConfigurationError) {
+        guard !announceMs.isEmpty else { throw ConfigurationError("\(Limits.announceMs.name) must list at least one time, like 0,50,200,450,800") }
+        for value in announceMs { try Limits.announceMs.check(value) }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, secret, vm, datastore, garp, encryption
+        case announceMs = "announce-ms"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(id: try container.decode(MigrationID.self, forKey: .id), secret: try container.decode(MigrationSecret.self, forKey: .secret),
+                  vm: try container.decode(String.self, forKey: .vm), datastore: try container.decode(String.self, forKey: .datastore),
+                  garp: try container.decode(Bool.self, forKey: .garp), announceMs: try container.decode([Int].self, forKey: .announceMs),
+                  encryption: try container.decode(MigrationEncryptionMode.self, forKey: .encryption))
+        try validate()
+    }
+}
+
+/// What the coordinator tells the source with `migrate-send`: where to send the VM and how to
+/// converge. Every number is range-checked (`validate`), by the CLI before anything is sent and by the
+/// decoder on the host, so no conversion on the host can trap.
+public struct MigrateSendArguments: Codable, Sendable, Equatable {
+    public var vm: String
+    public var id: MigrationID
+    public var secret: MigrationSecret
+    /// The destination's vMotion address and listener port.
+    public var destination: IPv4Address
+    public var port: UInt16
+    public var downtimeMs: Double
+    public var switchoverShare: Double
+    public var maxRounds: Int
+    public var maxSeconds: Double
+    public var autoConverge: Bool
+    /// How long the source forwards frames that still reach it after the switchover.
+    public var graceMs: Double
+    /// Seconds without progress on the stream before the source gives up on it.
+    public var stallSeconds: Double
+    public var encryption: MigrationEncryptionMode
+    /// Fault injection for the reliability tests (nil: none).
+    public var fault: FaultPlan?
+
+    public init(vm: String, id: MigrationID, secret: MigrationSecret, destination: IPv4Address, port: UInt16 = 8000,
+                downtimeMs: Double = 300, switchoverShare: Double = 0.1, maxRounds: Int = 30, maxSeconds: Double = 100,
+                autoConverge: Bool = true, graceMs: Double = 2000, stallSeconds: Double = 5,
+                encryption: MigrationEncryptionMode = .opportunistic, fault: FaultPlan? = nil) {
+        self.vm = vm
+        self.id = id
+        self.secret = secret
+        self.destination = destination
+        self.port = port
+        self.downtimeMs = downtimeMs
+        self.switchoverShare = switchoverShare
+        self.maxRounds = maxRounds
+        self.maxSeconds = maxSeconds
+        self.autoConverge = autoConverge
+        self.graceMs = graceMs
+        self.stallSeconds = stallSeconds
+        self.encryption = encryption
+        self.fault = fault
+    }
+
+    public func validate() throws(ConfigurationError) {
+        try Self.checkTuning(downtimeMs: downtimeMs, switchoverShare: switchoverShare, maxRounds: maxRounds, maxSeconds: maxSeconds,
+                             graceMs: graceMs, stallSeconds: stallSeconds, fault: fault)
+        try Limits.migrationPort.check(Int(port))
+    }
+
+    /// The checks of every tuning number a user can set, shared with the CLI's options.
+    public static func checkTuning(downtimeMs: Double, switchoverShare: Double, maxRounds: Int, maxSeconds: Double,
+                                   graceMs: Double, stallSeconds: Double, fault: FaultPlan?) throws(ConfigurationError) {
+        try Limits.downtime.check(downtimeMs)
+        try Limits.switchoverShare.check(switchoverShare)
+        try Limits.maxRounds.check(maxRounds)
+        try Limits.maxSeconds.check(maxSeconds)
+        try Limits.graceMs.check(graceMs)
+        try Limits.stallSeconds.check(stallSeconds)
+        if let fault { try Limits.holdMs.check(fault.holdMs) }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case vm, id, secret, destination, port, encryption, fault
+        case downtimeMs = "downtime-ms"
+        case switchoverShare = "switchover-share"
+        case maxRounds = "max-rounds"
+        case maxSeconds = "max-seconds"
+        case autoConverge = "auto-converge"
+        case graceMs = "grace-ms"
+        case stallSeconds = "stall-seconds"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(vm: try c.decode(String.self, forKey: .vm), id: try c.decode(MigrationID.self, forKey: .id),
+                  secret: try c.decode(MigrationSecret.self, forKey: .secret),
+                  destination: try c.decode(IPv4Address.self, forKey: .destination), port: try c.decode(UInt16.self, forKey: .port),
+                  downtimeMs: try c.decode(Double.self, forKey: .downtimeMs),
+                  switchoverShare: try c.decode(Double.self, forKey: .switchoverShare),
+                  maxRounds: try c.decode(Int.self, forKey: .maxRounds), maxSeconds: try c.decode(Double.self, forKey: .maxSeconds),
+                  autoConverge: try c.decode(Bool.self, forKey: .autoConverge), graceMs: try c.decode(Double.self, forKey: .graceMs),
+                  stallSeconds: try c.decode(Double.self, forKey: .stallSeconds),
+                  encryption: try c.decode(MigrationEncryptionMode.self, forKey: .encryption),
+                  fault: try c.decodeIfPresent(FaultPlan.self, forKey: .fault))
+        try validate()
+    }
+}
+
+/// The coordinator's decision for a migration whose end a host could not see.
+public enum ResolveDecision: String, Codable, Sendable, CaseIterable {
+    /// Source: resume the VM here (the destination was fenced and never ran it).
+    case resume
+    /// Source: drop the stunned copy (the destination runs the VM).
+    case release
+    /// Destination: keep running the VM (it is the only copy).
+    case keep
+    /// Destination: drop what was received (the source keeps the VM).
+    case discard
+}

@@ -1,0 +1,70 @@
+import L2Switch
+
+/// Everything a switch daemon's control socket serves, one case per command, typed arguments.
+/// On the wire: `{"events":{"since":12}}`, `{"port":{"port":"p2","state":"down"}}`, `{"status":{}}`.
+public enum SwitchRequest: ControlRequestKind, Equatable {
+    /// The switch's name, pid, capture path and ports → `SwitchStatus`.
+    case status
+    /// The MAC table → `[MACTableEntrySnapshot]`.
+    case macTable
+    /// Station moves and learning events after a cursor → `SwitchEventPageSnapshot`.
+    case events(since: UInt64)
+    /// Per-port counters → `[PortCountersSnapshot]`.
+    case counters
+    /// An administrative link fault or its repair → `Nothing`.
+    case setPort(port: String, state: PortAdminState)
+    /// Forget learned MACs, of one port or all → `FlushResult`.
+    case flush(port: String?)
+    /// Write every captured frame to its file now → `CaptureFlushResult`.
+    case captureFlush
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case status, events, counters, flush
+        case macTable = "mac-table"
+        case setPort = "port"
+        case captureFlush = "capture-flush"
+    }
+
+    public static let daemon = "switch"
+    public static var commands: [String] { CodingKeys.allCases.map(\.rawValue) }
+
+    public var command: String {
+        switch self {
+        case .status: CodingKeys.status.rawValue
+        case .macTable: CodingKeys.macTable.rawValue
+        case .events: CodingKeys.events.rawValue
+        case .counters: CodingKeys.counters.rawValue
+        case .setPort: CodingKeys.setPort.rawValue
+        case .flush: CodingKeys.flush.rawValue
+        case .captureFlush: CodingKeys.captureFlush.rawValue
+        }
+    }
+}
+
+/// A port's administrative state as `l2motion port NAME PORT down|up` sets it.
+public enum PortAdminState: String, Codable, Sendable, CaseIterable {
+    case up, down
+}
+
+/// What `flush` answers: how many MAC entries it removed.
+public struct FlushResult: Codable, Sendable, Equatable {
+    public var removed: Int
+    public init(removed: Int) { self.removed = removed }
+}
+
+/// What `capture-flush` answers: frames in the segment capture so far.
+public struct CaptureFlushResult: Codable, Sendable, Equatable {
+    public var frames: UInt64
+    public init(frames: UInt64) { self.frames = frames }
+}
+
+/// The switch's calls, each with its reply type.
+public enum SwitchCall {
+    public static let status = ControlCall<SwitchRequest, SwitchStatus>(.status)
+    public static let macTable = ControlCall<SwitchRequest, [MACTableEntrySnapshot]>(.macTable)
+    public static func events(since cursor: UInt64 = 0) -> ControlCall<SwitchRequest, SwitchEventPageSnapshot> { .init(.events(since: cursor)) }
+    public static let counters = ControlCall<SwitchRequest, [PortCountersSnapshot]>(.counters)
+    public static func setPort(_ port: String, _ state: PortAdminState) -> ControlCall<SwitchRequest, Nothing> { .init(.setPort(port: port, state: state)) }
+    public static func flush(port: String? = nil) -> ControlCall<SwitchRequest, FlushResult> { .init(.flush(port: port)) }
+    public static let captureFlush = ControlCall<SwitchRequest, CaptureFlushResult>(.captureFlush)
+}

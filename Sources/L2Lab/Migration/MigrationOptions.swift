@@ -1,0 +1,34 @@
+import L2Control
+import L2Migration
+
+/// What a user may tune about one migration. Every number is checked by `validate()` (the limits of
+/// `Limits`), before any host hears of the migration.
+public struct MigrationOptions: Sendable {
+    public var downtimeMs: Double = 300
+    /// See `ConvergencePolicy.switchoverShare` (1: QEMU's rule).
+    public var switchoverShare: Double = 0.1
+    public var maxRounds: Int = 30
+    public var maxSeconds: Double = 100
+    public var autoConverge = true
+    public var garp = false
+    public var announceMs: [Int] = [0, 50, 200, 450, 800]
+    public var graceMs: Double = 2000
+    /// The production switch whose capture and events show the relearn.
+    public var productionSwitch = "pswitch"
+    /// Fault injection for reliability tests: where the source holds or damages its stream.
+    public var fault: FaultPlan?
+    /// Seconds without progress on the stream before the source gives up on it.
+    public var stallSeconds: Double = 5
+    /// Encrypted vMotion for both hosts: disabled, opportunistic (the default) or required.
+    public var encryption = MigrationEncryptionMode.opportunistic
+    /// Called once the source reports it is holding at the fault point (the test applies its fault then).
+    public var onHold: (@Sendable (MigrationProgress) -> Void)?
+    public init() {}
+
+    /// Every range check, with the option's name in the message.
+    public func validate() throws(ConfigurationError) {
+        try MigrateSendArguments.checkTuning(downtimeMs: downtimeMs, switchoverShare: switchoverShare, maxRounds: maxRounds,
+                                             maxSeconds: maxSeconds, graceMs: graceMs, stallSeconds: stallSeconds, fault: fault)
+        try MigratePrepareArguments.checkAnnounce(announceMs)
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+import L2Control
+import L2Migration
+import L2Wire
+import Testing
+
+/// Encodes a request as its wire line and decodes it back through the server's decoder.
+func roundTrip<Request: ControlRequestKind & Equatable>(_ request: Request) throws -> (line: String, back: Request) {
+    let data = try ControlJSON.encoder.encode(request)
+    return (String(decoding: data, as: UTF8.self), try ControlLine.decode(Request.self, from: data).get())
+}
+
+let sampleID = MigrationID("0123456789abcdef0123456789abcdef")!
+let sampleSecret = MigrationSecret(bytes: [UInt8](repeating: 0xab, count: 32))!
+
+@Suite("Typed control requests on the wire")
+struct RequestCodecTests {
+    @Test func switchCommandsAreTheOnesItServes() {
+        #expect(SwitchRequest.commands == ["status", "events", "counters", "flush", "mac-table", "port", "capture-flush"])
+    }
+
+    @Test func hostCommandsAreTheOnesItServes() {
+        #expect(HostRequest.commands == ["host-info", "power-on", "power-off", "list-vms", "vm-stats", "migrate-prepare",
+                                         "migrate-send", "migration-status", "migration-resolve", "migrate-cancel",
+                                         "datastore-probe", "vmotion-reach"])
+    }
+
+    @Test(arguments: [
+        (SwitchRequest.status, "{\"status\":{}}"),
+        (.macTable, "{\"mac-table\":{}}"),
+        (.events(since: 12), "{\"events\":{\"since\":12}}"),
+        (.counters, "{\"counters\":{}}"),
+        (.setPort(port: "p2", state: .down), "{\"port\":{\"port\":\"p2\",\"state\":\"down\"}}"),
+        (.flush(port: nil), "{\"flush\":{}}"),
+        (.flush(port: "p1"), "{\"flush\":{\"port\":\"p1\"}}"),
+        (.captureFlush, "{\"capture-flush\":{}}"),
+    ])
+    func switchRequests(request: SwitchRequest, line: String) throws {
+        let (encoded, back) = try roundTrip(request)
+        #expect(encoded == line)
+        #expect(back == request)
+        #expect(line.hasPrefix("{\"\(request.command)\""))
+    }
+
+    @Test func everyHostRequestRoundTrips() throws {
+        let send = MigrateSendArguments(vm: "web01", id: sampleID, secret: sampleSecret, destination: IPv4Address("192.168.100.12")!,
+                                        fault: FaultPlan(point: .stunned, action: .hold, holdMs: 1500))
+        let prepare = MigratePrepareArguments(id: sampleID, secret: sampleSecret, vm: "web01", datastore: "ds01", garp: true)
+        let requests: [HostRequest] = [
+            .hostInfo, .powerOn(vm: "web01", datastore: "ds01"), .powerOff(vm: "web01"), .listVMs(scan: false),
+            .vmStats(vm: "web01"), .migratePrepare(arguments: prepare), .migrateSend(arguments: send),
+            .migrationStatus(id: "m1"), .migrationResolve(id: "m1", decision: .keep), .migrateCancel(id: "m1"),
+            .datastoreProbe(datastore: "ds01", file: ".probe"), .vmotionReach(address: IPv4Address("192.168.100.12")!),
+        ]
+        #expect(Set(requests.map(\.command)) == Set(HostRequest.commands), "one sample per command")
+        for request in requests {
+            let (line, back) = try roundTrip(request)
+            #expect(back == request, "\(line)")
+            #expect(line.hasPrefix("{\"\(request.command)\":"))
+        }
+    }
+
+    @Test func migrationIdAndSecretTravelAsText() throws {
+        let line = String(decoding: try ControlJSON.encoder.encode(HostRequest.migratePrepare(arguments: MigratePrepareArguments(
+            id: sampleID, secret: sampleSecret, vm: "web01", datastore: "ds01"))), as: UTF8.self)
+        #expect(line.contains("\"id\":\"01234567-89ab-cdef-0123-456789abcdef\""))
+        #expect(line.contains("\"secret\":\"" + String(repeating: "ab", count: 32) + "\""))
+        #expect(line.contains("\"announce-ms\":[0,50,200,450,800]"))
+    }
+
+    /// A hostile or buggy client cannot hand a host a number that would trap it: each is refused on
+    /// decoding with a message naming the argument.
+    @Test(arguments: [
+        ("\"downtime-ms\":300", "\"downtime-ms\":1e300", "--downtime must be a finite number of milliseconds between 0.01 and 100000, not 1e+300"),
+        ("\"downtime-ms\":300", "\"downtime-ms\":-1", "--downtime must be a finite number of milliseconds between 0.01 and 100000, not -1"),
+        ("\"max-seconds\":100", "\"max-seconds\":1e20", "--max-seconds must be a finite number of seconds between 0.1 and 86400, not 1e+20"),
+        ("\"max-rounds\":30", "\"max-rounds\":0", "--max-rounds must be a whole number of rounds between 1 and 10000, not 0"),
+        ("\"switchover-share\":0.1", "\"switchover-share\":2", "--switchover-share must be a finite number between 0 and 1, not 2"),
+        ("\"grace-ms\":2000", "\"grace-ms\":1e19", "grace-ms must be a finite number of milliseconds between 0 and 60000, not 1e+19"),
+        ("\"stall-seconds\":5", "\"stall-seconds\":0", "stall-seconds must be a finite number of seconds between 0.1 and 3600, not 0"),
+        ("\"port\":8000", "\"port\":0", "--migration-port must be a whole number between 1 and 65535, not 0"),
+    ])
+    func hostileSendArgumentsAreRefused(good: String, bad: String, message: String) throws {
+        let send = MigrateSendArguments(vm: "web01", id: sampleID, secret: sampleSecret, destination: IPv4Address("192.168.100.12")!)
+        let line = String(decoding: try ControlJSON.encoder.encode(HostRequest.migrateSend(arguments: send)), as: UTF8.self)
+        try #require(line.contains(good), "\(line)")
+        let hostile = line.replacingOccurrences(of: good, with: bad)
+        switch ControlLine.decode(HostRequest.self, from: Data(hostile.utf8)) {
+        case .success: Issue.record("accepted \(bad)")
+        case let .failure(error):
+            #expect(error == ControlError(.invalidArgument, "migrate-send: \(message)"))
+        }
+    }
+
+    @Test func malformedIdAndSecretAreRefusedByName() throws {
+        let bad = "{\"migration-resolve\":{\"id\":\"m1\",\"decision\":\"maybe\"}}"
+        let error = try #require(ControlLine.decode(HostRequest.self, from: Data(bad.utf8)).failureValue)
+        #expect(error.code == .invalidArgument)
+        #expect(error.message.hasPrefix("migration-resolve: argument \"decision\""), "\(error.message)")
+        let send = MigrateSendArguments(vm: "web01", id: sampleID, secret: sampleSecret, destination: IPv4Address("192.168.100.12")!)
+        let line = String(decoding: try ControlJSON.encoder.encode(HostRequest.migrateSend(arguments: send)), as: UTF8.self)
+        let shortSecret = line.replacingOccurrences(of: String(repeating: "ab", count: 32), with: "abcd")
+        let secretError = try #require(ControlLine.decode(HostRequest.self, from: Data(shortSecret.utf8)).failureValue)
+        #expect(secretError.message == "migrate-send: argument \"arguments.secret\": the migration secret must be 64 hex digits")
+    }
+}
+
+extension Result {
+    var failureValue: Failure? { if case let .failure(error) = self { error } else { nil } }
+}

@@ -1,0 +1,102 @@
+import ArgumentParser
+import Testing
+@testable import l2motion
+
+/// Parses `arguments` for the root command the way the shell would hand them over and returns the
+/// message ArgumentParser prints, or nil if they were accepted. Parsing runs every `validate()`, and
+/// nothing is created or sent before parsing succeeds.
+func refusal(_ arguments: [String]) -> String? {
+    do {
+        _ = try L2Motion.parseAsRoot(arguments)
+        return nil
+    } catch {
+        return L2Motion.message(for: error)
+    }
+}
+
+/// One numeric option of one verb: the verb's required arguments and the option's name.
+struct NumericOption: Sendable, CustomStringConvertible {
+    let verb: [String]
+    let option: String
+    /// Whether 0 is a documented value of this option (then 0 is not hostile for it).
+    let zeroIsDocumented: Bool
+    var description: String { "\(verb.first!) \(option)" }
+
+    static let migrate = ["migrate", "web01", "--to", "esx02"]
+    static let demo = ["demo"]
+    static let switchVerb = ["switch", "sw", "--port", "name=p1,netns=ns1,ifname=eth0"]
+    static let host = ["host", "esx01", "--vmk-address", "192.168.100.11"]
+    static let pingTest = ["ping-test"]
+
+    static let all: [NumericOption] = [
+        .init(verb: migrate, option: "--downtime", zeroIsDocumented: false),
+        .init(verb: migrate, option: "--switchover-share", zeroIsDocumented: true),
+        .init(verb: migrate, option: "--max-rounds", zeroIsDocumented: false),
+        .init(verb: migrate, option: "--max-seconds", zeroIsDocumented: false),
+        .init(verb: migrate, option: "--announce", zeroIsDocumented: true),
+        .init(verb: demo, option: "--downtime", zeroIsDocumented: false),
+        .init(verb: demo, option: "--switchover-share", zeroIsDocumented: true),
+        .init(verb: demo, option: "--max-rounds", zeroIsDocumented: false),
+        .init(verb: demo, option: "--max-seconds", zeroIsDocumented: false),
+        .init(verb: demo, option: "--announce", zeroIsDocumented: true),
+        .init(verb: demo, option: "--memory", zeroIsDocumented: false),
+        .init(verb: demo, option: "--touched", zeroIsDocumented: true),
+        .init(verb: demo, option: "--ping-interval", zeroIsDocumented: false),
+        .init(verb: switchVerb, option: "--snaplen", zeroIsDocumented: false),
+        .init(verb: switchVerb, option: "--aging", zeroIsDocumented: false),
+        .init(verb: switchVerb, option: "--busy-poll-us", zeroIsDocumented: true),
+        .init(verb: switchVerb, option: "--capacity", zeroIsDocumented: false),
+        .init(verb: host, option: "--migration-port", zeroIsDocumented: false),
+        .init(verb: host, option: "--memory-limit", zeroIsDocumented: false),
+        .init(verb: pingTest, option: "--interval", zeroIsDocumented: false),
+        .init(verb: pingTest, option: "--seconds", zeroIsDocumented: false),
+        .init(verb: ["fault-matrix"], option: "--runs", zeroIsDocumented: false),
+    ]
+}
+
+@Suite("Every number a user can type is refused, with a message, before anything happens")
+struct HostileValueTests {
+    static let hostile = ["inf", "-inf", "nan", "1e20", "", "-1"]
+
+    @Test(arguments: NumericOption.all)
+    func hostileValuesAreRefused(option: NumericOption) throws {
+        var values = Self.hostile
+        if !option.zeroIsDocumented { values.append("0") }
+        for value in values {
+            let message = refusal(option.verb + ["\(option.option)=\(value)"])
+            #expect(message != nil, "\(option) accepted \"\(value)\"")
+            #expect(message?.contains(option.option) == true, "\(option) \"\(value)\": \(message ?? "")")
+        }
+    }
+
+    @Test(arguments: NumericOption.all)
+    func theDefaultsAreAccepted(option: NumericOption) {
+        #expect(refusal(option.verb) == nil)
+    }
+
+    @Test func messagesSayWhatToType() {
+        #expect(refusal(NumericOption.migrate + ["--downtime=inf"])
+                == "--downtime must be a finite number of milliseconds between 0.01 and 100000, not inf")
+        #expect(refusal(NumericOption.migrate + ["--max-seconds=1e20"])
+                == "--max-seconds must be a finite number of seconds between 0.1 and 86400, not 1e+20")
+        #expect(refusal(NumericOption.migrate + ["--downtime=nan"])
+                == "--downtime must be a finite number of milliseconds between 0.01 and 100000, not nan")
+        #expect(refusal(NumericOption.migrate + ["--announce=0,50,x"])
+                == "--announce must be whole milliseconds separated by commas, like 0,50,200,450,800, not \"0,50,x\"")
+        #expect(refusal(NumericOption.migrate + ["--encryption=sometimes"])?.contains("--encryption") == true)
+        #expect(refusal(NumericOption.demo + ["--memory=64", "--touched=128"])
+                == "--touched 128 MiB is more than --memory 64 MiB")
+    }
+
+    @Test(arguments: ["mtu=inf", "mtu=1e20", "mtu=-1", "mtu=0", "mtu=", "mtu=nan"])
+    func portMTUIsRefused(field: String) {
+        let message = refusal(["switch", "sw", "--port", "name=p1,netns=ns1,ifname=eth0,\(field)"])
+        #expect(message?.contains("mtu") == true, "\(field): \(message ?? "accepted")")
+    }
+
+    @Test(arguments: ["--state=sideways"])
+    func portStateIsAnEnum(_: String) {
+        #expect(refusal(["port", "pswitch", "p1", "sideways"])?.contains("sideways") == true)
+        #expect(refusal(["port", "pswitch", "p1", "down"]) == nil)
+    }
+}
