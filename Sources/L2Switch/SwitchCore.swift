@@ -164,10 +164,11 @@ public struct SwitchCore: Sendable {
     /// `unknownPortFrames`.
     ///
     /// `offload` is the frame's virtio-net header when the port passes offloads (a TAP opened with
-    /// `IFF_VNET_HDR`): a header that does not fit the frame is dropped as `.badOffload`, and a GSO
-    /// super-frame passes the MTU check when each segment it stands for would.
+    /// `IFF_VNET_HDR`), already checked against the frame by the caller: a header that does not fit
+    /// the frame is dropped as `.badOffload`, and a GSO super-frame passes the MTU check when each
+    /// segment it stands for would.
     public mutating func receive(_ frame: UnsafeRawBufferPointer, on port: PortID, at now: UInt64,
-                                 frameNumber: UInt64, offload: VirtioNetHeader? = nil) -> ForwardingResult
+                                 frameNumber: UInt64, checkedOffload offload: CheckedOffload?) -> ForwardingResult
     {
         guard let ingress = portIndex[port] else {
             unknownPortFrames += 1
@@ -184,8 +185,8 @@ public struct SwitchCore: Sendable {
         guard !tagged || length >= 18 else { return drop(.runt, on: ingress) }
         var wireLength = length
         if let offload {
-            guard offload.problem(with: frame) == nil else { return drop(.badOffload, on: ingress) }
-            wireLength = offload.largestWireFrame(of: frame)
+            guard offload.fitsFrame else { return drop(.badOffload, on: ingress) }
+            wireLength = offload.header.largestWireFrame(of: frame)
         }
         guard wireLength <= ports[ingress].configuration.mtu + (tagged ? 18 : 14) else { return drop(.oversize, on: ingress) }
 
@@ -219,6 +220,13 @@ public struct SwitchCore: Sendable {
         }
         ports[ingress].counters.unicastFrames += 1
         return ForwardingResult(decision: .unicast(known.port), event: event)
+    }
+
+    /// `receive` with an unchecked virtio-net header, checked here.
+    public mutating func receive(_ frame: UnsafeRawBufferPointer, on port: PortID, at now: UInt64,
+                                 frameNumber: UInt64, offload: VirtioNetHeader? = nil) -> ForwardingResult {
+        receive(frame, on: port, at: now, frameNumber: frameNumber,
+                checkedOffload: offload.map { CheckedOffload($0, checkedAgainst: frame) })
     }
 
     /// `receive` for a frame held in an array (tests, tools); the hot path passes a buffer.

@@ -35,9 +35,10 @@ struct CaptureRingTests {
                     // What a TAP read with a virtio-net header leaves: 10 header bytes, then the frame.
                     for offset in 0..<10 { slot[offset] = 0xEE }
                     for offset in 10..<10 + length { slot[offset] = fill }
-                    return (length, time)
+                    return CaptureRecord(wallNanoseconds: time, originalLength: length)
                 }
-                #expect(outcome??.length == length)
+                #expect(outcome??.originalLength == length)
+                #expect(outcome??.capturedLength == min(length, 1000))
             }
             expected.append((length, time, fill))
         }
@@ -46,7 +47,7 @@ struct CaptureRingTests {
         #expect(nothing != nil && nothing! == nil)
         #expect(ring.framesWritten == 400)
         ring.close()
-        #expect(ring.withFrameSlot(headroom: 0, capacity: 64) { _, _ in (1, 1) } == nil, "closed: nothing lent")
+        #expect(ring.withFrameSlot(headroom: 0, capacity: 64) { _, _ in CaptureRecord(wallNanoseconds: 1, originalLength: 1) } == nil, "closed: nothing lent")
 
         let frames = try PcapReader.readAll(path: path)
         #expect(frames.count == expected.count)

@@ -6,27 +6,29 @@ import Synchronization
 import Glibc
 #endif
 
-/// The segment capture written off the forwarding path: the forwarding thread appends each frame's
-/// pcap record (LINKTYPE_ETHERNET, nanosecond timestamps, the same bytes libpcap's `pcap_dump`
-/// writes) to a fixed set of large blocks; a writer thread writes each full block with one
-/// `write(2)`. Records run across block boundaries, so every full block is exactly `blockBytes` long
-/// and lands page-aligned in the file (no partial pages for the filesystem to zero, no stdio).
+/// The segment capture written off the forwarding path: the forwarding thread appends each frame as
+/// a record of the capture's format (an `Encoder`: pcap today) to a fixed set of large blocks; a
+/// writer thread hands each full block to the sink (the capture file) with one `write(2)`. Records
+/// run across block boundaries, so every full block is exactly `blockBytes` long and lands
+/// page-aligned in the file (no partial pages for the filesystem to zero, no stdio).
 ///
-/// The forwarding thread can also read a frame straight into the ring (`withFrameSlot`): the TAP's
-/// `read` lands the frame where its record goes, so capturing it costs no copy on the forwarding path.
-/// Each block has `slotSlack` bytes beyond `blockBytes` for a frame that starts near the end; what
-/// spills past `blockBytes` moves to the start of the next block when the record is committed.
+/// The ring knows frames and their metadata (`CaptureRecord`: ingress port, time, lengths, room for
+/// egress ports and an event); the encoder alone knows the format. The forwarding thread can read a
+/// frame straight into the ring (`withFrameSlot`): the slot starts after room for the encoder's
+/// record header, the port's `read` lands the frame where its captured bytes go, and the encoder then
+/// fills the header (and any trailer) in around it, so capturing costs no copy on the forwarding
+/// path. Each block has `slotSlack` bytes beyond `blockBytes` for a record that starts near the end;
+/// what spills past `blockBytes` moves to the start of the next block when the record is committed.
 ///
 /// Bounded: `blockCount × (blockBytes + slotSlack)` bytes. When every block is waiting for the disk, the
 /// forwarding thread waits for one (back-pressure), so every frame is still captured exactly once.
 /// `flush()` returns once everything appended before it is in the file. Used when the capture has
 /// no BPF filter (a filtered capture keeps libpcap's writer).
-final class CaptureRing: @unchecked Sendable {
-    let path: String
-    let snaplen: Int
+final class CaptureRing<Encoder: CaptureEncoder>: @unchecked Sendable {
+    let encoder: Encoder
     private let blockBytes: Int
     private let blocks: [UnsafeMutableRawPointer]
-    private let descriptor: Int32
+    private let sink: any CaptureSink
     private let writerDone = DispatchSemaphore(value: 0)
 
     /// What the appending side owns: the block being filled. Taken once per frame
@@ -59,35 +61,39 @@ final class CaptureRing: @unchecked Sendable {
     private var writerStops = false
     private var writeError: Int32 = 0
 
-    /// Room beyond each block for a frame read in place: a record header and the largest read.
-    static let slotSlack = 16 + 192 * 1024
+    /// The largest frame a slot takes (a 64 KiB super-frame and its headers fit with room to spare).
+    static var maximumFrameBytes: Int { 192 * 1024 }
+    /// The most headroom a slot gives before the frame (a virtio-net header fits).
+    static var maximumHeadroom: Int { 16 }
 
-    init(path: String, snaplen: Int, blockBytes: Int = 4 << 20, blockCount: Int = 8) throws {
-        guard (64...262_144).contains(snaplen) else {
-            throw ConfigurationError("snaplen \(snaplen) out of range; use 64...262144 (65535 keeps whole frames)")
+    /// Room beyond each block for a record whose frame was read in place near the block's end.
+    let slotSlack: Int
+
+    /// Writes `encoder`'s file header for `interfaces` (the switch's ports), then records, to `sink`.
+    init(sink: any CaptureSink, encoder: Encoder, interfaces: [CaptureInterface], blockBytes: Int = 4 << 20, blockCount: Int = 8) throws {
+        do { try Self.validate(snaplen: encoder.snaplen) } catch {
+            sink.close()
+            throw error
         }
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else {
-            throw ConfigurationError("cannot create capture file \(path): \(String(cString: strerror(errno)))")
-        }
-        self.path = path
-        self.snaplen = snaplen
+        precondition(encoder.recordHeaderLength >= Self.maximumHeadroom, "the record header must cover a slot's headroom")
+        self.encoder = encoder
         self.blockBytes = blockBytes
-        descriptor = fd
-        blocks = (0..<blockCount).map { _ in
-            UnsafeMutableRawPointer.allocate(byteCount: blockBytes + Self.slotSlack, alignment: 4096)
+        self.sink = sink
+        slotSlack = encoder.recordHeaderLength + Self.maximumFrameBytes + encoder.maximumTrailerLength
+        blocks = (0..<blockCount).map { [slotSlack] _ in
+            UnsafeMutableRawPointer.allocate(byteCount: blockBytes + slotSlack, alignment: 4096)
         }
         freeBlocks = Array((1..<blockCount).reversed())
         freeBlocks.reserveCapacity(blockCount)
         queue = Array(repeating: (0, 0), count: blockCount)
-        // The pcap file header: nanosecond magic, version 2.4, snaplen, LINKTYPE_ETHERNET.
-        var header = [UInt8]()
-        for value in [UInt32(0xa1b2_3c4d)] { withUnsafeBytes(of: value) { header += $0 } }
-        for value in [UInt16(2), UInt16(4)] { withUnsafeBytes(of: value) { header += $0 } }
-        for value in [Int32(0), Int32(0)] { withUnsafeBytes(of: value) { header += $0 } }
-        for value in [UInt32(snaplen), UInt32(1)] { withUnsafeBytes(of: value) { header += $0 } }
-        producer.withLock { state in header.withUnsafeBytes { append($0, to: &state) } }
+        producer.withLock { state in encoder.fileHeader(interfaces: interfaces).withUnsafeBytes { append($0, to: &state) } }
         NamedThread.start("capture") { [self] in writeLoop() }
+    }
+
+    static func validate(snaplen: Int) throws(ConfigurationError) {
+        guard (64...262_144).contains(snaplen) else {
+            throw ConfigurationError("snaplen \(snaplen) out of range; use 64...262144 (65535 keeps whole frames)")
+        }
     }
 
     deinit {
@@ -103,45 +109,45 @@ final class CaptureRing: @unchecked Sendable {
     @inline(__always)
     var writerIsBusy: Bool { completed.load(ordering: .relaxed) != sealed.load(ordering: .relaxed) }
 
-    /// Appends one frame stamped with `wallNanoseconds`; returns its frame number in the file
-    /// (1-based), or 0 once closed.
+    /// Appends a copy of one frame that came in on port index `ingressPort`, stamped with
+    /// `wallNanoseconds`; returns its frame number in the file (1-based), or 0 once closed.
     @discardableResult
-    func write(_ frame: UnsafeRawBufferPointer, wallNanoseconds: UInt64) -> UInt64 {
-        var record = Self.recordHeader(length: frame.count, captured: min(frame.count, snaplen), wallNanoseconds: wallNanoseconds)
-        return producer.withLock { state in
-            guard !state.closed else { return 0 }
-            withUnsafeBytes(of: &record) { append($0, to: &state) }
-            append(UnsafeRawBufferPointer(rebasing: frame[0..<min(frame.count, snaplen)]), to: &state)
-            let number = frameCount.load(ordering: .relaxed) + 1
-            frameCount.store(number, ordering: .relaxed)
-            return number
+    func write(_ frame: UnsafeRawBufferPointer, wallNanoseconds: UInt64, ingressPort: Int = 0) -> UInt64 {
+        let kept = min(frame.count, encoder.snaplen)
+        var number: UInt64 = 0
+        _ = withFrameSlot(headroom: 0, capacity: kept) { slot, frameNumber in
+            slot.copyMemory(from: UnsafeRawBufferPointer(rebasing: frame[0..<kept]))
+            number = frameNumber
+            return CaptureRecord(wallNanoseconds: wallNanoseconds, originalLength: frame.count, ingressPort: ingressPort)
         }
+        return number
     }
 
-    /// Lends `body` room for one frame inside the ring: `slot` has `headroom` bytes (at most 16, e.g. a
-    /// virtio-net header) before where the frame must start and room for `capacity` bytes in all.
-    /// `body` reads into it and returns the frame's length (after the headroom) and time, or nil if
-    /// nothing was read. The frame is then captured in place, numbered `frameNumber`; until `body`
-    /// returns, the slot is the caller's (forward from it). Returns nil, calling nothing, once closed.
+    /// Lends `body` room for one frame inside the ring: `slot` has `headroom` bytes (at most
+    /// `maximumHeadroom`, e.g. a virtio-net header) before where the frame must start and room for
+    /// `capacity` bytes in all. `body` reads into it and returns the frame's record (length, time,
+    /// ports; the ring sets the captured length), or nil if nothing was read. The frame is then
+    /// captured in place, numbered `frameNumber`; until `body` returns, the slot is the caller's
+    /// (forward from it). Returns nil, calling nothing, once closed.
     @inline(__always)
     func withFrameSlot(headroom: Int, capacity: Int,
-                       _ body: (_ slot: UnsafeMutableRawBufferPointer, _ frameNumber: UInt64) -> (length: Int, wallNanoseconds: UInt64)?)
-        -> (length: Int, wallNanoseconds: UInt64)??
+                       _ body: (_ slot: UnsafeMutableRawBufferPointer, _ frameNumber: UInt64) -> CaptureRecord?) -> CaptureRecord??
     {
-        precondition(headroom <= 16 && capacity - headroom + 16 <= Self.slotSlack, "slot larger than the ring's slack")
-        return producer.withLock { state -> (length: Int, wallNanoseconds: UInt64)?? in
+        precondition(headroom <= Self.maximumHeadroom && capacity - headroom <= Self.maximumFrameBytes, "slot larger than the ring's slack")
+        return producer.withLock { state -> CaptureRecord?? in
             guard !state.closed else { return nil }
             let recordStart = blocks[state.current] + state.fill
-            let slot = UnsafeMutableRawBufferPointer(start: recordStart + 16 - headroom, count: capacity)
+            let headerLength = encoder.recordHeaderLength
+            let slot = UnsafeMutableRawBufferPointer(start: recordStart + headerLength - headroom, count: capacity)
             let number = frameCount.load(ordering: .relaxed) + 1
-            guard let read = body(slot, number) else { return .some(nil) }
-            let captured = min(read.length, snaplen)
-            var record = Self.recordHeader(length: read.length, captured: captured, wallNanoseconds: read.wallNanoseconds)
-            withUnsafeBytes(of: &record) { recordStart.copyMemory(from: $0.baseAddress!, byteCount: 16) }
-            state.fill += 16 + captured
+            guard var record = body(slot, number) else { return .some(nil) }
+            record.capturedLength = min(record.originalLength, encoder.snaplen)
+            let data = recordStart + headerLength
+            let trailer = encoder.encode(record, header: recordStart, trailer: data + record.capturedLength)
+            state.fill += headerLength + record.capturedLength + trailer
             frameCount.store(number, ordering: .relaxed)
             if state.fill >= blockBytes { sealFullBlock(&state) }
-            return .some(read)
+            return .some(record)
         }
     }
 
@@ -188,14 +194,7 @@ final class CaptureRing: @unchecked Sendable {
         condition.broadcast()
         condition.unlock()
         writerDone.wait()
-        _ = Glibc.close(descriptor)
-    }
-
-    /// A pcap record header: seconds, nanoseconds, captured length, original length.
-    @inline(__always)
-    private static func recordHeader(length: Int, captured: Int, wallNanoseconds: UInt64) -> (UInt32, UInt32, UInt32, UInt32) {
-        (UInt32(truncatingIfNeeded: wallNanoseconds / 1_000_000_000), UInt32(truncatingIfNeeded: wallNanoseconds % 1_000_000_000),
-         UInt32(captured), UInt32(length))
+        sink.close()
     }
 
     // MARK: internals (called with `producer` held)
@@ -247,17 +246,7 @@ final class CaptureRing: @unchecked Sendable {
             queueHead = (queueHead + 1) % queue.count
             queueCount -= 1
             condition.unlock()
-            var offset = 0
-            var failure: Int32 = 0
-            while offset < length {
-                let written = Glibc.write(descriptor, blocks[block] + offset, length - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    failure = errno
-                    break
-                }
-                offset += written
-            }
+            let failure = sink.write(UnsafeRawBufferPointer(start: blocks[block], count: length))
             condition.lock()
             if failure != 0 { writeError = failure }
             freeBlocks.append(block)
@@ -266,5 +255,15 @@ final class CaptureRing: @unchecked Sendable {
         }
         condition.unlock()
         writerDone.signal()
+    }
+}
+
+extension CaptureRing where Encoder == PcapEncoder {
+    /// A pcap capture file at `path` (created or truncated).
+    convenience init(path: String, snaplen: Int, interfaces: [CaptureInterface] = [], blockBytes: Int = 4 << 20,
+                     blockCount: Int = 8) throws {
+        try Self.validate(snaplen: snaplen)
+        try self.init(sink: FileCaptureSink(path: path), encoder: PcapEncoder(snaplen: snaplen), interfaces: interfaces,
+                      blockBytes: blockBytes, blockCount: blockCount)
     }
 }

@@ -47,11 +47,12 @@ public struct SwitchSettings: Sendable {
     public func portCapturePath(_ port: PortSpec) -> String { "\(captureDirectory)/\(name)-\(port.name).pcap" }
 }
 
-/// A running userspace learning switch: TAP ports, the forwarding loop, the segment capture and the
-/// control socket. `run()` blocks until SIGINT/SIGTERM, then removes what it created.
+/// A running userspace learning switch: its ports (TAPs, or any `SwitchPort`), the forwarding loop,
+/// the segment capture and the control socket. `run()` blocks until SIGINT/SIGTERM, then removes what
+/// it created.
 public final class SwitchDaemon: Sendable {
     public let settings: SwitchSettings
-    private let ports: TapPorts
+    private let ports: SwitchPorts
     private let core: Mutex<SwitchCore>
     private let capture: SegmentCapture
     private let portCaptures: [PcapWriter?]
@@ -63,24 +64,36 @@ public final class SwitchDaemon: Sendable {
     private let stopEvent: WakeDescriptor
     private let logger: Logger
 
-    /// Validates the settings, creates the capture files and the TAP ports. Nothing is left behind
-    /// if any step fails.
-    public init(settings: SwitchSettings, logger: Logger) throws {
-        try validatePorts(settings.ports)
-        guard (1...10_000_000).contains(settings.tableCapacity) else {
-            throw ConfigurationError("table capacity \(settings.tableCapacity) is out of range; use 1...10000000")
+    /// Validates the settings, creates the TAP ports (their kernel sides in the ports' namespaces),
+    /// then the capture files. Nothing is left behind if any step fails.
+    public convenience init(settings: SwitchSettings, logger: Logger) throws {
+        try Self.validate(settings)
+        let prefix = "l2s\(getpid() % 100_000)x"
+        let taps = try TapPorts(specs: settings.ports, tapPrefix: prefix, offloads: settings.offloads)
+        do {
+            try self.init(settings: settings, ports: taps.taps.map(TapPort.init), logger: logger)
+        } catch {
+            taps.closeAll()
+            throw error
         }
-        guard settings.agingSeconds > 0 else { throw ConfigurationError("aging time must be positive, got \(settings.agingSeconds) s") }
-        try TapPorts.preflight(settings.ports)
+    }
+
+    /// A switch over ports made by the caller, one per `settings.ports` entry in the same order (their
+    /// specs give the names and MTUs; namespaces are not looked at): socket pairs in tests, later other
+    /// kinds. Creates the capture files.
+    init(settings: SwitchSettings, ports: [any SwitchPort], logger: Logger) throws {
+        try Self.validate(settings)
+        precondition(ports.count == settings.ports.count, "one port per port spec")
         try FileManager.default.createDirectory(atPath: settings.captureDirectory, withIntermediateDirectories: true)
         self.settings = settings
         self.logger = logger
+        let interfaces = settings.ports.map { CaptureInterface(name: $0.name) }
         if !settings.captures {
             capture = .disabled
         } else if let filter = settings.captureFilter, !filter.isEmpty {
             capture = .filtered(try PcapWriter(path: settings.capturePath, snaplen: settings.snaplen, filter: filter))
         } else {
-            capture = .ring(try CaptureRing(path: settings.capturePath, snaplen: settings.snaplen))
+            capture = .ring(try CaptureRing(path: settings.capturePath, snaplen: settings.snaplen, interfaces: interfaces))
         }
         portCaptures = try settings.ports.map { port in
             settings.perPortCaptures ? try PcapWriter(path: settings.portCapturePath(port), snaplen: settings.snaplen) : nil
@@ -93,8 +106,15 @@ public final class SwitchDaemon: Sendable {
         core = Mutex(switchCore)
         housekeeping = try WakeDescriptor.every(milliseconds: 1000)
         stopEvent = try WakeDescriptor.event()
-        let prefix = "l2s\(getpid() % 100_000)x"
-        ports = try TapPorts(specs: settings.ports, tapPrefix: prefix, offloads: settings.offloads)
+        self.ports = SwitchPorts(ports)
+    }
+
+    private static func validate(_ settings: SwitchSettings) throws {
+        try validatePorts(settings.ports)
+        guard (1...10_000_000).contains(settings.tableCapacity) else {
+            throw ConfigurationError("table capacity \(settings.tableCapacity) is out of range; use 1...10000000")
+        }
+        guard settings.agingSeconds > 0 else { throw ConfigurationError("aging time must be positive, got \(settings.agingSeconds) s") }
     }
 
     /// Serves until a termination signal, then cleans up. The caller must have blocked the
@@ -102,42 +122,70 @@ public final class SwitchDaemon: Sendable {
     public func run() throws {
         let server = try ControlServer<SwitchRequest>(path: settings.controlSocket) { [self] request in handle(request) }
         server.start()
+        let forwarding = startForwarding()
+        logger.info("switch \(settings.name) forwarding on \(settings.ports.count) ports; capture \(settings.capturePath); control \(settings.controlSocket)")
+        let signal = SignalWaiter.waitForTermination()
+        logger.info("switch \(settings.name) stopping on signal \(signal)")
+        stopForwarding(forwarding)
+        server.stop()
+        shutdown()
+    }
+
+    /// Starts the forwarding thread; returns what `stopForwarding` waits on. Once per switch.
+    func startForwarding() -> DispatchSemaphore {
         let done = DispatchSemaphore(value: 0)
         NamedThread.start("forward") { [self] in
             forwardLoop()
             done.signal()
         }
-        logger.info("switch \(settings.name) forwarding on \(settings.ports.count) ports; capture \(settings.capturePath); control \(settings.controlSocket)")
-        let signal = SignalWaiter.waitForTermination()
-        logger.info("switch \(settings.name) stopping on signal \(signal)")
+        return done
+    }
+
+    /// Stops the forwarding thread and returns once it has ended.
+    func stopForwarding(_ done: DispatchSemaphore) {
         stopping.store(true, ordering: .releasing)
         stopEvent.signal()
         done.wait()
-        server.stop()
-        shutdown()
     }
 
-    private func shutdown() {
+    /// Closes the ports and the captures (after `stopForwarding`).
+    func shutdown() {
         ports.closeAll()
         capture.close()
         for writer in portCaptures { writer?.close() }
     }
 
+    /// Runs `body` on the switch core under its lock: what tests (and the control plane) read.
+    func withCore<Result>(_ body: (inout SwitchCore) throws -> Result) rethrows -> Result {
+        try core.withLock { try body(&$0) }
+    }
+
+    /// Sets the admin state of the port at `index` (p1 is 0) and its carrier.
+    func setPort(index: Int, up: Bool) throws {
+        try core.withLock { core throws in try core.setPort(PortID(index + 1), up: up) }
+        try? ports.all[index].setCarrier(up)
+    }
+
+    /// Waits until every frame captured so far is in the capture files.
+    func flushCaptures() {
+        capture.flush()
+        for writer in portCaptures { writer?.flush() }
+    }
+
     // MARK: forwarding
 
     private func forwardLoop() {
-        let path = ForwardingPath(taps: ports.taps, capture: capture, offloads: ports.offloads,
-                                  alsoPolled: [housekeeping.rawValue, stopEvent.rawValue])
+        let path = ForwardingPath(ports: ports.all, capture: capture, alsoPolled: [housekeeping.rawValue, stopEvent.rawValue])
         defer { path.release() }
-        // Every descriptor this thread uses is open by now (TAPs, timer, stop event, capture files,
+        // Every descriptor this thread uses is open by now (ports, timer, stop event, capture files,
         // stderr). With a table of its own, none of its system calls pays for the file reference
         // counting a shared table needs: about a microsecond per ping's round trip.
         let privateTable = NamedThread.usePrivateDescriptorTable()
         if !privateTable { logger.warning("switch \(settings.name): no private descriptor table for the forwarding thread (errno \(errno)); forwarding anyway") }
-        // Its copies of the TAPs go with the loop, so the TAPs vanish when the main thread closes them.
+        // Its copies of the ports go with the loop, so TAPs vanish when the main thread closes them.
         defer { if privateTable { path.closePrivateCopies() } }
         let pollSet = path.pollSet, failingPasses = path.failingPasses
-        let portCount = ports.taps.count, timerSlot = portCount
+        let portCount = path.channels.count, timerSlot = portCount
         // Polling instead of sleeping right after forwarding, for as long as the adaptive window says:
         // a stream's next frame is then caught without a sleep and a wakeup; sparse traffic keeps the
         // window shut. Not while the capture writer has blocks to write: then the capture sets the
@@ -182,7 +230,7 @@ public final class SwitchDaemon: Sendable {
     /// Out of line so the logger's storage is not touched (nor its access checked) on every pass.
     @inline(never)
     private func reportFailing(port index: Int) {
-        logger.error("port \(settings.ports[index].name): its TAP keeps reporting errors; no longer reading it")
+        logger.error("port \(settings.ports[index].name): its \(ports.all[index].name) keeps reporting errors; no longer reading it")
     }
 
     /// Reads the frames queued on one TAP, until EAGAIN or 512 frames, and forwards each. Marks in
@@ -210,7 +258,7 @@ public final class SwitchDaemon: Sendable {
     /// the thread's buffer.
     @inline(__always)
     private func forwardNext(from index: Int, _ path: ForwardingPath) -> Bool {
-        if let ring = path.ring, let outcome = ring.withFrameSlot(headroom: path.headerLength, capacity: path.buffer.count, { slot, number in
+        if let ring = path.ring, let outcome = ring.withFrameSlot(headroom: ForwardingPath.headroom, capacity: path.buffer.count, { slot, number in
             forwardOne(from: index, path, packet: slot, frameNumber: number)
         }) {
             return outcome != nil
@@ -218,38 +266,43 @@ public final class SwitchDaemon: Sendable {
         return forwardOne(from: index, path, packet: path.buffer, frameNumber: nil) != nil
     }
 
-    /// Reads one packet from port `index` into `packet` and forwards it. With offloads the packet starts
-    /// with the virtio-net header: a partial checksum of an ordinary frame is filled in here (so the
-    /// capture and every receiver see a correct frame), a super-frame passes as it is, and the header
-    /// goes out with the frame to the egress TAPs. `frameNumber` is the number the capture ring gives
-    /// the frame; nil: it is captured here. Returns the frame's length and time, nil if nothing was read.
+    /// Reads one packet from port `index` into `packet` (its frame after `ForwardingPath.headroom`
+    /// bytes) and forwards it. A virtio-net header that came with the frame is checked against it
+    /// once, here: a partial checksum of an ordinary frame is filled in (so the capture and every
+    /// receiver see a correct frame), a super-frame passes as it is, and the core takes the verdict.
+    /// `frameNumber` is the number the capture ring gives the frame; nil: it is captured here. Returns
+    /// the frame's capture record, nil if nothing was read.
     private func forwardOne(from index: Int, _ path: ForwardingPath, packet buffer: UnsafeMutableRawBufferPointer,
-                            frameNumber: UInt64?) -> (length: Int, wallNanoseconds: UInt64)? {
+                            frameNumber: UInt64?) -> CaptureRecord? {
         let ingress = PortID(index + 1)
-        let headerLength = path.headerLength
-        let count: Int
+        let headroom = ForwardingPath.headroom
+        let channel = path.channels[index]
+        let frame: UnsafeMutableRawBufferPointer
+        var offload: CheckedOffload? = nil
         do {
-            guard let read = try OwnedDescriptor.read(path.descriptors[index], into: buffer), read > 0 else { return nil }
-            count = read
+            if channel.acceptsOffloads {
+                guard let read = try channel.receive(into: buffer), read > 0 else { return nil }
+                frame = UnsafeMutableRawBufferPointer(rebasing: buffer[min(headroom, read)..<read])
+                if let header = try? VirtioNetHeader(parsing: UnsafeRawBufferPointer(rebasing: buffer[0..<read])) {
+                    let completed = CheckedOffload(header, checkedAgainst: UnsafeRawBufferPointer(frame)).completingChecksum(in: frame)
+                    if completed.changed { completed.offload.header.write(to: buffer) }
+                    offload = completed.offload
+                }
+            } else {
+                guard let read = try channel.receive(into: UnsafeMutableRawBufferPointer(rebasing: buffer[headroom...])), read > 0 else { return nil }
+                frame = UnsafeMutableRawBufferPointer(rebasing: buffer[headroom..<headroom + read])
+                if path.anyPortAcceptsOffloads { VirtioNetHeader.plain.write(to: buffer) }
+            }
         } catch {
             logger.error("port \(settings.ports[index].name): \(error)")
             return nil
         }
-        let frame = UnsafeMutableRawBufferPointer(rebasing: buffer[min(headerLength, count)..<count])
-        var offload: VirtioNetHeader? = nil
-        if headerLength > 0, var header = try? VirtioNetHeader(parsing: UnsafeRawBufferPointer(rebasing: buffer[0..<count])) {
-            if header.needsChecksum, !header.isSuperFrame, header.problem(with: UnsafeRawBufferPointer(frame)) == nil {
-                header = header.completingChecksum(in: frame)
-                header.write(to: buffer)
-            }
-            offload = header
-        }
-        let packet = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
         let now = SystemClock.wallNanoseconds()
-        let number = frameNumber ?? capture.write(UnsafeRawBufferPointer(frame), wallNanoseconds: now)
+        let number = frameNumber ?? capture.write(UnsafeRawBufferPointer(frame), wallNanoseconds: now, ingressPort: index)
         portCaptures[index]?.write(UnsafeRawBufferPointer(frame), wallNanoseconds: now)
+        let packet = UnsafeRawBufferPointer(rebasing: buffer[0..<headroom + frame.count])
         core.withLock { core in
-            let result = core.receive(UnsafeRawBufferPointer(frame), on: ingress, at: now, frameNumber: number, offload: offload)
+            let result = core.receive(UnsafeRawBufferPointer(frame), on: ingress, at: now, frameNumber: number, checkedOffload: offload)
             if let event = result.event, event.kind == .moved {
                 logger.info("station move: \(event.mac) \(event.oldPort.map(String.init(describing:)) ?? "-") -> \(event.newPort) (frame \(number))")
             }
@@ -257,27 +310,50 @@ public final class SwitchDaemon: Sendable {
             case .drop:
                 break
             case let .unicast(egress):
-                transmit(packet, frameBytes: frame.count, to: egress, path, core: &core)
+                transmit(packet, offload: offload, to: egress, path, core: &core)
                 path.answered[egress.rawValue - 1] = true
             case .flood:
                 for egress in core.floodTargets(from: ingress) {
-                    transmit(packet, frameBytes: frame.count, to: egress, path, core: &core)
+                    transmit(packet, offload: offload, to: egress, path, core: &core)
                 }
             }
         }
-        return (frame.count, now)
+        return CaptureRecord(wallNanoseconds: now, originalLength: frame.count, ingressPort: index)
     }
 
-    /// Writes one packet (the frame, after its virtio-net header when the ports pass offloads).
+    /// Writes one packet (`ForwardingPath.headroom` bytes of virtio-net header, then the frame) to
+    /// `egress`: whole to a port that takes offload metadata, the frame alone to one that does not.
     @inline(__always)
-    private func transmit(_ packet: UnsafeRawBufferPointer, frameBytes: Int, to egress: PortID, _ path: ForwardingPath,
+    private func transmit(_ packet: UnsafeRawBufferPointer, offload: CheckedOffload?, to egress: PortID, _ path: ForwardingPath,
                           core: inout SwitchCore) {
-        let written = (try? OwnedDescriptor.write(path.descriptors[egress.rawValue - 1], packet)) ?? nil
+        let channel = path.channels[egress.rawValue - 1]
+        let frameBytes = packet.count - ForwardingPath.headroom
+        let bytes: UnsafeRawBufferPointer
+        if channel.acceptsOffloads {
+            bytes = packet
+        } else {
+            if let offload, offload.header.isSuperFrame {
+                transmitUnsegmented(to: egress, core: &core)
+                return
+            }
+            bytes = UnsafeRawBufferPointer(rebasing: packet[ForwardingPath.headroom...])
+        }
+        let written = (try? channel.send(bytes)) ?? nil
         if written != nil {
             core.recordTransmit(port: egress, bytes: frameBytes)
         } else {
             core.recordDrop(port: egress, reason: .queueFull)
         }
+    }
+
+    /// The place for software segmentation: a GSO super-frame bound for a port without offload
+    /// metadata must be cut into wire frames (each with its own IP length and id, TCP sequence number
+    /// and flags, and checksum) before it can go out there. Not built yet: all ports of a switch
+    /// made from `SwitchSettings` take offloads alike, so this happens only with mixed port kinds;
+    /// meanwhile the copy is counted as a `bad_offload` drop on the egress port.
+    @inline(never)
+    private func transmitUnsegmented(to egress: PortID, core: inout SwitchCore) {
+        core.recordDrop(port: egress, reason: .badOffload)
     }
 
     // MARK: control
@@ -328,108 +404,3 @@ public final class SwitchDaemon: Sendable {
 }
 
 
-/// What the forwarding thread works with, set up once before its loop: the ports, the buffer a frame
-/// is read into when it is not read straight into the capture ring, and the ports a pass sent unicast
-/// frames to (their answers are often queued already). Taken apart from the loop's per-frame path so
-/// a frame touches as little memory as possible after the thread wakes.
-private struct ForwardingPath {
-    /// Each port's TAP descriptor, by port index; `TapPorts` keeps them open while the loop runs.
-    let descriptors: UnsafeMutableBufferPointer<Int32>
-    let ring: CaptureRing?
-    /// The virtio-net header's length when the ports pass offloads, else 0.
-    let headerLength: Int
-    let buffer: UnsafeMutableRawBufferPointer
-    let answered: UnsafeMutableBufferPointer<Bool>
-    /// The descriptors `poll` waits on: one per port (the same order), then `alsoPolled`.
-    let pollSet: UnsafeMutableBufferPointer<pollfd>
-    /// Passes in a row on which each port's TAP reported an error (its device is gone): such a port
-    /// is left out of the poll set rather than waking the loop on every pass.
-    let failingPasses: UnsafeMutableBufferPointer<Int>
-
-    init(taps: [TapDevice], capture: SegmentCapture, offloads: Bool, alsoPolled: [Int32]) {
-        descriptors = .allocate(capacity: taps.count)
-        _ = descriptors.initialize(from: taps.map(\.descriptor.rawValue))
-        if case let .ring(ring) = capture { self.ring = ring } else { ring = nil }
-        headerLength = offloads ? VirtioNetHeader.length : 0
-        // A GSO super-frame is up to 64 KiB of IP plus its Ethernet header and the virtio-net header.
-        buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 128 * 1024, alignment: 64)
-        answered = UnsafeMutableBufferPointer<Bool>.allocate(capacity: taps.count)
-        answered.initialize(repeating: false)
-        pollSet = .allocate(capacity: taps.count + alsoPolled.count)
-        _ = pollSet.initialize(from: (Array(descriptors) + alsoPolled).map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) })
-        failingPasses = .allocate(capacity: taps.count)
-        failingPasses.initialize(repeating: 0)
-    }
-
-    /// Closes this thread's copies of every polled descriptor (a port left out of the poll set
-    /// included). Only for a thread with a private descriptor table: elsewhere it would close the
-    /// process's own.
-    func closePrivateCopies() {
-        for descriptor in descriptors { close(descriptor) }
-        for entry in pollSet[descriptors.count...] { close(entry.fd) }
-    }
-
-    func release() {
-        descriptors.deallocate()
-        buffer.deallocate()
-        answered.deallocate()
-        pollSet.deallocate()
-        failingPasses.deallocate()
-    }
-}
-
-/// The segment capture: written off the forwarding path by `CaptureRing`, or, when a BPF capture
-/// filter is set, by libpcap's writer (which evaluates the filter) on the forwarding thread.
-enum SegmentCapture: Sendable {
-    case ring(CaptureRing)
-    case filtered(PcapWriter)
-    /// No capture (benchmarks only: what capturing costs).
-    case disabled
-
-    /// Appends one frame; returns its number in the capture, or 0 when the filter rejected it.
-    @inline(__always)
-    func write(_ frame: UnsafeRawBufferPointer, wallNanoseconds: UInt64) -> UInt64 {
-        switch self {
-        case let .ring(ring):
-            return ring.write(frame, wallNanoseconds: wallNanoseconds)
-        case let .filtered(writer):
-            return writer.write(frame, wallNanoseconds: wallNanoseconds) ? writer.framesWritten : 0
-        case .disabled:
-            return 0
-        }
-    }
-
-    var framesWritten: UInt64 {
-        switch self {
-        case let .ring(ring): ring.framesWritten
-        case let .filtered(writer): writer.framesWritten
-        case .disabled: 0
-        }
-    }
-
-    /// Once a second from the forwarding loop: gets quiet traffic into the file without waiting.
-    func periodicFlush() {
-        switch self {
-        case let .ring(ring): ring.sealIfIdle()
-        case let .filtered(writer): writer.flush()
-        case .disabled: break
-        }
-    }
-
-    /// Returns once every frame captured so far is in the file.
-    func flush() {
-        switch self {
-        case let .ring(ring): ring.flush()
-        case let .filtered(writer): writer.flush()
-        case .disabled: break
-        }
-    }
-
-    func close() {
-        switch self {
-        case let .ring(ring): ring.close()
-        case let .filtered(writer): writer.close()
-        case .disabled: break
-        }
-    }
-}

@@ -1,0 +1,63 @@
+import L2Edge
+import L2Wire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What the forwarding thread works with, set up once before its loop: each port's `FrameChannel`,
+/// the buffer a frame is read into when it is not read straight into the capture ring, and the ports
+/// a pass sent unicast frames to (their answers are often queued already). Taken apart from the
+/// loop's per-frame path so a frame touches as little memory as possible after the thread wakes.
+///
+/// Every packet buffer has the same layout whatever the ingress port: `headroom` bytes for a
+/// virtio-net header, then the frame. A port with offload metadata reads its header into the
+/// headroom; for one without, the header is plain (`VirtioNetHeader.plain`) when some port takes
+/// headers. So the same bytes go to either kind of egress port: from the buffer's start to a port
+/// with offloads, from the frame's start to one without.
+struct ForwardingPath {
+    /// Each port's channel, by port index; the ports keep their descriptors open while the loop runs.
+    let channels: UnsafeMutableBufferPointer<FrameChannel>
+    let ring: CaptureRing<PcapEncoder>?
+    /// Room before every frame for its virtio-net header.
+    static let headroom = VirtioNetHeader.length
+    /// Some port takes offload metadata: frames from ports without it get a plain header.
+    let anyPortAcceptsOffloads: Bool
+    let buffer: UnsafeMutableRawBufferPointer
+    let answered: UnsafeMutableBufferPointer<Bool>
+    /// The descriptors `poll` waits on: one per port (the same order), then `alsoPolled`.
+    let pollSet: UnsafeMutableBufferPointer<pollfd>
+    /// Passes in a row on which each port reported an error (its device is gone): such a port
+    /// is left out of the poll set rather than waking the loop on every pass.
+    let failingPasses: UnsafeMutableBufferPointer<Int>
+
+    init(ports: [any SwitchPort], capture: SegmentCapture, alsoPolled: [Int32]) {
+        channels = .allocate(capacity: ports.count)
+        _ = channels.initialize(from: ports.map(\.channel))
+        if case let .ring(ring) = capture { self.ring = ring } else { ring = nil }
+        anyPortAcceptsOffloads = ports.contains { $0.acceptsOffloads }
+        // A GSO super-frame is up to 64 KiB of IP plus its Ethernet header and the virtio-net header.
+        buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 128 * 1024, alignment: 64)
+        answered = UnsafeMutableBufferPointer<Bool>.allocate(capacity: ports.count)
+        answered.initialize(repeating: false)
+        pollSet = .allocate(capacity: ports.count + alsoPolled.count)
+        _ = pollSet.initialize(from: (channels.map(\.descriptor) + alsoPolled).map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) })
+        failingPasses = .allocate(capacity: ports.count)
+        failingPasses.initialize(repeating: 0)
+    }
+
+    /// Closes this thread's copies of every polled descriptor (a port left out of the poll set
+    /// included). Only for a thread with a private descriptor table: elsewhere it would close the
+    /// process's own.
+    func closePrivateCopies() {
+        for channel in channels { close(channel.descriptor) }
+        for entry in pollSet[channels.count...] { close(entry.fd) }
+    }
+
+    func release() {
+        channels.deallocate()
+        buffer.deallocate()
+        answered.deallocate()
+        pollSet.deallocate()
+        failingPasses.deallocate()
+    }
+}

@@ -1,0 +1,16 @@
+import L2Edge
+
+/// The ports a switch forwards between, whatever their kind, by port index (the first `--port` is
+/// index 0, port p1 of the switch core). The switch closes them when it stops.
+final class SwitchPorts: Sendable {
+    let all: [any SwitchPort]
+
+    init(_ ports: [any SwitchPort]) { all = ports }
+
+    /// The same ports, under the name the control handler has used since TAPs were the only kind.
+    var taps: [any SwitchPort] { all }
+
+    func closeAll() {
+        for port in all { port.close() }
+    }
+}
