@@ -2,6 +2,8 @@ import L2Guest
 
 /// The receiving side of a pre-copy live migration, sans I/O: it validates the hello and the spec,
 /// applies page batches to the VM's new memory, proves the copy at switchover and hands the VM over.
+/// This file holds its state and the dispatch of the source's messages; each phase has its own file
+/// (`MigrationDestination+Setup`, `+Precopy`, `+Switchover`, `+Outcome`).
 ///
 /// Driver loop: `receive(bytes:now:)` with whatever arrived, perform the actions in order
 /// (`.allocateMemory` → `memoryAllocated`, `.resumeVM` → resume, then `resumed(now:)`), `tick(now:)`

@@ -1,6 +1,9 @@
 import L2Guest
 
-/// connection events and the time, and returns `SourceAction`s.
+/// The sending side of a pre-copy live migration, sans I/O: it consumes bytes from the destination,
+/// connection events and the time, and returns `SourceAction`s. This file holds its state and the
+/// dispatch of the destination's messages; each phase has its own file (`MigrationSource+Setup`,
+/// `+Precopy`, `+Switchover`, `+Outcome`).
 ///
 /// Driver loop (blocking TCP or in-memory):
 /// 1. `start(now:)`, send what it returns.
