@@ -120,13 +120,12 @@ private struct FaultRun {
 
     private mutating func observe(_ moment: SourceMoment, pair: SocketPair) -> [PumpEvent] {
         drainPeer(pair)
-        let before = Observation(moment: moment, round: source.currentRound, phase: source.phase,
-                                 transferred: source.transferredBytes, allWritten: received.count == produced.count,
-                                 fired: false)
+        var observation = Observation(moment: moment, round: source.currentRound, phase: source.phase,
+                                      transferred: source.transferredBytes, allWritten: received.count == produced.count,
+                                      fired: false)
         let events = pump.observe(source, at: moment)
-        observations.append(Observation(moment: before.moment, round: before.round, phase: before.phase,
-                                        transferred: before.transferred, allWritten: before.allWritten,
-                                        fired: pump.plan == nil && !observations.contains { $0.fired }))
+        observation.fired = pump.plan == nil && !observations.contains { $0.fired }
+        observations.append(observation)
         return events
     }
 
