@@ -1,11 +1,12 @@
 import L2Edge
+import L2Migration
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Moves bytes between a non-blocking TCP connection and a migration state machine: an output
 /// queue written as the socket accepts it, and reads handed over as they come. One poll per turn.
-struct StreamPump {
+struct StreamPump: MigrationPump {
     let connection: TCPSocket
     private(set) var output: [UInt8] = []
     private var offset = 0
@@ -19,6 +20,7 @@ struct StreamPump {
 
     var hasPendingOutput: Bool { offset < output.count }
     var pendingOutputBytes: Int { output.count - offset }
+    var unacknowledgedBytes: Int { connection.unacknowledgedBytes }
 
     /// Queues bytes to send after what is already queued.
     mutating func enqueue(_ bytes: [UInt8]) { output.append(contentsOf: bytes) }
@@ -31,8 +33,6 @@ struct StreamPump {
             fill(&output)
         }
     }
-
-    enum Event { case received(ArraySlice<UInt8>), closed(String) }
 
     /// Waits up to `timeoutMilliseconds` for the socket, writes what it can, and hands each read to
     /// `received` as soon as it is read, up to 16 reads of 256 KiB. The bytes are the pump's input
@@ -73,17 +73,6 @@ struct StreamPump {
         return nil
     }
 
-    /// `turn(timeoutMilliseconds:received:)` for callers that use the pump while they handle what
-    /// came: what was read comes back as events (copied, since the input buffer is reused), then
-    /// `.closed` if the connection closed.
-    mutating func turn(timeoutMilliseconds: Int32) -> [Event] {
-        var events: [Event] = []
-        if let reason = turn(timeoutMilliseconds: timeoutMilliseconds, received: { events.append(.received(Array($0)[...])) }) {
-            events.append(.closed(reason))
-        }
-        return events
-    }
-
     /// Writes what the socket takes right now, without waiting and without reading. An error is left
     /// for the next `turn`, which meets it again and reports it.
     mutating func writeAvailable() {
@@ -108,20 +97,6 @@ struct StreamPump {
         closed = true
     }
 
-    /// Fault injection: flips one byte in the middle of what is queued (or of what is queued next).
-    mutating func corruptNextByte() {
-        if !hasPendingOutput { output.append(contentsOf: [UInt8](repeating: 0xA5, count: 1)); return }
-        let index = offset + (output.count - offset) / 2
-        output[index] ^= 0xFF
-    }
-
-    /// Fault injection: sends half of what is queued, then closes (a truncated message on the wire).
-    mutating func truncateAndClose() {
-        let half = offset + max((output.count - offset) / 2, 1)
-        if half <= output.count { output.removeSubrange(half...) }
-        flushAndClose(milliseconds: 500)
-    }
-
     /// Tries to send what is queued for up to `milliseconds`, then closes.
     mutating func flushAndClose(milliseconds: Int) {
         let deadline = SystemClock.monotonicNanoseconds() + UInt64(milliseconds) * 1_000_000
@@ -130,5 +105,25 @@ struct StreamPump {
         }
         connection.close()
         closed = true
+    }
+
+    /// The plain pump does nothing at the driver's moments.
+    @inline(__always)
+    func observe(_ source: MigrationSource, at moment: SourceMoment) -> [PumpEvent] { [] }
+
+    // MARK: - Damage, for `FaultInjectingPump`
+
+    /// Flips one byte in the middle of what is queued (with nothing queued, queues one stray byte).
+    mutating func corruptNextByte() {
+        if !hasPendingOutput { output.append(contentsOf: [UInt8](repeating: 0xA5, count: 1)); return }
+        let index = offset + (output.count - offset) / 2
+        output[index] ^= 0xFF
+    }
+
+    /// Sends half of what is queued, then closes (a truncated message on the wire).
+    mutating func truncateAndClose() {
+        let half = offset + max((output.count - offset) / 2, 1)
+        if half <= output.count { output.removeSubrange(half...) }
+        flushAndClose(milliseconds: 500)
     }
 }

@@ -1,0 +1,196 @@
+import L2Control
+import L2Edge
+import L2Migration
+
+/// The source driver's loop: feeds `MigrationSource` what the connection brings, the time and the
+/// coordinator's cancel, writes what it produces, and carries out its actions in order. It runs over
+/// whichever pump `PumpSetup` picked; at each turn, and right after the stun, it shows the pump the
+/// state machine (`observe`), and handles what the pump reports then like anything else it reports.
+struct SourceLoop: PumpUser {
+    let driver: SourceDriver
+    var source: MigrationSource
+
+    mutating func use<Pump: MigrationPump>(_ pump: inout Pump) -> MigrationProgress {
+        let request = driver.request, id = driver.id, service = driver.service, vm = driver.vm
+        var pending = source.start(now: SystemClock.wallNanoseconds())
+        var outcome: (status: String, error: String?)?
+        var lingerUntil: UInt64?
+        var lastProgress: UInt64 = 0
+        var releaseDeadline: UInt64?
+        var lastWriteProgress = SystemClock.monotonicNanoseconds()
+        var lastPendingBytes = 0
+
+        while true {
+            // Carry out what the state machine asked for, in order.
+            while !pending.isEmpty {
+                let action = pending.removeFirst()
+                switch action {
+                case let .send(bytes):
+                    pump.enqueue(bytes)
+                case .stun:
+                    // Pre-copy bytes still on their way would delay the switchover message behind
+                    // them: let the pipe drain first (the VM keeps running; what it dirties meanwhile
+                    // goes in the final round).
+                    let (drained, replies) = drain(&pump)
+                    for bytes in replies { pending += source.receive(bytes: bytes, now: SystemClock.wallNanoseconds()) }
+                    guard source.phase == .stunning else { break }
+                    let stunAt = SystemClock.wallNanoseconds()
+                    let switchover = stun()
+                    pending += handle(pump.observe(source, at: .stunned), &pump)
+                    pending += switchover
+                    driver.host.logger.debug("migration \(id): drained \(drained ? "fully" : "partly") before the stun; stunned at \(stunAt); switchover ready after \(Double(SystemClock.wallNanoseconds() - stunAt) / 1e6) ms")
+                case let .throttle(percent):
+                    vm.with { $0.setThrottle(percent: percent) }
+                    service.update(id) { $0.throttle = percent }
+                case let .resumeSource(reason):
+                    driver.outgoing.resume(reason: reason)
+                case .releaseSource:
+                    // Drop our copy only once the destination's kernel has acknowledged the commit:
+                    // a destination that died after resuming must not leave the VM running nowhere.
+                    releaseDeadline = SystemClock.monotonicNanoseconds() + 2_000_000_000
+                case let .awaitCoordinator(reason):
+                    driver.outgoing.awaitCoordinator(reason: reason)
+                    outcome = ("awaiting-coordinator", reason)
+                case let .completed(result):
+                    service.update(id) { $0.result = result }
+                    outcome = ("completed", nil)
+                case let .failed(result):
+                    service.update(id) { $0.result = result }
+                    outcome = (result.status == .cancelled ? "cancelled" : "failed", result.error)
+                }
+            }
+            if let deadline = releaseDeadline {
+                if !pump.hasPendingOutput && !pump.closed && pump.unacknowledgedBytes == 0 {
+                    releaseDeadline = nil
+                    let queue = driver.lateFrames
+                    driver.outgoing.release(forwardingUntil: SystemClock.monotonicNanoseconds() + request.forwardGraceNanoseconds) {
+                        queue.append($0)
+                    }
+                    lingerUntil = SystemClock.wallNanoseconds() + request.forwardGraceNanoseconds
+                    for frame in vm.stopHolding() { pending += source.forwardFrame(frame, now: SystemClock.wallNanoseconds()) }
+                    continue
+                } else if pump.closed || SystemClock.monotonicNanoseconds() > deadline {
+                    releaseDeadline = nil
+                    let reason = "the destination did not acknowledge the commit (\(pump.closed ? "connection lost" : "timeout")); our copy is kept"
+                    driver.outgoing.awaitCoordinator(reason: reason)
+                    pump.abort()
+                    return driver.finish(status: "awaiting-coordinator", error: reason, source: source)
+                } else {
+                    _ = pump.turn(timeoutMilliseconds: 1) { _ in }  // (nothing more to read: only the ack matters)
+                    continue
+                }
+            }
+            let now = SystemClock.wallNanoseconds()
+            if let outcome, lingerUntil.map({ now >= $0 }) ?? true || pump.closed {
+                pump.flushAndClose(milliseconds: 500)
+                return driver.finish(status: outcome.status, error: outcome.error, source: source)
+            }
+            for frame in driver.lateFrames.take() { pending += source.forwardFrame(frame, now: now) }
+            // Frames for the VM that reached us after the switchover message: on to the destination now.
+            pending += queuedFrameActions(now: now)
+            if service.takeCancelRequest(id) { pending += source.cancel(reason: "cancelled by the coordinator", now: now) }
+            let observed = pump.observe(source, at: .turn)
+            if !observed.isEmpty {
+                pending += handle(observed, &pump)
+                continue
+            }
+            if source.wantsToProduce {
+                pump.refill { buffer in pending += source.produce(into: &buffer, budget: 1 << 20, now: now) }
+            }
+            let busy = pump.hasPendingOutput || source.wantsToProduce
+            pending += handle(pump.turn(timeoutMilliseconds: busy ? 2 : 5), &pump, pendingIsEmpty: pending.isEmpty)
+            pending += source.tick(now: SystemClock.wallNanoseconds())
+            let stillPending = pump.pendingOutputBytes
+            if !pump.hasPendingOutput || stillPending != lastPendingBytes {
+                lastWriteProgress = SystemClock.monotonicNanoseconds()
+                lastPendingBytes = stillPending
+            } else if !pump.closed && SystemClock.monotonicNanoseconds() - lastWriteProgress > request.stallTimeoutNanoseconds {
+                driver.host.logger.warning("migration \(id): the destination accepted no bytes for \(request.stallTimeoutNanoseconds / 1_000_000_000) s; giving up on the connection")
+                pump.abort()
+                pending += source.connectionLost(now: SystemClock.wallNanoseconds())
+            }
+            if now - lastProgress > 50_000_000 {
+                lastProgress = now
+                let snapshot = source.result(now: now)
+                let phase = source.phase, round = source.currentRound
+                service.update(id) { record in
+                    record.status = record.status == "setup" && phase != .setup ? "active" : record.status
+                    record.phase = phase.rawValue
+                    record.round = round
+                    record.transferred = snapshot.ram.transferred
+                    record.remaining = snapshot.ram.remaining
+                    record.mbps = snapshot.ram.mbps
+                }
+            }
+        }
+    }
+
+    /// What the pump reported, to the state machine: bytes from the destination, or the connection
+    /// lost. Frames queued for the VM go out first when no sealed bytes wait in the driver's pending
+    /// actions (`pendingIsEmpty`): records must reach the wire in the order they were sealed.
+    private mutating func handle<Pump: MigrationPump>(_ events: [PumpEvent], _ pump: inout Pump,
+                                                      pendingIsEmpty: Bool = false) -> [SourceAction] {
+        var actions: [SourceAction] = []
+        for event in events {
+            switch event {
+            case let .received(bytes):
+                if pendingIsEmpty && actions.isEmpty { forwardQueuedFramesNow(&pump) }
+                actions += source.receive(bytes: bytes, now: SystemClock.wallNanoseconds())
+            case .closed:
+                actions += source.connectionLost(now: SystemClock.wallNanoseconds())
+            }
+        }
+        return actions
+    }
+
+    /// Frames for the VM that reached us during the switchover go to the destination now, on the wire,
+    /// before the state machine handles the destination's next message: `resumed` makes it verify the
+    /// frozen memory, which takes tens of milliseconds, and a ping queued behind that would come back
+    /// that much later. Call only when no sealed bytes wait in the driver's pending actions (each
+    /// forwarded frame is sealed with the next record number).
+    private mutating func forwardQueuedFramesNow<Pump: MigrationPump>(_ pump: inout Pump) {
+        let actions = queuedFrameActions(now: SystemClock.wallNanoseconds())
+        guard !actions.isEmpty else { return }
+        for case let .send(bytes) in actions { pump.enqueue(bytes) }
+        pump.writeAvailable()
+    }
+
+    /// During the switchover: the frames queued for the VM since the stun, as sends to the destination.
+    private mutating func queuedFrameActions(now: UInt64) -> [SourceAction] {
+        guard source.phase == .switchover else { return [] }
+        return driver.vm.takeQueuedFrames().flatMap { source.forwardFrame($0, now: now) }
+    }
+
+    /// Writes out what is queued and waits until the destination has acknowledged nearly all of it
+    /// (at most 2 s). Returns whether it fully drained.
+    /// Anything the destination says meanwhile is returned, to be handed to the state machine.
+    private func drain<Pump: MigrationPump>(_ pump: inout Pump) -> (Bool, [ArraySlice<UInt8>]) {
+        let deadline = SystemClock.monotonicNanoseconds() + 2_000_000_000
+        var received: [ArraySlice<UInt8>] = []
+        while SystemClock.monotonicNanoseconds() < deadline && !pump.closed {
+            if !pump.hasPendingOutput && pump.unacknowledgedBytes < 64 * 1024 { return (true, received) }
+            _ = pump.turn(timeoutMilliseconds: 1) { received.append(Array($0)[...]) }
+        }
+        return (false, received)
+    }
+
+    /// Stuns the VM, then gives the state machine the vCPU state and the frames queued so far.
+    private mutating func stun() -> [SourceAction] {
+        let vm = driver.vm, id = driver.id
+        let stunAt = SystemClock.wallNanoseconds()
+        do {
+            try vm.stun(now: SystemClock.monotonicNanoseconds())
+        } catch {
+            return source.cancel(reason: "could not stun \(vm.name): \(error)", now: stunAt)
+        }
+        let frozen = SystemClock.wallNanoseconds()
+        driver.service.update(id) { $0.stunAt = stunAt; $0.vmRunningHere = false }
+        let state = vm.with { $0.vcpuState }
+        let captured = SystemClock.wallNanoseconds()
+        let actions = source.stunned(vcpuState: state.encoded(), workloadState: state.workload.encoded(),
+                                     queuedFrames: vm.takeQueuedFrames(), stunnedAt: stunAt, now: SystemClock.wallNanoseconds())
+        let encoded = SystemClock.wallNanoseconds()
+        driver.host.logger.debug("migration \(id): freeze \(Double(frozen - stunAt) / 1e6) ms, state \(Double(captured - frozen) / 1e6) ms, final round \(Double(encoded - captured) / 1e6) ms")
+        return actions
+    }
+}

@@ -1,0 +1,45 @@
+/// What the destination's driver must do, in order.
+public enum DestinationAction: Sendable, Equatable {
+    /// Write these bytes to the migration connection.
+    case send([UInt8])
+    /// Create zero-filled memory for the VM (`GuestMemory(bytes:)`), then call `memoryAllocated` (or
+    /// `memoryAllocationFailed`).
+    case allocateMemory(MigrationSpec)
+    /// The copy is proved: attach the VM to its port group, load this state, deliver the queued frames,
+    /// run it, then call `resumed(now:)`.
+    case resumeVM(SwitchoverState)
+    /// A frame the source forwarded for the running VM.
+    case deliverFrame([UInt8])
+    /// Free everything this migration created; the VM stays (or goes back) to the source.
+    case discard(reason: String)
+    /// The VM runs here but the source has not committed: keep it running and ask the coordinator.
+    case awaitCoordinator(reason: String)
+    /// The source committed: the VM is this host's now.
+    case completed(DestinationReport)
+}
+
+/// Where a migration destination is.
+public enum DestinationPhase: String, Sendable, Equatable {
+    case awaitingHello, awaitingSpec, allocating, receiving, resuming, running, committed, discarded, awaitingCoordinator
+}
+
+/// What the destination received.
+public struct DestinationReport: Codable, Sendable, Equatable {
+    public var vmName: String
+    public var pagesReceived: Int
+    public var zeroPages: Int
+    public var normalPages: Int
+    public var bytesReceived: Int
+    public var rounds: Int
+    public var digest: UInt64
+    /// The resume time the destination reported (ns).
+    public var resumedAt: UInt64?
+    /// The stream's protection as negotiated (`"aes-256-gcm"` or `"none"`); nil before the hello was accepted.
+    public var encryption: MigrationStreamCipher?
+
+    enum CodingKeys: String, CodingKey {
+        case vmName = "vm-name", pagesReceived = "pages-received", zeroPages = "zero-pages",
+             normalPages = "normal-pages", bytesReceived = "bytes-received", rounds, digest,
+             resumedAt = "resumed-at", encryption
+    }
+}

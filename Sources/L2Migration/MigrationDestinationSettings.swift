@@ -1,0 +1,30 @@
+import L2Guest
+
+/// What a destination host accepts, from the coordinator (id, secret: the per-migration key) and the
+/// host (limits, labels, encryption mode).
+public struct MigrationDestinationSettings: Sendable {
+    public var migrationID: MigrationID
+    public var secret: MigrationSecret
+    /// This host's encryption mode; with the source's it decides the stream cipher.
+    public var encryption: MigrationEncryptionMode
+    /// The most memory a VM may ask for on this host.
+    public var maxMemoryBytes: UInt64
+    /// The host's port group labels; the VM's must be among them exactly, case included.
+    public var portGroups: Set<String>
+    /// The datastores this host mounts; nil leaves the check to the coordinator.
+    public var datastores: Set<String>?
+    /// Silence from the source longer than this before the VM resumes discards the migration.
+    public var idleTimeoutNanoseconds: UInt64
+
+    public init(migrationID: MigrationID, secret: MigrationSecret, encryption: MigrationEncryptionMode = .opportunistic,
+                maxMemoryBytes: UInt64, portGroups: Set<String>, datastores: Set<String>? = nil,
+                idleTimeoutNanoseconds: UInt64 = 10_000_000_000) {
+        self.migrationID = migrationID
+        self.secret = secret
+        self.encryption = encryption
+        self.maxMemoryBytes = maxMemoryBytes
+        self.portGroups = portGroups
+        self.datastores = datastores
+        self.idleTimeoutNanoseconds = idleTimeoutNanoseconds
+    }
+}

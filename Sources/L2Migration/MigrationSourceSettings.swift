@@ -1,0 +1,41 @@
+/// Knobs of a migration source. The coordinator provides `migrationID` and `secret` (the per-migration key).
+public struct MigrationSourceSettings: Sendable {
+    public var migrationID: MigrationID
+    public var secret: MigrationSecret
+    /// Whether the stream is encrypted (stated in `hello`; the destination chooses).
+    public var encryption: MigrationEncryptionMode
+    public var convergence: ConvergencePolicy
+    /// From `start` to the destination's spec answer.
+    public var setupTimeoutNanoseconds: UInt64
+    /// From the switchover message to the destination's `resumed`; on expiry the coordinator decides.
+    public var switchoverTimeoutNanoseconds: UInt64
+    /// Page records per page-batch message.
+    public var pagesPerBatch: Int
+    /// Re-hash the frozen source memory when `resumed` arrives, before committing (memory speed, after
+    /// the downtime). Turn off to run `verifySourceFrozenMemory()` elsewhere.
+    public var verifyFrozenMemoryBeforeCommit: Bool
+    /// How long after `resumed` `forwardFrame` still forwards frames.
+    public var forwardGraceNanoseconds: UInt64
+    /// Which pages of the guest memory the kernel has ever backed (one bit per page, as
+    /// `DirtyBitmap` words), read when pre-copy starts and when the frozen memory is verified. A page
+    /// it leaves out, and that no write marked dirty, was never written: it is zero, and goes out as a
+    /// zero record without being read (reading it would only make the kernel map it). Nil: read every page.
+    public var populatedPages: (@Sendable () -> [UInt64]?)?
+
+    public init(migrationID: MigrationID, secret: MigrationSecret, encryption: MigrationEncryptionMode = .opportunistic,
+                convergence: ConvergencePolicy = ConvergencePolicy(),
+                setupTimeoutNanoseconds: UInt64 = 10_000_000_000, switchoverTimeoutNanoseconds: UInt64 = 10_000_000_000,
+                pagesPerBatch: Int = 64, verifyFrozenMemoryBeforeCommit: Bool = true,
+                forwardGraceNanoseconds: UInt64 = 2_000_000_000) {
+        self.migrationID = migrationID
+        self.secret = secret
+        self.encryption = encryption
+        self.convergence = convergence
+        self.setupTimeoutNanoseconds = setupTimeoutNanoseconds
+        self.switchoverTimeoutNanoseconds = switchoverTimeoutNanoseconds
+        self.pagesPerBatch = max(1, min(pagesPerBatch, 256))
+        self.verifyFrozenMemoryBeforeCommit = verifyFrozenMemoryBeforeCommit
+        self.forwardGraceNanoseconds = forwardGraceNanoseconds
+        populatedPages = nil
+    }
+}

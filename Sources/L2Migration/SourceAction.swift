@@ -1,0 +1,23 @@
+/// What the source's driver must do, in order. Send actions carry whole messages.
+public enum SourceAction: Sendable, Equatable {
+    /// Write these bytes to the migration connection.
+    case send([UInt8])
+    /// Stop the VM's vCPUs and workload now, then call `stunned(…)`.
+    case stun
+    /// Slow the workload to (100 − percent) % of its speed; 0 removes the throttle.
+    case throttle(percent: Int)
+    /// The migration failed before the VM left: make sure it runs on the source (unstun if stunned).
+    case resumeSource(reason: String)
+    /// The destination runs the VM and the copy is proved: drop the source's copy.
+    case releaseSource
+    /// The outcome is ambiguous: keep the VM stunned and ask the coordinator.
+    case awaitCoordinator(reason: String)
+    case completed(MigrationResult)
+    case failed(MigrationResult)
+}
+
+/// Where a migration source is.
+public enum SourcePhase: String, Sendable, Equatable {
+    case idle, setup, precopy, stunning, switchover, completed, failed, awaitingCoordinator
+}
+
