@@ -45,7 +45,7 @@ struct FakeDestination {
 
     mutating func status() -> MigrationResolution.DestinationAnswer {
         asked += 1
-        func record(_ status: String, running: Bool) -> MigrationResolution.DestinationAnswer {
+        func record(_ status: MigrationProgressStatus, running: Bool) -> MigrationResolution.DestinationAnswer {
             var progress = MigrationProgress(id: "m1", role: .destination, vm: "web01")
             progress.status = status
             progress.vmRunningHere = running
@@ -55,16 +55,16 @@ struct FakeDestination {
         switch behaviour {
         case .dead: return .dead
         case .unknown: return .unknownMigration
-        case .discarded: return record("discarded", running: false)
-        case .running: return record("awaiting-coordinator", running: true)
+        case .discarded: return record(.discarded, running: false)
+        case .running: return record(.awaitingCoordinator, running: true)
         case .awaitingThenDiscards:
-            return told.contains(.discard) || cancelled ? record("discarded", running: false) : record("awaiting-coordinator", running: false)
-        case .activeThenRuns: return record(cancelled ? "awaiting-coordinator" : "active", running: cancelled)
-        case .activeThenDiscards: return record(cancelled ? "discarded" : "active", running: false)
-        case .neverSettles: return record("active", running: false)
+            return told.contains(.discard) || cancelled ? record(.discarded, running: false) : record(.awaitingCoordinator, running: false)
+        case .activeThenRuns: return record(cancelled ? .awaitingCoordinator : .active, running: cancelled)
+        case .activeThenDiscards: return record(cancelled ? .discarded : .active, running: false)
+        case .neverSettles: return record(.active, running: false)
         case .silent: return .noAnswer
-        case .slowThenRunning: return asked > 3 ? record("awaiting-coordinator", running: true) : .noAnswer
-        case .silentAfterCancel: return cancelled ? .noAnswer : record("active", running: false)
+        case .slowThenRunning: return asked > 3 ? record(.awaitingCoordinator, running: true) : .noAnswer
+        case .silentAfterCancel: return cancelled ? .noAnswer : record(.active, running: false)
         }
     }
 }

@@ -104,7 +104,7 @@ public struct MigrationResolution: Sendable {
                 return fenced()
             case let .record(record):
                 destinationRecord = record
-                if !record.vmRunningHere, record.status == "awaiting-coordinator" {
+                if !record.vmRunningHere, record.status == .awaitingCoordinator {
                     stage = .discarding(record)
                     return .tellDestination(.discard)
                 }
@@ -129,7 +129,7 @@ public struct MigrationResolution: Sendable {
             case let .record(record):
                 destinationRecord = record
                 if record.vmRunningHere { return keep() }
-                if record.status == "discarded" { return fenced() }
+                if record.status == .discarded { return fenced() }
                 guard now < deadline else {
                     return finish(.destinationUndecided("did not settle within \(Self.fenceWindowNanoseconds / 1_000_000_000) s of being told to cancel"))
                 }
@@ -160,7 +160,7 @@ public struct MigrationResolution: Sendable {
     /// told to cancel and watched until it does one or the other.
     private mutating func fence(_ record: MigrationProgress, now: UInt64) -> Action {
         if record.vmRunningHere { return keep() }
-        if record.status == "discarded" { return fenced() }
+        if record.status == .discarded { return fenced() }
         stage = .cancelling(deadline: now &+ Self.fenceWindowNanoseconds)
         return .cancelDestination
     }

@@ -1,5 +1,31 @@
 import L2Migration
 
+/// Where one migration stands on one host, as `migration-status` reports it (the JSON strings are
+/// the raw values).
+public enum MigrationProgressStatus: String, Codable, Sendable, CaseIterable, CustomStringConvertible {
+    /// Connecting, negotiating: nothing of the VM has moved.
+    case setup
+    /// Pre-copy or the switchover is under way.
+    case active
+    /// Destination: the VM runs here; the source has not yet confirmed the commit.
+    case resumed
+    case completed
+    /// The migration failed; the VM runs on the source.
+    case failed
+    case cancelled
+    /// The host could not see how the switchover ended and waits for the coordinator's decision.
+    case awaitingCoordinator = "awaiting-coordinator"
+    /// Destination: it dropped what it received; it will never run the VM.
+    case discarded
+    /// Coordinator side: the source stopped answering before it reported an end.
+    case sourceLost = "source-lost"
+
+    /// No further change comes without the coordinator.
+    public var isFinished: Bool { [.completed, .failed, .cancelled, .discarded, .awaitingCoordinator].contains(self) }
+
+    public var description: String { rawValue }
+}
+
 /// One migration as a host sees it, for `migration-status` and the coordinator's report.
 public struct MigrationProgress: Codable, Sendable {
     public enum Role: String, Codable, Sendable { case source, destination }
@@ -7,8 +33,7 @@ public struct MigrationProgress: Codable, Sendable {
     public var id: String
     public var role: Role
     public var vm: String
-    /// `setup`, `active`, `completed`, `failed`, `cancelled`, `awaiting-coordinator`, `discarded`.
-    public var status: String
+    public var status: MigrationProgressStatus
     public var phase: String
     public var round: Int
     public var transferred: Int
@@ -31,7 +56,7 @@ public struct MigrationProgress: Codable, Sendable {
         self.id = id
         self.role = role
         self.vm = vm
-        status = "setup"
+        status = .setup
         phase = "setup"
         round = 0
         transferred = 0
@@ -52,7 +77,7 @@ public struct MigrationProgress: Codable, Sendable {
         case resumedAt = "resumed-at"
     }
 
-    public var isFinished: Bool { ["completed", "failed", "cancelled", "discarded", "awaiting-coordinator"].contains(status) }
+    public var isFinished: Bool { status.isFinished }
 }
 
 /// A deliberate fault at a precise point of a migration, for the fault matrix. At `point` the source

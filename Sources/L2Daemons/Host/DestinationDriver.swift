@@ -108,7 +108,7 @@ struct DestinationDriver {
                         awaitCoordinator(reason: reason)
                         done = true
                     case let .completed(report):
-                        service.update(key) { $0.status = "completed"; $0.destination = report }
+                        service.update(key) { $0.status = .completed; $0.destination = report }
                         host.logger.info("migration \(id): \(expectation.vm) committed; it is \(host.settings.name)'s now")
                     }
                 }
@@ -136,7 +136,7 @@ struct DestinationDriver {
                         record.phase = phase
                         record.destination = report
                         record.transferred = report.bytesReceived
-                        if record.status == "setup" { record.status = "active" }
+                        if record.status == .setup { record.status = .active }
                     }
                 }
             }
@@ -186,7 +186,7 @@ struct DestinationDriver {
             let announcer = Announcer(host: host, mac: hosted.mac, ip: hosted.configuration.ip.address,
                                       schedule: expectation.announceSchedule, garp: expectation.garp, migration: key, service: service)
             announcer.start(resumedMonotonic: SystemClock.monotonicNanoseconds())
-            service.update(key) { $0.resumedAt = resumedAt; $0.vmRunningHere = true; $0.status = "resumed" }
+            service.update(key) { $0.resumedAt = resumedAt; $0.vmRunningHere = true; $0.status = .resumed }
             for frame in state.queuedFrames { deliver(frame) }
             host.logger.info("migration \(id): \(hosted.name) resumed here")
             return destination.resumed(now: resumedAt)
@@ -201,7 +201,7 @@ struct DestinationDriver {
         private func discard(reason: String) {
             if let hosted { host.remove(vm: hosted.name, ifSameAs: hosted) }
             hosted = nil
-            service.update(key) { $0.status = "discarded"; $0.error = reason; $0.vmHere = false; $0.vmRunningHere = false }
+            service.update(key) { $0.status = .discarded; $0.error = reason; $0.vmHere = false; $0.vmRunningHere = false }
             host.logger.warning("migration \(id) discarded: \(reason)")
         }
 
@@ -211,19 +211,19 @@ struct DestinationDriver {
                 host.logger.info("migration \(id): connection ended after the coordinator settled it (\(reason))")
                 return
             }
-            service.update(key) { $0.status = "awaiting-coordinator"; $0.error = reason }
+            service.update(key) { $0.status = .awaitingCoordinator; $0.error = reason }
             let service = self.service, host = self.host, key = self.key, hosted = self.hosted
             service.awaitDecision(key) { decision in
                 switch decision {
                 case "keep":
-                    service.update(key) { $0.status = "completed" }
+                    service.update(key) { $0.status = .completed }
                     return .success("\(hosted?.name ?? "the VM") stays on \(host.settings.name)")
                 case "discard":
                     if let hosted {
                         hosted.with { $0.powerOff() }
                         host.remove(vm: hosted.name, ifSameAs: hosted)
                     }
-                    service.update(key) { $0.status = "discarded"; $0.vmHere = false; $0.vmRunningHere = false }
+                    service.update(key) { $0.status = .discarded; $0.vmHere = false; $0.vmRunningHere = false }
                     return .success("the copy on \(host.settings.name) was discarded")
                 default:
                     return .failure(ConfigurationError("decision must be keep or discard, got \(decision)"))

@@ -96,7 +96,7 @@ final class MigrationService: @unchecked Sendable {
             // "keep" settles it now, and a later loss of the connection needs no decision.
             if decision == .keep, let record = record(id), record.role == .destination, record.vmRunningHere {
                 _ = lock.withLock { settled.insert(id) }
-                update(id) { $0.status = "completed" }
+                update(id) { $0.status = .completed }
                 return ResolveResult(outcome: "\(record.vm) stays on \(host.settings.name)")
             }
             throw ControlError(.refused, "migration \(id) is not waiting for a decision on \(host.settings.name)")

@@ -47,11 +47,11 @@ struct OutgoingVM: Sendable {
             switch decision {
             case "resume":
                 outgoing.resume(reason: "the coordinator decided it runs here")
-                outgoing.service.update(outgoing.id) { $0.status = "failed" }
+                outgoing.service.update(outgoing.id) { $0.status = .failed }
                 return .success("\(outgoing.vm.name) resumed on \(outgoing.host.settings.name)")
             case "release":
                 outgoing.release(forwardingUntil: 0) { _ in }
-                outgoing.service.update(outgoing.id) { $0.status = "completed" }
+                outgoing.service.update(outgoing.id) { $0.status = .completed }
                 return .success("\(outgoing.vm.name) released on \(outgoing.host.settings.name)")
             default:
                 return .failure(ConfigurationError("decision must be resume or release, got \(decision)"))

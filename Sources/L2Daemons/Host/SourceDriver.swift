@@ -37,7 +37,7 @@ struct SourceDriver {
         do {
             try vm.with { try $0.beginMigrationOut() }
         } catch {
-            return finish(status: "failed", error: "\(error)")
+            return finish(status: .failed, error: "\(error)")
         }
         let connection: TCPSocket
         do {
@@ -48,7 +48,7 @@ struct SourceDriver {
             let reason = "cannot reach the destination's vMotion listener \(TCPSocket.ipText(request.destinationIP)):\(request.destinationPort) from \(host.settings.vmkernel): \(error)"
             // Nothing reached the destination: nobody else announced the VM.
             outgoing.resume(reason: reason, announce: false)
-            return finish(status: "failed", error: reason)
+            return finish(status: .failed, error: reason)
         }
         host.logger.info("migrating \(vm.name) to \(TCPSocket.ipText(request.destinationIP)) (migration \(id))")
         let configuration = vm.configuration
@@ -72,7 +72,7 @@ struct SourceDriver {
     }
 
     /// Records how the migration ended (with the state machine's figures when it ran) and returns the record.
-    func finish(status: String, error: String?, source: MigrationSource? = nil) -> MigrationProgress {
+    func finish(status: MigrationProgressStatus, error: String?, source: MigrationSource? = nil) -> MigrationProgress {
         let now = SystemClock.wallNanoseconds()
         service.update(id) { record in
             record.status = status

@@ -13,7 +13,7 @@ struct SourceLoop: PumpUser {
     mutating func use<Pump: MigrationPump>(_ pump: inout Pump) -> MigrationProgress {
         let request = driver.request, id = driver.id, service = driver.service, vm = driver.vm
         var pending = source.start(now: SystemClock.wallNanoseconds())
-        var outcome: (status: String, error: String?)?
+        var outcome: (status: MigrationProgressStatus, error: String?)?
         var lingerUntil: UInt64?
         var lastProgress: UInt64 = 0
         var releaseDeadline: UInt64?
@@ -50,13 +50,13 @@ struct SourceLoop: PumpUser {
                     releaseDeadline = SystemClock.monotonicNanoseconds() + 2_000_000_000
                 case let .awaitCoordinator(reason):
                     driver.outgoing.awaitCoordinator(reason: reason)
-                    outcome = ("awaiting-coordinator", reason)
+                    outcome = (.awaitingCoordinator, reason)
                 case let .completed(result):
                     service.update(id) { $0.result = result }
-                    outcome = ("completed", nil)
+                    outcome = (.completed, nil)
                 case let .failed(result):
                     service.update(id) { $0.result = result }
-                    outcome = (result.status == .cancelled ? "cancelled" : "failed", result.error)
+                    outcome = (result.status == .cancelled ? .cancelled : .failed, result.error)
                 }
             }
             if let deadline = releaseDeadline {
@@ -74,7 +74,7 @@ struct SourceLoop: PumpUser {
                     let reason = "the destination did not acknowledge the commit (\(pump.closed ? "connection lost" : "timeout")); our copy is kept"
                     driver.outgoing.awaitCoordinator(reason: reason)
                     pump.abort()
-                    return driver.finish(status: "awaiting-coordinator", error: reason, source: source)
+                    return driver.finish(status: .awaitingCoordinator, error: reason, source: source)
                 } else {
                     _ = pump.turn(timeoutMilliseconds: 1) { _ in }  // (nothing more to read: only the ack matters)
                     continue
@@ -114,7 +114,7 @@ struct SourceLoop: PumpUser {
                 let snapshot = source.result(now: now)
                 let phase = source.phase, round = source.currentRound
                 service.update(id) { record in
-                    record.status = record.status == "setup" && phase != .setup ? "active" : record.status
+                    record.status = record.status == .setup && phase != .setup ? .active : record.status
                     record.phase = phase.rawValue
                     record.round = round
                     record.transferred = snapshot.ram.transferred

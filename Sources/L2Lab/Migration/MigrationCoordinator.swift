@@ -141,22 +141,22 @@ public struct MigrationCoordinator: Sendable {
             // The source host did not answer: it may have died. Ask both what they hold.
             sourceRecord = (try? directory.host(source, HostCall.migrationStatus(idText)))
                 ?? MigrationProgress(id: idText, role: .source, vm: vm)
-            if sourceRecord.status == "setup" { sourceRecord.status = "source-lost"; sourceRecord.error = "\(error)" }
+            if sourceRecord.status == .setup { sourceRecord.status = .sourceLost; sourceRecord.error = "\(error)" }
         }
 
         var outcomeText: String
         var destinationRecord: MigrationProgress?
         switch sourceRecord.status {
-        case "completed":
+        case .completed:
             outcomeText = "\(vm) runs on \(destination)"
             destinationRecord = try? directory.host(destination, HostCall.migrationStatus(idText), timeoutSeconds: 2)
-        case "awaiting-coordinator", "source-lost":
+        case .awaitingCoordinator, .sourceLost:
             let resolution = resolve(id: idText, source: source, destination: destination,
-                                     sourceLost: sourceRecord.status == "source-lost")
+                                     sourceLost: sourceRecord.status == .sourceLost)
             outcomeText = resolution.verdict.outcome(vm: vm, id: idText, source: source, destination: destination)
             destinationRecord = resolution.destinationRecord
         default:
-            outcomeText = "\(vm) still runs on \(source): \(sourceRecord.error ?? sourceRecord.result?.error ?? sourceRecord.status)"
+            outcomeText = "\(vm) still runs on \(source): \(sourceRecord.error ?? sourceRecord.result?.error ?? sourceRecord.status.rawValue)"
             destinationRecord = try? directory.host(destination, HostCall.migrationStatus(idText), timeoutSeconds: 2)
             // The destination may still wait for a stream that will not come (a cut link sends no
             // reset): tell it to drop what it holds now rather than at its idle timeout.
