@@ -3,11 +3,12 @@ import Foundation
 /// Renders fault-matrix results as the table of `docs/RELIABILITY.md`: one row per fault, one column
 /// per moment, each cell "passed/runs" with the typical outcome underneath.
 public enum ReliabilityReport {
-    public static func markdown(_ runs: [FaultRun], command: String, date: Date = Date()) -> String {
+    /// `build` says which code ran (a binary and the commit of its checkout), so the figures carry their source.
+    public static func markdown(_ runs: [FaultRun], command: String, build: String? = nil, date: Date = Date()) -> String {
         let faults = InjectedFault.allCases.filter { fault in runs.contains { $0.fault == fault } }
         let moments = FaultMoment.allCases.filter { moment in runs.contains { $0.moment == moment } }
         var lines = ["# Reliability: faults during a live migration", ""]
-        lines.append("Measured with `\(command)` on \(ISO8601DateFormatter().string(from: date)).")
+        lines.append("Measured with `\(command)` on \(ISO8601DateFormatter().string(from: date))" + (build.map { ", \($0)" } ?? "") + ".")
         lines.append("Each cell: runs whose invariants held / runs. Invariants: the VM answers from exactly one host")
         lines.append("(never two: no duplicate ping replies; never none, unless its source was killed before the")
         lines.append("switchover), the UDP counter in guest memory never goes backwards, and the lab migrates the VM")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import L2Control
+import L2Edge
 import L2Lab
 
 /// `l2motion fault-matrix`: injects each fault at each moment of a live migration and checks that
@@ -50,11 +51,22 @@ struct FaultMatrixCommand: ParsableCommand {
         CleanupOnSignal.disarm()
         if let output {
             let command = "l2motion fault-matrix --runs \(runs)" + (faults.map { " --faults \($0)" } ?? "") + (moments.map { " --moments \($0)" } ?? "")
-            try ReliabilityReport.markdown(results, command: command).write(toFile: output, atomically: true, encoding: .utf8)
+            try ReliabilityReport.markdown(results, command: command, build: Self.build())
+                .write(toFile: output, atomically: true, encoding: .utf8)
         }
         if quiet { try printJSON(results) }
         let failed = results.filter { !$0.passed }.count
         if !quiet { print("\(results.count - failed) passed, \(failed) failed") }
         if failed > 0 { throw ExitCode(1) }
+    }
+
+    /// Which code ran: this binary, and the commit of the git checkout it was run from (marked when
+    /// that checkout has uncommitted changes), as the report's source line.
+    static func build() -> String {
+        let binary = LabLifecycle.executable
+        guard let commit = try? CommandRunner.run(["git", "rev-parse", "--short", "HEAD"]).trimmingCharacters(in: .whitespacesAndNewlines),
+              !commit.isEmpty else { return "binary \(binary)" }
+        let clean = CommandRunner.succeeds(["git", "diff", "--quiet", "HEAD"])
+        return "binary \(binary), run from the checkout at commit \(commit)\(clean ? "" : " with uncommitted changes")"
     }
 }
