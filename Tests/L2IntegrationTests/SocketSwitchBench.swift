@@ -52,8 +52,10 @@ final class SocketSwitchBench {
         let settings = SwitchSettings(name: "sw", ports: specs, captureDirectory: directory,
                                       controlSocket: directory + "/sw.sock")
         let messages = log
-        daemon = try SwitchDaemon(settings: settings, ports: ports,
-                                  logger: Logger(label: "socket-switch") { _ in CollectingLogHandler(messages: messages) })
+        let made = ports
+        daemon = try SwitchDaemon(settings: settings, logger: Logger(label: "socket-switch") { _ in CollectingLogHandler(messages: messages) }) {
+            made
+        }
         forwarding = daemon.startForwarding()
     }
 

@@ -64,26 +64,22 @@ public final class SwitchDaemon: Sendable {
     private let stopEvent: WakeDescriptor
     private let logger: Logger
 
-    /// Validates the settings, creates the TAP ports (their kernel sides in the ports' namespaces),
-    /// then the capture files. Nothing is left behind if any step fails.
+    /// Validates the settings, creates the capture files, then the TAP ports (their kernel sides in the
+    /// ports' namespaces). Nothing is left behind if any step fails.
     public convenience init(settings: SwitchSettings, logger: Logger) throws {
-        try Self.validate(settings)
-        let prefix = "l2s\(getpid() % 100_000)x"
-        let taps = try TapPorts(specs: settings.ports, tapPrefix: prefix, offloads: settings.offloads)
-        do {
-            try self.init(settings: settings, ports: taps.taps.map(TapPort.init), logger: logger)
-        } catch {
-            taps.closeAll()
-            throw error
+        try TapPorts.preflight(settings.ports)
+        try self.init(settings: settings, logger: logger) {
+            let prefix = "l2s\(getpid() % 100_000)x"
+            return try TapPorts(specs: settings.ports, tapPrefix: prefix, offloads: settings.offloads).taps.map(TapPort.init)
         }
     }
 
-    /// A switch over ports made by the caller, one per `settings.ports` entry in the same order (their
+    /// A switch over ports made by `makePorts`, one per `settings.ports` entry in the same order (their
     /// specs give the names and MTUs; namespaces are not looked at): socket pairs in tests, later other
-    /// kinds. Creates the capture files.
-    init(settings: SwitchSettings, ports: [any SwitchPort], logger: Logger) throws {
+    /// kinds. Creates the capture files first and the ports last, as the switch always has (the
+    /// capture ring's blocks are allocated before the ports' setup runs).
+    init(settings: SwitchSettings, logger: Logger, ports makePorts: () throws -> [any SwitchPort]) throws {
         try Self.validate(settings)
-        precondition(ports.count == settings.ports.count, "one port per port spec")
         try FileManager.default.createDirectory(atPath: settings.captureDirectory, withIntermediateDirectories: true)
         self.settings = settings
         self.logger = logger
@@ -106,6 +102,8 @@ public final class SwitchDaemon: Sendable {
         core = Mutex(switchCore)
         housekeeping = try WakeDescriptor.every(milliseconds: 1000)
         stopEvent = try WakeDescriptor.event()
+        let ports = try makePorts()
+        precondition(ports.count == settings.ports.count, "one port per port spec")
         self.ports = SwitchPorts(ports)
     }
 
