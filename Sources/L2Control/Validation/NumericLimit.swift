@@ -58,7 +58,7 @@ public enum Limits {
     public static let vmMemory = NumericLimit("--memory", "MiB", 1...1_048_576, integral: true)
     public static let vmTouched = NumericLimit("--touched", "MiB", 0...1_048_576, integral: true)
     public static let pingInterval = NumericLimit("--ping-interval", "milliseconds", 1...60_000)
-    public static let pingSeconds = NumericLimit("--seconds", "seconds", 0.1...86_400)
+    public static let pingSeconds = NumericLimit("--seconds", "seconds", 0.1...1_000_000)
     // switch
     public static let snaplen = NumericLimit("--snaplen", "bytes", 64...262_144, integral: true)
     public static let agingSeconds = NumericLimit("--aging", "seconds", 1...1_000_000)

@@ -372,8 +372,7 @@ public final class SwitchDaemon: Sendable {
         case let .setPort(port: name, state: state):
             guard let index = portIndex(name) else { return .failure(noSuchPort(name)) }
             do {
-                try core.withLock { core throws in try core.setPort(PortID(index + 1), up: state == .up) }
-                try? ports.taps[index].setCarrier(state == .up)
+                try setPort(index: index, up: state == .up)
             } catch {
                 return .failure(ControlError(.refused, "\(error)"))
             }
@@ -388,8 +387,7 @@ public final class SwitchDaemon: Sendable {
             let removed = core.withLock { core in port.map { core.flush(port: $0) } ?? core.flush() }
             return .result(FlushResult(removed: removed))
         case .captureFlush:
-            capture.flush()
-            for writer in portCaptures { writer?.flush() }
+            flushCaptures()
             return .result(CaptureFlushResult(frames: capture.framesWritten))
         }
     }

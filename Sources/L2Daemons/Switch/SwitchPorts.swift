@@ -7,9 +7,6 @@ final class SwitchPorts: Sendable {
 
     init(_ ports: [any SwitchPort]) { all = ports }
 
-    /// The same ports, under the name the control handler has used since TAPs were the only kind.
-    var taps: [any SwitchPort] { all }
-
     func closeAll() {
         for port in all { port.close() }
     }
