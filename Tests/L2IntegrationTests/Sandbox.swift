@@ -67,6 +67,10 @@ final class Sandbox: @unchecked Sendable {
         for child in children.reversed() { child.terminate() }
         for name in namespaces.reversed() { try? NetworkNamespace.delete(name) }
         try? FileManager.default.removeItem(atPath: "/run/l2motion/\(prefix)")
+        // Leave no empty /run/l2motion behind (another lab's folder keeps it).
+        if (try? FileManager.default.contentsOfDirectory(atPath: "/run/l2motion"))?.isEmpty == true {
+            try? FileManager.default.removeItem(atPath: "/run/l2motion")
+        }
         if ProcessInfo.processInfo.environment["L2MOTION_KEEP_TEST_FILES"] == nil {
             try? FileManager.default.removeItem(atPath: directory)
         }
