@@ -215,18 +215,18 @@ struct DestinationDriver {
             let service = self.service, host = self.host, key = self.key, hosted = self.hosted
             service.awaitDecision(key) { decision in
                 switch decision {
-                case "keep":
+                case .keep:
                     service.update(key) { $0.status = .completed }
                     return .success("\(hosted?.name ?? "the VM") stays on \(host.settings.name)")
-                case "discard":
+                case .discard:
                     if let hosted {
                         hosted.with { $0.powerOff() }
                         host.remove(vm: hosted.name, ifSameAs: hosted)
                     }
                     service.update(key) { $0.status = .discarded; $0.vmHere = false; $0.vmRunningHere = false }
                     return .success("the copy on \(host.settings.name) was discarded")
-                default:
-                    return .failure(ConfigurationError("decision must be keep or discard, got \(decision)"))
+                case .resume, .release:
+                    return .failure(ConfigurationError("a destination takes keep or discard, not \(decision.rawValue)"))
                 }
             }
             host.logger.warning("migration \(id): waiting for the coordinator: \(reason)")

@@ -14,7 +14,7 @@ final class MigrationService: @unchecked Sendable {
     private var expected: [MigrationID: Expectation] = [:]
     private var progress: [String: MigrationProgress] = [:]
     /// Migrations waiting for the coordinator's decision, by id, with how to carry it out.
-    private var pendingDecisions: [String: @Sendable (String) -> Result<String, ConfigurationError>] = [:]
+    private var pendingDecisions: [String: @Sendable (ResolveDecision) -> Result<String, ConfigurationError>] = [:]
     private var stopped = false
 
     struct Expectation: Sendable {
@@ -79,7 +79,7 @@ final class MigrationService: @unchecked Sendable {
 
     func record(_ id: String) -> MigrationProgress? { lock.withLock { progress[id] } }
 
-    func awaitDecision(_ id: String, _ decide: @escaping @Sendable (String) -> Result<String, ConfigurationError>) {
+    func awaitDecision(_ id: String, _ decide: @escaping @Sendable (ResolveDecision) -> Result<String, ConfigurationError>) {
         lock.withLock { pendingDecisions[id] = decide }
     }
 
@@ -101,7 +101,7 @@ final class MigrationService: @unchecked Sendable {
             }
             throw ControlError(.refused, "migration \(id) is not waiting for a decision on \(host.settings.name)")
         }
-        switch decide(decision.rawValue) {
+        switch decide(decision) {
         case let .success(text): return ResolveResult(outcome: text)
         case let .failure(error):
             awaitDecision(id, decide)
@@ -154,8 +154,8 @@ final class MigrationService: @unchecked Sendable {
     }
 
     /// Source: runs the migration to its end on this (control) thread and answers the final record.
+    /// `arguments` arrive range-checked: their decoder runs `validate()`.
     func send(_ arguments: MigrateSendArguments) throws -> MigrationProgress {
-        try arguments.validate()
         var policy = ConvergencePolicy()
         policy.downtimeTargetNanoseconds = Nanoseconds.from(milliseconds: arguments.downtimeMs)
         policy.switchoverShare = arguments.switchoverShare

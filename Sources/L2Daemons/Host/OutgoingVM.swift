@@ -45,16 +45,16 @@ struct OutgoingVM: Sendable {
         let outgoing = self
         service.awaitDecision(id) { decision in
             switch decision {
-            case "resume":
+            case .resume:
                 outgoing.resume(reason: "the coordinator decided it runs here")
                 outgoing.service.update(outgoing.id) { $0.status = .failed }
                 return .success("\(outgoing.vm.name) resumed on \(outgoing.host.settings.name)")
-            case "release":
+            case .release:
                 outgoing.release(forwardingUntil: 0) { _ in }
                 outgoing.service.update(outgoing.id) { $0.status = .completed }
                 return .success("\(outgoing.vm.name) released on \(outgoing.host.settings.name)")
-            default:
-                return .failure(ConfigurationError("decision must be resume or release, got \(decision)"))
+            case .keep, .discard:
+                return .failure(ConfigurationError("a source takes resume or release, not \(decision.rawValue)"))
             }
         }
         host.logger.warning("migration \(id) of \(vm.name): outcome unknown, VM stays stunned until the coordinator decides: \(reason)")

@@ -36,8 +36,16 @@ public struct MigrationCoordinator: Sendable {
         return found[0]
     }
 
-    /// Every check before anything changes; returns what was checked, in words.
-    public func preflight(vm: String, from source: String, summary: VMSummary, to destination: String) throws -> [String] {
+    /// What the preflight found: the checks in words, and where the destination listens for vMotion.
+    public struct Preflight: Sendable {
+        public let checks: [String]
+        public let vmotionAddress: IPv4Address
+        public let migrationPort: UInt16
+    }
+
+    /// Every check before anything changes; returns what was checked, in words, and the destination's
+    /// vMotion listener.
+    public func preflight(vm: String, from source: String, summary: VMSummary, to destination: String) throws -> Preflight {
         guard source != destination else { throw MigrationError("\(vm) already runs on \(destination)") }
         guard directory.hosts.contains(destination) else {
             throw MigrationError("no host \(destination) in lab \(directory.folder.lab) (hosts: \(directory.hosts.joined(separator: ", ")))")
@@ -80,7 +88,7 @@ public struct MigrationCoordinator: Sendable {
             throw MigrationError("\(source) cannot reach \(destination)'s vMotion interface \(destinationInfo.vmkernelAddress) from \(sourceInfo.vmkernel) \(sourceInfo.vmkernelAddress); check the vMotion segment")
         }
         checks.append("vMotion network: \(sourceInfo.vmkernel) \(sourceInfo.vmkernelAddress) reaches \(destinationInfo.vmkernelAddress)")
-        return checks
+        return Preflight(checks: checks, vmotionAddress: destinationVMK, migrationPort: destinationInfo.migrationPort)
     }
 
     /// Runs the whole migration. `progress` is called about every 100 ms while it runs.
@@ -89,19 +97,14 @@ public struct MigrationCoordinator: Sendable {
         try LabAccess.require()
         do { try options.validate() } catch { throw MigrationError(error.message) }
         let (source, summary) = try locate(vm: vm)
-        let checks = try preflight(vm: vm, from: source, summary: summary, to: destination)
-        let destinationInfo = try directory.host(destination, HostCall.hostInfo)
-        guard let destinationVMK = IPv4Address(destinationInfo.vmkernelAddress) else {
-            throw MigrationError("\(destination) reports a vMotion address \(destinationInfo.vmkernelAddress) that is not IPv4")
-        }
+        let preflight = try preflight(vm: vm, from: source, summary: summary, to: destination)
         let id = MigrationID(high: UInt64.random(in: 0...UInt64.max), low: UInt64.random(in: 0...UInt64.max))
         let secret = MigrationSecret.random()
         let send = MigrateSendArguments(
-            vm: vm, id: id, secret: secret, destination: destinationVMK, port: destinationInfo.migrationPort,
+            vm: vm, id: id, secret: secret, destination: preflight.vmotionAddress, port: preflight.migrationPort,
             downtimeMs: options.downtimeMs, switchoverShare: options.switchoverShare, maxRounds: options.maxRounds,
             maxSeconds: options.maxSeconds, autoConverge: options.autoConverge, graceMs: options.graceMs,
             stallSeconds: options.stallSeconds, encryption: options.encryption, fault: options.fault)
-        do { try send.validate() } catch { throw MigrationError(error.message) }
         do {
             _ = try directory.host(destination, HostCall.migratePrepare(MigratePrepareArguments(
                 id: id, secret: secret, vm: vm, datastore: summary.datastore, garp: options.garp,
@@ -166,7 +169,7 @@ public struct MigrationCoordinator: Sendable {
         var result = sourceRecord.result ?? MigrationResult.placeholder(status: .failed, error: sourceRecord.error)
         if result.error == nil, let error = sourceRecord.error { result.error = error }
         var report = MigrationReport(result: result, id: idText, vm: vm, source: source, destination: destination,
-                                     preflight: checks, outcome: outcomeText)
+                                     preflight: preflight.checks, outcome: outcomeText)
         report.stunAt = sourceRecord.stunAt
         report.resumedAt = destinationRecord?.resumedAt
         if let resumed = destinationRecord?.resumedAt {
