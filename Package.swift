@@ -3,7 +3,7 @@ import PackageDescription
 
 /// l2motion: a vMotion-style live migration emulated with real Layer-2 frames.
 ///
-/// Pure targets (no I/O, time passed in): L2Wire, L2Switch, L2Guest, L2Migration, L2Control.
+/// Pure targets (no I/O, time passed in): L2Wire, L2Switch, L2Capture, L2Guest, L2Migration, L2Control.
 /// Edge targets (syscalls, files, processes): CTap, CPcap, L2Edge, L2Daemons, L2Lab, l2motion.
 let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 
@@ -23,6 +23,7 @@ let package = Package(
         // MARK: pure logic
         .target(name: "L2Wire", swiftSettings: strict),
         .target(name: "L2Switch", dependencies: ["L2Wire"], swiftSettings: strict),
+        .target(name: "L2Capture", dependencies: ["L2Wire", "L2Switch"], swiftSettings: strict),
         .target(name: "L2Guest", dependencies: ["L2Wire"], swiftSettings: strict),
         .target(name: "L2Migration", dependencies: ["L2Wire", "L2Guest", .product(name: "Crypto", package: "swift-crypto")],
                 swiftSettings: strict),
@@ -33,21 +34,21 @@ let package = Package(
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
         .target(
             name: "L2Edge",
-            dependencies: ["CTap", "CPcap", "L2Wire", "L2Guest", "L2Control", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CTap", "CPcap", "L2Wire", "L2Guest", "L2Control", "L2Capture", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
         .target(
             name: "L2Daemons",
-            dependencies: ["L2Edge", "L2Switch", "L2Guest", "L2Migration", "L2Control",
+            dependencies: ["L2Edge", "L2Switch", "L2Capture", "L2Guest", "L2Migration", "L2Control",
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
         .target(
             name: "L2Lab",
-            dependencies: ["L2Edge", "L2Control", "L2Migration", "L2Switch", "L2Guest", "L2Wire",
+            dependencies: ["L2Edge", "L2Control", "L2Migration", "L2Switch", "L2Capture", "L2Guest", "L2Wire",
                            .product(name: "Logging", package: "swift-log"), "Yams"],
             swiftSettings: strict),
         .executableTarget(
             name: "l2motion",
-            dependencies: ["L2Daemons", "L2Lab", "L2Edge", "L2Control", "L2Wire", "L2Switch",
+            dependencies: ["L2Daemons", "L2Lab", "L2Edge", "L2Control", "L2Wire", "L2Switch", "L2Capture",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
@@ -55,13 +56,14 @@ let package = Package(
         // MARK: tests
         .testTarget(name: "L2WireTests", dependencies: ["L2Wire"], swiftSettings: strict),
         .testTarget(name: "L2SwitchTests", dependencies: ["L2Switch"], swiftSettings: strict),
+        .testTarget(name: "L2CaptureTests", dependencies: ["L2Capture", "L2Switch", "L2Wire"], swiftSettings: strict),
         .testTarget(name: "L2GuestTests", dependencies: ["L2Guest"], swiftSettings: strict),
         .testTarget(name: "L2MigrationTests", dependencies: ["L2Migration"], swiftSettings: strict),
         .testTarget(name: "L2ControlTests", dependencies: ["L2Control", "L2Migration", "L2Wire"], swiftSettings: strict),
-        .testTarget(name: "L2EdgeTests", dependencies: ["L2Edge", "L2Control"], swiftSettings: strict),
+        .testTarget(name: "L2EdgeTests", dependencies: ["L2Edge", "L2Control", "L2Capture"], swiftSettings: strict),
         .testTarget(name: "L2MotionCLITests", dependencies: ["l2motion", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                     swiftSettings: strict),
         .testTarget(name: "L2LabTests", dependencies: ["L2Lab"], swiftSettings: strict),
-        .testTarget(name: "L2IntegrationTests", dependencies: ["L2Edge", "L2Control", "L2Wire", "L2Switch", "L2Lab", "L2Daemons", "L2Migration", "L2Guest"], swiftSettings: strict),
+        .testTarget(name: "L2IntegrationTests", dependencies: ["L2Edge", "L2Control", "L2Wire", "L2Switch", "L2Lab", "L2Daemons", "L2Migration", "L2Guest", "L2Capture"], swiftSettings: strict),
     ]
 )

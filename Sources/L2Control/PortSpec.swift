@@ -3,25 +3,32 @@ import L2Wire
 /// One switch port as given on the command line: which namespace gets the TAP's kernel side, the
 /// interface name it gets there, its MTU and, for client hosts, an address.
 ///
-/// Written as `name=p1,netns=l2m-client01,ifname=eth0[,mtu=1500][,addr=10.10.0.100/24]`.
+/// Written as `name=p1,netns=l2m-client01,ifname=eth0[,mtu=1500][,addr=10.10.0.100/24][,desc=TEXT]`.
 public struct PortSpec: Codable, Hashable, Sendable, CustomStringConvertible {
     public var name: String
     public var namespace: String
     public var interface: String
     public var mtu: Int
     public var address: IPv4Interface?
+    /// Where the port leads, for people ("vmnic0 of host esx01"): the capture's `if_description`.
+    public var summary: String?
 
     public static let maximumMTU = 9000
     public static let minimumMTU = 68
     public static let maximumInterfaceName = 15
 
-    public init(name: String, namespace: String, interface: String, mtu: Int = 1500, address: IPv4Interface? = nil) {
+    public init(name: String, namespace: String, interface: String, mtu: Int = 1500, address: IPv4Interface? = nil,
+                summary: String? = nil) {
         self.name = name
         self.namespace = namespace
         self.interface = interface
         self.mtu = mtu
         self.address = address
+        self.summary = summary
     }
+
+    /// What the capture says the port leads to: `summary`, or the interface and its namespace.
+    public var captureDescription: String { summary ?? "\(interface) in namespace \(namespace)" }
 
     /// Parses the `key=value,...` form; the error says which key is wrong and what to write.
     public init(parsing text: String) throws(ConfigurationError) {
@@ -31,8 +38,8 @@ public struct PortSpec: Codable, Hashable, Sendable, CustomStringConvertible {
             guard pair.count == 2, !pair[1].isEmpty else {
                 throw ConfigurationError("port \"\(text)\": \"\(part)\" is not key=value; write name=p1,netns=NS,ifname=eth0[,mtu=1500][,addr=10.0.0.1/24]")
             }
-            guard ["name", "netns", "ifname", "mtu", "addr"].contains(pair[0]) else {
-                throw ConfigurationError("port \"\(text)\": unknown key \"\(pair[0])\"; keys are name, netns, ifname, mtu, addr")
+            guard ["name", "netns", "ifname", "mtu", "addr", "desc"].contains(pair[0]) else {
+                throw ConfigurationError("port \"\(text)\": unknown key \"\(pair[0])\"; keys are name, netns, ifname, mtu, addr, desc")
             }
             fields[pair[0]] = pair[1]
         }
@@ -51,7 +58,8 @@ public struct PortSpec: Codable, Hashable, Sendable, CustomStringConvertible {
             }
             address = value
         }
-        self.init(name: fields["name"]!, namespace: fields["netns"]!, interface: fields["ifname"]!, mtu: mtu, address: address)
+        self.init(name: fields["name"]!, namespace: fields["netns"]!, interface: fields["ifname"]!, mtu: mtu, address: address,
+                  summary: fields["desc"])
         try validate()
     }
 
@@ -78,6 +86,7 @@ public struct PortSpec: Codable, Hashable, Sendable, CustomStringConvertible {
 
     public var description: String {
         "name=\(name),netns=\(namespace),ifname=\(interface),mtu=\(mtu)" + (address.map { ",addr=\($0)" } ?? "")
+            + (summary.map { ",desc=\($0)" } ?? "")
     }
 }
 

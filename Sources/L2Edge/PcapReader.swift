@@ -1,4 +1,6 @@
 import CPcap
+import Foundation
+import L2Capture
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,12 +13,39 @@ public struct CapturedFrame: Sendable, Equatable {
     /// The frame's length on the wire; `bytes` may be shorter when the snaplen truncated it.
     public let originalLength: Int
     public let bytes: [UInt8]
+    /// The interface it was recorded on (pcapng's `if_name`: the switch port); nil in pcap.
+    public var interface: String? = nil
+    /// Its pcapng comments (the switch's notes on it).
+    public var comments: [String] = []
 }
 
-/// Reads a pcap file with libpcap, with nanosecond timestamps, optionally through a BPF filter.
-/// For tests and tools (`l2motion` reports); not for the data path.
+/// Reads a capture file, optionally through a BPF filter, with nanosecond timestamps: pcap with
+/// libpcap; pcapng with `PcapngFile`, keeping the inbound records (each frame as the switch received
+/// it, numbered as Wireshark numbers the file's frames; outbound copies are left out). For tests and
+/// tools (`l2motion` reports); not for the data path.
 public enum PcapReader {
     public static func readAll(path: String, filter: String? = nil) throws(CaptureError) -> [CapturedFrame] {
+        guard let head = FileManager.default.contents(atPath: path)?.prefix(4), PcapngFile.isPcapng(head) else {
+            return try readPcap(path: path, filter: filter)
+        }
+        return try readPcapng(path: path, filter: filter)
+    }
+
+    /// The inbound records of a pcapng file.
+    static func readPcapng(path: String, filter: String?) throws(CaptureError) -> [CapturedFrame] {
+        guard let data = FileManager.default.contents(atPath: path) else { throw CaptureError("cannot read capture \(path)") }
+        let file: PcapngFile
+        do { file = try PcapngFile(parsing: [UInt8](data)) } catch { throw CaptureError("capture \(path) is damaged: \(error)") }
+        let accepting = try filter.flatMap { $0.isEmpty ? nil : $0 }.map { expression throws(CaptureError) in try PacketFilter(expression) }
+        return file.packets.filter { packet in
+            packet.direction != .outbound && (accepting?.accepts(packet.bytes) ?? true)
+        }.map { packet in
+            CapturedFrame(number: packet.number, wallNanoseconds: packet.wallNanoseconds, originalLength: packet.originalLength,
+                          bytes: packet.bytes, interface: file.interfaces[packet.interface].name, comments: packet.comments)
+        }
+    }
+
+    static func readPcap(path: String, filter: String?) throws(CaptureError) -> [CapturedFrame] {
         var errorBuffer = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE))
         guard let pcap = pcap_open_offline_with_tstamp_precision(path, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errorBuffer) else {
             throw CaptureError("cannot read capture \(path): \(String(cBuffer: errorBuffer))")

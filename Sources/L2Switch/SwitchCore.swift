@@ -23,10 +23,28 @@ public enum ForwardingDecision: Hashable, Sendable, CustomStringConvertible {
 public struct ForwardingResult: Hashable, Sendable {
     public var decision: ForwardingDecision
     public var event: SwitchEvent?
+    /// The entry the table dropped to learn this frame's source (the table was full).
+    public var evicted: MACTableEntry?
+    /// For the first unicast to a station since it moved: the port it was on and the frame that
+    /// moved it (what a capture comment says next to the frame).
+    public var followsMove: FollowedMove?
 
-    public init(decision: ForwardingDecision, event: SwitchEvent? = nil) {
+    public init(decision: ForwardingDecision, event: SwitchEvent? = nil, evicted: MACTableEntry? = nil, followsMove: FollowedMove? = nil) {
         self.decision = decision
         self.event = event
+        self.evicted = evicted
+        self.followsMove = followsMove
+    }
+}
+
+/// Where a moved station was before its move, and the frame that moved it.
+public struct FollowedMove: Hashable, Sendable {
+    public var was: PortID
+    public var movedAt: UInt64
+
+    public init(was: PortID, movedAt: UInt64) {
+        self.was = was
+        self.movedAt = movedAt
     }
 }
 
@@ -106,6 +124,10 @@ public struct SwitchCore: Sendable {
     public private(set) var eventLog: EventLog
     /// Frames and records that named a port this switch does not have.
     public private(set) var unknownPortFrames: UInt64 = 0
+    /// Stations that moved and have not been unicast to since, oldest first (at most
+    /// `pendingMoveLimit`): the first unicast to each is reported in `followsMove`.
+    private var pendingMoves: [(mac: MACAddress, move: FollowedMove)] = []
+    static let pendingMoveLimit = 64
 
     private var ports: [Port] = []
     private var portIndex = PortMap()
@@ -194,10 +216,12 @@ public struct SwitchCore: Sendable {
         guard !source.isMulticast, !source.isZero else { return drop(.badSource, on: ingress) }
 
         var event: SwitchEvent? = nil
+        var evicted: MACTableEntry? = nil
         switch macTable.learn(source, on: port, at: now) {
         case .refreshed, .ignored:
             break
-        case .learned:
+        case let .learned(dropped):
+            evicted = dropped
             if configuration.logsLearning {
                 event = eventLog.append(SwitchEvent(kind: .learned, time: now, mac: source, oldPort: nil,
                                                     newPort: port, frameNumber: frameNumber))
@@ -205,21 +229,23 @@ public struct SwitchCore: Sendable {
         case let .moved(from, to):
             event = eventLog.append(SwitchEvent(kind: .moved, time: now, mac: source, oldPort: from,
                                                 newPort: to, frameNumber: frameNumber))
+            notePendingMove(source, FollowedMove(was: from, movedAt: frameNumber), to: to)
         }
 
         let destination = MACAddress(bytes: frame, at: 0)
         guard !destination.isMulticast, let known = macTable.lookup(destination, at: now) else {
             ports[ingress].counters.floodedFrames += 1
-            return ForwardingResult(decision: .flood, event: event)
+            return ForwardingResult(decision: .flood, event: event, evicted: evicted)
         }
         guard known.port != port else {
-            return ForwardingResult(decision: drop(.sameSegment, on: ingress).decision, event: event)
+            return ForwardingResult(decision: drop(.sameSegment, on: ingress).decision, event: event, evicted: evicted)
         }
         guard let egress = portIndex[known.port], ports[egress].configuration.isUp else {
-            return ForwardingResult(decision: drop(.portDown, on: ingress).decision, event: event)
+            return ForwardingResult(decision: drop(.portDown, on: ingress).decision, event: event, evicted: evicted)
         }
         ports[ingress].counters.unicastFrames += 1
-        return ForwardingResult(decision: .unicast(known.port), event: event)
+        let followed = pendingMoves.isEmpty ? nil : takePendingMove(destination)
+        return ForwardingResult(decision: .unicast(known.port), event: event, evicted: evicted, followsMove: followed)
     }
 
     /// `receive` with an unchecked virtio-net header, checked here.
@@ -280,6 +306,27 @@ public struct SwitchCore: Sendable {
     private mutating func drop(_ reason: DropReason, on ingress: Int) -> ForwardingResult {
         ports[ingress].counters.rxDrops[reason] += 1
         return ForwardingResult(decision: .drop(reason))
+    }
+
+    private mutating func notePendingMove(_ mac: MACAddress, _ move: FollowedMove, to newPort: PortID) {
+        if let existing = pendingMoves.firstIndex(where: { $0.mac == mac }) {
+            // Moved again before anyone sent it a frame: back where it was, there is nothing to
+            // follow; elsewhere, it "was" where it was first, until this latest move.
+            if pendingMoves[existing].move.was == newPort {
+                pendingMoves.remove(at: existing)
+            } else {
+                pendingMoves[existing].move.movedAt = move.movedAt
+            }
+            return
+        }
+        if pendingMoves.count == Self.pendingMoveLimit { pendingMoves.removeFirst() }
+        pendingMoves.append((mac, move))
+    }
+
+    @inline(never)
+    private mutating func takePendingMove(_ mac: MACAddress) -> FollowedMove? {
+        guard let index = pendingMoves.firstIndex(where: { $0.mac == mac }) else { return nil }
+        return pendingMoves.remove(at: index).move
     }
 
     private mutating func rebuildUpPorts() {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import L2Control
 import Logging
 
 /// The `l2motion` command: the root only configures; each verb is its own type in Commands/.
@@ -11,6 +12,7 @@ struct L2Motion: ParsableCommand {
             Start with `l2motion demo`. A lab stays up with `l2motion lab up` until `l2motion lab down`;
             switches and hosts run as background processes, captures go to Captures/<run>/.
             """,
+        version: Product.version,
         subcommands: [
             SwitchCommand.self, MACTableCommand.self, SwitchEventsCommand.self, CountersCommand.self,
             PortCommand.self, FlushCommand.self, FrameGenCommand.self,

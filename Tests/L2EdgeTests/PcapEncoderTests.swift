@@ -1,4 +1,5 @@
 import Foundation
+import L2Capture
 import L2Edge
 import Testing
 
@@ -13,7 +14,7 @@ struct PcapEncoderTests {
         var bytes = [UInt8](repeating: 0xEE, count: encoder.recordHeaderLength + captured + encoder.maximumTrailerLength)
         let trailer = bytes.withUnsafeMutableBytes { raw in
             raw.baseAddress!.advanced(by: encoder.recordHeaderLength).copyMemory(from: frame, byteCount: captured)
-            let record = CaptureRecord(wallNanoseconds: stamp, originalLength: frame.count, capturedLength: captured, ingressPort: 2)
+            let record = CaptureRecord(wallNanoseconds: stamp, originalLength: frame.count, capturedLength: captured, interface: 2)
             return encoder.encode(record, header: raw.baseAddress!, trailer: raw.baseAddress! + encoder.recordHeaderLength + captured)
         }
         #expect(trailer == 0, "pcap records have no trailer")
@@ -22,7 +23,7 @@ struct PcapEncoderTests {
 
     @Test("file header: nanosecond magic, version 2.4, zone 0, sigfigs 0, snaplen, LINKTYPE_ETHERNET")
     func fileHeaderGoldenBytes() {
-        let header = PcapEncoder(snaplen: 65535).fileHeader(interfaces: [CaptureInterface(name: "p1"), CaptureInterface(name: "p2")])
+        let header = PcapEncoder(snaplen: 65535).fileHeader()
         #expect(header == [0x4d, 0x3c, 0xb2, 0xa1, 0x02, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
                            0xff, 0xff, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00])
     }
@@ -53,7 +54,7 @@ struct PcapEncoderTests {
             for (frame, stamp) in zip(frames, stamps) { writer.write(frame, wallNanoseconds: stamp) }
             writer.close()
             let encoder = PcapEncoder(snaplen: 1000)
-            var ours = encoder.fileHeader(interfaces: [])
+            var ours = encoder.fileHeader()
             for (frame, stamp) in zip(frames, stamps) { ours += Self.encoded(encoder, frame, at: stamp) }
             let theirs = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
             #expect(ours == theirs)

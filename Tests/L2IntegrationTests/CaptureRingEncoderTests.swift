@@ -1,5 +1,8 @@
 import Foundation
+import L2Capture
+import L2Control
 import L2Edge
+import L2Wire
 import Synchronization
 import Testing
 @testable import L2Daemons
@@ -19,33 +22,6 @@ final class MemoryCaptureSink: CaptureSink, Sendable {
     var isClosed: Bool { storage.withLock { $0.closed } }
 }
 
-/// A made-up format shaped like pcapng's packet blocks: a 24-byte header (marker, ingress port,
-/// captured and original length, time), the captured bytes, zero padding to 4 bytes and the record's
-/// total length as a trailer; the file header lists the interfaces' names. It checks that the ring
-/// leaves an encoder room for both and records its trailers in place.
-struct TrailerEncoder: CaptureEncoder {
-    static let marker: UInt32 = 0x5254_324C
-    let snaplen: Int
-    var recordHeaderLength: Int { 24 }
-    var maximumTrailerLength: Int { 3 + 4 }
-
-    func fileHeader(interfaces: [CaptureInterface]) -> [UInt8] {
-        Array(("interfaces:" + interfaces.map(\.name).joined(separator: ",") + ";").utf8)
-    }
-
-    func encode(_ record: CaptureRecord, header: UnsafeMutableRawPointer, trailer: UnsafeMutableRawPointer) -> Int {
-        header.storeBytes(of: Self.marker, as: UInt32.self)
-        header.storeBytes(of: UInt32(record.ingressPort), toByteOffset: 4, as: UInt32.self)
-        header.storeBytes(of: UInt32(record.capturedLength), toByteOffset: 8, as: UInt32.self)
-        header.storeBytes(of: UInt32(record.originalLength), toByteOffset: 12, as: UInt32.self)
-        header.storeBytes(of: record.wallNanoseconds, toByteOffset: 16, as: UInt64.self)
-        let padding = (4 - record.capturedLength % 4) % 4
-        for index in 0..<padding { trailer.storeBytes(of: 0, toByteOffset: index, as: UInt8.self) }
-        trailer.storeBytes(of: UInt32(24 + record.capturedLength + padding + 4), toByteOffset: padding, as: UInt32.self)
-        return padding + 4
-    }
-}
-
 @Suite("Capture ring and its encoder")
 struct CaptureRingEncoderTests {
     /// Reads a little-endian integer at `offset`.
@@ -56,8 +32,7 @@ struct CaptureRingEncoderTests {
     @Test("a pcap ring writes to memory exactly what libpcap writes for the same frames")
     func pcapRingMatchesLibpcap() throws {
         let sink = MemoryCaptureSink()
-        let ring = try CaptureRing(sink: sink, encoder: PcapEncoder(snaplen: 200), interfaces: [CaptureInterface(name: "p1")],
-                                   blockBytes: 4096, blockCount: 3)
+        let ring = try CaptureRing(sink: sink, encoder: PcapEncoder(snaplen: 200), blockBytes: 4096, blockCount: 3)
         let directory = try CaptureRingTests.scratchDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("libpcap.pcap").path
@@ -83,51 +58,76 @@ struct CaptureRingEncoderTests {
         #expect(sink.bytes == libpcap)
     }
 
-    @Test("an encoder with a trailer gets its header and trailer written in place, across block boundaries")
-    func trailerEncoderRecordsInPlace() throws {
+    @Test("pcapng records are written in place across block boundaries: interfaces, packet ids, notes, egress copies, statistics")
+    func pcapngRecordsInPlace() throws {
         let sink = MemoryCaptureSink()
-        let interfaces = ["p1", "p2", "p3"].map { CaptureInterface(name: $0) }
-        let ring = try CaptureRing(sink: sink, encoder: TrailerEncoder(snaplen: 1000), interfaces: interfaces,
-                                   blockBytes: 4096, blockCount: 3)
-        var expected: [(port: Int, length: Int, time: UInt64, fill: UInt8)] = []
+        let interfaces = ["p1", "p2", "p3"].map { CaptureInterface(name: $0, description: "to \($0)") }
+        let encoder = PcapngEncoder(snaplen: 1000, interfaces: interfaces, application: "ring test")
+        let ring = try CaptureRing(sink: sink, encoder: encoder, egressSnaplen: 128, blockBytes: 4096, blockCount: 3)
+        let mac = MACAddress(0x00, 0x50, 0x56, 0x00, 0x00, 0x10)
+        struct Expected { var port: Int; var length: Int; var time: UInt64; var fill: UInt8; var notes: [String]; var egress: [Int] }
+        var expected: [Expected] = []
         for index in 0..<300 {
             let length = [60, 1514, 999, 1001, 61, 62, 63][index % 7]
             let fill = UInt8(truncatingIfNeeded: index | 1)
             let time = UInt64(index) * 1_000_003
+            let notes: CaptureNotes = index % 11 == 0 ? CaptureNotes([.stationMove(mac, from: 0, to: 2)])
+                : index % 13 == 0 ? CaptureNotes([.dropped(.runt), .flooded(unknown: mac)]) : CaptureNotes()
+            let egress: UInt64 = index % 4 == 0 ? 0b110 : index % 4 == 1 ? 0b001 : 0
+            let record = CaptureRecord(wallNanoseconds: time, originalLength: length, interface: index % 3, egressPorts: egress, notes: notes)
             if index % 3 == 0 {
                 let frame = [UInt8](repeating: fill, count: length)
-                _ = frame.withUnsafeBytes { ring.write($0, wallNanoseconds: time, ingressPort: index % 3) }
+                _ = frame.withUnsafeBytes { ring.write($0, record) }
             } else {
                 _ = ring.withFrameSlot(headroom: 10, capacity: 10 + length) { slot, _ in
                     for offset in 0..<10 { slot[offset] = 0xEE }
                     for offset in 10..<10 + length { slot[offset] = fill }
-                    return CaptureRecord(wallNanoseconds: time, originalLength: length, ingressPort: index % 3)
+                    return record
                 }
             }
-            expected.append((index % 3, length, time, fill))
+            expected.append(Expected(port: index % 3, length: length, time: time, fill: fill,
+                                     notes: notes.all.map { $0.text(interfaceNames: ["p1", "p2", "p3"]) },
+                                     egress: (0..<3).filter { egress & (1 << UInt64($0)) != 0 }))
         }
-        ring.close()
+        ring.close(statistics: [CaptureStatistics(interface: 1, received: 100, dropped: 3)], wallNanoseconds: 42)
 
-        let bytes = sink.bytes
-        let fileHeader = Array("interfaces:p1,p2,p3;".utf8)
-        #expect(Array(bytes.prefix(fileHeader.count)) == fileHeader)
-        var offset = fileHeader.count
+        let file = try PcapngFile(parsing: sink.bytes)
+        #expect(file.application == "ring test")
+        #expect(file.interfaces.map(\.name) == ["p1", "p2", "p3"])
+        #expect(file.interfaces.map(\.description) == ["to p1", "to p2", "to p3"])
+        var packets = file.packets[...]
         for (index, want) in expected.enumerated() {
-            try #require(offset + 24 <= bytes.count, "record \(index) is missing")
-            #expect(Self.load(bytes, offset, as: UInt32.self) == TrailerEncoder.marker)
-            #expect(Self.load(bytes, offset + 4, as: UInt32.self) == UInt32(want.port))
-            let captured = Int(Self.load(bytes, offset + 8, as: UInt32.self))
-            #expect(captured == min(want.length, 1000))
-            #expect(Self.load(bytes, offset + 12, as: UInt32.self) == UInt32(want.length))
-            #expect(Self.load(bytes, offset + 16, as: UInt64.self) == want.time)
-            let data = bytes[(offset + 24)..<(offset + 24 + captured)]
-            #expect(data.allSatisfy { $0 == want.fill }, "record \(index) holds its own bytes only")
-            let padding = (4 - captured % 4) % 4
-            #expect(bytes[(offset + 24 + captured)..<(offset + 24 + captured + padding)].allSatisfy { $0 == 0 })
-            let total = Int(Self.load(bytes, offset + 24 + captured + padding, as: UInt32.self))
-            #expect(total == 24 + captured + padding + 4)
-            offset += total
+            let first = packets.popFirst()
+            let inbound = try #require(first, "record \(index) is missing")
+            #expect(inbound.direction == .inbound)
+            #expect(inbound.interface == want.port)
+            #expect(inbound.packetID == inbound.number, "an inbound record's packet id is its own frame number")
+            #expect(inbound.originalLength == want.length)
+            #expect(inbound.bytes.count == min(want.length, 1000))
+            #expect(inbound.bytes.allSatisfy { $0 == want.fill }, "record \(index) holds its own bytes only")
+            #expect(inbound.wallNanoseconds == want.time)
+            #expect(inbound.comments == want.notes)
+            for port in want.egress {
+                let next = packets.popFirst()
+                let copy = try #require(next, "record \(index)'s copy to p\(port + 1) is missing")
+                #expect(copy.direction == .outbound)
+                #expect(copy.interface == port)
+                #expect(copy.packetID == inbound.number)
+                #expect(copy.bytes == Array(inbound.bytes.prefix(128)))
+                #expect(copy.originalLength == want.length)
+            }
         }
-        #expect(offset == bytes.count, "nothing after the last record")
+        #expect(packets.isEmpty, "nothing after the last record")
+        #expect(ring.framesWritten == UInt64(file.packets.count))
+        #expect(file.statistics.map(\.interface) == [1])
+        #expect(file.statistics.first?.received == 100)
+        #expect(file.statistics.first?.dropped == 3)
+    }
+
+    @Test("a pcap ring refuses egress records: pcap has no directions")
+    func pcapRefusesEgress() {
+        #expect(throws: ConfigurationError.self) {
+            try CaptureRing(sink: MemoryCaptureSink(), encoder: PcapEncoder(snaplen: 200), egressSnaplen: 128)
+        }
     }
 }

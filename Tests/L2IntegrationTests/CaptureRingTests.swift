@@ -1,4 +1,5 @@
 import Foundation
+import L2Capture
 import L2Edge
 import Testing
 @testable import L2Daemons

@@ -114,13 +114,16 @@ struct TopologyAcceptanceTests {
     @Test func portsOfASwitchAreClientsThenHostsInOrder() {
         let topology = DefaultTopology.topology()
         #expect(topology.ports(of: "pswitch") == [
-            TopologyPort(node: "client01", namespace: "l2m-client01", interface: "eth0", address: IPv4Interface("10.10.0.100/24")),
-            TopologyPort(node: "esx01", namespace: "l2m-esx01", interface: "vmnic0", address: nil),
-            TopologyPort(node: "esx02", namespace: "l2m-esx02", interface: "vmnic0", address: nil),
+            TopologyPort(node: "client01", namespace: "l2m-client01", interface: "eth0", address: IPv4Interface("10.10.0.100/24"),
+                         summary: "eth0 of client client01"),
+            TopologyPort(node: "esx01", namespace: "l2m-esx01", interface: "vmnic0", address: nil, summary: "vmnic0 of host esx01"),
+            TopologyPort(node: "esx02", namespace: "l2m-esx02", interface: "vmnic0", address: nil, summary: "vmnic0 of host esx02"),
         ])
         #expect(topology.ports(of: "vmotion") == [
-            TopologyPort(node: "esx01", namespace: "l2m-esx01", interface: "vmk1", address: IPv4Interface("192.168.100.11/24")),
-            TopologyPort(node: "esx02", namespace: "l2m-esx02", interface: "vmk1", address: IPv4Interface("192.168.100.12/24")),
+            TopologyPort(node: "esx01", namespace: "l2m-esx01", interface: "vmk1", address: IPv4Interface("192.168.100.11/24"),
+                         summary: "vmk1 of host esx01"),
+            TopologyPort(node: "esx02", namespace: "l2m-esx02", interface: "vmk1", address: IPv4Interface("192.168.100.12/24"),
+                         summary: "vmk1 of host esx02"),
         ])
         #expect(topology.ports(of: "nosuchswitch").isEmpty)
     }

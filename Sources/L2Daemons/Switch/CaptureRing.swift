@@ -1,5 +1,6 @@
 import Foundation
 import L2Control
+import L2Capture
 import L2Edge
 import Synchronization
 #if canImport(Glibc)
@@ -12,8 +13,11 @@ import Glibc
 /// run across block boundaries, so every full block is exactly `blockBytes` long and lands
 /// page-aligned in the file (no partial pages for the filesystem to zero, no stdio).
 ///
-/// The ring knows frames and their metadata (`CaptureRecord`: ingress port, time, lengths, room for
-/// egress ports and an event); the encoder alone knows the format. The forwarding thread can read a
+/// The ring knows frames and their metadata (`CaptureRecord`: interface, time, lengths, direction,
+/// packet id, egress ports, notes); the encoder alone knows the format. With egress records on, each
+/// inbound record is followed by an outbound copy (its first `egressSnaplen` bytes) for every port
+/// the switch sent it to, with the same packet id. Frame numbers count every record in the file, as
+/// Wireshark numbers them. The forwarding thread can read a
 /// frame straight into the ring (`withFrameSlot`): the slot starts after room for the encoder's
 /// record header, the port's `read` lands the frame where its captured bytes go, and the encoder then
 /// fills the header (and any trailer) in around it, so capturing costs no copy on the forwarding
@@ -68,14 +72,26 @@ final class CaptureRing<Encoder: CaptureEncoder>: @unchecked Sendable {
 
     /// Room beyond each block for a record whose frame was read in place near the block's end.
     let slotSlack: Int
+    /// The bytes each outbound copy keeps; 0: no egress records.
+    let egressSnaplen: Int
+    /// The most bytes an outbound copy keeps.
+    static var maximumEgressSnaplen: Int { 128 }
 
-    /// Writes `encoder`'s file header for `interfaces` (the switch's ports), then records, to `sink`.
-    init(sink: any CaptureSink, encoder: Encoder, interfaces: [CaptureInterface], blockBytes: Int = 4 << 20, blockCount: Int = 8) throws {
-        do { try Self.validate(snaplen: encoder.snaplen) } catch {
+    /// Writes `encoder`'s file header, then records, to `sink`. `egressSnaplen` > 0 (at most 128)
+    /// turns egress records on; the encoder must record directions.
+    init(sink: any CaptureSink, encoder: Encoder, egressSnaplen: Int = 0, blockBytes: Int = 4 << 20, blockCount: Int = 8) throws {
+        do {
+            try Self.validate(snaplen: encoder.snaplen)
+            guard egressSnaplen == 0 || encoder.recordsDirection else {
+                throw ConfigurationError("egress records need a format that records directions; use pcapng")
+            }
+        } catch {
             sink.close()
             throw error
         }
         precondition(encoder.recordHeaderLength >= Self.maximumHeadroom, "the record header must cover a slot's headroom")
+        precondition((0...Self.maximumEgressSnaplen).contains(egressSnaplen), "egress copies keep at most 128 bytes")
+        self.egressSnaplen = egressSnaplen
         self.encoder = encoder
         self.blockBytes = blockBytes
         self.sink = sink
@@ -86,7 +102,7 @@ final class CaptureRing<Encoder: CaptureEncoder>: @unchecked Sendable {
         freeBlocks = Array((1..<blockCount).reversed())
         freeBlocks.reserveCapacity(blockCount)
         queue = Array(repeating: (0, 0), count: blockCount)
-        producer.withLock { state in encoder.fileHeader(interfaces: interfaces).withUnsafeBytes { append($0, to: &state) } }
+        producer.withLock { state in encoder.fileHeader().withUnsafeBytes { append($0, to: &state) } }
         NamedThread.start("capture") { [self] in writeLoop() }
     }
 
@@ -109,16 +125,25 @@ final class CaptureRing<Encoder: CaptureEncoder>: @unchecked Sendable {
     @inline(__always)
     var writerIsBusy: Bool { completed.load(ordering: .relaxed) != sealed.load(ordering: .relaxed) }
 
-    /// Appends a copy of one frame that came in on port index `ingressPort`, stamped with
+    /// Appends a copy of one frame that came in on port index `interface`, stamped with
     /// `wallNanoseconds`; returns its frame number in the file (1-based), or 0 once closed.
     @discardableResult
-    func write(_ frame: UnsafeRawBufferPointer, wallNanoseconds: UInt64, ingressPort: Int = 0) -> UInt64 {
+    func write(_ frame: UnsafeRawBufferPointer, wallNanoseconds: UInt64, interface: Int = 0) -> UInt64 {
+        write(frame, CaptureRecord(wallNanoseconds: wallNanoseconds, originalLength: frame.count, interface: interface))
+    }
+
+    /// Appends a copy of one frame with `record`'s metadata (its lengths are taken from `frame`);
+    /// returns its frame number in the file (1-based), or 0 once closed.
+    @discardableResult
+    func write(_ frame: UnsafeRawBufferPointer, _ record: CaptureRecord) -> UInt64 {
         let kept = min(frame.count, encoder.snaplen)
         var number: UInt64 = 0
         _ = withFrameSlot(headroom: 0, capacity: kept) { slot, frameNumber in
             slot.copyMemory(from: UnsafeRawBufferPointer(rebasing: frame[0..<kept]))
             number = frameNumber
-            return CaptureRecord(wallNanoseconds: wallNanoseconds, originalLength: frame.count, ingressPort: ingressPort)
+            var record = record
+            record.originalLength = frame.count
+            return record
         }
         return number
     }
@@ -141,13 +166,42 @@ final class CaptureRing<Encoder: CaptureEncoder>: @unchecked Sendable {
             let slot = UnsafeMutableRawBufferPointer(start: recordStart + headerLength - headroom, count: capacity)
             let number = frameCount.load(ordering: .relaxed) + 1
             guard var record = body(slot, number) else { return .some(nil) }
+            guard record.captured else { return .some(record) }
             record.capturedLength = min(record.originalLength, encoder.snaplen)
+            if record.packetID == 0 && encoder.recordsDirection { record.packetID = number }
             let data = recordStart + headerLength
             let trailer = encoder.encode(record, header: recordStart, trailer: data + record.capturedLength)
             state.fill += headerLength + record.capturedLength + trailer
             frameCount.store(number, ordering: .relaxed)
             if state.fill >= blockBytes { sealFullBlock(&state) }
+            if egressSnaplen > 0 && record.egressPorts != 0 { appendEgressCopies(of: record, from: data, to: &state) }
             return .some(record)
+        }
+    }
+
+    /// Writes an outbound copy of the record just written (whose captured bytes start at `data`) on
+    /// each port in its `egressPorts`: the first `egressSnaplen` bytes, the same packet id.
+    @inline(never)
+    private func appendEgressCopies(of inbound: CaptureRecord, from data: UnsafeMutableRawPointer, to state: inout Producer) {
+        let kept = min(inbound.capturedLength, egressSnaplen)
+        withUnsafeTemporaryAllocation(byteCount: Self.maximumEgressSnaplen, alignment: 8) { head in
+            // The inbound record may move to another block when a copy fills this one: keep its head.
+            head.baseAddress!.copyMemory(from: data, byteCount: kept)
+            var ports = inbound.egressPorts
+            while ports != 0 {
+                let port = ports.trailingZeroBitCount
+                ports &= ports - 1
+                let number = frameCount.load(ordering: .relaxed) + 1
+                let recordStart = blocks[state.current] + state.fill
+                let headerLength = encoder.recordHeaderLength
+                (recordStart + headerLength).copyMemory(from: head.baseAddress!, byteCount: kept)
+                let copy = CaptureRecord(wallNanoseconds: inbound.wallNanoseconds, originalLength: inbound.originalLength,
+                                         capturedLength: kept, interface: port, direction: .outbound, packetID: inbound.packetID)
+                let trailer = encoder.encode(copy, header: recordStart, trailer: recordStart + headerLength + kept)
+                state.fill += headerLength + kept + trailer
+                frameCount.store(number, ordering: .relaxed)
+                if state.fill >= blockBytes { sealFullBlock(&state) }
+            }
         }
     }
 
@@ -180,10 +234,14 @@ final class CaptureRing<Encoder: CaptureEncoder>: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Writes what is left and closes the file; later writes are ignored.
-    func close() {
+    /// Writes what is left, then the encoder's closing bytes for `statistics` (pcapng: a statistics
+    /// block per port), and closes the file; later writes are ignored.
+    func close(statistics: [CaptureStatistics] = [], wallNanoseconds: UInt64 = 0) {
         let first = producer.withLock { state in
             guard !state.closed else { return false }
+            if !statistics.isEmpty {
+                encoder.closingBytes(statistics: statistics, wallNanoseconds: wallNanoseconds).withUnsafeBytes { append($0, to: &state) }
+            }
             if state.fill > 0 { seal(&state, length: state.fill) }
             state.closed = true
             return true
@@ -260,10 +318,8 @@ final class CaptureRing<Encoder: CaptureEncoder>: @unchecked Sendable {
 
 extension CaptureRing where Encoder == PcapEncoder {
     /// A pcap capture file at `path` (created or truncated).
-    convenience init(path: String, snaplen: Int, interfaces: [CaptureInterface] = [], blockBytes: Int = 4 << 20,
-                     blockCount: Int = 8) throws {
+    convenience init(path: String, snaplen: Int, blockBytes: Int = 4 << 20, blockCount: Int = 8) throws {
         try Self.validate(snaplen: snaplen)
-        try self.init(sink: FileCaptureSink(path: path), encoder: PcapEncoder(snaplen: snaplen), interfaces: interfaces,
-                      blockBytes: blockBytes, blockCount: blockCount)
+        try self.init(sink: FileCaptureSink(path: path), encoder: PcapEncoder(snaplen: snaplen), blockBytes: blockBytes, blockCount: blockCount)
     }
 }

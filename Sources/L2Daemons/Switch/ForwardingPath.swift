@@ -1,3 +1,4 @@
+import L2Capture
 import L2Edge
 import L2Wire
 #if canImport(Glibc)
@@ -17,7 +18,11 @@ import Glibc
 struct ForwardingPath {
     /// Each port's channel, by port index; the ports keep their descriptors open while the loop runs.
     let channels: UnsafeMutableBufferPointer<FrameChannel>
-    let ring: CaptureRing<PcapEncoder>?
+    let ring: CaptureRing<FileEncoder>?
+    /// The capture filter, asked about each frame before the ring keeps it.
+    let filter: PacketFilter?
+    /// The capture keeps notes (pcapng comments) on the decisions worth one.
+    let annotates: Bool
     /// Room before every frame for its virtio-net header.
     static let headroom = VirtioNetHeader.length
     /// Some port takes offload metadata: frames from ports without it get a plain header.
@@ -33,7 +38,9 @@ struct ForwardingPath {
     init(ports: [any SwitchPort], capture: SegmentCapture, alsoPolled: [Int32]) {
         channels = .allocate(capacity: ports.count)
         _ = channels.initialize(from: ports.map(\.channel))
-        if case let .ring(ring) = capture { self.ring = ring } else { ring = nil }
+        ring = capture.ring
+        filter = capture.filter
+        annotates = capture.ring?.encoder.recordsDirection ?? false
         anyPortAcceptsOffloads = ports.contains { $0.acceptsOffloads }
         // A GSO super-frame is up to 64 KiB of IP plus its Ethernet header and the virtio-net header.
         buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 128 * 1024, alignment: 64)

@@ -1,5 +1,6 @@
 import Foundation
 import L2Control
+import L2Capture
 import L2Edge
 import L2Switch
 import L2Wire
@@ -28,6 +29,10 @@ public struct SwitchSettings: Sendable {
     public var offloads = true
     /// Write the segment capture. Only benchmarks turn this off, to measure what capturing costs.
     public var captures = true
+    /// pcapng (a port per interface, directions, comments, statistics) or pcap.
+    public var captureFormat: CaptureFormat = .pcapng
+    /// Also record each copy the switch sends, on its egress port (pcapng only; first 128 bytes).
+    public var egressRecords = false
 
     public init(name: String, ports: [PortSpec], captureDirectory: String, snaplen: Int = 262_144,
                 captureFilter: String? = nil, perPortCaptures: Bool = false, agingSeconds: Double = 300,
@@ -43,7 +48,7 @@ public struct SwitchSettings: Sendable {
         self.controlSocket = controlSocket
     }
 
-    public var capturePath: String { "\(captureDirectory)/\(name).pcap" }
+    public var capturePath: String { "\(captureDirectory)/\(name).\(captureFormat.fileExtension)" }
     public func portCapturePath(_ port: PortSpec) -> String { "\(captureDirectory)/\(name)-\(port.name).pcap" }
 }
 
@@ -83,13 +88,17 @@ public final class SwitchDaemon: Sendable {
         try FileManager.default.createDirectory(atPath: settings.captureDirectory, withIntermediateDirectories: true)
         self.settings = settings
         self.logger = logger
-        let interfaces = settings.ports.map { CaptureInterface(name: $0.name) }
-        if !settings.captures {
-            capture = .disabled
-        } else if let filter = settings.captureFilter, !filter.isEmpty {
-            capture = .filtered(try PcapWriter(path: settings.capturePath, snaplen: settings.snaplen, filter: filter))
+        if settings.captures {
+            let expression = settings.captureFilter.flatMap { $0.isEmpty ? nil : $0 }
+            let filter = try expression.map { try PacketFilter($0, snaplen: settings.snaplen) }
+            let interfaces = settings.ports.map { CaptureInterface(name: $0.name, description: $0.captureDescription) }
+            let encoder = FileEncoder(format: settings.captureFormat, snaplen: settings.snaplen, interfaces: interfaces,
+                                      application: Product.nameAndVersion, filter: expression)
+            let ring = try CaptureRing(sink: FileCaptureSink(path: settings.capturePath), encoder: encoder,
+                                       egressSnaplen: settings.egressRecords ? CaptureRing<FileEncoder>.maximumEgressSnaplen : 0)
+            capture = .ring(ring, filter: filter)
         } else {
-            capture = .ring(try CaptureRing(path: settings.capturePath, snaplen: settings.snaplen, interfaces: interfaces))
+            capture = .disabled
         }
         portCaptures = try settings.ports.map { port in
             settings.perPortCaptures ? try PcapWriter(path: settings.portCapturePath(port), snaplen: settings.snaplen) : nil
@@ -113,6 +122,9 @@ public final class SwitchDaemon: Sendable {
             throw ConfigurationError("table capacity \(settings.tableCapacity) is out of range; use 1...10000000")
         }
         guard settings.agingSeconds > 0 else { throw ConfigurationError("aging time must be positive, got \(settings.agingSeconds) s") }
+        guard !settings.egressRecords || settings.captureFormat == .pcapng else {
+            throw ConfigurationError("egress records need pcapng (pcap has no directions); drop --egress-records or use --capture-format pcapng")
+        }
     }
 
     /// Serves until a termination signal, then cleans up. The caller must have blocked the
@@ -146,10 +158,16 @@ public final class SwitchDaemon: Sendable {
         done.wait()
     }
 
-    /// Closes the ports and the captures (after `stopForwarding`).
+    /// Closes the ports and the captures (after `stopForwarding`); a pcapng capture ends with each
+    /// port's received and dropped counts.
     func shutdown() {
         ports.closeAll()
-        capture.close()
+        let statistics = core.withLock { core in
+            core.portIDs.compactMap { id in
+                core.counters(of: id).map { CaptureStatistics(interface: id.rawValue - 1, received: $0.rxFrames, dropped: $0.rxDrops.total) }
+            }
+        }
+        capture.close(statistics: statistics, wallNanoseconds: SystemClock.wallNanoseconds())
         for writer in portCaptures { writer?.close() }
     }
 
@@ -164,7 +182,7 @@ public final class SwitchDaemon: Sendable {
         try? ports.all[index].setCarrier(up)
     }
 
-    /// Waits until every frame captured so far is in the capture files.
+    /// Waits until every frame captured so far is in the capture files (the statistics blocks come at close).
     func flushCaptures() {
         capture.flush()
         for writer in portCaptures { writer?.flush() }
@@ -296,7 +314,9 @@ public final class SwitchDaemon: Sendable {
             return nil
         }
         let now = SystemClock.wallNanoseconds()
-        let number = frameNumber ?? capture.write(UnsafeRawBufferPointer(frame), wallNanoseconds: now, ingressPort: index)
+        var record = CaptureRecord(wallNanoseconds: now, originalLength: frame.count, interface: index)
+        if let filter = path.filter { record.captured = filter.accepts(UnsafeRawBufferPointer(frame)) }
+        let number = record.captured ? frameNumber ?? 0 : 0
         portCaptures[index]?.write(UnsafeRawBufferPointer(frame), wallNanoseconds: now)
         let packet = UnsafeRawBufferPointer(rebasing: buffer[0..<headroom + frame.count])
         core.withLock { core in
@@ -304,26 +324,29 @@ public final class SwitchDaemon: Sendable {
             if let event = result.event, event.kind == .moved {
                 logger.info("station move: \(event.mac) \(event.oldPort.map(String.init(describing:)) ?? "-") -> \(event.newPort) (frame \(number))")
             }
+            let notes = path.annotates && CaptureNotes.worthNoting(result, destinationIsMulticast: frame[0] & 1 != 0)
+            if notes { record.notes = CaptureNotes(result, ingress: index, destination: MACAddress(bytes: frame, at: 0)) }
             switch result.decision {
             case .drop:
                 break
             case let .unicast(egress):
-                transmit(packet, offload: offload, to: egress, path, core: &core)
+                transmit(packet, offload: offload, to: egress, path, core: &core, record: &record)
                 path.answered[egress.rawValue - 1] = true
             case .flood:
                 for egress in core.floodTargets(from: ingress) {
-                    transmit(packet, offload: offload, to: egress, path, core: &core)
+                    transmit(packet, offload: offload, to: egress, path, core: &core, record: &record)
                 }
             }
         }
-        return CaptureRecord(wallNanoseconds: now, originalLength: frame.count, ingressPort: index)
+        return record
     }
 
     /// Writes one packet (`ForwardingPath.headroom` bytes of virtio-net header, then the frame) to
     /// `egress`: whole to a port that takes offload metadata, the frame alone to one that does not.
+    /// Marks a sent copy in `record`'s egress ports, and notes one that could not be sent.
     @inline(__always)
     private func transmit(_ packet: UnsafeRawBufferPointer, offload: CheckedOffload?, to egress: PortID, _ path: ForwardingPath,
-                          core: inout SwitchCore) {
+                          core: inout SwitchCore, record: inout CaptureRecord) {
         let channel = path.channels[egress.rawValue - 1]
         let frameBytes = packet.count - ForwardingPath.headroom
         let bytes: UnsafeRawBufferPointer
@@ -332,6 +355,7 @@ public final class SwitchDaemon: Sendable {
         } else {
             if let offload, offload.header.isSuperFrame {
                 transmitUnsegmented(to: egress, core: &core)
+                if path.annotates { record.notes.add(.notDelivered(to: egress.rawValue - 1, .badOffload)) }
                 return
             }
             bytes = UnsafeRawBufferPointer(rebasing: packet[ForwardingPath.headroom...])
@@ -339,8 +363,10 @@ public final class SwitchDaemon: Sendable {
         let written = (try? channel.send(bytes)) ?? nil
         if written != nil {
             core.recordTransmit(port: egress, bytes: frameBytes)
+            if egress.rawValue <= 64 { record.egressPorts |= 1 << UInt64(egress.rawValue - 1) }
         } else {
             core.recordDrop(port: egress, reason: .queueFull)
+            if path.annotates { record.notes.add(.notDelivered(to: egress.rawValue - 1, .queueFull)) }
         }
     }
 

@@ -1,3 +1,4 @@
+import L2Capture
 import Foundation
 import L2Control
 import L2Edge
@@ -17,6 +18,10 @@ public struct DemoOptions: Sendable {
     public var settleMs: Double = 1000
     public var migration = MigrationOptions()
     public var topology: Topology?
+    /// Overrides every switch's capture format (nil: the topology's).
+    public var captureFormat: CaptureFormat?
+    /// Turns egress records on for every switch.
+    public var egressRecords = false
     public init() {}
 }
 
@@ -50,6 +55,7 @@ public struct DemoRunner {
         }
         if let touched = options.touchedMiB { topology.vms[0].touchedMiB = touched }
         if let workload = options.workload { topology.vms[0].workload = workload }
+        topology.overrideCaptures(format: options.captureFormat, egressRecords: options.egressRecords ? true : nil)
         let problems = TopologyValidator.problems(in: topology)
         guard problems.isEmpty else { throw TopologyError(source: "for the demo", problems: problems) }
         return topology
@@ -112,7 +118,7 @@ public struct DemoRunner {
         let report = DemoReport(
             lab: topology.name, vm: vm.name, memoryMiB: vm.memoryMiB, touchedMiB: vm.touchedMiB, workload: vm.workload,
             startedAtNs: startedAt, migration: first, back: back, ping: pingReport, udpCounter: udpReport,
-            captures: .init(directory: directory, pswitch: "\(directory)/\(production).pcap", vmotion: "\(directory)/\(vmotion).pcap",
+            captures: .init(directory: directory, pswitch: state.capturePath(of: production), vmotion: state.capturePath(of: vmotion),
                             reportJSON: "\(directory)/report.json", reportMarkdown: "\(directory)/report.md",
                             timeline: "\(directory)/timeline.svg"),
             passed: problems.isEmpty, problems: problems)

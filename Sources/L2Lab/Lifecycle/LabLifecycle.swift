@@ -87,10 +87,11 @@ public enum LabLifecycle {
     private static func startSwitches(_ state: inout LabState, progress: (String) -> Void) throws {
         for node in state.topology.switches {
             var arguments = [executable, "switch", node.name, "--lab", state.name, "--capture-dir", state.captureDirectory,
-                             "--snaplen", String(node.snaplen)] + (node.offloads ? [] : ["--no-offloads"])
+                             "--snaplen", String(node.snaplen), "--capture-format", node.captureFormat.rawValue]
+                + (node.offloads ? [] : ["--no-offloads"]) + (node.egressRecords ? ["--egress-records"] : [])
             for port in state.topology.ports(of: node.name) {
                 arguments += ["--port", "name=\(port.node),netns=\(port.namespace),ifname=\(port.interface),mtu=\(node.mtu)"
-                                + (port.address.map { ",addr=\($0)" } ?? "")]
+                                + (port.address.map { ",addr=\($0)" } ?? "") + ",desc=\(port.summary)"]
             }
             let child = try ChildProcess(arguments, logPath: state.folder.log("switch-\(node.name)"))
             state.processes.append(.init(role: "switch", name: node.name, pid: child.pid))

@@ -39,5 +39,9 @@ public struct LabState: Codable, Sendable {
         return try? ControlJSON.decoder.decode(LabState.self, from: data)
     }
 
-    public func capturePath(of switchName: String) -> String { "\(captureDirectory)/\(switchName).pcap" }
+    /// The capture file of switch `switchName`, in its topology's format.
+    public func capturePath(of switchName: String) -> String {
+        let format = topology.switches.first { $0.name == switchName }?.captureFormat ?? .pcapng
+        return "\(captureDirectory)/\(switchName).\(format.fileExtension)"
+    }
 }

@@ -1,3 +1,4 @@
+import L2Capture
 import L2Wire
 
 /// A lab as pure description — switches, client hosts, hypervisor hosts, datastores and VMs, by
@@ -33,15 +34,16 @@ public struct Topology: Codable, Sendable, Equatable {
         var ports: [TopologyPort] = []
         for client in clients where client.switch == switchName {
             ports.append(TopologyPort(node: client.name, namespace: namespace(of: client.name), interface: "eth0",
-                                      address: client.address))
+                                      address: client.address, summary: "eth0 of client \(client.name)"))
         }
         for host in hosts {
             if host.uplink == switchName {
-                ports.append(TopologyPort(node: host.name, namespace: namespace(of: host.name), interface: host.uplinkInterface, address: nil))
+                ports.append(TopologyPort(node: host.name, namespace: namespace(of: host.name), interface: host.uplinkInterface, address: nil,
+                                          summary: "\(host.uplinkInterface) of host \(host.name)"))
             }
             if host.vmotion == switchName {
                 ports.append(TopologyPort(node: host.name, namespace: namespace(of: host.name), interface: host.vmkernelInterface,
-                                          address: host.vmkAddress))
+                                          address: host.vmkAddress, summary: "\(host.vmkernelInterface) of host \(host.name)"))
             }
         }
         return ports
@@ -54,6 +56,8 @@ public struct TopologyPort: Sendable, Equatable {
     public var namespace: String
     public var interface: String
     public var address: IPv4Interface?
+    /// Where the port leads, for the capture: "vmnic0 of host esx01".
+    public var summary: String
 }
 
 /// A userspace switch: one per Layer-2 segment.
@@ -66,15 +70,26 @@ public struct SwitchNode: Codable, Sendable, Equatable {
     public var snaplen: Int
     /// Pass checksum and TCP segmentation offloads between the ports (default on).
     public var offloads: Bool
+    /// The capture's format (default pcapng).
+    public var captureFormat: CaptureFormat
+    /// Also record each copy the switch sends, on its egress port (pcapng only; default off).
+    public var egressRecords: Bool
 
-    public init(name: String, mtu: Int = 1500, snaplen: Int = 262_144, offloads: Bool = true) {
+    public init(name: String, mtu: Int = 1500, snaplen: Int = 262_144, offloads: Bool = true,
+                captureFormat: CaptureFormat = .pcapng, egressRecords: Bool = false) {
         self.name = name
         self.mtu = mtu
         self.snaplen = snaplen
         self.offloads = offloads
+        self.captureFormat = captureFormat
+        self.egressRecords = egressRecords
     }
 
-    enum CodingKeys: String, CodingKey { case name, mtu, snaplen, offloads }
+    enum CodingKeys: String, CodingKey {
+        case name, mtu, snaplen, offloads
+        case captureFormat = "capture-format"
+        case egressRecords = "egress-records"
+    }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -82,6 +97,8 @@ public struct SwitchNode: Codable, Sendable, Equatable {
         mtu = try container.decodeIfPresent(Int.self, forKey: .mtu) ?? 1500
         snaplen = try container.decodeIfPresent(Int.self, forKey: .snaplen) ?? 262_144
         offloads = try container.decodeIfPresent(Bool.self, forKey: .offloads) ?? true
+        captureFormat = try container.decodeIfPresent(CaptureFormat.self, forKey: .captureFormat) ?? .pcapng
+        egressRecords = try container.decodeIfPresent(Bool.self, forKey: .egressRecords) ?? false
     }
 }
 
@@ -190,5 +207,16 @@ public struct VMNode: Codable, Sendable, Equatable {
         touchedMiB = try container.decodeIfPresent(Int.self, forKey: .touchedMiB) ?? 0
         portGroup = try container.decode(String.self, forKey: .portGroup)
         workload = try container.decodeIfPresent(String.self, forKey: .workload) ?? "idle"
+    }
+}
+
+extension Topology {
+    /// Sets every switch's capture format and egress records where given (the command line's
+    /// `--capture-format`, `--egress-records`).
+    public mutating func overrideCaptures(format: CaptureFormat?, egressRecords: Bool?) {
+        for index in switches.indices {
+            if let format { switches[index].captureFormat = format }
+            if let egressRecords { switches[index].egressRecords = egressRecords }
+        }
     }
 }

@@ -34,7 +34,7 @@ public struct TopologyError: Error, Sendable, CustomStringConvertible {
 public enum TopologyLoader {
     static let knownKeys: [String: Set<String>] = [
         "": ["name", "switches", "clients", "hosts", "datastores", "vms"],
-        "switches": ["name", "mtu", "snaplen", "offloads"],
+        "switches": ["name", "mtu", "snaplen", "offloads", "capture-format", "egress-records"],
         "clients": ["name", "switch", "address"],
         "hosts": ["name", "uplink", "vmotion", "vmk_address", "memory_mib", "port_groups", "datastores"],
         "datastores": ["name"],

@@ -24,6 +24,9 @@ public enum TopologyValidator {
             if !isPlainName(node.name, maximum: 32, allowDash: true) { add("\(path).name", "switch name \"\(node.name)\" must be letters, digits, - or _") }
             if !(PortSpec.minimumMTU...PortSpec.maximumMTU).contains(node.mtu) { add("\(path).mtu", "mtu \(node.mtu) is out of range; use 68...9000") }
             if !(64...262_144).contains(node.snaplen) { add("\(path).snaplen", "snaplen \(node.snaplen) is out of range; use 64...262144") }
+            if node.egressRecords && node.captureFormat != .pcapng {
+                add("\(path).egress-records", "egress records need capture-format pcapng (pcap has no directions)")
+            }
         }
         let datastoreNames = Set(topology.datastores.map(\.name))
         for (index, store) in topology.datastores.enumerated() where topology.datastores.firstIndex(where: { $0.name == store.name }) != index {

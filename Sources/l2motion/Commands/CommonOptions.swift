@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import L2Capture
 import L2Control
+import L2Lab
 
 /// Options every verb that talks to a running lab shares.
 struct LabOptions: ParsableArguments {
@@ -55,4 +57,24 @@ extension NumericLimit {
     }
 
     func validate(_ value: Int) throws { try validate(Double(value)) }
+}
+
+/// `--capture-format` and `--egress-records` for commands that bring a lab up: they override what
+/// the topology says for every switch.
+struct CaptureOptions: ParsableArguments {
+    @Option(help: "Every switch's capture format: pcapng (default; ports as interfaces, directions, comments) or pcap.")
+    var captureFormat: CaptureFormat?
+
+    @Flag(help: "Also record each copy a switch sends, on its egress port, direction outbound, same packet id, first 128 bytes (pcapng only).")
+    var egressRecords = false
+
+    func validate() throws {
+        if egressRecords && captureFormat == .pcap {
+            throw ValidationError("--egress-records needs --capture-format pcapng (pcap has no directions)")
+        }
+    }
+
+    func apply(to topology: inout L2Lab.Topology) {
+        topology.overrideCaptures(format: captureFormat, egressRecords: egressRecords ? true : nil)
+    }
 }

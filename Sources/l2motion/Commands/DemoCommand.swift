@@ -19,6 +19,7 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Where capture runs go.") var captures = "Captures"
     @Flag(help: "Migrate back to the first host afterwards.") var back = false
     @Flag(help: "Leave the lab up at the end.") var keep = false
+    @OptionGroup var captureOptions: CaptureOptions
     @OptionGroup var flags: MigrationFlags
     @OptionGroup var output: OutputOptions
 
@@ -44,6 +45,8 @@ struct DemoCommand: ParsableCommand {
         options.captureRoot = captures
         options.migration = try flags.options()
         options.topology = try topology.map { try TopologyLoader.load(path: $0) }
+        options.captureFormat = captureOptions.captureFormat
+        options.egressRecords = captureOptions.egressRecords
         CleanupOnSignal.install(lab: name)
         let quiet = output.json
         let display = ProgressLine(enabled: !quiet)

@@ -34,9 +34,11 @@ struct LabCommand: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "up", abstract: "Create the lab and leave it running in the background.")
         @OptionGroup var topologyOptions: TopologyOptions
         @Option(help: "Where capture runs go.") var captures = "Captures"
+        @OptionGroup var captureOptions: CaptureOptions
 
         func run() throws {
-            let topology = try topologyOptions.load()
+            var topology = try topologyOptions.load()
+            captureOptions.apply(to: &topology)
             let logger = LoggingSetup.bootstrap(label: "l2motion.lab")
             CleanupOnSignal.install(lab: topology.name)
             let state = try LabLifecycle.up(topology, captureRoot: captures, logger: logger) { print("  \($0)") }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import L2Capture
 import L2Control
 import L2Daemons
 import L2Edge
@@ -12,13 +13,16 @@ struct SwitchCommand: ParsableCommand {
         discussion: """
             Each --port creates a TAP whose kernel side moves into an existing network namespace:
               --port name=p1,netns=l2m-client01,ifname=eth0,mtu=1500,addr=10.10.0.100/24
-            Every frame is captured once, at ingress, to <capture-dir>/<NAME>.pcap.
+            Every frame is captured once, at ingress, to <capture-dir>/<NAME>.pcapng: one interface per
+            port (named after it), each record inbound on its ingress port with a packet id, comments on
+            station moves, the first unicast after a move, unknown-unicast floods and drops, and each
+            port's received and dropped counts at the end. --capture-format pcap writes <NAME>.pcap instead.
             """)
 
     @Argument(help: "The switch's name (used for its capture file and control socket).")
     var name: String
 
-    @Option(name: .customLong("port"), help: "A port: name=P,netns=NS,ifname=IF[,mtu=1500][,addr=A.B.C.D/N]. Repeat per port.")
+    @Option(name: .customLong("port"), help: "A port: name=P,netns=NS,ifname=IF[,mtu=1500][,addr=A.B.C.D/N][,desc=TEXT]. Repeat per port.")
     var ports: [String] = []
 
     @Option(help: "Where the captures go (default Captures/<date>-<NAME>).")
@@ -29,6 +33,12 @@ struct SwitchCommand: ParsableCommand {
 
     @Option(help: "A libpcap filter: only matching frames are written to the capture.")
     var captureFilter: String?
+
+    @Option(help: "The capture file format: pcapng (ports as interfaces, directions, comments) or pcap.")
+    var captureFormat: CaptureFormat = .pcapng
+
+    @Flag(help: "Also record each copy the switch sends, on its egress port, direction outbound, same packet id, first 128 bytes (pcapng only; Wireshark's TCP analysis marks such copies as retransmissions).")
+    var egressRecords = false
 
     @Flag(help: "Also write one capture file per port.")
     var perPortCaptures = false
@@ -63,6 +73,10 @@ struct SwitchCommand: ParsableCommand {
         try Limits.macTableCapacity.validate(capacity)
         let specs = try ports.map { try PortSpec(parsing: $0) }
         try validatePorts(specs)
+        if egressRecords && captureFormat != .pcapng {
+            throw ValidationError("--egress-records needs --capture-format pcapng (pcap has no directions)")
+        }
+        if let filter = captureFilter, !filter.isEmpty { _ = try PacketFilter(filter, snaplen: snaplen) }
     }
 
     func run() throws {
@@ -90,6 +104,8 @@ struct SwitchCommand: ParsableCommand {
         settings.busyPollNanoseconds = UInt64(busyPollUs) * 1000
         settings.offloads = offloads
         settings.captures = !noCapture
+        settings.captureFormat = captureFormat
+        settings.egressRecords = egressRecords
         let daemon = try SwitchDaemon(settings: settings, logger: logger)
         try daemon.run()
     }
@@ -104,3 +120,5 @@ enum CaptureRun {
         return formatter.string(from: Date())
     }
 }
+
+extension CaptureFormat: ExpressibleByArgument {}

@@ -2,7 +2,7 @@
 /// header (magic `0xa1b23c4d`, version 2.4, the snaplen, LINKTYPE_ETHERNET), then per frame a 16-byte
 /// record header (seconds, nanoseconds, captured length, original length) and the captured bytes, in
 /// the host's byte order. pcap has one link type per file and no interface names: every port's frames
-/// go into the one stream, and the record's ports and event are not written.
+/// go into the one stream, and the record's ports, direction and notes are not written.
 public struct PcapEncoder: CaptureEncoder {
     public static let magicNanoseconds: UInt32 = 0xa1b2_3c4d
     public static let linkTypeEthernet: UInt32 = 1
@@ -14,7 +14,7 @@ public struct PcapEncoder: CaptureEncoder {
     @inlinable public var recordHeaderLength: Int { 16 }
     @inlinable public var maximumTrailerLength: Int { 0 }
 
-    public func fileHeader(interfaces: [CaptureInterface]) -> [UInt8] {
+    public func fileHeader() -> [UInt8] {
         var header = [UInt8]()
         header.reserveCapacity(24)
         func append<T>(_ value: T) { withUnsafeBytes(of: value) { header += $0 } }

@@ -1,0 +1,174 @@
+import L2Capture
+import L2Switch
+import L2Wire
+import Testing
+
+/// The pcapng encoder: records written in place as a capture ring lays them out, read back by the
+/// reader, and byte-equal to the block builder's packets.
+@Suite("pcapng encoder")
+struct PcapngEncoderTests {
+    static let stamp: UInt64 = 1_795_889_107_451_780_123
+    static let interfaces = [CaptureInterface(name: "client01", description: "eth0 of client01"),
+                             CaptureInterface(name: "esx01", description: "vmnic0 of host esx01"),
+                             CaptureInterface(name: "esx02", description: "vmnic0 of host esx02")]
+    static let vm = MACAddress(0x00, 0x50, 0x56, 0x00, 0x00, 0x10)
+
+    static func encoder(snaplen: Int = 65535, filter: String? = nil) -> PcapngEncoder {
+        PcapngEncoder(snaplen: snaplen, interfaces: interfaces, application: "l2motion test", filter: filter)
+    }
+
+    /// Encodes `record` around `frame` the way the ring does: header, frame, trailer.
+    static func encoded(_ encoder: PcapngEncoder, _ frame: [UInt8], _ record: CaptureRecord) -> [UInt8] {
+        var record = record
+        record.capturedLength = min(frame.count, encoder.snaplen)
+        let captured = record.capturedLength
+        var bytes = [UInt8](repeating: 0xEE, count: encoder.recordHeaderLength + captured + encoder.maximumTrailerLength)
+        let trailer = bytes.withUnsafeMutableBytes { raw in
+            raw.baseAddress!.advanced(by: encoder.recordHeaderLength).copyMemory(from: frame, byteCount: captured)
+            return encoder.encode(record, header: raw.baseAddress!, trailer: raw.baseAddress! + encoder.recordHeaderLength + captured)
+        }
+        #expect(trailer <= encoder.maximumTrailerLength)
+        return Array(bytes[0..<encoder.recordHeaderLength + captured + trailer])
+    }
+
+    static let frame: [UInt8] = (0..<61).map { UInt8($0) }
+
+    @Test("a record written in place equals the block builder's enhanced packet block")
+    func inPlaceEqualsBuilder() {
+        let encoder = Self.encoder()
+        let notes = CaptureNotes([.stationMove(Self.vm, from: 1, to: 2)])
+        let record = CaptureRecord(wallNanoseconds: Self.stamp, originalLength: 61, interface: 2, packetID: 4711, notes: notes)
+        let built = PcapngBlocks.enhancedPacket(interface: 2, wallNanoseconds: Self.stamp, originalLength: 61, bytes: Self.frame,
+                                                direction: .inbound, packetID: 4711,
+                                                comments: ["station move 00:50:56:00:00:10 esx01 → esx02"])
+        #expect(Self.encoded(encoder, Self.frame, record) == built)
+        #expect(built.count % 4 == 0)
+    }
+
+    @Test("file header, records and statistics read back: names, descriptions, filter, direction, packet id, comments")
+    func roundTrip() throws {
+        let encoder = Self.encoder(snaplen: 40, filter: "not tcp port 8000")
+        var file = encoder.fileHeader()
+        file += Self.encoded(encoder, Self.frame, CaptureRecord(wallNanoseconds: Self.stamp, originalLength: 61, interface: 0, packetID: 1))
+        file += Self.encoded(encoder, Self.frame, CaptureRecord(wallNanoseconds: Self.stamp + 5, originalLength: 61, interface: 1,
+                                                                 direction: .outbound, packetID: 1,
+                                                                 notes: CaptureNotes([.notDelivered(to: 1, .queueFull), .flooded(unknown: Self.vm)])))
+        file += encoder.closingBytes(statistics: [CaptureStatistics(interface: 0, received: 10, dropped: 2),
+                                                  CaptureStatistics(interface: 2, received: 7, dropped: 0)], wallNanoseconds: Self.stamp + 9)
+        let read = try PcapngFile(parsing: file)
+        #expect(read.application == "l2motion test")
+        #expect(read.interfaces.map(\.name) == ["client01", "esx01", "esx02"])
+        #expect(read.interfaces.map(\.description) == ["eth0 of client01", "vmnic0 of host esx01", "vmnic0 of host esx02"])
+        #expect(read.interfaces.allSatisfy { $0.unitsPerSecond == 1_000_000_000 && $0.snaplen == 40 && $0.filter == "not tcp port 8000" })
+        #expect(read.packets.count == 2)
+        #expect(read.packets[0].bytes == Array(Self.frame[0..<40]))
+        #expect(read.packets[0].originalLength == 61)
+        #expect(read.packets[0].wallNanoseconds == Self.stamp)
+        #expect(read.packets[0].direction == .inbound)
+        #expect(read.packets[0].comments.isEmpty)
+        #expect(read.packets[1].number == 2)
+        #expect(read.packets[1].interface == 1)
+        #expect(read.packets[1].direction == .outbound)
+        #expect(read.packets[1].packetID == 1)
+        #expect(read.packets[1].comments == ["not delivered to esx01: queue full", "flooded: 00:50:56:00:00:10 unknown"])
+        #expect(read.statistics.map(\.interface) == [0, 2])
+        #expect(read.statistics.map(\.received) == [10, 7])
+        #expect(read.statistics.map(\.dropped) == [2, 0])
+        #expect(read.statistics[0].wallNanoseconds == Self.stamp + 9)
+    }
+
+    @Test("every length of frame pads to a 4-byte boundary", arguments: 0..<8)
+    func padding(extra: Int) throws {
+        let encoder = Self.encoder()
+        let frame = [UInt8](repeating: 0xAB, count: 60 + extra)
+        let record = Self.encoded(encoder, frame, CaptureRecord(wallNanoseconds: 1, originalLength: frame.count, packetID: 3))
+        #expect(record.count % 4 == 0)
+        let read = try PcapngFile(parsing: encoder.fileHeader() + record)
+        #expect(read.packets.first?.bytes == frame)
+    }
+
+    @Test("a long comment is cut at a character boundary, and the block stays well formed")
+    func longComment() throws {
+        let names = [String](repeating: "ä", count: 150).joined()
+        let encoder = PcapngEncoder(snaplen: 100, interfaces: [CaptureInterface(name: names), CaptureInterface(name: "b")], application: "t")
+        let record = Self.encoded(encoder, Self.frame, CaptureRecord(wallNanoseconds: 1, originalLength: 61, interface: 1,
+                                                                     notes: CaptureNotes([.unicastAfterMove(to: 1, was: 0, movedAt: 9)])))
+        let comment = try #require(try PcapngFile(parsing: encoder.fileHeader() + record).packets.first?.comments.first)
+        #expect(comment.utf8.count <= PcapngBlocks.maximumCommentBytes)
+        #expect(comment.hasPrefix("unicast to b, was ää"))
+        #expect(!comment.contains("\u{FFFD}"))
+    }
+}
+
+/// The notes' texts, as the captures show them.
+@Suite("capture notes")
+struct CaptureNoteTests {
+    let names = ["client01", "esx01", "esx02"]
+
+    @Test("each decision reads as the issue's wording")
+    func texts() {
+        let mac = MACAddress(0x00, 0x50, 0x56, 0x00, 0x00, 0x10)
+        #expect(CaptureNote.stationMove(mac, from: 1, to: 2).text(interfaceNames: names) == "station move 00:50:56:00:00:10 esx01 → esx02")
+        #expect(CaptureNote.unicastAfterMove(to: 2, was: 1, movedAt: 4711).text(interfaceNames: names) == "unicast to esx02, was esx01 until packet 4711")
+        #expect(CaptureNote.flooded(unknown: mac).text(interfaceNames: names) == "flooded: 00:50:56:00:00:10 unknown")
+        #expect(CaptureNote.dropped(.badSource).text(interfaceNames: names) == "dropped: multicast source")
+        #expect(CaptureNote.dropped(.portDown).text(interfaceNames: names) == "dropped: port down")
+        #expect(CaptureNote.evicted(mac, from: 0).text(interfaceNames: names) == "table full: learning the source evicted 00:50:56:00:00:10 (on client01)")
+        #expect(CaptureNote.notDelivered(to: 7, .queueFull).text(interfaceNames: names) == "not delivered to port 8: queue full")
+    }
+
+    @Test("every drop reason has its own explanation")
+    func reasons() {
+        let texts = Set(DropReason.allCases.map(CaptureNote.explain))
+        #expect(texts.count == DropReason.allCases.count)
+    }
+
+    @Test("two notes are kept, a third is not")
+    func capacity() {
+        var notes = CaptureNotes()
+        #expect(notes.isEmpty)
+        notes.add(.dropped(.runt))
+        notes.add(.dropped(.oversize))
+        notes.add(.dropped(.portDown))
+        #expect(notes.all == [.dropped(.runt), .dropped(.oversize)])
+    }
+}
+
+/// The reader against damaged input and the other byte order.
+@Suite("pcapng reader")
+struct PcapngReaderTests {
+    @Test("not pcapng, truncated blocks and mismatched lengths are named")
+    func damaged() {
+        #expect(throws: CaptureFormatError.self) { try PcapngFile(parsing: [0xD4, 0xC3, 0xB2, 0xA1] + [UInt8](repeating: 0, count: 20)) }
+        let header = PcapngBlocks.sectionHeader(application: "x")
+        #expect(throws: CaptureFormatError.self) { try PcapngFile(parsing: Array(header.dropLast(4))) }
+        var wrongTrailer = header
+        wrongTrailer[wrongTrailer.count - 4] ^= 0x04
+        #expect(throws: CaptureFormatError.self) { try PcapngFile(parsing: wrongTrailer) }
+        let packet = PcapngBlocks.enhancedPacket(interface: 0, wallNanoseconds: 1, originalLength: 1, bytes: [1],
+                                                 direction: nil, packetID: nil, comments: [])
+        do {
+            _ = try PcapngFile(parsing: header + packet)
+            Issue.record("a packet on an undescribed interface was accepted")
+        } catch {
+            #expect(error.message.contains("names interface 0"))
+        }
+    }
+
+    @Test("a big-endian section with microsecond timestamps reads the same")
+    func bigEndian() throws {
+        func be32(_ v: UInt32) -> [UInt8] { withUnsafeBytes(of: v.bigEndian) { Array($0) } }
+        func be16(_ v: UInt16) -> [UInt8] { withUnsafeBytes(of: v.bigEndian) { Array($0) } }
+        func block(_ type: UInt32, _ body: [UInt8]) -> [UInt8] { be32(type) + be32(UInt32(12 + body.count)) + body + be32(UInt32(12 + body.count)) }
+        let shb = block(0x0A0D_0D0A, be32(0x1A2B_3C4D) + be16(1) + be16(0) + [UInt8](repeating: 0xFF, count: 8))
+        let idb = block(1, be16(1) + be16(0) + be32(1500) + be16(2) + be16(2) + Array("p1".utf8) + [0, 0] + be16(0) + be16(0))
+        let epb = block(6, be32(0) + be32(0) + be32(1_500_000) + be32(4) + be32(60) + [9, 8, 7, 6]
+                          + be16(2) + be16(4) + be32(2) + be16(0) + be16(0))
+        let read = try PcapngFile(parsing: shb + idb + epb)
+        #expect(read.interfaces.first?.name == "p1")
+        #expect(read.interfaces.first?.unitsPerSecond == 1_000_000)
+        #expect(read.packets.first?.wallNanoseconds == 1_500_000_000)
+        #expect(read.packets.first?.bytes == [9, 8, 7, 6])
+        #expect(read.packets.first?.direction == .outbound)
+    }
+}
