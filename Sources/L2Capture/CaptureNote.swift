@@ -19,6 +19,9 @@ public enum CaptureNote: Sendable, Hashable {
     case notDelivered(to: Int, DropReason)
     /// The table was full: learning this frame's source evicted `mac` (last seen on port `from`).
     case evicted(MACAddress, from: Int)
+    /// A TCP super-frame (offloads) bound for port `to`, which takes wire-sized frames only: the
+    /// switch does not segment in software yet, so that copy was not sent.
+    case unsegmented(to: Int)
 
     /// The comment's text, naming ports by `interfaceNames` (port index order).
     public func text(interfaceNames: [String]) -> String {
@@ -30,6 +33,7 @@ public enum CaptureNote: Sendable, Hashable {
         case let .dropped(reason): return "dropped: \(Self.explain(reason))"
         case let .notDelivered(to, reason): return "not delivered to \(name(to)): \(Self.explain(reason))"
         case let .evicted(mac, from): return "table full: learning the source evicted \(mac) (on \(name(from)))"
+        case let .unsegmented(to): return "not delivered to \(name(to)): a super-frame, and that port takes no offloads (no software segmentation yet)"
         }
     }
 

@@ -61,12 +61,19 @@ final class SocketSwitchBench {
 
     /// Stops the forwarding thread, closes the ports and captures, removes the capture folder.
     func stop() {
-        guard !stopped else { return }
+        _ = stopReturningCapture()
+    }
+
+    /// `stop()`, returning the closed capture file's bytes (nil once stopped).
+    func stopReturningCapture() -> [UInt8]? {
+        guard !stopped else { return nil }
         stopped = true
         daemon.stopForwarding(forwarding)
         daemon.shutdown()
         for peer in peers { peer.close() }
+        let bytes = FileManager.default.contents(atPath: daemon.settings.capturePath).map { [UInt8]($0) }
         try? FileManager.default.removeItem(atPath: directory)
+        return bytes
     }
 
     deinit { stop() }

@@ -1,4 +1,5 @@
 import Foundation
+import L2Capture
 import L2Edge
 import L2Switch
 import L2Wire
@@ -78,11 +79,30 @@ struct SocketSwitchTests {
         #expect(bench.counters(1).rxDrops.portDown == 1, "the unicast for a on the down port")
         #expect(bench.counters(2).txFrames == 3, "p3 sent only the three frames before it went down")
 
-        // Every frame read was captured once, in order, with its bytes.
+        // Every frame read was captured once, in order, with its bytes, on its ingress port.
         bench.daemon.flushCaptures()
         let captured = try PcapReader.readAll(path: bench.daemon.settings.capturePath)
         #expect(captured.map { $0.bytes[14] } == [1, 2, 3, 4, 5, 6, 7, 8, 9])
+        #expect(captured.map(\.interface) == ["p1", "p2", "p1", "p1", "p3", "p2", "p2", "p2", "p3"])
         #expect(captured[4].bytes == announce)
+        // The decisions that tell the story are comments on their frames, and on no other.
+        #expect(captured.map(\.comments) == [
+            [], [], [],
+            ["flooded: 02:00:00:00:00:0c unknown"],
+            ["station move 02:00:00:00:00:0a p1 → p3"],
+            ["unicast to p3, was p1 until packet 5"],
+            ["dropped: port down"],
+            [],
+            ["dropped: port down"],
+        ])
+
+        // At close, each port's statistics block says what its counters say.
+        let counters = (0..<3).map { bench.counters($0) }
+        let closed = try PcapngFile(parsing: try #require(bench.stopReturningCapture()))
+        #expect(closed.statistics.map(\.interface) == [0, 1, 2])
+        #expect(closed.statistics.map(\.received) == counters.map(\.rxFrames))
+        #expect(closed.statistics.map(\.dropped) == counters.map(\.rxDrops.total))
+        #expect(closed.statistics.map(\.received) == [3, 4, 2])
     }
 
     @Test("a port with offload metadata and one without: headers added and stripped, checksums filled in, super-frames held back")
@@ -121,6 +141,10 @@ struct SocketSwitchTests {
         try bench.send(Self.withHeader(.plain, marker), into: 0)
         #expect(try bench.receive(from: 1) == marker)
         #expect(try bench.queued(on: 1) == nil)
+        bench.daemon.flushCaptures()
+        let superFrame = try PcapReader.readAll(path: bench.daemon.settings.capturePath).first { $0.originalLength == tcp.count }
+        #expect(superFrame?.comments == ["not delivered to p2: a super-frame, and that port takes no offloads (no software segmentation yet)"],
+                "the capture records what entered, and says why it went nowhere")
 
         // A header that does not fit its frame is dropped on ingress, checked once.
         var broken = partial

@@ -355,7 +355,7 @@ public final class SwitchDaemon: Sendable {
         } else {
             if let offload, offload.header.isSuperFrame {
                 transmitUnsegmented(to: egress, core: &core)
-                if path.annotates { record.notes.add(.notDelivered(to: egress.rawValue - 1, .badOffload)) }
+                if path.annotates { record.notes.add(.unsegmented(to: egress.rawValue - 1)) }
                 return
             }
             bytes = UnsafeRawBufferPointer(rebasing: packet[ForwardingPath.headroom...])
