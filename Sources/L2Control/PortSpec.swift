@@ -72,6 +72,9 @@ public struct PortSpec: Codable, Hashable, Sendable, CustomStringConvertible {
         guard (Self.minimumMTU...Self.maximumMTU).contains(mtu) else {
             throw ConfigurationError("port \(name): mtu \(mtu) is out of range; use \(Self.minimumMTU)...\(Self.maximumMTU)")
         }
+        if let summary, summary.utf8.count > 200 {
+            throw ConfigurationError("port \(name): desc is \(summary.utf8.count) bytes; keep it to 200")
+        }
     }
 
     public static func validateInterfaceName(_ value: String, what: String) throws(ConfigurationError) {

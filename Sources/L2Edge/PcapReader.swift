@@ -31,15 +31,25 @@ public enum PcapReader {
         return try readPcapng(path: path, filter: filter)
     }
 
-    /// The inbound records of a pcapng file.
+    /// The inbound records of a pcapng file, mapped rather than read (a capture can be gigabytes;
+    /// only the records the filter keeps are copied).
     static func readPcapng(path: String, filter: String?) throws(CaptureError) -> [CapturedFrame] {
-        guard let data = FileManager.default.contents(atPath: path) else { throw CaptureError("cannot read capture \(path)") }
-        let file: PcapngFile
-        do { file = try PcapngFile(parsing: [UInt8](data)) } catch { throw CaptureError("capture \(path) is damaged: \(error)") }
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) } catch {
+            throw CaptureError("cannot read capture \(path): \(error.localizedDescription)")
+        }
         let accepting = try filter.flatMap { $0.isEmpty ? nil : $0 }.map { expression throws(CaptureError) in try PacketFilter(expression) }
-        return file.packets.filter { packet in
-            packet.direction != .outbound && (accepting?.accepts(packet.bytes) ?? true)
-        }.map { packet in
+        let parsed = data.withUnsafeBytes { bytes in
+            Result { () throws(CaptureFormatError) in
+                try PcapngFile(parsing: bytes) { direction, frame in direction != .outbound && (accepting?.accepts(frame) ?? true) }
+            }
+        }
+        let file: PcapngFile
+        switch parsed {
+        case let .success(value): file = value
+        case let .failure(error): throw CaptureError("capture \(path) is damaged: \(error)")
+        }
+        return file.packets.map { packet in
             CapturedFrame(number: packet.number, wallNanoseconds: packet.wallNanoseconds, originalLength: packet.originalLength,
                           bytes: packet.bytes, interface: file.interfaces[packet.interface].name, comments: packet.comments)
         }

@@ -155,6 +155,22 @@ struct PcapngReaderTests {
         }
     }
 
+    @Test("a filtered read keeps only what the predicate accepts, each packet with its number in the file")
+    func keeping() throws {
+        let encoder = PcapngEncoderTests.encoder()
+        var file = encoder.fileHeader()
+        for index in 0..<6 {
+            file += PcapngEncoderTests.encoded(encoder, [UInt8](repeating: UInt8(index), count: 60),
+                                               CaptureRecord(wallNanoseconds: UInt64(index), originalLength: 60,
+                                                             direction: index % 2 == 0 ? .inbound : .outbound, packetID: 1))
+        }
+        let read = try file.withUnsafeBytes { bytes in
+            try PcapngFile(parsing: bytes) { direction, frame in direction == .inbound && frame.first != 4 }
+        }
+        #expect(read.packets.map(\.number) == [1, 3])
+        #expect(read.packets.map { $0.bytes[0] } == [0, 2])
+    }
+
     @Test("a big-endian section with microsecond timestamps reads the same")
     func bigEndian() throws {
         func be32(_ v: UInt32) -> [UInt8] { withUnsafeBytes(of: v.bigEndian) { Array($0) } }

@@ -226,6 +226,18 @@ struct PortSpecTests {
         #expect(try PortSpec(parsing: spec.description) == spec)
     }
 
+    @Test("desc= names where the port leads, for the capture; without it the interface and namespace do")
+    func description() throws {
+        let spec = try PortSpec(parsing: "name=esx01,netns=l2m-esx01,ifname=vmnic0,desc=vmnic0 of host esx01")
+        #expect(spec.captureDescription == "vmnic0 of host esx01")
+        #expect(try PortSpec(parsing: spec.description) == spec)
+        #expect(try PortSpec(parsing: "name=p1,netns=ns,ifname=eth0").captureDescription == "eth0 in namespace ns")
+        let long = String(repeating: "x", count: 201)
+        #expect(throws: ConfigurationError("port p1: desc is 201 bytes; keep it to 200")) {
+            try PortSpec(parsing: "name=p1,netns=ns,ifname=eth0,desc=\(long)")
+        }
+    }
+
     @Test func defaults() throws {
         let spec = try PortSpec(parsing: "ifname=vmnic0,netns=l2m-esx01,name=esx01-up")
         #expect(spec.mtu == 1500)
@@ -235,7 +247,7 @@ struct PortSpecTests {
 
     @Test(arguments: [
         ("name=p1,netns=ns,ifname=eth0,speed=10",
-         "port \"name=p1,netns=ns,ifname=eth0,speed=10\": unknown key \"speed\"; keys are name, netns, ifname, mtu, addr"),
+         "port \"name=p1,netns=ns,ifname=eth0,speed=10\": unknown key \"speed\"; keys are name, netns, ifname, mtu, addr, desc"),
         ("name=p1,ifname=eth0",
          "port \"name=p1,ifname=eth0\": missing netns=; write name=p1,netns=NS,ifname=eth0"),
         ("name=p1,netns=ns,ifname=eth0,mtu=9001",

@@ -31,7 +31,7 @@ struct SwitchIntegrationTests {
 
         func capture() throws -> [CapturedFrame] {
             _ = try ControlClient.call(socket, SwitchCall.captureFlush)
-            return try PcapReader.readAll(path: "\(captureDirectory)/sw.pcap")
+            return try PcapReader.readAll(path: "\(captureDirectory)/sw.pcapng")
         }
     }
 
@@ -123,7 +123,7 @@ struct SwitchIntegrationTests {
             #expect(datagram.isChecksumValid(source: ip.source, destination: ip.destination),
                     "the captured UDP checksum is complete and correct")
         }
-        let malformed = try CommandRunner.run(["tshark", "-r", "\(lab.captureDirectory)/sw.pcap", "-d", "tcp.port==5201,data",
+        let malformed = try CommandRunner.run(["tshark", "-r", "\(lab.captureDirectory)/sw.pcapng", "-d", "tcp.port==5201,data",
                                                "-Y", "_ws.malformed || _ws.expert.severity >= error", "-T", "fields", "-e", "frame.number"])
         #expect(malformed.isEmpty, "tshark finds no malformed frames: \(malformed.prefix(200))")
         let counters = try ControlClient.call(lab.socket, SwitchCall.counters)

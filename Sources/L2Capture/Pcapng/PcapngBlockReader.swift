@@ -1,10 +1,11 @@
-/// Walks a pcapng file block by block in the byte order its current section header declares.
+/// Walks a pcapng file block by block in the byte order its current section header declares,
+/// without copying it (the caller keeps the bytes alive while it reads).
 struct BlockReader {
-    let bytes: [UInt8]
+    let bytes: UnsafeRawBufferPointer
     var offset = 0
     var bigEndian = false
 
-    init(bytes: [UInt8]) { self.bytes = bytes }
+    init(bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
     func u32(at position: Int) -> UInt32 {
         let value = UInt32(bytes[position]) | UInt32(bytes[position + 1]) << 8 | UInt32(bytes[position + 2]) << 16 | UInt32(bytes[position + 3]) << 24
@@ -39,15 +40,15 @@ struct BlockReader {
         guard Int(u32(at: offset + total - 4)) == total else {
             throw CaptureFormatError("block of type \(type) at offset \(offset): its trailing length differs from its leading length \(total)")
         }
-        let block = Block(body: Array(bytes[offset + 8..<offset + total - 4]), bigEndian: bigEndian)
+        let block = Block(body: UnsafeRawBufferPointer(rebasing: bytes[offset + 8..<offset + total - 4]), bigEndian: bigEndian)
         offset += total
         return block
     }
 }
 
-/// One block's body with its section's byte order.
+/// One block's body (a view into the file's bytes; indices from 0) with its section's byte order.
 struct Block {
-    let body: [UInt8]
+    let body: UnsafeRawBufferPointer
     let bigEndian: Bool
 
     func need(_ count: Int, at offset: Int) throws(CaptureFormatError) {
@@ -72,7 +73,7 @@ struct Block {
             let code = u16(at), length = Int(u16(at + 2))
             if code == PcapngBlocks.Option.endOfOptions { break }
             guard at + 4 + length <= body.count else { throw CaptureFormatError("option \(code) runs past the end of its block") }
-            list.entries.append((code, Array(body[at + 4..<at + 4 + length])))
+            list.entries.append((code, Array(UnsafeRawBufferPointer(rebasing: body[at + 4..<at + 4 + length]))))
             at += 4 + (length + 3) & ~3
         }
         return list

@@ -52,8 +52,18 @@ public struct PcapngFile: Sendable, Hashable {
 
     /// Parses a whole file; the error names the block and offset that are wrong.
     public init(parsing bytes: [UInt8]) throws(CaptureFormatError) {
+        let parsed = bytes.withUnsafeBytes { buffer in Result { () throws(CaptureFormatError) in try PcapngFile(parsing: buffer, keeping: nil) } }
+        self = try parsed.get()
+    }
+
+    /// Parses a file in memory (a mapped file: nothing is copied but the packets kept), keeping only
+    /// the packets `keeping` accepts (given each packet's direction and captured bytes; nil keeps
+    /// all). Packets keep their numbers in the file whether or not the ones before them were kept.
+    public init(parsing bytes: UnsafeRawBufferPointer,
+                keeping: ((_ direction: CaptureDirection?, _ frame: UnsafeRawBufferPointer) -> Bool)?) throws(CaptureFormatError) {
         var reader = BlockReader(bytes: bytes)
         var sectionBase = 0  // index of this section's first interface in `interfaces`
+        var packetCount: UInt64 = 0
         guard Self.isPcapng(bytes) else { throw CaptureFormatError("not a pcapng file: it does not start with a section header block") }
         while reader.offset < bytes.count {
             let start = reader.offset
@@ -87,10 +97,14 @@ public struct PcapngFile: Sendable, Hashable {
                 let captured = Int(block.u32(12))
                 try block.need(20 + captured, at: start)
                 let options = try block.options(from: 20 + (captured + 3) & ~3)
-                packets.append(Packet(number: UInt64(packets.count + 1), interface: interface,
+                packetCount += 1
+                let direction = options.u32(PcapngBlocks.Option.epbFlags).flatMap { CaptureDirection(rawValue: $0 & 3) }
+                let frame = UnsafeRawBufferPointer(rebasing: block.body[20..<20 + captured])
+                if let keeping, !keeping(direction, frame) { continue }
+                packets.append(Packet(number: packetCount, interface: interface,
                                       wallNanoseconds: nanoseconds(block.u32(4), block.u32(8), interface),
-                                      originalLength: Int(block.u32(16)), bytes: Array(block.body[20..<20 + captured]),
-                                      direction: options.u32(PcapngBlocks.Option.epbFlags).flatMap { CaptureDirection(rawValue: $0 & 3) },
+                                      originalLength: Int(block.u32(16)), bytes: Array(frame),
+                                      direction: direction,
                                       packetID: options.u64(PcapngBlocks.Option.epbPacketID),
                                       comments: options.all(PcapngBlocks.Option.comment).map { String(decoding: $0, as: UTF8.self) }))
             case PcapngBlocks.interfaceStatisticsType:

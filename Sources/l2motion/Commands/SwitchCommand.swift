@@ -40,7 +40,7 @@ struct SwitchCommand: ParsableCommand {
     @Flag(help: "Also record each copy the switch sends, on its egress port, direction outbound, same packet id, first 128 bytes (pcapng only; Wireshark's TCP analysis marks such copies as retransmissions).")
     var egressRecords = false
 
-    @Flag(help: "Also write one capture file per port.")
+    @Flag(help: "Also write one pcap file per port (<NAME>-<PORT>.pcap, through libpcap).")
     var perPortCaptures = false
 
     @Option(help: "MAC entry idle time before it expires, in seconds.")
