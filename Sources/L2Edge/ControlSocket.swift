@@ -21,16 +21,20 @@ public func unixSocketAddress(_ path: String) -> sockaddr_un {
 /// with its code; the daemon keeps running.
 public final class ControlServer<Request: ControlRequestKind>: @unchecked Sendable {
     public typealias Handler = @Sendable (Request) -> ControlReply
+    /// For a request that opens a stream: the reply line, then (if it succeeded) what writes the
+    /// stream to the connection, on the connection's thread, until it returns. Nil: not a stream.
+    public typealias Streamer = @Sendable (Request) -> (reply: ControlReply, stream: (@Sendable (OwnedDescriptor) -> Void)?)?
 
     public let path: String
     private let listener: OwnedDescriptor
     private let handler: Handler
+    private let streamer: Streamer?
     /// Wakes the accept loop on `stop()`, so it can wait for connections with no timeout.
     private let stopEvent: WakeDescriptor
     private let stopLock = NSLock()
     private var stopped = false
 
-    public init(path: String, handler: @escaping Handler) throws(SystemError) {
+    public init(path: String, handler: @escaping Handler, streamer: Streamer? = nil) throws(SystemError) {
         guard path.utf8.count < 108 else { throw SystemError("bind control socket", path, errno: ENAMETOOLONG) }
         stopEvent = try WakeDescriptor.event()
         unlink(path)
@@ -46,6 +50,7 @@ public final class ControlServer<Request: ControlRequestKind>: @unchecked Sendab
         guard listen(fd, 16) == 0 else { throw SystemError("listen", path) }
         self.path = path
         self.handler = handler
+        self.streamer = streamer
     }
 
     /// Accepts connections on a background thread until `stop()`.
@@ -98,6 +103,12 @@ public final class ControlServer<Request: ControlRequestKind>: @unchecked Sendab
                 }
                 let line = Data(pending[..<newline])
                 pending.removeSubrange(...newline)
+                if case let .success(request) = ControlLine.decode(Request.self, from: line), let opened = streamer?(request) {
+                    // The connection now carries the stream; nothing more is read from it as requests.
+                    guard send(opened.reply), let stream = opened.stream else { return }
+                    stream(connection)
+                    return
+                }
                 guard send(answer(line)) else { return }
             }
             if pending.count > limit {
@@ -142,6 +153,13 @@ public enum ControlClient {
 
     /// Sends one line and returns the answer line (without its newline).
     public static func exchange(_ path: String, line: Data, command: String, timeoutSeconds: Int = 30) throws(ControlError) -> Data {
+        try exchangeKeepingConnection(path, line: line, command: command, timeoutSeconds: timeoutSeconds).reply
+    }
+
+    /// `exchange`, also returning the connection and any bytes that came after the answer line.
+    static func exchangeKeepingConnection(_ path: String, line: Data, command: String, timeoutSeconds: Int)
+        throws(ControlError) -> (reply: Data, connection: OwnedDescriptor, rest: [UInt8])
+    {
         guard path.utf8.count < 108 else { throw ControlError(.unreachable, "control socket path too long: \(path)") }
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw ControlError(.failed, SystemError("socket(AF_UNIX)").description) }
@@ -177,6 +195,7 @@ public enum ControlClient {
             }
             reply.append(contentsOf: chunk[0..<count])
         }
-        return Data(reply[..<reply.firstIndex(of: UInt8(ascii: "\n"))!])
+        let newline = reply.firstIndex(of: UInt8(ascii: "\n"))!
+        return (Data(reply[..<newline]), connection, Array(reply[(newline + 1)...]))
     }
 }

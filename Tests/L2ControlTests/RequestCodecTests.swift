@@ -16,7 +16,7 @@ let sampleSecret = MigrationSecret(bytes: [UInt8](repeating: 0xab, count: 32))!
 @Suite("Typed control requests on the wire")
 struct RequestCodecTests {
     @Test func switchCommandsAreTheOnesItServes() {
-        #expect(SwitchRequest.commands == ["status", "events", "counters", "flush", "mac-table", "port", "capture-flush"])
+        #expect(SwitchRequest.commands == ["status", "events", "counters", "flush", "mac-table", "port", "capture-flush", "capture-stream"])
     }
 
     @Test func hostCommandsAreTheOnesItServes() {
@@ -34,6 +34,8 @@ struct RequestCodecTests {
         (.flush(port: nil), "{\"flush\":{}}"),
         (.flush(port: "p1"), "{\"flush\":{\"port\":\"p1\"}}"),
         (.captureFlush, "{\"capture-flush\":{}}"),
+        (.captureStream(port: nil), "{\"capture-stream\":{}}"),
+        (.captureStream(port: "esx02"), "{\"capture-stream\":{\"port\":\"esx02\"}}"),
     ])
     func switchRequests(request: SwitchRequest, line: String) throws {
         let (encoded, back) = try roundTrip(request)

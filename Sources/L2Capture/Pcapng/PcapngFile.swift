@@ -26,6 +26,8 @@ public struct PcapngFile: Sendable, Hashable {
         public var direction: CaptureDirection?
         public var packetID: UInt64?
         public var comments: [String]
+        /// Packets lost between the one before and this one (`epb_dropcount`), when said.
+        public var dropCount: UInt64? = nil
     }
 
     /// One interface statistics block.
@@ -106,7 +108,8 @@ public struct PcapngFile: Sendable, Hashable {
                                       originalLength: Int(block.u32(16)), bytes: Array(frame),
                                       direction: direction,
                                       packetID: options.u64(PcapngBlocks.Option.epbPacketID),
-                                      comments: options.all(PcapngBlocks.Option.comment).map { String(decoding: $0, as: UTF8.self) }))
+                                      comments: options.all(PcapngBlocks.Option.comment).map { String(decoding: $0, as: UTF8.self) },
+                                      dropCount: options.u64(PcapngBlocks.Option.epbDropCount)))
             case PcapngBlocks.interfaceStatisticsType:
                 try block.need(12, at: start)
                 let interface = sectionBase + Int(block.u32(0))

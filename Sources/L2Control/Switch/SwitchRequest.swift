@@ -17,12 +17,16 @@ public enum SwitchRequest: ControlRequestKind, Equatable {
     case flush(port: String?)
     /// Write every captured frame to its file now → `CaptureFlushResult`.
     case captureFlush
+    /// Stream the capture live, of one port or all → `CaptureStreamStart`, then pcapng bytes on
+    /// the same connection until the reader closes it or the switch stops.
+    case captureStream(port: String?)
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case status, events, counters, flush
         case macTable = "mac-table"
         case setPort = "port"
         case captureFlush = "capture-flush"
+        case captureStream = "capture-stream"
     }
 
     public static let daemon = "switch"
@@ -37,6 +41,7 @@ public enum SwitchRequest: ControlRequestKind, Equatable {
         case .setPort: CodingKeys.setPort.rawValue
         case .flush: CodingKeys.flush.rawValue
         case .captureFlush: CodingKeys.captureFlush.rawValue
+        case .captureStream: CodingKeys.captureStream.rawValue
         }
     }
 }
@@ -58,6 +63,22 @@ public struct CaptureFlushResult: Codable, Sendable, Equatable {
     public init(frames: UInt64) { self.frames = frames }
 }
 
+/// What `capture-stream` answers before the stream's bytes: their format and interfaces.
+public struct CaptureStreamStart: Codable, Sendable, Equatable {
+    /// "pcapng".
+    public var format: String
+    /// The switch's ports, in interface order.
+    public var interfaces: [String]
+    /// The port streamed, nil for all.
+    public var port: String?
+
+    public init(format: String, interfaces: [String], port: String?) {
+        self.format = format
+        self.interfaces = interfaces
+        self.port = port
+    }
+}
+
 /// The switch's calls, each with its reply type.
 public enum SwitchCall {
     public static let status = ControlCall<SwitchRequest, SwitchStatus>(.status)
@@ -67,4 +88,5 @@ public enum SwitchCall {
     public static func setPort(_ port: String, _ state: PortAdminState) -> ControlCall<SwitchRequest, Nothing> { .init(.setPort(port: port, state: state)) }
     public static func flush(port: String? = nil) -> ControlCall<SwitchRequest, FlushResult> { .init(.flush(port: port)) }
     public static let captureFlush = ControlCall<SwitchRequest, CaptureFlushResult>(.captureFlush)
+    public static func captureStream(port: String? = nil) -> ControlCall<SwitchRequest, CaptureStreamStart> { .init(.captureStream(port: port)) }
 }

@@ -76,6 +76,8 @@ final class CaptureRing<Encoder: CaptureEncoder>: @unchecked Sendable {
     let egressSnaplen: Int
     /// The most bytes an outbound copy keeps.
     static var maximumEgressSnaplen: Int { 128 }
+    /// Live readers, offered every record as it is written (`l2motion capture`).
+    let live = LiveCaptureReaders()
 
     /// Writes `encoder`'s file header, then records, to `sink`. `egressSnaplen` > 0 (at most 128)
     /// turns egress records on; the encoder must record directions.
@@ -171,6 +173,10 @@ final class CaptureRing<Encoder: CaptureEncoder>: @unchecked Sendable {
             if record.packetID == 0 && encoder.recordsDirection { record.packetID = number }
             let data = recordStart + headerLength
             let trailer = encoder.encode(record, header: recordStart, trailer: data + record.capturedLength)
+            if live.isActive {
+                live.offer(record: UnsafeRawBufferPointer(start: recordStart, count: headerLength + record.capturedLength + trailer),
+                           interface: record.interface)
+            }
             state.fill += headerLength + record.capturedLength + trailer
             frameCount.store(number, ordering: .relaxed)
             if state.fill >= blockBytes { sealFullBlock(&state) }
@@ -198,6 +204,7 @@ final class CaptureRing<Encoder: CaptureEncoder>: @unchecked Sendable {
                 let copy = CaptureRecord(wallNanoseconds: inbound.wallNanoseconds, originalLength: inbound.originalLength,
                                          capturedLength: kept, interface: port, direction: .outbound, packetID: inbound.packetID)
                 let trailer = encoder.encode(copy, header: recordStart, trailer: recordStart + headerLength + kept)
+                if live.isActive { live.offer(record: UnsafeRawBufferPointer(start: recordStart, count: headerLength + kept + trailer), interface: port) }
                 state.fill += headerLength + kept + trailer
                 frameCount.store(number, ordering: .relaxed)
                 if state.fill >= blockBytes { sealFullBlock(&state) }
@@ -239,9 +246,9 @@ final class CaptureRing<Encoder: CaptureEncoder>: @unchecked Sendable {
     func close(statistics: [CaptureStatistics] = [], wallNanoseconds: UInt64 = 0) {
         let first = producer.withLock { state in
             guard !state.closed else { return false }
-            if !statistics.isEmpty {
-                encoder.closingBytes(statistics: statistics, wallNanoseconds: wallNanoseconds).withUnsafeBytes { append($0, to: &state) }
-            }
+            let closing = statistics.isEmpty ? [] : encoder.closingBytes(statistics: statistics, wallNanoseconds: wallNanoseconds)
+            closing.withUnsafeBytes { append($0, to: &state) }
+            live.close(closingBytes: closing)
             if state.fill > 0 { seal(&state, length: state.fill) }
             state.closed = true
             return true

@@ -60,6 +60,8 @@ public final class SwitchDaemon: Sendable {
     private let ports: SwitchPorts
     private let core: Mutex<SwitchCore>
     private let capture: SegmentCapture
+    /// The capture ring, nil when the switch writes no capture.
+    var captureRing: CaptureRing<FileEncoder>? { capture.ring }
     private let portCaptures: [PcapWriter?]
     private let stopping = Atomic<Bool>(false)
     /// Wakes the forwarding loop once a second for aging and capture flushing, so it can otherwise
@@ -67,7 +69,7 @@ public final class SwitchDaemon: Sendable {
     private let housekeeping: WakeDescriptor
     /// Signalled on SIGINT/SIGTERM to wake the forwarding loop at once.
     private let stopEvent: WakeDescriptor
-    private let logger: Logger
+    let logger: Logger
 
     /// Validates the settings, creates the capture files, then the TAP ports (their kernel sides in the
     /// ports' namespaces). Nothing is left behind if any step fails.
@@ -130,7 +132,8 @@ public final class SwitchDaemon: Sendable {
     /// Serves until a termination signal, then cleans up. The caller must have blocked the
     /// termination signals (`SignalWaiter.blockTerminationSignals()`) before any thread started.
     public func run() throws {
-        let server = try ControlServer<SwitchRequest>(path: settings.controlSocket) { [self] request in handle(request) }
+        let server = try ControlServer<SwitchRequest>(path: settings.controlSocket, handler: { [self] request in handle(request) },
+                                                      streamer: { [self] request in openCaptureStream(request) })
         server.start()
         let forwarding = startForwarding()
         logger.info("switch \(settings.name) forwarding on \(settings.ports.count) ports; capture \(settings.capturePath); control \(settings.controlSocket)")
@@ -415,6 +418,9 @@ public final class SwitchDaemon: Sendable {
         case .captureFlush:
             flushCaptures()
             return .result(CaptureFlushResult(frames: capture.framesWritten))
+        case .captureStream:
+            // The control server hands stream requests to `openCaptureStream` before they get here.
+            return .failure(ControlError(.refused, "capture-stream opens a stream; use `l2motion capture`"))
         }
     }
 
