@@ -45,6 +45,17 @@ struct MigrationEventsTests {
         #expect(events.map(\.preferredSwitch) == ["vmotion", "vmotion", "vmotion", "vmotion", nil, nil, nil, nil, nil, nil, "vmotion"])
     }
 
+    @Test("completion is the commit on the wire when the source recorded it, else the state machine's end")
+    func completionTime() {
+        var report = timedMigration()
+        let end = report.result.endedAt!
+        #expect(MigrationEvents.events(of: report, productionSwitch: "p", vmotionSwitch: "v").last?.wallNanoseconds == end)
+        report.committedAt = end + 225_000_000
+        #expect(MigrationEvents.events(of: report, productionSwitch: "p", vmotionSwitch: "v").last?.wallNanoseconds == end + 225_000_000)
+        let object = try? JSONSerialization.jsonObject(with: JSONEncoder().encode(report)) as? [String: Any]
+        #expect(object?["committed-at-ns"] as? UInt64 == end + 225_000_000)
+    }
+
     @Test("a report without the new moments gives only what it recorded, nothing guessed")
     func olderReport() {
         let events = MigrationEvents.events(of: completedMigration(relearn: false), productionSwitch: "p", vmotionSwitch: "v")

@@ -43,7 +43,9 @@ public enum MigrationEvents {
                                        text: "relearn: \(productionSwitch) moved \(vm) to its new port, \(String(format: "%.2f", after)) ms after the resume",
                                        anchor: .init(switchName: productionSwitch, frame: frame)))
         }
-        if let end = result.endedAt {
+        // The commit on the wire when the source recorded it; else the state machine's end (which,
+        // for a completed migration, is when it heard `resumed`, before it proved its frozen memory).
+        if let end = report.committedAt ?? result.endedAt {
             let how = result.status == .completed ? "completed" : "ended \(result.status.rawValue)"
             events.append(CaptureEvent(wallNanoseconds: end, text: "completion: migration of \(vm) \(report.source) → \(report.destination) \(how)",
                                        preferredSwitch: vmotionSwitch))

@@ -31,7 +31,9 @@ public enum RunAnnotator {
     public static let fileName = "migration.pcapng"
 
     /// Reads `runDirectory/report.json` and annotates the captures it names.
-    public static func annotate(runDirectory: String, application: String = Product.nameAndVersion) throws(AnnotateError) -> RunAnnotation {
+    public static func annotate(runDirectory given: String, application: String = Product.nameAndVersion) throws(AnnotateError) -> RunAnnotation {
+        var runDirectory = given
+        while runDirectory.count > 1 && runDirectory.hasSuffix("/") { runDirectory.removeLast() }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: runDirectory, isDirectory: &isDirectory) else {
             throw AnnotateError("no run folder \(runDirectory); give the folder of a demo run, e.g. Captures/<run>/ (the one holding report.json)")
