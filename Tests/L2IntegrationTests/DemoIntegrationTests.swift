@@ -12,17 +12,13 @@ struct DemoIntegrationTests {
         try RootEnvironment.require()
         let sandbox = try Sandbox()
         defer { sandbox.tearDown() }
-        let name = TestLab.uniqueName()
-        defer { _ = try? sandbox.run(["lab", "down", "--name", name]) }
-        let output = try sandbox.run(["demo", "--name", name, "--memory", "128", "--touched", "32", "--downtime", "5",
-                                      "--captures", sandbox.directory + "/Captures", "--json"])
-        let report = try ControlJSON.decoder.decode(DemoReport.self, from: Data(output.utf8))
+        let report = try sandbox.demo()
         #expect(report.passed, "problems: \(report.problems)")
         #expect(report.migration.result.status.rawValue == "completed")
         #expect(report.ping.lost == 0 && report.ping.sent > 50)
         let before = try #require(report.udpCounter.before), after = try #require(report.udpCounter.after)
         #expect(after > before)
-        #expect(!LabLifecycle.exists(name), "the demo took its lab down")
+        #expect(!LabLifecycle.exists(report.lab), "the demo took its lab down")
         for file in [report.captures.reportJSON, report.captures.reportMarkdown, report.captures.timeline] {
             #expect(FileManager.default.fileExists(atPath: file), "\(file) exists")
         }
@@ -44,5 +40,17 @@ struct DemoIntegrationTests {
         #expect(requests.count >= report.ping.sent - 1 && replies.count >= report.ping.received)
         #expect(replies.contains { $0 * 1e9 < Double(stun) } && replies.contains { $0 * 1e9 > Double(stun) }, "echo replies before and after the migration")
         #expect(try tshark(report.captures.vmotion, "tcp.port == 8000").count > 100)
+    }
+}
+
+extension Sandbox {
+    /// Runs `l2motion demo --json` (web01 with 128 MiB, 32 touched, a 5 ms downtime target) under a
+    /// unique lab name, captures in the sandbox, the lab taken down whatever happens; its report.
+    func demo() throws -> DemoReport {
+        let name = TestLab.uniqueName()
+        defer { _ = try? run(["lab", "down", "--name", name]) }
+        let output = try run(["demo", "--name", name, "--memory", "128", "--touched", "32", "--downtime", "5",
+                              "--captures", directory + "/Captures", "--json"])
+        return try ControlJSON.decoder.decode(DemoReport.self, from: Data(output.utf8))
     }
 }
