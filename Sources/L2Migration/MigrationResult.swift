@@ -23,16 +23,19 @@ public struct RoundStats: Codable, Sendable, Equatable {
     public var mbps: Double
     /// Pages the guest dirtied while the round was sent.
     public var dirtiedDuring: Int
+    /// When the round started: the `now` the source was given (wall-clock ns in a real migration).
+    public var startedAt: UInt64?
 
     enum CodingKeys: String, CodingKey {
         case round, pages, bytes, mbps
         case zeroPages = "zero-pages"
         case durationMs = "duration-ms"
         case dirtiedDuring = "dirtied-during"
+        case startedAt = "started-at-ns"
     }
 
     public init(round: Int, pages: Int, zeroPages: Int, bytes: Int, durationMs: Double, mbps: Double,
-                dirtiedDuring: Int) {
+                dirtiedDuring: Int, startedAt: UInt64? = nil) {
         self.round = round
         self.pages = pages
         self.zeroPages = zeroPages
@@ -40,6 +43,7 @@ public struct RoundStats: Codable, Sendable, Equatable {
         self.durationMs = durationMs
         self.mbps = mbps
         self.dirtiedDuring = dirtiedDuring
+        self.startedAt = startedAt
     }
 }
 
@@ -106,6 +110,12 @@ public struct MigrationResult: Codable, Sendable, Equatable {
     /// The stream's protection as negotiated (`"aes-256-gcm"` or `"none"`); nil before the destination answered.
     public var encryption: MigrationStreamCipher?
     public var error: String?
+    /// The moments behind `setup-time` and `total-time`, as the `now` the source was given (wall-clock
+    /// ns in a real migration): the start (hello sent), the end of setup (pre-copy and round 1 start)
+    /// and the end (commit sent, or the failure).
+    public var startedAt: UInt64?
+    public var precopyStartedAt: UInt64?
+    public var endedAt: UInt64?
 
     enum CodingKeys: String, CodingKey {
         case status, downtime, ram, rounds, verified, encryption, error
@@ -114,6 +124,9 @@ public struct MigrationResult: Codable, Sendable, Equatable {
         case expectedDowntime = "expected-downtime"
         case stunToResumedAck = "stun-to-resumed-ack"
         case cpuThrottlePercentage = "cpu-throttle-percentage"
+        case startedAt = "started-at-ns"
+        case precopyStartedAt = "precopy-started-at-ns"
+        case endedAt = "ended-at-ns"
     }
 
     public init(status: MigrationStatus, totalTime: Double, setupTime: Double? = nil, downtime: Double? = nil,

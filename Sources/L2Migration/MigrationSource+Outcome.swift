@@ -100,12 +100,16 @@ extension MigrationSource {
         var ack: Double?
         if let stunRequestedAt, let resumedAckAt { ack = milliseconds(elapsed(stunRequestedAt, resumedAckAt)) }
         let frozenOK = frozenVerified ?? !settings.verifyFrozenMemoryBeforeCommit
-        return MigrationResult(
+        var result = MigrationResult(
             status: status, totalTime: milliseconds(elapsed(startTime, end)),
             setupTime: setupDoneTime.map { milliseconds(elapsed(startTime, $0)) }, downtime: downtime,
             expectedDowntime: expectedDowntime.flatMap { $0 == .max ? nil : milliseconds($0) },
             stunToResumedAck: ack, ram: ram, cpuThrottlePercentage: maxThrottle, rounds: rounds,
             verified: destinationVerified && frozenOK, encryption: cipher, error: errorText)
+        result.startedAt = phase == .idle ? nil : startTime
+        result.precopyStartedAt = setupDoneTime
+        result.endedAt = endTime
+        return result
     }
 
     mutating func protocolFailure(_ error: MigrationProtocolError, now: UInt64) -> [SourceAction] {

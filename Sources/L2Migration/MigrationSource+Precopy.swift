@@ -189,7 +189,8 @@ extension MigrationSource {
         rounds.append(RoundStats(
             round: round, pages: roundPages, zeroPages: roundZeroPages, bytes: roundBytes,
             durationMs: milliseconds(duration),
-            mbps: duration == 0 ? 0 : Double(roundBytes) * 8 * 1000 / Double(duration), dirtiedDuring: dirtied))
+            mbps: duration == 0 ? 0 : Double(roundBytes) * 8 * 1000 / Double(duration), dirtiedDuring: dirtied,
+            startedAt: roundStartTime))
         let observation = RoundObservation(
             round: round, pagesSent: roundPages, bytesSent: roundBytes, durationNanoseconds: duration,
             dirtyPages: dirtied, pageSize: GuestMemory.pageSize, elapsedNanoseconds: elapsed(startTime, now))

@@ -18,7 +18,7 @@ extension MigrationSource {
         guard writePrecopy(into: &buffer, budget: budget) else { return false }
         guard let state = finalRound else { return true }
         rounds.append(RoundStats(round: round, pages: roundPages, zeroPages: roundZeroPages, bytes: roundBytes,
-                                 durationMs: 0, mbps: 0, dirtiedDuring: 0))
+                                 durationMs: 0, mbps: 0, dirtiedDuring: 0, startedAt: roundStartTime))
         MigrationEncoder.append(.switchover(SwitchoverState(
             finalRound: UInt32(round), vcpuState: state.vcpuState, workloadState: state.workloadState,
             queuedFrames: state.queuedFrames.filter { (1...MigrationWire.maxFrameLength).contains($0.count) },

@@ -13,17 +13,13 @@ struct DemoIntegrationTests {
         try RootEnvironment.require()
         let sandbox = try Sandbox()
         defer { sandbox.tearDown() }
-        let name = TestLab.uniqueName()
-        defer { _ = try? sandbox.run(["lab", "down", "--name", name]) }
-        let output = try sandbox.run(["demo", "--name", name, "--memory", "128", "--touched", "32", "--downtime", "5",
-                                      "--egress-records", "--captures", sandbox.directory + "/Captures", "--json"])
-        let report = try ControlJSON.decoder.decode(DemoReport.self, from: Data(output.utf8))
+        let report = try sandbox.demo(["--egress-records"])
         #expect(report.passed, "problems: \(report.problems)")
         #expect(report.migration.result.status.rawValue == "completed")
         #expect(report.ping.lost == 0 && report.ping.sent > 50)
         let before = try #require(report.udpCounter.before), after = try #require(report.udpCounter.after)
         #expect(after > before)
-        #expect(!LabLifecycle.exists(name), "the demo took its lab down")
+        #expect(!LabLifecycle.exists(report.lab), "the demo took its lab down")
         for file in [report.captures.reportJSON, report.captures.reportMarkdown, report.captures.timeline] {
             #expect(FileManager.default.fileExists(atPath: file), "\(file) exists")
         }
@@ -119,5 +115,18 @@ struct DemoIntegrationTests {
             let lines = try CommandRunner.run(["tshark", "-r", file, "-d", "tcp.port==8000,data", "-Y", filter])
             #expect(!lines.isEmpty, "\(filter) finds frames in \(file)")
         }
+    }
+}
+
+extension Sandbox {
+    /// Runs `l2motion demo --json` (web01 with 128 MiB, 32 touched, a 5 ms downtime target, and
+    /// `extra` arguments) under a unique lab name, captures in the sandbox, the lab taken down
+    /// whatever happens; its report.
+    func demo(_ extra: [String] = []) throws -> DemoReport {
+        let name = TestLab.uniqueName()
+        defer { _ = try? run(["lab", "down", "--name", name]) }
+        let output = try run(["demo", "--name", name, "--memory", "128", "--touched", "32", "--downtime", "5",
+                              "--captures", directory + "/Captures", "--json"] + extra)
+        return try ControlJSON.decoder.decode(DemoReport.self, from: Data(output.utf8))
     }
 }

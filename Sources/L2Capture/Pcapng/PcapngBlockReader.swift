@@ -19,6 +19,18 @@ struct BlockReader {
         return u32(at: offset)
     }
 
+    /// Whether the bytes left hold at least the whole block that starts here, as its length claims.
+    /// (A section header's length is read in the byte order its own magic declares.)
+    var wholeBlockAhead: Bool {
+        guard offset + 12 <= bytes.count else { return false }
+        var length = u32(at: offset + 4)
+        if u32(at: offset) == PcapngBlocks.sectionHeaderType {
+            let little = UInt32(bytes[offset + 4]) | UInt32(bytes[offset + 5]) << 8 | UInt32(bytes[offset + 6]) << 16 | UInt32(bytes[offset + 7]) << 24
+            length = bytes[offset + 8] == 0x4D ? little : little.byteSwapped
+        }
+        return Int(length) <= bytes.count - offset
+    }
+
     /// Reads a section header's byte-order magic and takes its order for the section.
     mutating func startSection() throws(CaptureFormatError) {
         guard offset + 12 <= bytes.count else { throw CaptureFormatError("truncated section header at offset \(offset)") }

@@ -78,9 +78,10 @@ public enum PcapngBlocks {
         return block(enhancedPacketType, body.bytes + options.finished)
     }
 
-    /// An interface statistics block: received and dropped counts at `wallNanoseconds`.
+    /// An interface statistics block: received and dropped counts at `wallNanoseconds` (a count that
+    /// is nil is left out).
     public static func interfaceStatistics(interface: Int, wallNanoseconds: UInt64, startNanoseconds: UInt64?,
-                                           received: UInt64, dropped: UInt64) -> [UInt8] {
+                                           received: UInt64?, dropped: UInt64?) -> [UInt8] {
         var body = Writer()
         body.append(UInt32(interface))
         body.append(UInt32(truncatingIfNeeded: wallNanoseconds >> 32))
@@ -88,8 +89,8 @@ public enum PcapngBlocks {
         var options = Options()
         if let startNanoseconds { options.timestamp(Option.isbStartTime, startNanoseconds) }
         options.timestamp(Option.isbEndTime, wallNanoseconds)
-        options.value(Option.isbReceived, received)
-        options.value(Option.isbDropped, dropped)
+        if let received { options.value(Option.isbReceived, received) }
+        if let dropped { options.value(Option.isbDropped, dropped) }
         return block(interfaceStatisticsType, body.bytes + options.finished)
     }
 

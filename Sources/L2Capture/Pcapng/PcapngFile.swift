@@ -44,6 +44,8 @@ public struct PcapngFile: Sendable, Hashable {
     public var statistics: [Statistics] = []
     /// Blocks of kinds this reader does not interpret.
     public var skippedBlocks = 0
+    /// Bytes at the end that do not make a whole block, left unread (only when parsing allowed it).
+    public var truncatedTailBytes = 0
 
     public init() {}
 
@@ -52,16 +54,22 @@ public struct PcapngFile: Sendable, Hashable {
         Array(bytes.prefix(4)) == [0x0A, 0x0D, 0x0D, 0x0A]
     }
 
-    /// Parses a whole file; the error names the block and offset that are wrong.
-    public init(parsing bytes: [UInt8]) throws(CaptureFormatError) {
-        let parsed = bytes.withUnsafeBytes { buffer in Result { () throws(CaptureFormatError) in try PcapngFile(parsing: buffer, keeping: nil) } }
+    /// Parses a whole file; the error names the block and offset that are wrong. With
+    /// `allowingTruncatedTail`, a last block cut short (a file a running switch is still writing) ends
+    /// the parse instead, and `truncatedTailBytes` says how much was left unread.
+    public init(parsing bytes: [UInt8], allowingTruncatedTail: Bool = false) throws(CaptureFormatError) {
+        let parsed = bytes.withUnsafeBytes { buffer in
+            Result { () throws(CaptureFormatError) in
+                try PcapngFile(parsing: buffer, allowingTruncatedTail: allowingTruncatedTail, keeping: nil)
+            }
+        }
         self = try parsed.get()
     }
 
     /// Parses a file in memory (a mapped file: nothing is copied but the packets kept), keeping only
     /// the packets `keeping` accepts (given each packet's direction and captured bytes; nil keeps
     /// all). Packets keep their numbers in the file whether or not the ones before them were kept.
-    public init(parsing bytes: UnsafeRawBufferPointer,
+    public init(parsing bytes: UnsafeRawBufferPointer, allowingTruncatedTail: Bool = false,
                 keeping: ((_ direction: CaptureDirection?, _ frame: UnsafeRawBufferPointer) -> Bool)?) throws(CaptureFormatError) {
         var reader = BlockReader(bytes: bytes)
         var sectionBase = 0  // index of this section's first interface in `interfaces`
@@ -69,6 +77,10 @@ public struct PcapngFile: Sendable, Hashable {
         guard Self.isPcapng(bytes) else { throw CaptureFormatError("not a pcapng file: it does not start with a section header block") }
         while reader.offset < bytes.count {
             let start = reader.offset
+            if allowingTruncatedTail && !reader.wholeBlockAhead {
+                truncatedTailBytes = bytes.count - start
+                break
+            }
             let type = try reader.peekType()
             if type == PcapngBlocks.sectionHeaderType {
                 try reader.startSection()

@@ -48,6 +48,8 @@ public struct MigrationProgress: Codable, Sendable {
     public var stunAt: UInt64?
     public var resumedAt: UInt64?
     public var announces: [UInt64]
+    /// Source: wall-clock ns when the commit went to the stream (after the frozen memory was proved).
+    public var committedAt: UInt64?
     public var result: MigrationResult?
     public var destination: DestinationReport?
     public var error: String?
@@ -75,6 +77,7 @@ public struct MigrationProgress: Codable, Sendable {
         case vmRunningHere = "vm-running-here"
         case stunAt = "stun-at"
         case resumedAt = "resumed-at"
+        case committedAt = "committed-at"
     }
 
     public var isFinished: Bool { status.isFinished }

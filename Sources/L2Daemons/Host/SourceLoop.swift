@@ -52,7 +52,10 @@ struct SourceLoop: PumpUser {
                     driver.outgoing.awaitCoordinator(reason: reason)
                     outcome = (.awaitingCoordinator, reason)
                 case let .completed(result):
-                    service.update(id) { $0.result = result }
+                    // The commit was queued just before: the state machine's own end time is when it
+                    // heard `resumed`, before it proved the frozen memory (tens of ms for a large VM).
+                    let committedAt = SystemClock.wallNanoseconds()
+                    service.update(id) { $0.result = result; $0.committedAt = committedAt }
                     outcome = (.completed, nil)
                 case let .failed(result):
                     service.update(id) { $0.result = result }

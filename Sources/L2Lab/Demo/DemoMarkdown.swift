@@ -62,6 +62,9 @@ public enum DemoMarkdown {
         lines.append("")
         lines.append("- production segment: `\(report.captures.pswitch)` — try the display filters `rarp`, `arp || icmp`")
         lines.append("- vMotion segment: `\(report.captures.vmotion)` — try `tcp.port == 8000`, with TCP 8000 decoded as data (`tshark -d tcp.port==8000,data`; payloads cut by the snaplen, AES-GCM unless disabled)")
+        if let migration = report.captures.migration {
+            lines.append("- both segments in one file, the migration's events as packet comments: `\(migration)` — try `frame.comment`, and Statistics → Capture File Properties → Packet Comments")
+        }
         lines.append("")
         lines.append("Open them with `wireshark FILE` or `tshark -r FILE -Y rarp`.")
         return lines.joined(separator: "\n") + "\n"

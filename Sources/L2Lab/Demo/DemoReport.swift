@@ -10,9 +10,12 @@ public struct DemoReport: Codable, Sendable {
         public var reportJSON: String
         public var reportMarkdown: String
         public var timeline: String
+        /// Both switches' captures in one file with the migration's events as comments
+        /// (`migration.pcapng`); nil when it was not written (pcap captures, or it failed).
+        public var migration: String? = nil
 
         enum CodingKeys: String, CodingKey {
-            case directory, pswitch, vmotion, timeline
+            case directory, pswitch, vmotion, timeline, migration
             case reportJSON = "report_json"
             case reportMarkdown = "report_md"
         }

@@ -61,7 +61,37 @@ public struct DemoRunner {
         return topology
     }
 
+    /// Runs the demo, then (the lab down, so the captures are closed and carry their statistics)
+    /// writes `migration.pcapng` and the report files.
     public func run() throws -> DemoReport {
+        var report = try runLab()
+        annotate(&report)
+        try ControlJSON.prettyEncoder.encode(report).write(to: URL(fileURLWithPath: report.captures.reportJSON))
+        try TimelineSVG.render(report).write(toFile: report.captures.timeline, atomically: true, encoding: .utf8)
+        try DemoMarkdown.render(report).write(toFile: report.captures.reportMarkdown, atomically: true, encoding: .utf8)
+        return report
+    }
+
+    /// Writes both switches' captures as one file with the migration's events (pcapng captures only).
+    /// With `--keep` the switches still write: it merges what they flushed and says how to redo it.
+    func annotate(_ report: inout DemoReport) {
+        let captures = [report.captures.pswitch, report.captures.vmotion]
+        guard captures.allSatisfy({ $0.hasSuffix(".\(CaptureFormat.pcapng.fileExtension)") }) else {
+            say("no \(RunAnnotator.fileName): the captures are pcap (`l2motion annotate` needs pcapng)")
+            return
+        }
+        do {
+            let annotation = try RunAnnotator.annotate(report, runDirectory: report.captures.directory)
+            report.captures.migration = annotation.path
+            say("wrote \(annotation.path): \(annotation.frames) frames, \(annotation.placements.filter { $0.frame != nil }.count) migration events as comments")
+            for note in annotation.notes { say("  " + note) }
+        } catch {
+            say("could not write \(RunAnnotator.fileName): \(error)")
+        }
+    }
+
+    /// Lab up → probes → migration(s) → report; the lab goes down (unless `keep`) as this returns.
+    func runLab() throws -> DemoReport {
         let topology = try topology()
         let vm = topology.vms[0]
         let client = topology.clients.first { client in topology.host(named: vm.host)?.uplink == client.switch } ?? topology.clients[0]
@@ -122,9 +152,6 @@ public struct DemoRunner {
                             reportJSON: "\(directory)/report.json", reportMarkdown: "\(directory)/report.md",
                             timeline: "\(directory)/timeline.svg"),
             passed: problems.isEmpty, problems: problems)
-        try ControlJSON.prettyEncoder.encode(report).write(to: URL(fileURLWithPath: report.captures.reportJSON))
-        try TimelineSVG.render(report).write(toFile: report.captures.timeline, atomically: true, encoding: .utf8)
-        try DemoMarkdown.render(report).write(toFile: report.captures.reportMarkdown, atomically: true, encoding: .utf8)
         return report
     }
 }

@@ -171,6 +171,7 @@ public struct MigrationCoordinator: Sendable {
         var report = MigrationReport(result: result, id: idText, vm: vm, source: source, destination: destination,
                                      preflight: preflight.checks, outcome: outcomeText)
         report.stunAt = sourceRecord.stunAt
+        report.committedAt = sourceRecord.committedAt
         report.resumedAt = destinationRecord?.resumedAt
         if let resumed = destinationRecord?.resumedAt {
             report.announce = (destinationRecord?.announces ?? []).map { Double(Int64(bitPattern: $0 &- resumed)) / 1e6 }

@@ -20,6 +20,8 @@ public struct MigrationReport: Codable, Sendable {
     /// Switch event time of the MAC move minus the destination's resume time, in ms.
     public var relearnMs: Double?
     public var relearnFrame: UInt64?
+    /// Wall-clock ns at which the source sent the commit (it proves its frozen memory first).
+    public var committedAt: UInt64?
     public var runsOn: String?
     public var outcome: String
 
@@ -30,6 +32,7 @@ public struct MigrationReport: Codable, Sendable {
         case announceFrames = "announce-frames"
         case relearnMs = "relearn-ms"
         case relearnFrame = "relearn-frame"
+        case committedAt = "committed-at-ns"
         case runsOn = "runs-on"
     }
 
@@ -60,6 +63,7 @@ public struct MigrationReport: Codable, Sendable {
         try container.encode(announceFrames, forKey: .announceFrames)
         try container.encodeIfPresent(relearnMs, forKey: .relearnMs)
         try container.encodeIfPresent(relearnFrame, forKey: .relearnFrame)
+        try container.encodeIfPresent(committedAt, forKey: .committedAt)
         try container.encodeIfPresent(runsOn, forKey: .runsOn)
         try container.encode(outcome, forKey: .outcome)
     }
@@ -78,6 +82,7 @@ public struct MigrationReport: Codable, Sendable {
         announceFrames = try container.decode([UInt64].self, forKey: .announceFrames)
         relearnMs = try container.decodeIfPresent(Double.self, forKey: .relearnMs)
         relearnFrame = try container.decodeIfPresent(UInt64.self, forKey: .relearnFrame)
+        committedAt = try container.decodeIfPresent(UInt64.self, forKey: .committedAt)
         runsOn = try container.decodeIfPresent(String.self, forKey: .runsOn)
         outcome = try container.decode(String.self, forKey: .outcome)
     }

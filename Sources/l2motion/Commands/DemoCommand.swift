@@ -87,6 +87,7 @@ enum DemoSummary {
         Swift.print("UDP counter: before \(udp.before.map(String.init) ?? "-"), after \(udp.after.map(String.init) ?? "-"), \(udp.monotonic ? "always increasing" : "WENT BACKWARDS")")
         Swift.print("captures: \(report.captures.pswitch)")
         Swift.print("          \(report.captures.vmotion)")
+        if let migration = report.captures.migration { Swift.print("story:    \(migration) (both switches, the migration's events as comments)") }
         Swift.print("report:   \(report.captures.reportMarkdown) (timeline \(report.captures.timeline))")
         Swift.print(report.passed ? "PASSED" : "FAILED: " + report.problems.joined(separator: "; "))
     }

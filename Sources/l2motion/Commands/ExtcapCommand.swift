@@ -39,6 +39,8 @@ struct ExtcapCommand: ParsableCommand {
     var port: String?
     @Flag(help: "Install the wrapper into the personal extcap folder and say where.")
     var install = false
+    @Option(help: "With --install: the extcap folder (default $WIRESHARK_CONFIG_DIR/extcap or ~/.config/wireshark/extcap, Wireshark 4.0's; 4.2 and later read ~/.local/lib/wireshark/extcap).")
+    var folder: String?
     @Argument(parsing: .allUnrecognized, help: .hidden)
     var ignored: [String] = []
 
@@ -94,7 +96,7 @@ struct ExtcapCommand: ParsableCommand {
     private func installWrapper() throws {
         let environment = ProcessInfo.processInfo.environment
         let configuration = environment["WIRESHARK_CONFIG_DIR"] ?? "\(environment["HOME"] ?? NSHomeDirectory())/.config/wireshark"
-        let folder = "\(configuration)/extcap"
+        let folder = self.folder ?? "\(configuration)/extcap"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let binary = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.resolvingSymlinksInPath().path
         let resolved = binary.hasPrefix("/") ? binary : FileManager.default.currentDirectoryPath + "/" + binary
