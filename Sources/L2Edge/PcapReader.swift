@@ -25,7 +25,11 @@ public struct CapturedFrame: Sendable, Equatable {
 /// tools (`l2motion` reports); not for the data path.
 public enum PcapReader {
     public static func readAll(path: String, filter: String? = nil) throws(CaptureError) -> [CapturedFrame] {
-        guard let head = FileManager.default.contents(atPath: path)?.prefix(4), PcapngFile.isPcapng(head) else {
+        let head = FileHandle(forReadingAtPath: path).flatMap { file in
+            defer { try? file.close() }
+            return try? file.read(upToCount: 4)
+        }
+        guard let head, PcapngFile.isPcapng(head) else {
             return try readPcap(path: path, filter: filter)
         }
         return try readPcapng(path: path, filter: filter)
@@ -41,7 +45,10 @@ public enum PcapReader {
         let accepting = try filter.flatMap { $0.isEmpty ? nil : $0 }.map { expression throws(CaptureError) in try PacketFilter(expression) }
         let parsed = data.withUnsafeBytes { bytes in
             Result { () throws(CaptureFormatError) in
-                try PcapngFile(parsing: bytes) { direction, frame in direction != .outbound && (accepting?.accepts(frame) ?? true) }
+                // A running switch may be writing the last record as we read: what is complete counts.
+                try PcapngFile(parsing: bytes, allowingTruncatedTail: true) { direction, frame in
+                    direction != .outbound && (accepting?.accepts(frame) ?? true)
+                }
             }
         }
         let file: PcapngFile

@@ -171,6 +171,52 @@ struct PcapngReaderTests {
         #expect(read.packets.map { $0.bytes[0] } == [0, 2])
     }
 
+    /// A little-endian file with one interface of resolution byte `resolution` and `blocks` after it.
+    static func file(resolution: UInt8, _ blocks: [UInt8]) -> [UInt8] {
+        func le32(_ v: UInt32) -> [UInt8] { withUnsafeBytes(of: v.littleEndian) { Array($0) } }
+        func le16(_ v: UInt16) -> [UInt8] { withUnsafeBytes(of: v.littleEndian) { Array($0) } }
+        func block(_ type: UInt32, _ body: [UInt8]) -> [UInt8] { le32(type) + le32(UInt32(12 + body.count)) + body + le32(UInt32(12 + body.count)) }
+        let idb = block(1, le16(1) + le16(0) + le32(1500) + le16(9) + le16(1) + [resolution, 0, 0, 0] + le16(0) + le16(0))
+        return PcapngBlocks.sectionHeader(application: "t") + idb + blocks
+    }
+
+    @Test("timestamps convert at any resolution a 64-bit count allows; a finer one is refused, not divided by zero")
+    func resolutions() throws {
+        func packet(_ units: UInt64) -> [UInt8] {
+            PcapngBlocks.enhancedPacket(interface: 0, wallNanoseconds: units, originalLength: 1, bytes: [1], direction: nil, packetID: nil, comments: [])
+        }
+        // Picoseconds (10^-12): 1.5 s is 1.5e12 units.
+        #expect(try PcapngFile(parsing: Self.file(resolution: 12, packet(1_500_000_000_000))).packets.first?.wallNanoseconds == 1_500_000_000)
+        // 2^-30 s: 2^30 units are one second.
+        #expect(try PcapngFile(parsing: Self.file(resolution: 0x80 | 30, packet(1 << 30))).packets.first?.wallNanoseconds == 1_000_000_000)
+        // Seconds (10^0) beyond what nanoseconds hold saturate rather than wrap.
+        #expect(try PcapngFile(parsing: Self.file(resolution: 0, packet(UInt64.max / 2))).packets.first?.wallNanoseconds == .max)
+        for resolution: UInt8 in [20, 0x80 | 64, 0xFF] {
+            #expect(throws: CaptureFormatError.self, "if_tsresol \(resolution)") { try PcapngFile(parsing: Self.file(resolution: resolution, packet(1))) }
+        }
+    }
+
+    @Test("a statistics block on an interface the section does not describe is refused")
+    func statisticsOnUnknownInterface() {
+        let statistics = PcapngBlocks.interfaceStatistics(interface: 3, wallNanoseconds: 1, startNanoseconds: nil, received: 1, dropped: 0)
+        #expect(throws: CaptureFormatError.self) { try PcapngFile(parsing: Self.file(resolution: 9, statistics)) }
+    }
+
+    @Test("a cut-off last block is a tail still being written; an impossible length mid-file is damage")
+    func truncatedTailAgainstDamage() throws {
+        let packet = PcapngBlocks.enhancedPacket(interface: 0, wallNanoseconds: 1, originalLength: 60, bytes: [UInt8](repeating: 7, count: 60),
+                                                 direction: .inbound, packetID: 1, comments: [])
+        let whole = Self.file(resolution: 9, packet + packet)
+        let cut = Array(whole.dropLast(10))
+        let read = try PcapngFile(parsing: cut, allowingTruncatedTail: true)
+        #expect(read.packets.count == 1 && read.truncatedTailBytes == packet.count - 10)
+        #expect(throws: CaptureFormatError.self) { try PcapngFile(parsing: cut) }
+        var damaged = whole
+        let second = whole.count - packet.count
+        damaged[second + 4] = 0x03  // a length that is not a multiple of 4
+        #expect(throws: CaptureFormatError.self) { try PcapngFile(parsing: damaged, allowingTruncatedTail: true) }
+    }
+
     @Test("a big-endian section with microsecond timestamps reads the same")
     func bigEndian() throws {
         func be32(_ v: UInt32) -> [UInt8] { withUnsafeBytes(of: v.bigEndian) { Array($0) } }

@@ -28,8 +28,14 @@ struct BlockReader {
             let little = UInt32(bytes[offset + 4]) | UInt32(bytes[offset + 5]) << 8 | UInt32(bytes[offset + 6]) << 16 | UInt32(bytes[offset + 7]) << 24
             length = bytes[offset + 8] == 0x4D ? little : little.byteSwapped
         }
+        // A length no block of ours could have is damage, not a block still being written: let the
+        // parse report it.
+        guard length >= 12, length % 4 == 0, length <= Self.largestPlausibleBlock else { return true }
         return Int(length) <= bytes.count - offset
     }
+
+    /// The longest block a capture of ours holds (a 256 KiB frame, its header and options) with room to spare.
+    static let largestPlausibleBlock: UInt32 = 1 << 20
 
     /// Reads a section header's byte-order magic and takes its order for the section.
     mutating func startSection() throws(CaptureFormatError) {

@@ -127,6 +127,7 @@ public enum PcapngBlocks {
         private(set) var any = false
 
         mutating func raw(_ code: UInt16, _ value: [UInt8]) {
+            let value = value.count > Int(UInt16.max) ? Array(value.prefix(Int(UInt16.max))) : value
             writer.append(code)
             writer.append(UInt16(value.count))
             writer.bytes += value
@@ -134,7 +135,7 @@ public enum PcapngBlocks {
             any = true
         }
         mutating func text(_ code: UInt16, _ value: String) {
-            raw(code, code == Option.comment ? PcapngBlocks.cut(value, to: maximumCommentBytes) : Array(value.utf8))
+            raw(code, PcapngBlocks.cut(value, to: code == Option.comment ? maximumCommentBytes : Int(UInt16.max)))
         }
         mutating func value<T: FixedWidthInteger>(_ code: UInt16, _ value: T) {
             raw(code, withUnsafeBytes(of: value) { Array($0) })

@@ -96,7 +96,11 @@ public struct PcapngFile: Sendable, Hashable {
                 let options = try block.options(from: 8)
                 var units: UInt64 = 1_000_000
                 if let resolution = options.raw(PcapngBlocks.Option.ifTimestampResolution)?.first {
-                    units = resolution & 0x80 != 0 ? 1 << UInt64(resolution & 0x7F) : Self.power(of: 10, UInt64(resolution))
+                    let exponent = UInt64(resolution & 0x7F), binary = resolution & 0x80 != 0
+                    guard exponent <= (binary ? 63 : 19) else {
+                        throw CaptureFormatError("interface \(interfaces.count - sectionBase) at offset \(start): if_tsresol \(binary ? "2" : "10")^-\(exponent) is finer than 64-bit timestamps can count")
+                    }
+                    units = binary ? 1 << exponent : Self.power(of: 10, exponent)
                 }
                 let filter = options.raw(PcapngBlocks.Option.ifFilter).flatMap { $0.first == 0 ? String(decoding: $0.dropFirst(), as: UTF8.self) : nil }
                 interfaces.append(Interface(name: options.text(PcapngBlocks.Option.ifName),
@@ -125,9 +129,11 @@ public struct PcapngFile: Sendable, Hashable {
             case PcapngBlocks.interfaceStatisticsType:
                 try block.need(12, at: start)
                 let interface = sectionBase + Int(block.u32(0))
+                guard interfaces.indices.contains(interface) else {
+                    throw CaptureFormatError("statistics block at offset \(start) names interface \(block.u32(0)), which the section does not describe")
+                }
                 let options = try block.options(from: 12)
-                statistics.append(Statistics(interface: interface,
-                                             wallNanoseconds: interfaces.indices.contains(interface) ? nanoseconds(block.u32(4), block.u32(8), interface) : 0,
+                statistics.append(Statistics(interface: interface, wallNanoseconds: nanoseconds(block.u32(4), block.u32(8), interface),
                                              received: options.u64(PcapngBlocks.Option.isbReceived),
                                              dropped: options.u64(PcapngBlocks.Option.isbDropped)))
             default:
@@ -140,8 +146,10 @@ public struct PcapngFile: Sendable, Hashable {
         let units = UInt64(high) << 32 | UInt64(low)
         let perSecond = interfaces[interface].unitsPerSecond
         if perSecond == 1_000_000_000 { return units }
-        let seconds = units / perSecond, rest = units % perSecond
-        return seconds &* 1_000_000_000 &+ rest &* 1_000_000_000 / perSecond
+        // units × 10^9 / perSecond in 128 bits; a time past what 64-bit nanoseconds hold saturates.
+        let product = units.multipliedFullWidth(by: 1_000_000_000)
+        guard product.high < perSecond else { return .max }
+        return perSecond.dividingFullWidth(product).quotient
     }
 
     private static func power(of base: UInt64, _ exponent: UInt64) -> UInt64 {

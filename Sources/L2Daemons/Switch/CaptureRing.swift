@@ -281,11 +281,14 @@ final class CaptureRing<Encoder: CaptureEncoder>: @unchecked Sendable {
     /// moves to the start of the next block.
     @inline(never)
     private func sealFullBlock(_ state: inout Producer) {
-        let full = state.current
-        let spill = state.fill - blockBytes
-        seal(&state, length: blockBytes)
-        blocks[state.current].copyMemory(from: blocks[full] + blockBytes, byteCount: spill)
-        state.fill = spill
+        // A spill can outgrow a small block (the slack holds a whole record): seal until it fits.
+        while state.fill >= blockBytes {
+            let full = state.current
+            let spill = state.fill - blockBytes
+            seal(&state, length: blockBytes)
+            blocks[state.current].copyMemory(from: blocks[full] + blockBytes, byteCount: spill)
+            state.fill = spill
+        }
     }
 
     /// Queues the current block for the writer and takes a free one, waiting for the disk if none is.

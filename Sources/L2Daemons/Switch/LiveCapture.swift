@@ -6,7 +6,8 @@ import Synchronization
 /// to its socket. A reader that falls behind loses records, counted for it alone; the forwarding
 /// thread never waits for one. With no reader attached, a record costs one atomic load.
 final class LiveCaptureReaders: Sendable {
-    private let readers = Mutex<[LiveReader]>([])
+    /// The attached readers, and whether the capture has ended (a reader attaching later is finished at once).
+    private let readers = Mutex<(list: [LiveReader], closed: Bool)>(([], false))
     /// How many readers are attached: read without the lock on every record.
     private let attached = Atomic<Int>(0)
 
@@ -16,31 +17,33 @@ final class LiveCaptureReaders: Sendable {
     var isActive: Bool { attached.load(ordering: .relaxed) > 0 }
 
     func attach(_ reader: LiveReader) {
-        readers.withLock { list in
-            list.append(reader)
-            attached.store(list.count, ordering: .relaxed)
+        readers.withLock { state in
+            guard !state.closed else { return reader.finish() }
+            state.list.append(reader)
+            attached.store(state.list.count, ordering: .relaxed)
         }
     }
 
     func detach(_ reader: LiveReader) {
-        readers.withLock { list in
-            list.removeAll { $0 === reader }
-            attached.store(list.count, ordering: .relaxed)
+        readers.withLock { state in
+            state.list.removeAll { $0 === reader }
+            attached.store(state.list.count, ordering: .relaxed)
         }
     }
 
     /// Offers one encoded record, filed under port index `interface`, to every reader that wants that
     /// port. Called by the capture ring with its lock held, so records reach each reader in file order.
     func offer(record: UnsafeRawBufferPointer, interface: Int) {
-        readers.withLock { list in
-            for reader in list where reader.port == nil || reader.port == interface { reader.offer(record) }
+        readers.withLock { state in
+            for reader in state.list where reader.port == nil || reader.port == interface { reader.offer(record) }
         }
     }
 
     /// Offers the capture's closing blocks (statistics) to every reader, then tells them the capture ended.
     func close(closingBytes: [UInt8]) {
-        readers.withLock { list in
-            for reader in list {
+        readers.withLock { state in
+            state.closed = true
+            for reader in state.list {
                 if !closingBytes.isEmpty { closingBytes.withUnsafeBytes { reader.offer($0, whole: true) } }
                 reader.finish()
             }

@@ -327,8 +327,10 @@ public final class SwitchDaemon: Sendable {
             if let event = result.event, event.kind == .moved {
                 logger.info("station move: \(event.mac) \(event.oldPort.map(String.init(describing:)) ?? "-") -> \(event.newPort) (frame \(number))")
             }
-            let notes = path.annotates && CaptureNotes.worthNoting(result, destinationIsMulticast: frame[0] & 1 != 0)
-            if notes { record.notes = CaptureNotes(result, ingress: index, destination: MACAddress(bytes: frame, at: 0)) }
+            // A frame too short to have a destination (dropped as a runt) is noted by its drop alone.
+            let hasDestination = frame.count >= 6
+            let notes = path.annotates && CaptureNotes.worthNoting(result, destinationIsMulticast: hasDestination && frame[0] & 1 != 0)
+            if notes { record.notes = CaptureNotes(result, ingress: index, destination: hasDestination ? MACAddress(bytes: frame, at: 0) : .zero) }
             switch result.decision {
             case .drop:
                 break
