@@ -24,7 +24,8 @@ struct LiveCaptureIntegrationTests {
         let fifo = directory + "/live.fifo", seen = directory + "/live.txt"
         guard mkfifo(fifo, 0o600) == 0 else { throw SystemError("mkfifo", fifo) }
         // Two processes of ours, each ended by its PID: the capture writing into the fifo, tshark reading it.
-        let tshark = try lab.sandbox.spawn(["sh", "-c", "exec tshark -l -i - -Y 'arp.opcode == 3' -T fields -e frame.interface_name "
+        // tshark keeps a live capture in a temporary file: TMPDIR puts it in the sandbox, removed with it.
+        let tshark = try lab.sandbox.spawn(["sh", "-c", "exec env TMPDIR='\(directory)' tshark -l -i - -Y 'arp.opcode == 3' -T fields -e frame.interface_name "
                                                 + "-e frame.packet_flags_direction -e frame.comment < '\(fifo)' > '\(seen)'"], log: "tshark")
         let capture = try lab.sandbox.spawn(["sh", "-c", "exec '\(RootEnvironment.binary)' capture pswitch --lab \(lab.name) > '\(fifo)'"],
                                             log: "capture")
