@@ -36,3 +36,23 @@ extension ControlClient {
         return ControlStream(reply: result, connection: connection, firstBytes: rest)
     }
 }
+
+extension ControlStream {
+    /// Copies the stream (the bytes that came with the reply first) to `output` until the daemon ends
+    /// it. Returns normally when the daemon closes the stream or `output`'s reader goes away (EPIPE:
+    /// the caller ignores SIGPIPE); any other failure is thrown.
+    public func copy(to output: OwnedDescriptor) throws(SystemError) {
+        do throws(SystemError) {
+            if !firstBytes.isEmpty {
+                try firstBytes.withUnsafeBytes { bytes in Result { () throws(SystemError) in try output.writeAll(bytes) } }.get()
+            }
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
+            defer { buffer.deallocate() }
+            while let count = try connection.read(into: buffer), count > 0 {
+                try output.writeAll(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+            }
+        } catch where error.errno == EPIPE {
+            return
+        }
+    }
+}

@@ -41,6 +41,4 @@ public final class PacketFilter: @unchecked Sendable {
             pcap_offline_filter(program, &header, base.assumingMemoryBound(to: UInt8.self)) != 0
         }
     }
-
-    public func accepts(_ frame: [UInt8]) -> Bool { frame.withUnsafeBytes { accepts($0) } }
 }

@@ -38,28 +38,29 @@ public enum PcapReader {
     /// The inbound records of a pcapng file, mapped rather than read (a capture can be gigabytes;
     /// only the records the filter keeps are copied).
     static func readPcapng(path: String, filter: String?) throws(CaptureError) -> [CapturedFrame] {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) } catch {
-            throw CaptureError("cannot read capture \(path): \(error.localizedDescription)")
-        }
         let accepting = try filter.flatMap { $0.isEmpty ? nil : $0 }.map { expression throws(CaptureError) in try PacketFilter(expression) }
-        let parsed = data.withUnsafeBytes { bytes in
-            Result { () throws(CaptureFormatError) in
-                // A running switch may be writing the last record as we read: what is complete counts.
-                try PcapngFile(parsing: bytes, allowingTruncatedTail: true) { direction, frame in
-                    direction != .outbound && (accepting?.accepts(frame) ?? true)
-                }
-            }
-        }
         let file: PcapngFile
-        switch parsed {
-        case let .success(value): file = value
-        case let .failure(error): throw CaptureError("capture \(path) is damaged: \(error)")
+        do {
+            // A running switch may be writing the last record as we read: what is complete counts.
+            file = try mapPcapng(path: path) { direction, frame in direction != .outbound && (accepting?.accepts(frame) ?? true) }
+        } catch let error as CaptureFormatError {
+            throw CaptureError("capture \(path) is damaged: \(error)")
+        } catch {
+            throw CaptureError("cannot read capture \(path): \(error.localizedDescription)")
         }
         return file.packets.map { packet in
             CapturedFrame(number: packet.number, wallNanoseconds: packet.wallNanoseconds, originalLength: packet.originalLength,
                           bytes: packet.bytes, interface: file.interfaces[packet.interface].name, comments: packet.comments)
         }
+    }
+
+    /// A pcapng file parsed from a mapping of it (nothing is copied but the packets `keeping` keeps);
+    /// a last block cut short (a file a running switch is still writing) is left out and counted in
+    /// `truncatedTailBytes`. Throws the mapping's error, or `CaptureFormatError` for a damaged file.
+    public static func mapPcapng(path: String,
+                                 keeping: ((_ direction: CaptureDirection?, _ frame: UnsafeRawBufferPointer) -> Bool)? = nil) throws -> PcapngFile {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
+        return try data.withUnsafeBytes { bytes in try PcapngFile(parsing: bytes, allowingTruncatedTail: true, keeping: keeping) }
     }
 
     static func readPcap(path: String, filter: String?) throws(CaptureError) -> [CapturedFrame] {

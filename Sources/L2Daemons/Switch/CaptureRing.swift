@@ -78,6 +78,8 @@ final class CaptureRing<Encoder: CaptureEncoder>: @unchecked Sendable {
     static var maximumEgressSnaplen: Int { 128 }
     /// Live readers, offered every record as it is written (`l2motion capture`).
     let live = LiveCaptureReaders()
+    /// The encoder records directions, so inbound records get their packet id (asked once, not per record).
+    private let numbersPackets: Bool
 
     /// Writes `encoder`'s file header, then records, to `sink`. `egressSnaplen` > 0 (at most 128)
     /// turns egress records on; the encoder must record directions.
@@ -95,6 +97,7 @@ final class CaptureRing<Encoder: CaptureEncoder>: @unchecked Sendable {
         precondition((0...Self.maximumEgressSnaplen).contains(egressSnaplen), "egress copies keep at most 128 bytes")
         self.egressSnaplen = egressSnaplen
         self.encoder = encoder
+        numbersPackets = encoder.recordsDirection
         self.blockBytes = blockBytes
         self.sink = sink
         slotSlack = encoder.recordHeaderLength + Self.maximumFrameBytes + encoder.maximumTrailerLength
@@ -170,7 +173,7 @@ final class CaptureRing<Encoder: CaptureEncoder>: @unchecked Sendable {
             guard var record = body(slot, number) else { return .some(nil) }
             guard record.captured else { return .some(record) }
             record.capturedLength = min(record.originalLength, encoder.snaplen)
-            if record.packetID == 0 && encoder.recordsDirection { record.packetID = number }
+            if numbersPackets && record.packetID == 0 { record.packetID = number }
             let data = recordStart + headerLength
             let trailer = encoder.encode(record, header: recordStart, trailer: data + record.capturedLength)
             if live.isActive {

@@ -13,9 +13,7 @@ extension SwitchDaemon {
         guard case let .captureStream(port: name) = request else { return nil }
         var index: Int?
         if let name {
-            guard let found = settings.ports.firstIndex(where: { $0.name == name }) else {
-                return (.failure(ControlError(.notFound, "no port \"\(name)\" on switch \(settings.name); ports are \(settings.ports.map(\.name).joined(separator: ", "))")), nil)
-            }
+            guard let found = portIndex(name) else { return (.failure(noSuchPort(name)), nil) }
             index = found
         }
         guard let ring = captureRing else {

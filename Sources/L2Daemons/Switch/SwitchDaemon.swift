@@ -426,9 +426,9 @@ public final class SwitchDaemon: Sendable {
         }
     }
 
-    private func portIndex(_ name: String) -> Int? { settings.ports.firstIndex { $0.name == name } }
+    func portIndex(_ name: String) -> Int? { settings.ports.firstIndex { $0.name == name } }
 
-    private func noSuchPort(_ name: String) -> ControlError {
+    func noSuchPort(_ name: String) -> ControlError {
         ControlError(.notFound, "no port \"\(name)\" on switch \(settings.name); ports are \(settings.ports.map(\.name).joined(separator: ", "))")
     }
 }

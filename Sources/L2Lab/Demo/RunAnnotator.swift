@@ -1,6 +1,7 @@
 import Foundation
 import L2Capture
 import L2Control
+import L2Edge
 
 /// Why a run could not be annotated, in words that say what to do.
 public struct AnnotateError: Error, Sendable, CustomStringConvertible {
@@ -95,18 +96,24 @@ public enum RunAnnotator {
         guard let found = [path, moved].first(where: { FileManager.default.fileExists(atPath: $0) }) else {
             throw AnnotateError("capture \(path) named by the run's report.json is missing" + (moved == path ? "" : " (not at \(moved) either)"))
         }
-        guard let data = FileManager.default.contents(atPath: found) else { throw AnnotateError("cannot read capture \(found)") }
-        let bytes = [UInt8](data)
-        guard PcapngFile.isPcapng(bytes) else {
-            if [[0xD4, 0xC3, 0xB2, 0xA1], [0x4D, 0x3C, 0xB2, 0xA1], [0xA1, 0xB2, 0xC3, 0xD4], [0xA1, 0xB2, 0x3C, 0x4D]].contains(Array(bytes.prefix(4))) {
+        let head = FileHandle(forReadingAtPath: found).flatMap { file in
+            defer { try? file.close() }
+            return try? file.read(upToCount: 4)
+        }
+        guard let head else { throw AnnotateError("cannot read capture \(found)") }
+        guard PcapngFile.isPcapng(head) else {
+            if [[0xD4, 0xC3, 0xB2, 0xA1], [0x4D, 0x3C, 0xB2, 0xA1], [0xA1, 0xB2, 0xC3, 0xD4], [0xA1, 0xB2, 0x3C, 0x4D]].contains(Array(head)) {
                 throw AnnotateError("annotate needs pcapng captures; this run used --capture-format pcap (\(found)). Run the demo again without it")
             }
-            throw AnnotateError("capture \(found) is damaged: it is neither pcapng nor pcap (\(bytes.count) bytes)")
+            let size = (try? FileManager.default.attributesOfItem(atPath: found)[.size] as? Int) ?? head.count
+            throw AnnotateError("capture \(found) is damaged: it is neither pcapng nor pcap (\(size) bytes)")
         }
         do {
-            return try PcapngFile(parsing: bytes, allowingTruncatedTail: true)
-        } catch {
+            return try PcapReader.mapPcapng(path: found)
+        } catch let error as CaptureFormatError {
             throw AnnotateError("capture \(found) is damaged: \(error.message); `tshark -r \(found)` shows how far it reads")
+        } catch {
+            throw AnnotateError("cannot read capture \(found): \(error.localizedDescription)")
         }
     }
 }

@@ -33,17 +33,9 @@ struct CaptureCommand: ParsableCommand {
         try LabAccess.require()
         signal(SIGPIPE, SIG_IGN)  // a reader that goes away ends the capture (EPIPE), it does not kill it
         let stream = try ControlClient.openStream(target.path, SwitchCall.captureStream(port: port))
-        let output = OwnedDescriptor(taking: dup(STDOUT_FILENO))
         do {
-            if !stream.firstBytes.isEmpty { try stream.firstBytes.withUnsafeBytes { try output.writeAll($0) } }
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
-            defer { buffer.deallocate() }
-            while let count = try stream.connection.read(into: buffer), count > 0 {
-                try output.writeAll(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
-            }
+            try stream.copy(to: OwnedDescriptor(taking: dup(STDOUT_FILENO)))
         } catch {
-            // The reader (Wireshark, tshark, head) closed its end: that ends the capture, not an error.
-            if case let failure as SystemError = error, failure.errno == EPIPE { return }
             throw UserFacingError("capture of \(target.name) stopped: \(error)")
         }
     }

@@ -79,17 +79,7 @@ struct ExtcapCommand: ParsableCommand {
         let stream = try ControlClient.openStream(target.socket, SwitchCall.captureStream(port: port.flatMap { $0.isEmpty ? nil : $0 }))
         let descriptor = open(fifo, O_WRONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw UserFacingError("extcap: cannot open the fifo \(fifo): \(String(cString: strerror(errno)))") }
-        let output = OwnedDescriptor(taking: descriptor)
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
-        defer { buffer.deallocate() }
-        do {
-            if !stream.firstBytes.isEmpty { try stream.firstBytes.withUnsafeBytes { try output.writeAll($0) } }
-            while let count = try stream.connection.read(into: buffer), count > 0 {
-                try output.writeAll(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
-            }
-        } catch let error as SystemError where error.errno == EPIPE {
-            return  // Wireshark stopped the capture
-        }
+        try stream.copy(to: OwnedDescriptor(taking: descriptor))  // ends when Wireshark stops the capture
     }
 
     /// Writes `l2motion-extcap` (a wrapper that runs this binary's `extcap`) into the personal extcap folder.
