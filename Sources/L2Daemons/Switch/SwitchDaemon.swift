@@ -134,8 +134,8 @@ public final class SwitchDaemon: Sendable {
     public func run() throws {
         let server = try ControlServer<SwitchRequest>(path: settings.controlSocket, handler: { [self] request in handle(request) },
                                                       streamer: { [self] request in openCaptureStream(request) })
-        server.start()
         let forwarding = startForwarding()
+        server.start()
         logger.info("switch \(settings.name) forwarding on \(settings.ports.count) ports; capture \(settings.capturePath); control \(settings.controlSocket)")
         let signal = SignalWaiter.waitForTermination()
         logger.info("switch \(settings.name) stopping on signal \(signal)")
@@ -144,13 +144,17 @@ public final class SwitchDaemon: Sendable {
         shutdown()
     }
 
-    /// Starts the forwarding thread; returns what `stopForwarding` waits on. Once per switch.
+    /// Starts the forwarding thread and returns once it works on its private descriptor table (so no
+    /// descriptor opened later, such as a control connection, is copied into it and held open there);
+    /// returns what `stopForwarding` waits on. Once per switch.
     func startForwarding() -> DispatchSemaphore {
         let done = DispatchSemaphore(value: 0)
+        let ready = DispatchSemaphore(value: 0)
         NamedThread.start("forward") { [self] in
-            forwardLoop()
+            forwardLoop(ready: ready)
             done.signal()
         }
+        ready.wait()
         return done
     }
 
@@ -193,7 +197,7 @@ public final class SwitchDaemon: Sendable {
 
     // MARK: forwarding
 
-    private func forwardLoop() {
+    private func forwardLoop(ready: DispatchSemaphore) {
         let path = ForwardingPath(ports: ports.all, capture: capture, alsoPolled: [housekeeping.rawValue, stopEvent.rawValue])
         defer { path.release() }
         // Every descriptor this thread uses is open by now (ports, timer, stop event, capture files,
@@ -201,6 +205,7 @@ public final class SwitchDaemon: Sendable {
         // counting a shared table needs: about a microsecond per ping's round trip.
         let privateTable = NamedThread.usePrivateDescriptorTable()
         if !privateTable { logger.warning("switch \(settings.name): no private descriptor table for the forwarding thread (errno \(errno)); forwarding anyway") }
+        ready.signal()
         // Its copies of the ports go with the loop, so TAPs vanish when the main thread closes them.
         defer { if privateTable { path.closePrivateCopies() } }
         let pollSet = path.pollSet, failingPasses = path.failingPasses
