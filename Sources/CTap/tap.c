@@ -75,6 +75,18 @@ fail:;
 
 int l2m_ifname_max(void) { return IFNAMSIZ - 1; }
 
+int l2m_interface_flags(int fd, const char *ifname) {
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    if (strlen(ifname) >= IFNAMSIZ) { errno = EINVAL; return -1; }
+    strncpy(ifr.ifr_name, ifname, IFNAMSIZ - 1);
+    if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0) return -1;
+    return ifr.ifr_flags & 0xffff;
+}
+
+int l2m_iff_up(void) { return IFF_UP; }
+int l2m_iff_running(void) { return IFF_RUNNING; }
+
 #include <linux/sockios.h>
 
 int l2m_socket_unacked(int fd) {

@@ -25,6 +25,13 @@ public final class PacketSocket: Sendable {
         try descriptor.write(frame) != nil
     }
 
+    /// Whether the interface is administratively up and has a carrier (IFF_UP, IFF_RUNNING), read now.
+    public func linkState() throws(SystemError) -> (up: Bool, carrier: Bool) {
+        let flags = l2m_interface_flags(descriptor.rawValue, interface)
+        guard flags >= 0 else { throw SystemError("read the flags of", interface) }
+        return (flags & l2m_iff_up() != 0, flags & l2m_iff_running() != 0)
+    }
+
     @discardableResult
     public func send(_ frame: [UInt8]) throws(SystemError) -> Bool {
         try frame.withUnsafeBytes { raw in Result { () throws(SystemError) in try send(raw) } }.get()

@@ -59,6 +59,20 @@ public enum PageResidency {
         return bits
     }
 
+    /// One bit per 4 KiB page from `base` (64 pages per word), set when the page is in RAM now
+    /// (`mincore`: a swapped-out page is not). Much cheaper than the pagemap; nil if it fails. `base`
+    /// must be page-aligned.
+    public static func inMemory(base: UnsafeRawPointer, pageCount: Int) -> [UInt64]? {
+        var vector = [UInt8](repeating: 0, count: pageCount)
+        let status = vector.withUnsafeMutableBufferPointer {
+            mincore(UnsafeMutableRawPointer(mutating: base), pageCount * 4096, $0.baseAddress)
+        }
+        guard status == 0 else { return nil }
+        var bits = [UInt64](repeating: 0, count: (pageCount + 63) / 64)
+        for (page, flags) in vector.enumerated() where flags & 1 != 0 { bits[page >> 6] |= 1 << UInt64(page & 63) }
+        return bits
+    }
+
     /// `count` raw pagemap entries from virtual page `page` on, nil if they cannot be read.
     private static func entries(at page: Int, count: Int) -> [UInt64]? {
         let fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC)

@@ -53,8 +53,8 @@ public struct ConvergenceState: Sendable, Equatable {
 /// After each round: bandwidth = bytes sent in the round / its duration; expected downtime = pending
 /// dirty bytes / bandwidth; switch over when it is at most `downtimeTargetNanoseconds` (QEMU's
 /// `downtime-limit`, 300 ms by default) or when nothing is dirty. Unlike QEMU, an expected downtime that
-/// fits the target but is above `switchoverShare` of it (30 ms of 300) buys one more round as long as
-/// rounds keep at least halving it: with eight migrations sharing a link, the first round that fits
+/// fits the target but is above `switchoverShare` of it (0.3 ms of 300 by default) buys one more round
+/// as long as rounds keep at least halving it: with eight migrations sharing a link, the first round that fits
 /// often fits with little room, and the bandwidth a round measured is not what the switchover gets
 /// (vMotion's own switchover aims well under its 500 ms goal). Such a bought round never makes things
 /// worse than QEMU's rule: if the round after it no longer fits (the bandwidth fell), it switches over
@@ -65,6 +65,12 @@ public struct ConvergenceState: Sendable, Equatable {
 /// consecutive rounds, throttle the workload (20 % first, then +10 %, at most 99 %), like QEMU's
 /// auto-converge and vMotion's SDPS. Past `maxRounds` rounds or `maxTotalNanoseconds`, fail.
 public struct ConvergencePolicy: Sendable, Equatable {
+    /// The default share: a thousandth of the target, so 0.3 ms of QEMU's 300 ms. With it a
+    /// migration keeps iterating while rounds halve the rest and stuns with a sub-millisecond rest
+    /// where the workload allows one; a workload that never gets there still switches over within
+    /// the target once rounds stop halving.
+    public static let defaultSwitchoverShare = 0.001
+
     public var downtimeTargetNanoseconds: UInt64 = 300_000_000
     public var maxRounds = 30
     public var maxTotalNanoseconds: UInt64 = 100_000_000_000
@@ -76,11 +82,11 @@ public struct ConvergencePolicy: Sendable, Equatable {
     public var throttleMaxPercent = 99
     /// Switch over at once when the expected downtime is at most this share of the target; between it
     /// and the target, only once a round stops halving the expected downtime. 1 gives QEMU's rule.
-    public var switchoverShare = 0.1
+    public var switchoverShare = ConvergencePolicy.defaultSwitchoverShare
 
     public init(downtimeTargetNanoseconds: UInt64 = 300_000_000, maxRounds: Int = 30,
                 maxTotalNanoseconds: UInt64 = 100_000_000_000, autoConverge: Bool = true,
-                switchoverShare: Double = 0.1) {
+                switchoverShare: Double = ConvergencePolicy.defaultSwitchoverShare) {
         self.downtimeTargetNanoseconds = downtimeTargetNanoseconds
         self.maxRounds = maxRounds
         self.maxTotalNanoseconds = maxTotalNanoseconds

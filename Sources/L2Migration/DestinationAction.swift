@@ -5,6 +5,9 @@ public enum DestinationAction: Sendable, Equatable {
     /// Create zero-filled memory for the VM (`GuestMemory(bytes:)`), then call `memoryAllocated` (or
     /// `memoryAllocationFailed`).
     case allocateMemory(MigrationSpec)
+    /// switchover-ack: the source is about to stun. Check that the VM could resume here at once (port
+    /// group present, uplink up, memory in place), then call `switchoverReadiness(refusal:detail:now:)`.
+    case confirmSwitchover
     /// The copy is proved: attach the VM to its port group, load this state, deliver the queued frames,
     /// run it, then call `resumed(now:)`.
     case resumeVM(SwitchoverState)
@@ -36,10 +39,12 @@ public struct DestinationReport: Codable, Sendable, Equatable {
     public var resumedAt: UInt64?
     /// The stream's protection as negotiated (`"aes-256-gcm"` or `"none"`); nil before the hello was accepted.
     public var encryption: MigrationStreamCipher?
+    /// What this host checked when it confirmed the switchover (switchover-ack); nil before.
+    public var switchoverAck: String?
 
     enum CodingKeys: String, CodingKey {
         case vmName = "vm-name", pagesReceived = "pages-received", zeroPages = "zero-pages",
              normalPages = "normal-pages", bytesReceived = "bytes-received", rounds, digest,
-             resumedAt = "resumed-at", encryption
+             resumedAt = "resumed-at", encryption, switchoverAck = "switchover-ack"
     }
 }

@@ -146,6 +146,12 @@ public struct MigrationDecoder: Sendable {
             message = .verifyFailed(reason: try reader.string("reason"))
         case .abort:
             message = .abort(reason: try reader.string("reason"))
+        case .switchoverQuery:
+            message = .switchoverQuery
+        case .switchoverReady:
+            message = .switchoverReady(detail: try reader.string("detail"))
+        case .switchoverRefused:
+            message = .switchoverRefused(reason: try reader.string("reason"))
         case .pageBatch:
             message = .pageBatch(try decodePageBatch(&reader, pageCount: pageCount))
         case .roundEnd:
@@ -172,7 +178,9 @@ public struct MigrationDecoder: Sendable {
         case .verified:
             message = .verified(digest: try reader.u64("digest"))
         case .resumed:
-            message = .resumed(atNanoseconds: try reader.u64("resume time"))
+            message = .resumed(atNanoseconds: try reader.u64("resume time"),
+                               arrivedAtNanoseconds: try reader.u64("switchover arrival time"),
+                               verifiedAtNanoseconds: try reader.u64("verification time"))
         case .forwardedFrame:
             guard (1...MigrationWire.maxFrameLength).contains(reader.remaining) else {
                 throw reader.fail("a forwarded frame must be 1 to \(MigrationWire.maxFrameLength) bytes, got \(reader.remaining)")

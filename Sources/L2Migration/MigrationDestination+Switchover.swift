@@ -18,12 +18,27 @@ extension MigrationDestination {
         return send(.verified(digest: digest)) + [.resumeVM(state)]
     }
 
-    /// The driver resumed the VM (after `.resumeVM`): tells the source, with this time.
-    public mutating func resumed(now: UInt64) -> [DestinationAction] {
+    /// The driver's answer to `.confirmSwitchover`: nil `refusal` confirms (with what was checked, in
+    /// `detail`); a refusal tells the source why and discards the copy (the VM stays on the source).
+    public mutating func switchoverReadiness(refusal: String?, detail: String, now: UInt64) -> [DestinationAction] {
+        guard phase == .receiving, !confirmedSwitchover else { return [] }
+        if let refusal {
+            return send(.switchoverRefused(reason: refusal)) + discard("switchover refused: \(refusal)")
+        }
+        confirmedSwitchover = true
+        report.switchoverAck = detail
+        return send(.switchoverReady(detail: detail))
+    }
+
+    /// The driver resumed the VM (after `.resumeVM`): tells the source, with this time, when the
+    /// switchover arrived and `verifiedAt` (when the driver took the verified copy; default `now`).
+    public mutating func resumed(now: UInt64, verifiedAt: UInt64? = nil) -> [DestinationAction] {
         guard phase == .resuming else { return [] }
         phase = .running
         report.resumedAt = now
-        return send(.resumed(atNanoseconds: now))
+        let arrived = switchoverArrivedAt ?? now
+        return send(.resumed(atNanoseconds: now, arrivedAtNanoseconds: arrived,
+                             verifiedAtNanoseconds: min(max(verifiedAt ?? now, arrived), now)))
     }
 
 }

@@ -31,6 +31,10 @@ public struct MigrationDestination: Sendable {
     var expectedRound: UInt32 = 1
     var roundPages = 0
     var roundBytes = 0
+    /// When the bytes that completed the switchover message arrived.
+    var switchoverArrivedAt: UInt64?
+    /// A switchover-ack was given: the switchover may follow.
+    var confirmedSwitchover = false
     var report = DestinationReport(vmName: "", pagesReceived: 0, zeroPages: 0, normalPages: 0,
                                            bytesReceived: 0, rounds: 0, digest: 0, resumedAt: nil, encryption: nil)
     /// The destination's handshake nonce (in `specAccepted`).
@@ -111,6 +115,9 @@ public struct MigrationDestination: Sendable {
     /// What was received so far.
     public var currentReport: DestinationReport { report }
 
+    /// One bit per page that holds bytes this migration stored (as `DirtyBitmap` words).
+    public var storedPageBits: [UInt64] { storedPages }
+
     // MARK: - Internals
 
     private var phaseDescription: String {
@@ -144,7 +151,10 @@ public struct MigrationDestination: Sendable {
             return []
         case let (.receiving, .roundEnd(round, pages, bytes)):
             return endRound(round, pages: pages, bytes: bytes)
+        case (.receiving, .switchoverQuery) where roundPages == 0 && !confirmedSwitchover:
+            return [.confirmSwitchover]
         case let (.receiving, .switchover(state)):
+            switchoverArrivedAt = now
             return switchover(state)
         case let (.resuming, .forwardedFrame(frame)), let (.running, .forwardedFrame(frame)),
              let (.committed, .forwardedFrame(frame)):

@@ -35,9 +35,10 @@ public enum MigrationEncoder {
             buffer.append(acceptance.cipher.wireValue)
             buffer.append(contentsOf: acceptance.nonce.bytes)
             buffer.append(contentsOf: acceptance.mac)
-        case .commit:
+        case .commit, .switchoverQuery:
             break
-        case let .specRejected(reason), let .verifyFailed(reason), let .abort(reason):
+        case let .specRejected(reason), let .verifyFailed(reason), let .abort(reason), let .switchoverRefused(reason),
+             let .switchoverReady(reason):
             appendString(reason, to: &buffer)
         case let .pageBatch(batch):
             buffer.appendBigEndian(batch.round)
@@ -62,8 +63,10 @@ public enum MigrationEncoder {
             buffer.appendBigEndian(state.memoryDigest)
         case let .verified(digest):
             buffer.appendBigEndian(digest)
-        case let .resumed(at):
+        case let .resumed(at, arrived, verified):
             buffer.appendBigEndian(at)
+            buffer.appendBigEndian(arrived)
+            buffer.appendBigEndian(verified)
         case let .forwardedFrame(frame):
             buffer.append(contentsOf: frame)
         }

@@ -116,9 +116,14 @@ public struct MigrationResult: Codable, Sendable, Equatable {
     public var startedAt: UInt64?
     public var precopyStartedAt: UInt64?
     public var endedAt: UInt64?
+    /// The switchover's moments and phases (nil before the policy chose to switch over).
+    public var switchover: SwitchoverTimeline?
+    /// What the destination checked when it confirmed it could resume at once (switchover-ack).
+    public var switchoverAck: String?
 
     enum CodingKeys: String, CodingKey {
-        case status, downtime, ram, rounds, verified, encryption, error
+        case status, downtime, ram, rounds, verified, encryption, error, switchover
+        case switchoverAck = "switchover-ack"
         case totalTime = "total-time"
         case setupTime = "setup-time"
         case expectedDowntime = "expected-downtime"

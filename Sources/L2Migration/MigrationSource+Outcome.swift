@@ -26,7 +26,7 @@ extension MigrationSource {
     /// The connection closed or failed.
     public mutating func connectionLost(now: UInt64) -> [SourceAction] {
         switch phase {
-        case .setup, .precopy, .stunning:
+        case .setup, .precopy, .awaitingAck, .stunning:
             return fail("connection to the destination lost during \(phaseDescription); the VM stays on the source",
                         now: now, sendAbort: false)
         case .switchover:
@@ -43,7 +43,11 @@ extension MigrationSource {
         case .setup where elapsed(startTime, now) > settings.setupTimeoutNanoseconds:
             return fail("the destination did not answer the spec within \(milliseconds(settings.setupTimeoutNanoseconds)) ms",
                         now: now, sendAbort: true)
+        case .awaitingAck where elapsed(timeline.decidedAt ?? now, now) > settings.switchoverAckTimeoutNanoseconds:
+            return fail("\(spec.vmName) was not stunned: the destination did not confirm within \(milliseconds(settings.switchoverAckTimeoutNanoseconds)) ms that it can resume it at once",
+                        now: now, sendAbort: true)
         case .precopy where elapsed(startTime, now) > settings.convergence.maxTotalNanoseconds,
+             .awaitingAck where elapsed(startTime, now) > settings.convergence.maxTotalNanoseconds,
              .stunning where elapsed(startTime, now) > settings.convergence.maxTotalNanoseconds:
             return fail("the migration exceeded the total-time limit of \(milliseconds(settings.convergence.maxTotalNanoseconds)) ms in round \(round)",
                         now: now, sendAbort: true)
@@ -56,7 +60,7 @@ extension MigrationSource {
 
     /// Cancels before the switchover (the VM stays on the source). After it, returns nothing.
     public mutating func cancel(reason: String, now: UInt64) -> [SourceAction] {
-        guard phase == .setup || phase == .precopy || phase == .stunning else { return [] }
+        guard phase == .setup || phase == .precopy || phase == .awaitingAck || phase == .stunning else { return [] }
         return fail("cancelled: \(reason)", now: now, sendAbort: true, status: .cancelled)
     }
 
@@ -109,6 +113,11 @@ extension MigrationSource {
         result.startedAt = phase == .idle ? nil : startTime
         result.precopyStartedAt = setupDoneTime
         result.endedAt = endTime
+        var timeline = self.timeline
+        timeline.resumedAt = destinationResumedAt
+        timeline.resumedAckAt = resumedAckAt
+        result.switchover = timeline.decidedAt == nil ? nil : timeline
+        result.switchoverAck = acknowledgement
         return result
     }
 

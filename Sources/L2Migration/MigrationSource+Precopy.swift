@@ -36,6 +36,7 @@ extension MigrationSource {
             phase = .switchover
             status = .device
             switchoverSentAt = now
+            timeline.finalPagesAt = now
             return []
         }
         return finishRound(now: now)
@@ -197,10 +198,13 @@ extension MigrationSource {
         switch settings.convergence.decide(after: observation, state: &convergenceState) {
         case let .switchover(expected):
             expectedDowntime = expected
-            phase = .stunning
-            status = .device
             stunRequestedAt = now
-            return [.stun]
+            timeline.decidedAt = now
+            guard settings.switchoverAck, acknowledgement == nil else { return stun() }
+            phase = .awaitingAck
+            let query = emit(MigrationEncoder.encode(.switchoverQuery))
+            ram.transferred += query.count
+            return query.isEmpty ? [] : [.send(query)]
         case let .nextRound(expected, throttle):
             expectedDowntime = expected
             startRound(now: now)

@@ -1,5 +1,6 @@
-/// Switchover: the stun's final round streamed out in pieces, the switchover message with the VM's
-/// state and the memory digest, the destination's verdict, and frames forwarded to the destination.
+/// Switchover: the destination's switchover-ack, the stun's final round streamed out in pieces, the
+/// switchover message with the VM's state and the memory digest, the destination's verdict, and
+/// frames forwarded to the destination.
 extension MigrationSource {
     /// Plaintext bytes of each piece of the final round: small, so the destination stores the first
     /// pages while the source encodes the next, and the downtime is the slower side's work, not the sum.
@@ -26,16 +27,31 @@ extension MigrationSource {
         return true
     }
 
-    /// The driver stunned the VM (after `.stun`): the final dirty pages, then the state, the queued
-    /// frames and the digest in the switchover message. The first piece comes back as a `.send`; while
-    /// `wantsToProduce`, `produce` gives the next pieces (the last ends with the switchover message).
-    /// `stunnedAt` is when the VM actually froze (a driver may let the pipe drain between `.stun` and the
-    /// freeze, with the VM still running); downtime counts from it. Without it, downtime counts from
-    /// the `.stun` request.
-    public mutating func stunned(vcpuState: [UInt8], workloadState: [UInt8], queuedFrames: [[UInt8]],
-                                 stunnedAt: UInt64? = nil, now: UInt64) -> [SourceAction] {
-        guard phase == .stunning, finalRound == nil else { return [] }
-        if let stunnedAt { stunRequestedAt = stunnedAt }
+    /// Asks the driver to stun the VM now.
+    mutating func stun() -> [SourceAction] {
+        phase = .stunning
+        status = .device
+        return [.stun]
+    }
+
+    /// The destination's switchover-ack: it can resume at once, so the VM may be stunned. While the
+    /// answer travelled the VM kept running: the pages it dirtied meanwhile go out in one more round
+    /// with the VM still running (the next switchover decision stuns without asking again), so the
+    /// wait for the answer does not grow the stun. With nothing dirty, stun now.
+    mutating func acknowledged(detail: String, now: UInt64) -> [SourceAction] {
+        timeline.acknowledgedAt = now
+        acknowledgement = detail
+        // The pages the last round left dirty are still in the round bitmap: add the new ones to them.
+        guard mergeDirtyBits() > 0 else { return stun() }
+        phase = .precopy
+        startRound(now: now)
+        return []
+    }
+
+    /// Adds the pages dirtied since the last snapshot to those still to send (the round bitmap);
+    /// returns how many are to send now and restarts the cursor.
+    @discardableResult
+    mutating func mergeDirtyBits() -> Int {
         pendingPages = 0
         for word in 0..<roundBitmap.count {
             roundBitmap[word] |= memory.dirty.takeWord(word)
@@ -43,6 +59,33 @@ extension MigrationSource {
         }
         cursorWord = 0
         cursorBits = 0
+        return pendingPages
+    }
+
+    /// The driver queued the switchover message (the last of the final pages) at `now`: a finer
+    /// moment than the `now` `produce` was given before it encoded them.
+    public mutating func finalPagesQueued(at now: UInt64) {
+        guard phase == .switchover || phase == .completed, let queued = timeline.finalPagesAt, now > queued else { return }
+        timeline.finalPagesAt = now
+        switchoverSentAt = now
+    }
+
+    /// The driver stunned the VM (after `.stun`): the final dirty pages, then the state, the queued
+    /// frames and the digest in the switchover message. The first piece comes back as a `.send`; while
+    /// `wantsToProduce`, `produce` gives the next pieces (the last ends with the switchover message).
+    /// `stunnedAt` is when the VM actually froze (a driver may let the pipe drain between `.stun` and the
+    /// freeze, with the VM still running); downtime counts from it. Without it, downtime counts from
+    /// the `.stun` request. `frozenAt` (the vCPUs stopped) and `stateCapturedAt` (their state read)
+    /// split the first moments of the downtime in the report; `now` is when the final pages start.
+    public mutating func stunned(vcpuState: [UInt8], workloadState: [UInt8], queuedFrames: [[UInt8]],
+                                 stunnedAt: UInt64? = nil, frozenAt: UInt64? = nil, stateCapturedAt: UInt64? = nil,
+                                 now: UInt64) -> [SourceAction] {
+        guard phase == .stunning, finalRound == nil else { return [] }
+        if let stunnedAt { stunRequestedAt = stunnedAt }
+        mergeDirtyBits()
+        timeline.freezeAt = stunRequestedAt ?? now
+        timeline.frozenAt = frozenAt ?? timeline.freezeAt
+        timeline.stateCapturedAt = stateCapturedAt ?? now
         startRound(now: now)
         finalRound = FinalRound(vcpuState: vcpuState, workloadState: workloadState, queuedFrames: queuedFrames)
         var out: [UInt8] = []

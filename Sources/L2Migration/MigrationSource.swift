@@ -56,6 +56,10 @@ public struct MigrationSource: Sendable {
     var switchoverSentAt: UInt64?
     var resumedAckAt: UInt64?
     var destinationResumedAt: UInt64?
+    /// The switchover's moments, for the report's phases.
+    var timeline = SwitchoverTimeline()
+    /// What the destination checked when it confirmed the switchover (switchover-ack).
+    var acknowledgement: String?
     /// The running digest of `sentHashes`, kept up to date as pages go out.
     var runningDigest = PageHash.Running()
     var destinationVerified = false
@@ -132,13 +136,14 @@ public struct MigrationSource: Sendable {
     // MARK: - Internals
 
     var isActive: Bool {
-        phase == .setup || phase == .precopy || phase == .stunning || phase == .switchover
+        phase == .setup || phase == .precopy || phase == .awaitingAck || phase == .stunning || phase == .switchover
     }
 
     var phaseDescription: String {
         switch phase {
         case .setup: "setup"
         case .precopy: "pre-copy round \(round)"
+        case .awaitingAck: "the switchover-ack"
         case .stunning: "the stun"
         case .switchover: "the switchover"
         default: phase.rawValue
@@ -153,15 +158,21 @@ public struct MigrationSource: Sendable {
             return accept(acceptance, now: now)
         case let (.setup, .specRejected(reason)):
             return fail("the destination rejected the migration: \(reason)", now: now, sendAbort: false)
-        case let (.setup, .abort(reason)), let (.precopy, .abort(reason)), let (.stunning, .abort(reason)),
-             let (.switchover, .abort(reason)):
+        case let (.awaitingAck, .switchoverReady(detail)):
+            return acknowledged(detail: detail, now: now)
+        case let (.awaitingAck, .switchoverRefused(reason)):
+            return fail("\(spec.vmName) was not stunned: the destination cannot resume it at once: \(reason)", now: now, sendAbort: false)
+        case let (.setup, .abort(reason)), let (.precopy, .abort(reason)), let (.awaitingAck, .abort(reason)),
+             let (.stunning, .abort(reason)), let (.switchover, .abort(reason)):
             // The destination aborts only before it resumes the VM, so the source may run it again.
             return fail("the destination aborted: \(reason)", now: now, sendAbort: false)
         case let (.switchover, .verified(digest)) where !destinationVerified:
             return verified(digest: digest, now: now)
         case let (.switchover, .verifyFailed(reason)) where !destinationVerified:
             return fail("the destination could not verify the copy: \(reason)", now: now, sendAbort: false)
-        case let (.switchover, .resumed(at)) where destinationVerified:
+        case let (.switchover, .resumed(at, arrived, verified)) where destinationVerified:
+            timeline.switchoverArrivedAt = arrived
+            timeline.verifiedAt = verified
             return commit(destinationResumedAt: at, now: now)
         default:
             return protocolFailure(.unexpectedMessage(message.type, phase: "the source is in \(phaseDescription)"), now: now)

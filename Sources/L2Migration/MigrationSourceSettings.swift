@@ -16,6 +16,11 @@ public struct MigrationSourceSettings: Sendable {
     public var verifyFrozenMemoryBeforeCommit: Bool
     /// How long after `resumed` `forwardFrame` still forwards frames.
     public var forwardGraceNanoseconds: UInt64
+    /// Ask the destination, before the stun, whether it can resume at once (QEMU's switchover-ack);
+    /// without it the source stuns as soon as the policy says so.
+    public var switchoverAck = true
+    /// How long the source waits for the destination's switchover-ack before giving up (the VM stays).
+    public var switchoverAckTimeoutNanoseconds: UInt64 = 5_000_000_000
     /// Which pages of the guest memory the kernel has ever backed (one bit per page, as
     /// `DirtyBitmap` words), read when pre-copy starts and when the frozen memory is verified. A page
     /// it leaves out, and that no write marked dirty, was never written: it is zero, and goes out as a

@@ -8,7 +8,7 @@ import L2Wire
 /// | offset | len | field |
 /// |---|---|---|
 /// | 0 | 4 | magic `"L2MV"` (0x4C324D56) |
-/// | 4 | 1 | protocol version (2; version 1 had no zero-range records) |
+/// | 4 | 1 | protocol version (3; 2 had no switchover-ack and a `resumed` with one time, 1 no zero-range records) |
 /// | 5 | 1 | message type (`MigrationMessageType`) |
 /// | 6 | 2 | flags (none defined: must be 0) |
 /// | 8 | 4 | payload length |
@@ -27,10 +27,12 @@ import L2Wire
 public enum MigrationWire {
     /// `"L2MV"` as a big-endian 32-bit value.
     public static let magic: UInt32 = 0x4C32_4D56
-    /// The only version this implementation speaks. 2 added the zero-range page record: a host of
-    /// another version refuses the first header with a message naming both versions, rather than
-    /// failing on a record it does not know in the middle of round 1.
-    public static let version: UInt8 = 2
+    /// The only version this implementation speaks. 2 added the zero-range page record; 3 the
+    /// switchover-ack (`switchover-query`, `switchover-ready`, `switchover-refused`) and the
+    /// destination's switchover moments in `resumed`. A host of another version refuses the first
+    /// header with a message naming both versions, rather than failing on a message it does not know
+    /// in the middle of a migration.
+    public static let version: UInt8 = 3
     /// Bytes in a message header.
     public static let headerLength = 12
     /// The default cap on a message payload; a header announcing more is rejected before any payload arrives.
@@ -65,11 +67,14 @@ public struct MigrationMessageType: RawRepresentable, Hashable, Sendable, Custom
     public static let forwardedFrame = Self(rawValue: 11)
     public static let commit = Self(rawValue: 12)
     public static let abort = Self(rawValue: 13)
+    public static let switchoverQuery = Self(rawValue: 14)
+    public static let switchoverReady = Self(rawValue: 15)
+    public static let switchoverRefused = Self(rawValue: 16)
 
     static let names: [UInt8: String] = [
         1: "hello", 2: "spec", 3: "spec-accepted", 4: "spec-rejected", 5: "page-batch", 6: "round-end",
         7: "switchover", 8: "verified", 9: "verify-failed", 10: "resumed", 11: "forwarded-frame",
-        12: "commit", 13: "abort",
+        12: "commit", 13: "abort", 14: "switchover-query", 15: "switchover-ready", 16: "switchover-refused",
     ]
 
     /// True for the types this version defines.
@@ -207,11 +212,19 @@ public enum MigrationMessage: Sendable, Equatable {
     /// The destination's digest over the pages it holds, equal to the source's.
     case verified(digest: UInt64)
     case verifyFailed(reason: String)
-    /// The destination resumed the VM at this time (ns on the wall clock the drivers share).
-    case resumed(atNanoseconds: UInt64)
+    /// The destination resumed the VM at this time (ns on the wall clock the drivers share), after
+    /// the switchover message arrived (`arrivedAt`) and its digest matched (`verifiedAt`), on the same clock.
+    case resumed(atNanoseconds: UInt64, arrivedAtNanoseconds: UInt64, verifiedAtNanoseconds: UInt64)
     case forwardedFrame([UInt8])
     case commit
     case abort(reason: String)
+    /// switchover-ack: the source is about to stun; can the destination resume at once?
+    case switchoverQuery
+    /// The destination can resume at once; what it checked, in words.
+    case switchoverReady(detail: String)
+    /// The destination cannot resume (port group gone, uplink down, memory not there): the VM must
+    /// stay on the source. The destination discards its copy after sending it.
+    case switchoverRefused(reason: String)
 
     /// The message's type byte.
     public var type: MigrationMessageType {
@@ -229,6 +242,9 @@ public enum MigrationMessage: Sendable, Equatable {
         case .forwardedFrame: .forwardedFrame
         case .commit: .commit
         case .abort: .abort
+        case .switchoverQuery: .switchoverQuery
+        case .switchoverReady: .switchoverReady
+        case .switchoverRefused: .switchoverRefused
         }
     }
 }

@@ -18,6 +18,9 @@ public enum SourceAction: Sendable, Equatable {
 
 /// Where a migration source is.
 public enum SourcePhase: String, Sendable, Equatable {
-    case idle, setup, precopy, stunning, switchover, completed, failed, awaitingCoordinator
+    case idle, setup, precopy
+    /// The policy chose to switch over; waiting for the destination's switchover-ack (the VM runs).
+    case awaitingAck = "switchover-ack"
+    case stunning, switchover, completed, failed, awaitingCoordinator
 }
 

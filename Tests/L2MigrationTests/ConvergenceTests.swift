@@ -50,7 +50,7 @@ struct ConvergenceTests {
     @Test("a fit above the switchover share buys rounds while they halve the expected downtime")
     func roomForAnotherRound() {
         // 300 ms target, share 0.1: at 1 byte/ns, 30 ms is 7324 pages and 300 ms is 73242 pages.
-        let policy = ConvergencePolicy(downtimeTargetNanoseconds: 300_000_000)
+        let policy = ConvergencePolicy(downtimeTargetNanoseconds: 300_000_000, switchoverShare: 0.1)
         var state = ConvergenceState()
         // 200 ms expected: fits, but far above 30 ms and no earlier round to compare with.
         let first = policy.decide(after: observation(round: 1, dirty: 48_828), state: &state)
@@ -160,12 +160,29 @@ struct ConvergenceTests {
                 "a fit that halved the expectation should buy a round")
     }
 
-    @Test("defaults: QEMU's downtime limit, ESX-like caps, an immediate switchover under a tenth of the target")
+    @Test("with the defaults a millisecond-sized rest buys rounds while they halve it; a rest under 0.3 ms stuns at once")
+    func subMillisecondDefaults() {
+        // At 1 byte/ns one page is 4.096 µs: 0.3 ms is 73 pages.
+        let policy = ConvergencePolicy()
+        var state = ConvergenceState()
+        // 2.6 ms (640 pages): QEMU's rule and the old default (30 ms at once) would stun here.
+        #expect(step(policy.decide(after: observation(round: 1, dirty: 640), state: &state)) == .nextRound)
+        // 0.2 ms (49 pages): under the goal, stun.
+        let last = policy.decide(after: observation(round: 2, dirty: 49), state: &state)
+        #expect(step(last) == .switchover)
+        #expect(expected(last).map { $0 < 300_000 } == true)
+        // A rest that stops halving above the goal still stuns, within the target.
+        state = ConvergenceState()
+        _ = policy.decide(after: observation(round: 1, dirty: 640), state: &state)
+        #expect(step(policy.decide(after: observation(round: 2, dirty: 500), state: &state)) == .switchover)
+    }
+
+    @Test("defaults: QEMU's downtime limit, ESX-like caps, an immediate switchover under a thousandth of the target")
     func defaults() {
         let policy = ConvergencePolicy()
         #expect(policy.downtimeTargetNanoseconds == 300_000_000)
         #expect(policy.maxRounds == 30)
         #expect(policy.maxTotalNanoseconds == 100_000_000_000)
-        #expect(policy.switchoverShare == 0.1)
+        #expect(policy.switchoverShare == 0.001)
     }
 }

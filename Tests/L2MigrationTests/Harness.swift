@@ -103,6 +103,15 @@ struct Pipe {
     var nanosecondsPerByte: Double = 1
     var budget = 64 * 1024
     var resumeDelay: UInt64 = 50_000
+    /// Simulated time the freeze and the state capture take inside the stun.
+    var freezeDelay: UInt64 = 0
+    var stateCaptureDelay: UInt64 = 0
+    /// What the destination's driver answers to a switchover-ack (nil: ready).
+    var readinessRefusal: String?
+    /// How many times the destination was asked to confirm the switchover.
+    var readinessChecks = 0
+    /// The switchover-ack is not answered at all (a destination that hangs).
+    var ignoreReadiness = false
 
     var toDestination: [UInt8] = []
     var toSource: [UInt8] = []
@@ -130,13 +139,14 @@ struct Pipe {
     init(vm: TestVM, policy: ConvergencePolicy, workload: Workload, chunkSizes: ClosedRange<Int> = 1...9000,
          destination: MigrationDestinationSettings = destinationSettings(), start: UInt64 = 1_000_000_000,
          encryption: MigrationEncryptionMode = .opportunistic, secret: MigrationSecret = testSecret,
-         populatedPages: (@Sendable () -> [UInt64]?)? = nil) {
+         populatedPages: (@Sendable () -> [UInt64]?)? = nil, switchoverAck: Bool = true) {
         self.vm = vm
         self.workload = workload
         self.chunkSizes = chunkSizes
         clock = start
         var settings = MigrationSourceSettings(migrationID: testID, secret: secret, encryption: encryption, convergence: policy)
         settings.populatedPages = populatedPages
+        settings.switchoverAck = switchoverAck
         source = MigrationSource(spec: makeSpec(pages: vm.memory.pageCount), memory: vm.memory, settings: settings, now: start)
         self.destination = MigrationDestination(settings: destination, now: start)
     }
@@ -159,8 +169,13 @@ struct Pipe {
                 workload.stunned = true
                 stunnedAt = clock
                 writesAtStun = sourceWrites.count
+                let freezeAt = clock
+                advance(freezeDelay)
+                let frozenAt = clock
+                advance(stateCaptureDelay)
                 handleSource(source.stunned(vcpuState: [1, 2, 3], workloadState: [9, 8, 7, 6],
-                                            queuedFrames: queuedFrames, now: clock))
+                                            queuedFrames: queuedFrames, stunnedAt: freezeAt, frozenAt: frozenAt,
+                                            stateCapturedAt: clock, now: clock))
             case let .throttle(percent):
                 throttles.append(percent)
                 workload.throttlePercent = percent
@@ -185,10 +200,15 @@ struct Pipe {
             case let .allocateMemory(spec):
                 let memory = try! GuestMemory(bytes: Int(spec.memoryBytes))
                 handleDestination(destination.memoryAllocated(memory, now: clock))
+            case .confirmSwitchover:
+                readinessChecks += 1
+                guard !ignoreReadiness else { break }
+                handleDestination(destination.switchoverReadiness(refusal: readinessRefusal, detail: "test host ready", now: clock))
             case let .resumeVM(state):
                 resumedState = state
+                let verifiedAt = clock
                 advance(resumeDelay)
-                handleDestination(destination.resumed(now: clock))
+                handleDestination(destination.resumed(now: clock, verifiedAt: verifiedAt))
             case let .deliverFrame(frame):
                 deliveredFrames.append(frame)
             case .discard, .awaitCoordinator, .completed:

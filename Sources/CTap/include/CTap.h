@@ -17,6 +17,14 @@ int l2m_tap_set_offload(int fd, unsigned int flags);
 /// non-blocking. Returns the descriptor, or -1 with errno set.
 int l2m_packet_open(const char *ifname, int promisc);
 
+/// The flags (IFF_UP, IFF_RUNNING, …) of interface `ifname` in the network namespace of socket `fd`
+/// (SIOCGIFFLAGS). Returns them, or -1 with errno set.
+int l2m_interface_flags(int fd, const char *ifname);
+
+/// IFF_UP and IFF_RUNNING (carrier) as the kernel defines them.
+int l2m_iff_up(void);
+int l2m_iff_running(void);
+
 /// The maximum interface name length the kernel accepts (IFNAMSIZ - 1).
 int l2m_ifname_max(void);
 

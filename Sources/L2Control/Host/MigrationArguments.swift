@@ -73,7 +73,7 @@ public struct MigrateSendArguments: Codable, Sendable, Equatable {
     public var fault: FaultPlan?
 
     public init(vm: String, id: MigrationID, secret: MigrationSecret, destination: IPv4Address, port: UInt16 = 8000,
-                downtimeMs: Double = 300, switchoverShare: Double = 0.1, maxRounds: Int = 30, maxSeconds: Double = 100,
+                downtimeMs: Double = 300, switchoverShare: Double = ConvergencePolicy.defaultSwitchoverShare, maxRounds: Int = 30, maxSeconds: Double = 100,
                 autoConverge: Bool = true, graceMs: Double = 2000, stallSeconds: Double = 5,
                 encryption: MigrationEncryptionMode = .opportunistic, fault: FaultPlan? = nil) {
         self.vm = vm

@@ -97,9 +97,18 @@ struct DestinationDriver {
                     switch action {
                     case let .send(bytes): pump.enqueue(bytes)
                     case let .allocateMemory(spec): pending += allocate(spec)
+                    case .confirmSwitchover:
+                        let asked = SystemClock.monotonicNanoseconds()
+                        let readiness = SwitchoverReadiness.check(host: host, vm: hosted, spec: destination.spec,
+                                                                  storedPages: destination.storedPageBits)
+                        if let refusal = readiness.refusal {
+                            host.logger.warning("migration \(id): switchover refused: \(refusal)")
+                        }
+                        host.logger.debug("migration \(id): readiness checked in \(Double(SystemClock.monotonicNanoseconds() - asked) / 1e6) ms")
+                        pending += destination.switchoverReadiness(refusal: readiness.refusal, detail: readiness.detail,
+                                                                   now: SystemClock.wallNanoseconds())
                     case let .resumeVM(state):
-                        host.logger.debug("migration \(id): switchover verified at \(SystemClock.wallNanoseconds())")
-                        pending += resume(state)
+                        pending += resume(state, verifiedAt: SystemClock.wallNanoseconds())
                     case let .deliverFrame(frame): deliver(frame)
                     case let .discard(reason):
                         discard(reason: reason)
@@ -167,9 +176,8 @@ struct DestinationDriver {
         }
 
         /// The copy is proved: load the vCPU state, run the VM, announce it, deliver what was queued.
-        private func resume(_ state: SwitchoverState) -> [DestinationAction] {
+        private func resume(_ state: SwitchoverState, verifiedAt: UInt64) -> [DestinationAction] {
             guard let hosted else { return [] }
-            let entered = SystemClock.wallNanoseconds()
             do {
                 let vcpu = try VCPUState(bytes: state.vcpuState)
                 let monotonic = SystemClock.monotonicNanoseconds()
@@ -182,14 +190,13 @@ struct DestinationDriver {
                 return []
             }
             let resumedAt = SystemClock.wallNanoseconds()
-            host.logger.debug("migration \(id): resume took \(Double(resumedAt - entered) / 1e6) ms")
             let announcer = Announcer(host: host, mac: hosted.mac, ip: hosted.configuration.ip.address,
                                       schedule: expectation.announceSchedule, garp: expectation.garp, migration: key, service: service)
             announcer.start(resumedMonotonic: SystemClock.monotonicNanoseconds())
             service.update(key) { $0.resumedAt = resumedAt; $0.vmRunningHere = true; $0.status = .resumed }
             for frame in state.queuedFrames { deliver(frame) }
             host.logger.info("migration \(id): \(hosted.name) resumed here")
-            return destination.resumed(now: resumedAt)
+            return destination.resumed(now: resumedAt, verifiedAt: verifiedAt)
         }
 
         private func deliver(_ frame: [UInt8]) {

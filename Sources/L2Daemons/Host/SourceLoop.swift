@@ -34,11 +34,11 @@ struct SourceLoop: PumpUser {
                     let (drained, replies) = drain(&pump)
                     for bytes in replies { pending += source.receive(bytes: bytes, now: SystemClock.wallNanoseconds()) }
                     guard source.phase == .stunning else { break }
-                    let stunAt = SystemClock.wallNanoseconds()
+                    if !drained { driver.host.logger.debug("migration \(id): the pipe drained only partly before the stun") }
                     let switchover = stun()
+                    if source.phase == .switchover { source.finalPagesQueued(at: SystemClock.wallNanoseconds()) }
                     pending += handle(pump.observe(source, at: .stunned), &pump)
                     pending += switchover
-                    driver.host.logger.debug("migration \(id): drained \(drained ? "fully" : "partly") before the stun; stunned at \(stunAt); switchover ready after \(Double(SystemClock.wallNanoseconds() - stunAt) / 1e6) ms")
                 case let .throttle(percent):
                     vm.with { $0.setThrottle(percent: percent) }
                     service.update(id) { $0.throttle = percent }
@@ -98,7 +98,9 @@ struct SourceLoop: PumpUser {
                 continue
             }
             if source.wantsToProduce {
+                let final = source.phase == .stunning
                 pump.refill { buffer in pending += source.produce(into: &buffer, budget: 1 << 20, now: now) }
+                if final && source.phase == .switchover { source.finalPagesQueued(at: SystemClock.wallNanoseconds()) }
             }
             let busy = pump.hasPendingOutput || source.wantsToProduce
             pending += handle(pump.turn(timeoutMilliseconds: busy ? 2 : 5), &pump, pendingIsEmpty: pending.isEmpty)
@@ -187,13 +189,12 @@ struct SourceLoop: PumpUser {
             return source.cancel(reason: "could not stun \(vm.name): \(error)", now: stunAt)
         }
         let frozen = SystemClock.wallNanoseconds()
-        driver.service.update(id) { $0.stunAt = stunAt; $0.vmRunningHere = false }
         let state = vm.with { $0.vcpuState }
+        let vcpu = state.encoded(), workload = state.workload.encoded(), queued = vm.takeQueuedFrames()
         let captured = SystemClock.wallNanoseconds()
-        let actions = source.stunned(vcpuState: state.encoded(), workloadState: state.workload.encoded(),
-                                     queuedFrames: vm.takeQueuedFrames(), stunnedAt: stunAt, now: SystemClock.wallNanoseconds())
-        let encoded = SystemClock.wallNanoseconds()
-        driver.host.logger.debug("migration \(id): freeze \(Double(frozen - stunAt) / 1e6) ms, state \(Double(captured - frozen) / 1e6) ms, final round \(Double(encoded - captured) / 1e6) ms")
+        let actions = source.stunned(vcpuState: vcpu, workloadState: workload, queuedFrames: queued, stunnedAt: stunAt,
+                                     frozenAt: frozen, stateCapturedAt: captured, now: captured)
+        driver.service.update(id) { $0.stunAt = stunAt; $0.vmRunningHere = false }
         return actions
     }
 }

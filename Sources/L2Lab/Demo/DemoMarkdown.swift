@@ -26,6 +26,11 @@ public enum DemoMarkdown {
             lines.append("| setup-time | \(String(format: "%.1f", result.setupTime ?? 0)) ms |")
             lines.append("| downtime (stun → resume) | \(result.downtime.map { String(format: "%.2f ms", $0) } ?? "-") |")
             lines.append("| expected-downtime | \(result.expectedDowntime.map { String(format: "%.2f ms", $0) } ?? "-") |")
+            if let timeline = result.switchover {
+                if let downtime = SwitchoverText.downtime(timeline) { lines.append("| downtime's phases (ms) | \(downtime) |") }
+                if let around = SwitchoverText.around(timeline) { lines.append("| around the stun | \(around) |") }
+            }
+            if let ack = result.switchoverAck { lines.append("| switchover-ack | \(ack) |") }
             lines.append("| transferred | \(result.ram.transferred) bytes |")
             lines.append("| normal / zero pages | \(result.ram.normal) / \(result.ram.duplicate) |")
             lines.append("| dirty-sync-count | \(result.ram.dirtySyncCount) |")

@@ -1,11 +1,18 @@
 import Foundation
 
 /// Draws a demo's timeline as SVG: ping RTT over time with the pre-copy, the stun and the announces
-/// marked, the switch's relearn instant, and the bytes of each pre-copy round. Pure: report in, text out.
+/// marked, the switch's relearn instant, the bytes of each pre-copy round, and each stun's phases.
+/// Labels over the plot never overlap (`LabelRows`). Pure: report in, text out.
 public enum TimelineSVG {
+    /// Estimated width of one character of an 11-pixel label.
+    static let labelCharacterWidth = 6.2
+    /// The colours of the downtime's phases, in their order.
+    static let phaseColors = ["freeze": "#fde68a", "state-capture": "#fcd34d", "final-pages": "#fb923c",
+                              "transfer": "#f87171", "verification": "#c084fc", "resume": "#60a5fa"]
+
     public static func render(_ report: DemoReport) -> String {
         let width = 960.0, plotLeft = 70.0, plotRight = 930.0
-        let rttTop = 40.0, rttBottom = 300.0, barTop = 360.0, barBottom = 500.0
+        let rttTop = 40.0, rttBottom = 300.0, barTop = 360.0, barBottom = 500.0, phaseTop = 545.0
         let replies = report.ping.replies
         let start = min(replies.first?.atNs ?? report.startedAtNs, report.startedAtNs)
         let migrations = [report.migration] + (report.back.map { [$0] } ?? [])
@@ -16,8 +23,14 @@ public enum TimelineSVG {
         let scale = niceCeiling(maxRTT)
         func y(_ rtt: Double) -> Double { rttBottom - (rttBottom - rttTop) * min(rtt, scale) / scale }
 
+        let height = Int(phaseTop) + 46 * migrations.count + 10
+        var labels = LabelRows(characterWidth: labelCharacterWidth)
+        func label(_ x: Double, _ text: String, color: String = "black") -> String {
+            let row = labels.place(x: x, text: text)
+            return "<text x=\"\(f(x))\" y=\"\(f(rttTop + 12 + 14 * Double(row)))\" font-size=\"11\" fill=\"\(color)\">\(escape(text))</text>\n"
+        }
         var svg = """
-            <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="540" font-family="sans-serif" font-size="12">
+            <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(height)" font-family="sans-serif" font-size="12">
             <rect width="100%" height="100%" fill="white"/>
             <text x="\(plotLeft)" y="22" font-size="15" font-weight="bold">\(escape(report.vm)): ping RTT during live migration (lab \(escape(report.lab)))</text>
 
@@ -26,10 +39,13 @@ public enum TimelineSVG {
             let total = migration.result.totalTime
             if let stun = migration.stunAt {
                 let precopyStart = stun &- UInt64(max(total - (migration.result.downtime ?? 0), 0) * 1e6)
-                svg += rect(x(precopyStart), rttTop, x(stun) - x(precopyStart), rttBottom - rttTop, "#dbeafe", "pre-copy \(migration.source) → \(migration.destination)")
+                let precopy = "pre-copy \(migration.source) → \(migration.destination)"
+                svg += rect(x(precopyStart), rttTop, x(stun) - x(precopyStart), rttBottom - rttTop, "#dbeafe", precopy)
+                svg += label(x(precopyStart) + 3, precopy)
                 if let resumed = migration.resumedAt {
-                    svg += rect(x(stun), rttTop, max(x(resumed) - x(stun), 1.5), rttBottom - rttTop, "#fca5a5",
-                                String(format: "stun %.2f ms", migration.result.downtime ?? 0))
+                    let stunText = String(format: "stun %.2f ms", migration.result.downtime ?? 0)
+                    svg += rect(x(stun), rttTop, max(x(resumed) - x(stun), 1.5), rttBottom - rttTop, "#fca5a5", stunText)
+                    svg += label(x(stun) + 3, stunText)
                     for offset in migration.announce {
                         let at = resumed &+ UInt64(max(offset, 0) * 1e6)
                         svg += "<line x1=\"\(f(x(at)))\" y1=\"\(rttTop)\" x2=\"\(f(x(at)))\" y2=\"\(rttBottom)\" stroke=\"#16a34a\" stroke-dasharray=\"3,3\"/>\n"
@@ -37,7 +53,7 @@ public enum TimelineSVG {
                     if let relearn = migration.relearnMs {
                         let at = resumed &+ UInt64(max(relearn, 0) * 1e6)
                         svg += "<line x1=\"\(f(x(at)))\" y1=\"\(rttTop - 6)\" x2=\"\(f(x(at)))\" y2=\"\(rttBottom)\" stroke=\"#7c3aed\" stroke-width=\"2\"/>\n"
-                        svg += "<text x=\"\(f(x(at) + 4))\" y=\"\(rttTop + 12)\" fill=\"#7c3aed\">relearn +\(String(format: "%.2f", relearn)) ms</text>\n"
+                        svg += label(x(at) + 4, "relearn +\(String(format: "%.2f", relearn)) ms", color: "#7c3aed")
                     }
                 }
             }
@@ -77,13 +93,35 @@ public enum TimelineSVG {
             svg += "<text x=\"\(f(left + barWidth / 2))\" y=\"\(barBottom + 14)\" text-anchor=\"middle\">r\(entry.1.round)→\(escape(entry.0))</text>\n"
             svg += "<text x=\"\(f(left + barWidth / 2))\" y=\"\(f(barBottom - height - 4))\" text-anchor=\"middle\">\(byteText(entry.1.bytes))</text>\n"
         }
+        svg += phases(migrations, top: phaseTop, left: plotLeft, right: plotRight)
         svg += "</svg>\n"
+        return svg
+    }
+
+    /// Each stun as a bar split into its phases (widths in proportion to their time), with the
+    /// phases in words under it.
+    static func phases(_ migrations: [MigrationReport], top: Double, left: Double, right: Double) -> String {
+        var svg = "<text x=\"\(f(left))\" y=\"\(f(top - 10))\" font-weight=\"bold\">what each stun was spent on</text>\n"
+        for (index, migration) in migrations.enumerated() {
+            let y = top + 46 * Double(index)
+            guard let timeline = migration.result.switchover else { continue }
+            let phases = timeline.phases.filter(\.inDowntime)
+            let total = phases.reduce(0) { $0 + max($1.milliseconds, 0) }
+            var x = left
+            for phase in phases where total > 0 {
+                let width = (right - left) * max(phase.milliseconds, 0) / total
+                let text = "\(SwitchoverText.label(phase.name)) \(String(format: "%.3f", phase.milliseconds)) ms"
+                svg += "<rect x=\"\(f(x))\" y=\"\(f(y))\" width=\"\(f(width))\" height=\"14\" fill=\"\(phaseColors[phase.name] ?? "#d1d5db")\"><title>\(escape(text))</title></rect>\n"
+                x += width
+            }
+            let words = SwitchoverText.downtime(timeline) ?? "-"
+            svg += "<text x=\"\(f(left))\" y=\"\(f(y + 28))\" font-size=\"10\">\(escape("\(migration.source) → \(migration.destination): \(words)"))</text>\n"
+        }
         return svg
     }
 
     static func rect(_ x: Double, _ y: Double, _ width: Double, _ height: Double, _ color: String, _ label: String) -> String {
         "<rect x=\"\(f(x))\" y=\"\(f(y))\" width=\"\(f(max(width, 0)))\" height=\"\(f(height))\" fill=\"\(color)\" opacity=\"0.8\"><title>\(escape(label))</title></rect>\n"
-            + "<text x=\"\(f(x + 3))\" y=\"\(f(y - 4))\" font-size=\"11\">\(escape(label))</text>\n"
     }
 
     static func f(_ value: Double) -> String { String(format: "%.1f", value) }

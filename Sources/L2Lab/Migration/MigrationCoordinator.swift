@@ -168,6 +168,8 @@ public struct MigrationCoordinator: Sendable {
 
         var result = sourceRecord.result ?? MigrationResult.placeholder(status: .failed, error: sourceRecord.error)
         if result.error == nil, let error = sourceRecord.error { result.error = error }
+        // The first announce is the destination's to tell: its record holds when each frame went out.
+        if result.switchover != nil, let first = destinationRecord?.announces.first { result.switchover?.firstAnnounceAt = first }
         var report = MigrationReport(result: result, id: idText, vm: vm, source: source, destination: destination,
                                      preflight: preflight.checks, outcome: outcomeText)
         report.stunAt = sourceRecord.stunAt

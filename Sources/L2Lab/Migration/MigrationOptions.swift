@@ -6,7 +6,7 @@ import L2Migration
 public struct MigrationOptions: Sendable {
     public var downtimeMs: Double = 300
     /// See `ConvergencePolicy.switchoverShare` (1: QEMU's rule).
-    public var switchoverShare: Double = 0.1
+    public var switchoverShare: Double = ConvergencePolicy.defaultSwitchoverShare
     public var maxRounds: Int = 30
     public var maxSeconds: Double = 100
     public var autoConverge = true

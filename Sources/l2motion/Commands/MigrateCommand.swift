@@ -7,8 +7,8 @@ import L2Migration
 
 /// Migration tuning flags shared by `migrate` and `demo`.
 struct MigrationFlags: ParsableArguments {
-    @Option(help: "Downtime target in ms: switch over when the rest can be sent within it (at once under a tenth of it; in between, once rounds stop halving it).") var downtime: Double = 300
-    @Option(help: "Switch over at once when the expected downtime is at most this share of the target (0...1); between it and the target, only once rounds stop halving it. 1 is QEMU's rule: switch over at the first fit.") var switchoverShare = 0.1
+    @Option(help: "Downtime target in ms (QEMU's downtime-limit): switch over when the rest can be sent within it (at once under --switchover-share of it; in between, once rounds stop halving it).") var downtime: Double = 300
+    @Option(help: "Switch over at once when the expected downtime is at most this share of the target (0...1; the default 0.001 is 0.3 ms of 300); between it and the target, only once rounds stop halving it. 1 is QEMU's rule: switch over at the first fit (--downtime 300 --switchover-share 1).") var switchoverShare = ConvergencePolicy.defaultSwitchoverShare
     @Option(help: "Most pre-copy rounds before giving up (the VM stays on the source).") var maxRounds = 30
     @Option(help: "Most seconds before giving up (the VM stays on the source).") var maxSeconds: Double = 100
     @Flag(help: "Never throttle the workload (no SDPS/auto-converge).") var noAutoConverge = false

@@ -63,6 +63,11 @@ enum MigrationSummary {
                            result.totalTime, result.setupTime ?? 0, result.downtime.map { String(format: "%.2f ms", $0) } ?? "-",
                            result.expectedDowntime.map { String(format: "%.2f ms", $0) } ?? "-",
                            ByteCount.format(result.ram.transferred), result.ram.mbps))
+        if let timeline = result.switchover {
+            if let downtime = SwitchoverText.downtime(timeline) { Swift.print("  stun       \(downtime)") }
+            if let around = SwitchoverText.around(timeline) { Swift.print("             \(around)") }
+        }
+        if let ack = result.switchoverAck { Swift.print("  switchover-ack  \(report.destination): \(ack)") }
         Swift.print("  pages: \(result.ram.normal) normal, \(result.ram.duplicate) zero; dirty syncs \(result.ram.dirtySyncCount); throttle \(result.cpuThrottlePercentage)%; copy verified: \(result.verified ? "yes" : "no")")
         if !report.announce.isEmpty {
             Swift.print("  RARP sent at +" + report.announce.map { String(format: "%.1f", $0) }.joined(separator: ", +") + " ms after resume"
