@@ -5,8 +5,9 @@ import L2Wire
 public enum HostRequest: ControlRequestKind, Equatable {
     /// The host's name, interfaces, memory, port groups, datastores and VMs → `HostInfo`.
     case hostInfo
-    /// Power on a VM from a datastore → `VMSummary`.
-    case powerOn(vm: String, datastore: String)
+    /// Power on a VM from a datastore, its workload writing at `dirtyRate` if given (else at its
+    /// preset's rate) → `VMSummary`.
+    case powerOn(vm: String, datastore: String, dirtyRate: DirtyRate? = nil)
     /// Power off a VM → `Nothing`.
     case powerOff(vm: String)
     /// The VMs here; `scan: false` skips the memory scan (cheap, for look-ups) → `[VMSummary]`.
@@ -43,6 +44,11 @@ public enum HostRequest: ControlRequestKind, Equatable {
         case vmotionReach = "vmotion-reach"
     }
 
+    enum PowerOnCodingKeys: String, CodingKey {
+        case vm, datastore
+        case dirtyRate = "dirty-rate"
+    }
+
     public static let daemon = "host"
     public static var commands: [String] { CodingKeys.allCases.map(\.rawValue) }
 
@@ -68,7 +74,9 @@ public enum HostRequest: ControlRequestKind, Equatable {
 /// The host's calls, each with its reply type.
 public enum HostCall {
     public static let hostInfo = ControlCall<HostRequest, HostInfo>(.hostInfo)
-    public static func powerOn(_ vm: String, datastore: String) -> ControlCall<HostRequest, VMSummary> { .init(.powerOn(vm: vm, datastore: datastore)) }
+    public static func powerOn(_ vm: String, datastore: String, dirtyRate: DirtyRate? = nil) -> ControlCall<HostRequest, VMSummary> {
+        .init(.powerOn(vm: vm, datastore: datastore, dirtyRate: dirtyRate))
+    }
     public static func powerOff(_ vm: String) -> ControlCall<HostRequest, Nothing> { .init(.powerOff(vm: vm)) }
     public static func listVMs(scan: Bool = true) -> ControlCall<HostRequest, [VMSummary]> { .init(.listVMs(scan: scan)) }
     public static func vmStats(_ vm: String) -> ControlCall<HostRequest, VMSummary> { .init(.vmStats(vm: vm)) }

@@ -8,8 +8,8 @@ extension HostDaemon {
             switch request {
             case .hostInfo:
                 return .result(info())
-            case let .powerOn(vm, datastore):
-                return .result(try powerOn(vm: vm, datastore: datastore))
+            case let .powerOn(vm, datastore, dirtyRate):
+                return .result(try powerOn(vm: vm, datastore: datastore, dirtyRate: dirtyRate))
             case let .powerOff(vm):
                 try powerOff(vm: vm)
                 return .done
