@@ -22,7 +22,7 @@ struct RequestCodecTests {
     @Test func hostCommandsAreTheOnesItServes() {
         #expect(HostRequest.commands == ["host-info", "power-on", "power-off", "list-vms", "vm-stats", "migrate-prepare",
                                          "migrate-send", "migration-status", "migration-resolve", "migrate-cancel",
-                                         "datastore-probe", "vmotion-reach"])
+                                         "datastore-probe", "vmotion-reach", "port-group-add", "port-group-remove"])
     }
 
     @Test(arguments: [
@@ -54,6 +54,7 @@ struct RequestCodecTests {
             .migrationStatus(id: "m1"), .migrationResolve(id: "m1", decision: .keep), .migrateCancel(id: "m1"),
             .datastoreProbe(datastore: "ds01", file: ".probe"), .vmotionReach(address: IPv4Address("192.168.100.12")!),
             .powerOn(vm: "web01", datastore: "ds01", dirtyRate: try DirtyRate(mebibytesPerSecond: 64)),
+            .addPortGroup(label: "Production"), .removePortGroup(label: "Test"),
         ]
         #expect(Set(requests.map(\.command)) == Set(HostRequest.commands), "one sample per command")
         for request in requests {
@@ -69,8 +70,10 @@ struct RequestCodecTests {
          #"{"power-on":{"datastore":"ds01","dirty-rate":0,"vm":"web01"}}"#),
         (.powerOn(vm: "web01", datastore: "ds01", dirtyRate: try! DirtyRate(mebibytesPerSecond: 64.5)),
          #"{"power-on":{"datastore":"ds01","dirty-rate":64.5,"vm":"web01"}}"#),
+        (.addPortGroup(label: "Production"), #"{"port-group-add":{"label":"Production"}}"#),
+        (.removePortGroup(label: "Production"), #"{"port-group-remove":{"label":"Production"}}"#),
     ])
-    func powerOnLines(request: HostRequest, line: String) throws {
+    func powerOnAndPortGroupLines(request: HostRequest, line: String) throws {
         let (encoded, back) = try roundTrip(request)
         #expect(encoded == line)
         #expect(back == request)

@@ -104,6 +104,21 @@ struct HostileValueTests {
         }
     }
 
+    /// `host` runs a host by default and also holds `port-group add|remove`: both parse.
+    @Test func hostRunsByDefaultAndEditsPortGroups() throws {
+        let run = try L2Motion.parseAsRoot(NumericOption.host)
+        #expect((run as? HostRunCommand)?.name == "esx01")
+        #expect(try L2Motion.parseAsRoot(["host", "run", "port-group", "--vmk-address", "192.168.100.11"]) is HostRunCommand,
+                "a host named like a subcommand still runs with `host run`")
+        let remove = try L2Motion.parseAsRoot(["host", "port-group", "remove", "Production", "--host", "esx02", "--lab", "t1"])
+        #expect((remove as? PortGroupCommand.Remove)?.label == "Production")
+        #expect((remove as? PortGroupCommand.Remove)?.target.path == "/run/l2motion/t1/host-esx02.sock")
+        #expect(try L2Motion.parseAsRoot(["host", "port-group", "add", "Test", "--host", "esx02"]) is PortGroupCommand.Add)
+        #expect(refusal(["host", "port-group", "add", "", "--host", "esx02"])
+                == "the port group label must not be empty; give it like Production")
+        #expect(refusal(["host", "port-group", "remove", "Production"])?.contains("--host") == true)
+    }
+
     @Test(arguments: ["mtu=inf", "mtu=1e20", "mtu=-1", "mtu=0", "mtu=", "mtu=nan"])
     func portMTUIsRefused(field: String) {
         let message = refusal(["switch", "sw", "--port", "name=p1,netns=ns1,ifname=eth0,\(field)"])

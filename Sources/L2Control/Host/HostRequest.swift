@@ -1,7 +1,9 @@
+import L2Guest
 import L2Wire
 
 /// Everything a host daemon's control socket serves, one case per command, typed arguments.
-/// On the wire: `{"power-on":{"vm":"web01","datastore":"ds01"}}`, `{"host-info":{}}`.
+/// On the wire: `{"power-on":{"vm":"web01","datastore":"ds01"}}`, `{"host-info":{}}`,
+/// `{"port-group-remove":{"label":"Production"}}`.
 public enum HostRequest: ControlRequestKind, Equatable {
     /// The host's name, interfaces, memory, port groups, datastores and VMs → `HostInfo`.
     case hostInfo
@@ -28,6 +30,11 @@ public enum HostRequest: ControlRequestKind, Equatable {
     case datastoreProbe(datastore: String, file: String)
     /// Whether the vMotion interface reaches an address → `ReachResult`.
     case vmotionReach(address: IPv4Address)
+    /// Add a port group to the host's virtual switch (`esxcli network vswitch standard portgroup add`)
+    /// → the port groups now, `[PortGroup]`.
+    case addPortGroup(label: String)
+    /// Remove a port group no VM on this host uses → the port groups now, `[PortGroup]`.
+    case removePortGroup(label: String)
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case hostInfo = "host-info"
@@ -42,6 +49,8 @@ public enum HostRequest: ControlRequestKind, Equatable {
         case migrateCancel = "migrate-cancel"
         case datastoreProbe = "datastore-probe"
         case vmotionReach = "vmotion-reach"
+        case addPortGroup = "port-group-add"
+        case removePortGroup = "port-group-remove"
     }
 
     enum PowerOnCodingKeys: String, CodingKey {
@@ -66,6 +75,8 @@ public enum HostRequest: ControlRequestKind, Equatable {
         case .migrateCancel: .migrateCancel
         case .datastoreProbe: .datastoreProbe
         case .vmotionReach: .vmotionReach
+        case .addPortGroup: .addPortGroup
+        case .removePortGroup: .removePortGroup
         }
         return key.rawValue
     }
@@ -87,4 +98,6 @@ public enum HostCall {
     public static func migrateCancel(_ id: String) -> ControlCall<HostRequest, Nothing> { .init(.migrateCancel(id: id)) }
     public static func datastoreProbe(_ datastore: String, file: String) -> ControlCall<HostRequest, ProbeResult> { .init(.datastoreProbe(datastore: datastore, file: file)) }
     public static func vmotionReach(_ address: IPv4Address) -> ControlCall<HostRequest, ReachResult> { .init(.vmotionReach(address: address)) }
+    public static func addPortGroup(_ label: String) -> ControlCall<HostRequest, [PortGroup]> { .init(.addPortGroup(label: label)) }
+    public static func removePortGroup(_ label: String) -> ControlCall<HostRequest, [PortGroup]> { .init(.removePortGroup(label: label)) }
 }

@@ -33,6 +33,10 @@ extension HostDaemon {
                 return .result(try migrations.probe(datastore: datastore, file: file))
             case let .vmotionReach(address):
                 return .result(migrations.reach(address))
+            case let .addPortGroup(label):
+                return .result(try addPortGroup(label: label))
+            case let .removePortGroup(label):
+                return .result(try removePortGroup(label: label))
             }
         } catch {
             return .failure(ControlError(wrapping: error))

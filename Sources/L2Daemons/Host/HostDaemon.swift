@@ -234,11 +234,12 @@ public final class HostDaemon: @unchecked Sendable {
     }
 
     func info() -> HostInfo {
-        stateLock.withLock {
+        let groups = portGroups()
+        return stateLock.withLock {
             HostInfo(name: settings.name, pid: getpid(), uplink: settings.uplink, vmkernel: settings.vmkernel,
                      vmkernelAddress: settings.vmkernelAddress.description, migrationPort: settings.migrationPort,
                      memoryLimitMiB: settings.memoryLimitMiB, memoryFreeMiB: inventory.freeMemoryMiB,
-                     portGroups: inventory.virtualSwitch.portGroups, datastores: settings.datastores, vms: vms.keys.sorted())
+                     portGroups: groups, datastores: settings.datastores, vms: vms.keys.sorted())
         }
     }
 }
