@@ -73,6 +73,16 @@ public struct HostInventory: Sendable {
         vms.append(config)
     }
 
+    /// Adds a port group to the virtual switch (`esxcli network vswitch standard portgroup add`).
+    public mutating func addPortGroup(_ group: PortGroup) throws(HostInventoryError) {
+        do { try virtualSwitch.addPortGroup(group) } catch { throw .network(error) }
+    }
+
+    /// Removes a port group; refused while a registered VM's NIC is plugged into it.
+    public mutating func removePortGroup(labelled label: String) throws(HostInventoryError) {
+        do { try virtualSwitch.removePortGroup(labelled: label) } catch { throw .network(error) }
+    }
+
     /// Releases the VM's memory and detaches its NIC.
     public mutating func unregister(vm name: String) throws(HostInventoryError) {
         guard let index = vms.firstIndex(where: { $0.name == name }) else {

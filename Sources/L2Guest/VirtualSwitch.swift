@@ -26,6 +26,8 @@ public struct VirtualPort: Hashable, Sendable {
 public enum VirtualSwitchError: Error, Hashable, Sendable, CustomStringConvertible {
     case portGroupNotFound(label: String, host: String, existing: [String])
     case duplicatePortGroup(label: String, host: String)
+    /// A port group cannot be removed while VM NICs are plugged into it (ESXi refuses too).
+    case portGroupInUse(label: String, host: String, vms: [String])
     case invalidPortGroup(label: String, reason: String)
     case macInUse(mac: MACAddress, vm: String, usedBy: String, host: String)
     case ipInUse(ip: IPv4Address, vm: String, usedBy: String, host: String)
@@ -40,6 +42,10 @@ public enum VirtualSwitchError: Error, Hashable, Sendable, CustomStringConvertib
             return "port group \"\(label)\" not found on \(host) (it has: \(list))\(caseHint)"
         case let .duplicatePortGroup(label, host):
             return "port group \"\(label)\" already exists on \(host)"
+        case let .portGroupInUse(label, host, vms):
+            let list = vms.map { "\"\($0)\"" }.joined(separator: ", ")
+            let noun = vms.count == 1 ? "VM" : "VMs"
+            return "port group \"\(label)\" on \(host) is in use by \(noun) \(list); power \(vms.count == 1 ? "it" : "them") off or migrate \(vms.count == 1 ? "it" : "them") to another host first"
         case let .invalidPortGroup(label, reason):
             return "port group \"\(label)\": \(reason)"
         case let .macInUse(mac, vm, usedBy, host):
@@ -90,6 +96,16 @@ public struct VirtualSwitch: Sendable {
         guard group.vlanID <= 4094 else { throw .invalidPortGroup(label: group.label, reason: "VLAN id \(group.vlanID) is outside 0...4094") }
         guard portGroup(labelled: group.label) == nil else { throw .duplicatePortGroup(label: group.label, host: hostName) }
         portGroups.append(group)
+    }
+
+    /// Removes the port group labelled exactly `label`; refused while a VM NIC is plugged into it.
+    public mutating func removePortGroup(labelled label: String) throws(VirtualSwitchError) {
+        guard let index = portGroups.firstIndex(where: { $0.label == label }) else {
+            throw .portGroupNotFound(label: label, host: hostName, existing: portGroups.map(\.label))
+        }
+        let users = ports.filter { $0.portGroup == label }.map(\.vmName)
+        guard users.isEmpty else { throw .portGroupInUse(label: label, host: hostName, vms: users) }
+        portGroups.remove(at: index)
     }
 
     /// The port group whose label is exactly `label` (case-sensitive).

@@ -48,6 +48,12 @@ public struct WorkloadSpec: Hashable, Sendable, Codable, CustomStringConvertible
     /// The highest rate accepted: 10 million pages/s (about 40 GB/s of dirtying).
     public static let maximumPagesPerSecond: Double = 10_000_000
 
+    /// Pages in one MiB: a dirty rate of 1 MiB/s is 256 page writes per second.
+    public static let pagesPerMebibyte = 1_048_576 / GuestMemory.pageSize
+
+    /// The highest dirty rate accepted, in MiB/s (`maximumPagesPerSecond` in MiB).
+    public static let maximumMebibytesPerSecond = maximumPagesPerSecond / Double(pagesPerMebibyte)
+
     /// Preset names in the order they are offered in messages.
     public static let presetNames = ["idle", "web", "db"]
 

@@ -22,7 +22,7 @@ struct RequestCodecTests {
     @Test func hostCommandsAreTheOnesItServes() {
         #expect(HostRequest.commands == ["host-info", "power-on", "power-off", "list-vms", "vm-stats", "migrate-prepare",
                                          "migrate-send", "migration-status", "migration-resolve", "migrate-cancel",
-                                         "datastore-probe", "vmotion-reach"])
+                                         "datastore-probe", "vmotion-reach", "port-group-add", "port-group-remove"])
     }
 
     @Test(arguments: [
@@ -53,6 +53,8 @@ struct RequestCodecTests {
             .vmStats(vm: "web01"), .migratePrepare(arguments: prepare), .migrateSend(arguments: send),
             .migrationStatus(id: "m1"), .migrationResolve(id: "m1", decision: .keep), .migrateCancel(id: "m1"),
             .datastoreProbe(datastore: "ds01", file: ".probe"), .vmotionReach(address: IPv4Address("192.168.100.12")!),
+            .powerOn(vm: "web01", datastore: "ds01", dirtyRate: try DirtyRate(mebibytesPerSecond: 64)),
+            .addPortGroup(label: "Production"), .removePortGroup(label: "Test"),
         ]
         #expect(Set(requests.map(\.command)) == Set(HostRequest.commands), "one sample per command")
         for request in requests {
@@ -60,6 +62,44 @@ struct RequestCodecTests {
             #expect(back == request, "\(line)")
             #expect(line.hasPrefix("{\"\(request.command)\":"))
         }
+    }
+
+    @Test(arguments: [
+        (HostRequest.powerOn(vm: "web01", datastore: "ds01"), #"{"power-on":{"datastore":"ds01","vm":"web01"}}"#),
+        (.powerOn(vm: "web01", datastore: "ds01", dirtyRate: try! DirtyRate(mebibytesPerSecond: 0)),
+         #"{"power-on":{"datastore":"ds01","dirty-rate":0,"vm":"web01"}}"#),
+        (.powerOn(vm: "web01", datastore: "ds01", dirtyRate: try! DirtyRate(mebibytesPerSecond: 64.5)),
+         #"{"power-on":{"datastore":"ds01","dirty-rate":64.5,"vm":"web01"}}"#),
+        (.addPortGroup(label: "Production"), #"{"port-group-add":{"label":"Production"}}"#),
+        (.removePortGroup(label: "Production"), #"{"port-group-remove":{"label":"Production"}}"#),
+    ])
+    func powerOnAndPortGroupLines(request: HostRequest, line: String) throws {
+        let (encoded, back) = try roundTrip(request)
+        #expect(encoded == line)
+        #expect(back == request)
+    }
+
+    /// A dirty rate a client hands the host is range-checked on decoding, like the CLI's `--dirty-rate`.
+    @Test(arguments: [
+        ("-1", "--dirty-rate must be a finite number of MiB/s between 0 and 39062.5, not -1"),
+        ("1e300", "--dirty-rate must be a finite number of MiB/s between 0 and 39062.5, not 1e+300"),
+        ("39063", "--dirty-rate must be a finite number of MiB/s between 0 and 39062.5, not 39063"),
+    ])
+    func hostileDirtyRatesAreRefused(value: String, message: String) {
+        let line = #"{"power-on":{"vm":"web01","datastore":"ds01","dirty-rate":"# + value + "}}"
+        #expect(ControlLine.decode(HostRequest.self, from: Data(line.utf8)).failureValue
+                == ControlError(.invalidArgument, "power-on: \(message)"))
+        let text = #"{"power-on":{"vm":"web01","datastore":"ds01","dirty-rate":"fast"}}"#
+        #expect(ControlLine.decode(HostRequest.self, from: Data(text.utf8)).failureValue?.code == .invalidArgument)
+    }
+
+    @Test func dirtyRateIsCheckedWhenMade() throws {
+        #expect(throws: ConfigurationError("--dirty-rate must be a finite number of MiB/s between 0 and 39062.5, not nan")) {
+            try DirtyRate(mebibytesPerSecond: .nan)
+        }
+        let rate = try DirtyRate(mebibytesPerSecond: 64)
+        #expect(rate.applied(to: .web).pagesPerSecond == 16_384)
+        #expect(rate.description == "64 MiB/s")
     }
 
     @Test func migrationIdAndSecretTravelAsText() throws {

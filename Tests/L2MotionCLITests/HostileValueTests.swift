@@ -20,13 +20,14 @@ struct NumericOption: Sendable, CustomStringConvertible {
     let option: String
     /// Whether 0 is a documented value of this option (then 0 is not hostile for it).
     let zeroIsDocumented: Bool
-    var description: String { "\(verb.first!) \(option)" }
+    var description: String { "\(verb.prefix(verb.first == "vm" ? 2 : 1).joined(separator: " ")) \(option)" }
 
     static let migrate = ["migrate", "web01", "--to", "esx02"]
     static let demo = ["demo"]
     static let switchVerb = ["switch", "sw", "--port", "name=p1,netns=ns1,ifname=eth0"]
     static let host = ["host", "esx01", "--vmk-address", "192.168.100.11"]
     static let pingTest = ["ping-test"]
+    static let powerOn = ["vm", "power-on", "web01", "--datastore", "ds01", "--host", "esx01"]
 
     static let all: [NumericOption] = [
         .init(verb: migrate, option: "--downtime", zeroIsDocumented: false),
@@ -42,6 +43,8 @@ struct NumericOption: Sendable, CustomStringConvertible {
         .init(verb: demo, option: "--memory", zeroIsDocumented: false),
         .init(verb: demo, option: "--touched", zeroIsDocumented: true),
         .init(verb: demo, option: "--ping-interval", zeroIsDocumented: false),
+        .init(verb: demo, option: "--dirty-rate", zeroIsDocumented: true),
+        .init(verb: powerOn, option: "--dirty-rate", zeroIsDocumented: true),
         .init(verb: switchVerb, option: "--snaplen", zeroIsDocumented: false),
         .init(verb: switchVerb, option: "--aging", zeroIsDocumented: false),
         .init(verb: switchVerb, option: "--busy-poll-us", zeroIsDocumented: true),
@@ -86,6 +89,34 @@ struct HostileValueTests {
         #expect(refusal(NumericOption.migrate + ["--encryption=sometimes"])?.contains("--encryption") == true)
         #expect(refusal(NumericOption.demo + ["--memory=64", "--touched=128"])
                 == "--touched 128 MiB is more than --memory 64 MiB")
+    }
+
+    @Test func dirtyRateSaysWhatToType() {
+        #expect(refusal(NumericOption.powerOn + ["--dirty-rate=-1"])
+                == "--dirty-rate must be a finite number of MiB/s between 0 and 39062.5, not -1")
+        #expect(refusal(NumericOption.demo + ["--dirty-rate=40000"])
+                == "--dirty-rate must be a finite number of MiB/s between 0 and 39062.5, not 40000")
+        #expect(refusal(NumericOption.powerOn + ["--dirty-rate=inf"])
+                == "--dirty-rate must be a finite number of MiB/s between 0 and 39062.5, not inf")
+        for accepted in ["0", "0.5", "64", "39062.5"] {
+            #expect(refusal(NumericOption.powerOn + ["--dirty-rate", accepted]) == nil, "\(accepted)")
+            #expect(refusal(NumericOption.demo + ["--dirty-rate", accepted]) == nil, "\(accepted)")
+        }
+    }
+
+    /// `host` runs a host by default and also holds `port-group add|remove`: both parse.
+    @Test func hostRunsByDefaultAndEditsPortGroups() throws {
+        let run = try L2Motion.parseAsRoot(NumericOption.host)
+        #expect((run as? HostRunCommand)?.name == "esx01")
+        #expect(try L2Motion.parseAsRoot(["host", "run", "port-group", "--vmk-address", "192.168.100.11"]) is HostRunCommand,
+                "a host named like a subcommand still runs with `host run`")
+        let remove = try L2Motion.parseAsRoot(["host", "port-group", "remove", "Production", "--host", "esx02", "--lab", "t1"])
+        #expect((remove as? PortGroupCommand.Remove)?.label == "Production")
+        #expect((remove as? PortGroupCommand.Remove)?.target.path == "/run/l2motion/t1/host-esx02.sock")
+        #expect(try L2Motion.parseAsRoot(["host", "port-group", "add", "Test", "--host", "esx02"]) is PortGroupCommand.Add)
+        #expect(refusal(["host", "port-group", "add", "", "--host", "esx02"])
+                == "the port group label must not be empty; give it like Production")
+        #expect(refusal(["host", "port-group", "remove", "Production"])?.contains("--host") == true)
     }
 
     @Test(arguments: ["mtu=inf", "mtu=1e20", "mtu=-1", "mtu=0", "mtu=", "mtu=nan"])

@@ -48,21 +48,25 @@ public struct VMSummary: Codable, Sendable {
     public var memoryMiB: Int
     public var portGroup: String
     public var datastore: String
+    /// The workload as it runs: its preset, its rate (after any `--dirty-rate`, before any throttle),
+    /// working set and pattern.
+    public var workload: WorkloadSpec
     public var statistics: VMStatistics
 
     public init(name: String, mac: MACAddress, ip: IPv4Interface, memoryMiB: Int, portGroup: String, datastore: String,
-                statistics: VMStatistics) {
+                workload: WorkloadSpec, statistics: VMStatistics) {
         self.name = name
         self.mac = mac
         self.ip = ip
         self.memoryMiB = memoryMiB
         self.portGroup = portGroup
         self.datastore = datastore
+        self.workload = workload
         self.statistics = statistics
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, mac, ip, datastore, statistics
+        case name, mac, ip, datastore, workload, statistics
         case memoryMiB = "memory_mib"
         case portGroup = "port_group"
     }

@@ -1,12 +1,15 @@
+import L2Guest
 import L2Wire
 
 /// Everything a host daemon's control socket serves, one case per command, typed arguments.
-/// On the wire: `{"power-on":{"vm":"web01","datastore":"ds01"}}`, `{"host-info":{}}`.
+/// On the wire: `{"power-on":{"vm":"web01","datastore":"ds01"}}`, `{"host-info":{}}`,
+/// `{"port-group-remove":{"label":"Production"}}`.
 public enum HostRequest: ControlRequestKind, Equatable {
     /// The host's name, interfaces, memory, port groups, datastores and VMs → `HostInfo`.
     case hostInfo
-    /// Power on a VM from a datastore → `VMSummary`.
-    case powerOn(vm: String, datastore: String)
+    /// Power on a VM from a datastore, its workload writing at `dirtyRate` if given (else at its
+    /// preset's rate) → `VMSummary`.
+    case powerOn(vm: String, datastore: String, dirtyRate: DirtyRate? = nil)
     /// Power off a VM → `Nothing`.
     case powerOff(vm: String)
     /// The VMs here; `scan: false` skips the memory scan (cheap, for look-ups) → `[VMSummary]`.
@@ -27,6 +30,11 @@ public enum HostRequest: ControlRequestKind, Equatable {
     case datastoreProbe(datastore: String, file: String)
     /// Whether the vMotion interface reaches an address → `ReachResult`.
     case vmotionReach(address: IPv4Address)
+    /// Add a port group to the host's virtual switch (`esxcli network vswitch standard portgroup add`)
+    /// → the port groups now, `[PortGroup]`.
+    case addPortGroup(label: String)
+    /// Remove a port group no VM on this host uses → the port groups now, `[PortGroup]`.
+    case removePortGroup(label: String)
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case hostInfo = "host-info"
@@ -41,6 +49,13 @@ public enum HostRequest: ControlRequestKind, Equatable {
         case migrateCancel = "migrate-cancel"
         case datastoreProbe = "datastore-probe"
         case vmotionReach = "vmotion-reach"
+        case addPortGroup = "port-group-add"
+        case removePortGroup = "port-group-remove"
+    }
+
+    enum PowerOnCodingKeys: String, CodingKey {
+        case vm, datastore
+        case dirtyRate = "dirty-rate"
     }
 
     public static let daemon = "host"
@@ -60,6 +75,8 @@ public enum HostRequest: ControlRequestKind, Equatable {
         case .migrateCancel: .migrateCancel
         case .datastoreProbe: .datastoreProbe
         case .vmotionReach: .vmotionReach
+        case .addPortGroup: .addPortGroup
+        case .removePortGroup: .removePortGroup
         }
         return key.rawValue
     }
@@ -68,7 +85,9 @@ public enum HostRequest: ControlRequestKind, Equatable {
 /// The host's calls, each with its reply type.
 public enum HostCall {
     public static let hostInfo = ControlCall<HostRequest, HostInfo>(.hostInfo)
-    public static func powerOn(_ vm: String, datastore: String) -> ControlCall<HostRequest, VMSummary> { .init(.powerOn(vm: vm, datastore: datastore)) }
+    public static func powerOn(_ vm: String, datastore: String, dirtyRate: DirtyRate? = nil) -> ControlCall<HostRequest, VMSummary> {
+        .init(.powerOn(vm: vm, datastore: datastore, dirtyRate: dirtyRate))
+    }
     public static func powerOff(_ vm: String) -> ControlCall<HostRequest, Nothing> { .init(.powerOff(vm: vm)) }
     public static func listVMs(scan: Bool = true) -> ControlCall<HostRequest, [VMSummary]> { .init(.listVMs(scan: scan)) }
     public static func vmStats(_ vm: String) -> ControlCall<HostRequest, VMSummary> { .init(.vmStats(vm: vm)) }
@@ -79,4 +98,6 @@ public enum HostCall {
     public static func migrateCancel(_ id: String) -> ControlCall<HostRequest, Nothing> { .init(.migrateCancel(id: id)) }
     public static func datastoreProbe(_ datastore: String, file: String) -> ControlCall<HostRequest, ProbeResult> { .init(.datastoreProbe(datastore: datastore, file: file)) }
     public static func vmotionReach(_ address: IPv4Address) -> ControlCall<HostRequest, ReachResult> { .init(.vmotionReach(address: address)) }
+    public static func addPortGroup(_ label: String) -> ControlCall<HostRequest, [PortGroup]> { .init(.addPortGroup(label: label)) }
+    public static func removePortGroup(_ label: String) -> ControlCall<HostRequest, [PortGroup]> { .init(.removePortGroup(label: label)) }
 }

@@ -1,3 +1,5 @@
+import L2Guest
+
 /// The accepted range of one number a user can type (a CLI option, a topology field, a control
 /// argument), checked once at the edge so that nothing behind it can trap on a conversion: `inf`, `nan`,
 /// `1e20` and negatives are refused with a message naming the option and the range.
@@ -57,6 +59,8 @@ public enum Limits {
     public static let holdMs = NumericLimit("hold-ms", "milliseconds", 0...600_000, integral: true)
     public static let vmMemory = NumericLimit("--memory", "MiB", 1...1_048_576, integral: true)
     public static let vmTouched = NumericLimit("--touched", "MiB", 0...1_048_576, integral: true)
+    /// How hard a VM's workload writes (overrides its preset's rate); 0 writes nothing.
+    public static let dirtyRate = NumericLimit("--dirty-rate", "MiB/s", 0...WorkloadSpec.maximumMebibytesPerSecond)
     public static let pingInterval = NumericLimit("--ping-interval", "milliseconds", 1...60_000)
     public static let pingSeconds = NumericLimit("--seconds", "seconds", 0.1...1_000_000)
     // switch

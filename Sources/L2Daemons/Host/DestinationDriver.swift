@@ -78,7 +78,7 @@ struct DestinationDriver {
             self.id = id
             self.expectation = expectation
             key = id.description
-            let labels = Set(host.settings.portGroups.map(\.label))
+            let labels = Set(host.portGroupLabels())
             let free = host.stateLock.withLock { host.inventory.freeMemoryMiB }
             destination = MigrationDestination(settings: MigrationDestinationSettings(
                 migrationID: id, secret: expectation.secret, encryption: expectation.encryption, maxMemoryBytes: UInt64(max(free, 0)) << 20, portGroups: labels,

@@ -8,8 +8,8 @@ extension HostDaemon {
             switch request {
             case .hostInfo:
                 return .result(info())
-            case let .powerOn(vm, datastore):
-                return .result(try powerOn(vm: vm, datastore: datastore))
+            case let .powerOn(vm, datastore, dirtyRate):
+                return .result(try powerOn(vm: vm, datastore: datastore, dirtyRate: dirtyRate))
             case let .powerOff(vm):
                 try powerOff(vm: vm)
                 return .done
@@ -33,6 +33,10 @@ extension HostDaemon {
                 return .result(try migrations.probe(datastore: datastore, file: file))
             case let .vmotionReach(address):
                 return .result(migrations.reach(address))
+            case let .addPortGroup(label):
+                return .result(try addPortGroup(label: label))
+            case let .removePortGroup(label):
+                return .result(try removePortGroup(label: label))
             }
         } catch {
             return .failure(ControlError(wrapping: error))

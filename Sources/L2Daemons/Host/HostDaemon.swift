@@ -162,9 +162,11 @@ public final class HostDaemon: @unchecked Sendable {
     }
 
     /// Reads the VM's configuration from the datastore, admits it and boots it; all or nothing.
-    func powerOn(vm name: String, datastore datastoreName: String) throws -> VMSummary {
+    /// `dirtyRate` replaces the workload's rate for this power-on (the file on the datastore is left as it is).
+    func powerOn(vm name: String, datastore datastoreName: String, dirtyRate: DirtyRate? = nil) throws -> VMSummary {
         let store = try datastore(named: datastoreName)
-        let configuration = try store.loadConfiguration(of: name)
+        var configuration = try store.loadConfiguration(of: name)
+        if let dirtyRate { configuration.workload = dirtyRate.applied(to: configuration.workload) }
         let machine: VirtualMachine
         try stateLock.withLock {
             do { try inventory.check(configuration) } catch { throw ControlError(.refused, "\(error)") }
@@ -185,7 +187,7 @@ public final class HostDaemon: @unchecked Sendable {
             throw ConfigurationError("\(error)")
         }
         for frame in frames { sendFromVM(frame, source: hosted.mac) }
-        logger.info("powered on \(name) (\(configuration.mac), \(configuration.ip)) from datastore \(datastoreName)")
+        logger.info("powered on \(name) (\(configuration.mac), \(configuration.ip)) from datastore \(datastoreName), workload \(configuration.workload.rateSummary)")
         return summary(of: hosted)
     }
 
@@ -216,8 +218,11 @@ public final class HostDaemon: @unchecked Sendable {
 
     func summary(of hosted: HostedVM, scanMemory: Bool = true) -> VMSummary {
         let configuration = hosted.configuration
+        // The running workload's spec, not the configuration's: a VM that arrived by migration runs the
+        // source's workload (its `--dirty-rate` included), while its configuration is the datastore's.
+        let (figures, workload) = hosted.with { ($0.statisticsWithoutScan(), $0.workload.spec) }
+        var statistics = figures
         // The scan of guest memory runs outside the VM's lock, so the VM keeps answering meanwhile.
-        var statistics = hosted.with { $0.statisticsWithoutScan() }
         if scanMemory {
             let memory = hosted.memory
             let backed = PageResidency.populated(base: UnsafeRawPointer(memory.base), pageCount: memory.pageCount)
@@ -225,15 +230,16 @@ public final class HostDaemon: @unchecked Sendable {
         }
         statistics.framesDroppedWhileStunned = hosted.framesDroppedWhileStunned
         return VMSummary(name: configuration.name, mac: configuration.mac, ip: configuration.ip, memoryMiB: configuration.memoryMiB,
-                         portGroup: configuration.portGroup, datastore: hosted.datastore, statistics: statistics)
+                         portGroup: configuration.portGroup, datastore: hosted.datastore, workload: workload, statistics: statistics)
     }
 
     func info() -> HostInfo {
-        stateLock.withLock {
+        let groups = portGroups()
+        return stateLock.withLock {
             HostInfo(name: settings.name, pid: getpid(), uplink: settings.uplink, vmkernel: settings.vmkernel,
                      vmkernelAddress: settings.vmkernelAddress.description, migrationPort: settings.migrationPort,
                      memoryLimitMiB: settings.memoryLimitMiB, memoryFreeMiB: inventory.freeMemoryMiB,
-                     portGroups: inventory.virtualSwitch.portGroups, datastores: settings.datastores, vms: vms.keys.sorted())
+                     portGroups: groups, datastores: settings.datastores, vms: vms.keys.sorted())
         }
     }
 }

@@ -13,6 +13,8 @@ public struct HostSettings: Sendable {
     public var vmkernelAddress: IPv4Address
     public var migrationPort: UInt16
     public var memoryLimitMiB: Int
+    /// The port groups the host starts with. They can change while it runs (`port-group-add`,
+    /// `port-group-remove`): read the current set with `HostDaemon.portGroups()`, never from here.
     public var portGroups: [PortGroup]
     /// Datastore name → directory. A shared datastore is the same directory under the same name on several hosts.
     public var datastores: [String: String]

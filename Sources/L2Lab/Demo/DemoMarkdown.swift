@@ -1,4 +1,5 @@
 import Foundation
+import L2Guest
 
 /// The human report (`report.md`): summary, migrations with their rounds, ping continuity, the UDP
 /// counter, the capture files with display filters, and the timeline picture.
@@ -10,7 +11,7 @@ public enum DemoMarkdown {
         lines.append(report.passed ? "**Passed**: no ping lost, the UDP counter continued, the VM moved."
                                    : "**Failed**: " + report.problems.joined(separator: "; "))
         lines.append("")
-        lines.append("VM \(report.vm): \(report.memoryMiB) MiB, \(report.touchedMiB) MiB touched, workload `\(report.workload)`.")
+        lines.append("VM \(report.vm): \(report.memoryMiB) MiB, \(report.touchedMiB) MiB touched, workload `\(report.workload)`\(report.dirtyRateMiBPerSecond.map { " at \(WorkloadSpec.formatMebibytes($0)) MiB/s" } ?? "").")
         lines.append("")
         lines.append("![timeline](timeline.svg)")
         for migration in [report.migration] + (report.back.map { [$0] } ?? []) {

@@ -26,6 +26,8 @@ public struct DemoReport: Codable, Sendable {
     public var memoryMiB: Int
     public var touchedMiB: Int
     public var workload: String
+    /// The workload's rate in MiB/s (its preset's, or `--dirty-rate`); nil in reports written before it was recorded.
+    public var dirtyRateMiBPerSecond: Double?
     public var startedAtNs: UInt64
     public var migration: MigrationReport
     public var back: MigrationReport?
@@ -40,6 +42,7 @@ public struct DemoReport: Codable, Sendable {
         case memoryMiB = "memory_mib"
         case touchedMiB = "touched_mib"
         case startedAtNs = "started_at_ns"
+        case dirtyRateMiBPerSecond = "dirty_rate_mib_s"
         case udpCounter = "udp_counter"
     }
 

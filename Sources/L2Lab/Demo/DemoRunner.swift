@@ -11,6 +11,8 @@ public struct DemoOptions: Sendable {
     public var memoryMiB: Int?
     public var touchedMiB: Int?
     public var workload: String?
+    /// Replaces the workload's rate (its working set and pattern stay).
+    public var dirtyRate: DirtyRate?
     public var pingIntervalMs: Double = 10
     public var udpIntervalMs: Double = 20
     public var back = false
@@ -55,6 +57,7 @@ public struct DemoRunner {
         }
         if let touched = options.touchedMiB { topology.vms[0].touchedMiB = touched }
         if let workload = options.workload { topology.vms[0].workload = workload }
+        if let dirtyRate = options.dirtyRate { topology.vms[0].dirtyRate = dirtyRate.mebibytesPerSecond }
         topology.overrideCaptures(format: options.captureFormat, egressRecords: options.egressRecords ? true : nil)
         let problems = TopologyValidator.problems(in: topology)
         guard problems.isEmpty else { throw TopologyError(source: "for the demo", problems: problems) }
@@ -147,6 +150,7 @@ public struct DemoRunner {
         let vmotion = topology.hosts.first?.vmotion ?? "vmotion"
         let report = DemoReport(
             lab: topology.name, vm: vm.name, memoryMiB: vm.memoryMiB, touchedMiB: vm.touchedMiB, workload: vm.workload,
+            dirtyRateMiBPerSecond: vm.workloadSpec.mebibytesPerSecond,
             startedAtNs: startedAt, migration: first, back: back, ping: pingReport, udpCounter: udpReport,
             captures: .init(directory: directory, pswitch: state.capturePath(of: production), vmotion: state.capturePath(of: vmotion),
                             reportJSON: "\(directory)/report.json", reportMarkdown: "\(directory)/report.md",

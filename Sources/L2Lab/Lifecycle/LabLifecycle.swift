@@ -116,14 +116,18 @@ public enum LabLifecycle {
         }
     }
 
+    /// Powers each VM on where the topology puts it, its `dirty-rate` (if any) passed with the power-on:
+    /// the datastore's configuration names the preset, as `vm power-on --dirty-rate` would leave it.
     private static func powerOnVMs(_ state: LabState, progress: (String) -> Void) throws {
         for vm in state.topology.vms {
+            let summary: VMSummary
             do {
-                _ = try ControlClient.call(state.folder.hostSocket(vm.host), HostCall.powerOn(vm.name, datastore: vm.datastore))
+                let rate = try vm.dirtyRate.map { try DirtyRate(mebibytesPerSecond: $0) }
+                summary = try ControlClient.call(state.folder.hostSocket(vm.host), HostCall.powerOn(vm.name, datastore: vm.datastore, dirtyRate: rate))
             } catch {
                 throw LabError("could not power on \(vm.name) on \(vm.host): \(error)")
             }
-            progress("vm \(vm.name): \(vm.mac) \(vm.ip) on \(vm.host), \(vm.memoryMiB) MiB (\(vm.touchedMiB) MiB touched), workload \(vm.workload)")
+            progress("vm \(vm.name): \(vm.mac) \(vm.ip) on \(vm.host), \(vm.memoryMiB) MiB (\(vm.touchedMiB) MiB touched), workload \(summary.workload.rateSummary)")
         }
     }
 

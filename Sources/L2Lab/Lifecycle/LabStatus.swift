@@ -1,6 +1,7 @@
 import Foundation
 import L2Control
 import L2Edge
+import L2Guest
 import L2Switch
 
 /// A running lab at a glance: its processes, where each VM runs, the switches' MAC tables.
@@ -17,10 +18,12 @@ public struct LabStatus: Codable, Sendable {
         public var state: String
         public var ip: String
         public var mac: String
+        /// The workload as it runs: `web at 64 MiB/s`.
+        public var workload: String
         public var udpCounter: UInt64
 
         enum CodingKeys: String, CodingKey {
-            case name, host, state, ip, mac
+            case name, host, state, ip, mac, workload
             case udpCounter = "udp_counter"
         }
     }
@@ -48,7 +51,7 @@ public struct LabStatus: Codable, Sendable {
         for host in state.topology.hosts {
             guard let list = try? ControlClient.call(state.folder.hostSocket(host.name), HostCall.listVMs()) else { continue }
             vms += list.map { VMRow(name: $0.name, host: host.name, state: $0.statistics.state.rawValue, ip: $0.ip.description,
-                                    mac: $0.mac.description, udpCounter: $0.statistics.udpCounter) }
+                                    mac: $0.mac.description, workload: $0.workload.rateSummary, udpCounter: $0.statistics.udpCounter) }
         }
         var tables: [String: [MACTableEntrySnapshot]] = [:]
         for node in state.topology.switches {

@@ -71,7 +71,7 @@ public struct MigrationCoordinator: Sendable {
         checks.append("shared storage: datastore \(summary.datastore) is the same folder on \(source) and \(destination)")
 
         guard destinationInfo.portGroups.contains(where: { $0.label == summary.portGroup }) else {
-            let labels = destinationInfo.portGroups.map { "\"\($0.label)\"" }.joined(separator: ", ")
+            let labels = destinationInfo.portGroups.isEmpty ? "no port groups" : destinationInfo.portGroups.map { "\"\($0.label)\"" }.joined(separator: ", ")
             throw MigrationError("port group \"\(summary.portGroup)\" not found on \(destination) (it has: \(labels)); labels must match exactly, case included")
         }
         checks.append("port group: \"\(summary.portGroup)\" exists on \(destination)")

@@ -42,6 +42,7 @@ public enum DefaultTopology {
             touched_mib: 256
             port_group: Production
             workload: web
+            # dirty-rate: 64       # MiB/s the workload writes instead of its preset's rate (0: none)
         """
 
     /// The parsed default (it is validated by the tests; a failure here is a programming error).

@@ -1,4 +1,5 @@
 import L2Capture
+import L2Guest
 import L2Wire
 
 /// A lab as pure description — switches, client hosts, hypervisor hosts, datastores and VMs, by
@@ -175,9 +176,11 @@ public struct VMNode: Codable, Sendable, Equatable {
     public var touchedMiB: Int
     public var portGroup: String
     public var workload: String
+    /// MiB/s the workload writes instead of its preset's rate (`dirty-rate`, optional; 0: no writes).
+    public var dirtyRate: Double?
 
     public init(name: String, host: String, datastore: String, mac: MACAddress, ip: IPv4Interface, memoryMiB: Int,
-                touchedMiB: Int, portGroup: String, workload: String) {
+                touchedMiB: Int, portGroup: String, workload: String, dirtyRate: Double? = nil) {
         self.name = name
         self.host = host
         self.datastore = datastore
@@ -187,6 +190,14 @@ public struct VMNode: Codable, Sendable, Equatable {
         self.touchedMiB = touchedMiB
         self.portGroup = portGroup
         self.workload = workload
+        self.dirtyRate = dirtyRate
+    }
+
+    /// The workload the VM runs: its preset (idle if unknown; the validator refuses that) at `dirtyRate`
+    /// if given.
+    public var workloadSpec: WorkloadSpec {
+        let preset = WorkloadSpec.preset(named: workload) ?? .idle
+        return dirtyRate.map { preset.withDirtyRate(mebibytesPerSecond: $0) } ?? preset
     }
 
     enum CodingKeys: String, CodingKey {
@@ -194,6 +205,7 @@ public struct VMNode: Codable, Sendable, Equatable {
         case memoryMiB = "memory_mib"
         case touchedMiB = "touched_mib"
         case portGroup = "port_group"
+        case dirtyRate = "dirty-rate"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -207,6 +219,7 @@ public struct VMNode: Codable, Sendable, Equatable {
         touchedMiB = try container.decodeIfPresent(Int.self, forKey: .touchedMiB) ?? 0
         portGroup = try container.decode(String.self, forKey: .portGroup)
         workload = try container.decodeIfPresent(String.self, forKey: .workload) ?? "idle"
+        dirtyRate = try container.decodeIfPresent(Double.self, forKey: .dirtyRate)
     }
 }
 

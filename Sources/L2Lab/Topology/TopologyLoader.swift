@@ -38,7 +38,7 @@ public enum TopologyLoader {
         "clients": ["name", "switch", "address"],
         "hosts": ["name", "uplink", "vmotion", "vmk_address", "memory_mib", "port_groups", "datastores"],
         "datastores": ["name"],
-        "vms": ["name", "host", "datastore", "mac", "ip", "memory_mib", "touched_mib", "port_group", "workload"],
+        "vms": ["name", "host", "datastore", "mac", "ip", "memory_mib", "touched_mib", "port_group", "workload", "dirty-rate"],
     ]
 
     public static func load(path: String) throws -> Topology {

@@ -90,6 +90,9 @@ public enum TopologyValidator {
             if WorkloadSpec.preset(named: vm.workload) == nil {
                 add("\(path).workload", "unknown workload \"\(vm.workload)\"; choose one of \(WorkloadSpec.presetNames.joined(separator: ", "))")
             }
+            if let rate = vm.dirtyRate, let problem = outOfRange(rate, Limits.dirtyRate.named("dirty-rate")) {
+                add("\(path).dirty-rate", problem)
+            }
             memoryUse[host.name, default: 0] += vm.memoryMiB
         }
         for (index, host) in topology.hosts.enumerated() {
@@ -115,6 +118,10 @@ public enum TopologyValidator {
 
 /// The limit's message if `value` is out of its range, nil if it is fine.
 func outOfRange(_ value: Int, _ limit: NumericLimit) -> String? {
+    outOfRange(Double(value), limit)
+}
+
+func outOfRange(_ value: Double, _ limit: NumericLimit) -> String? {
     do { try limit.check(value) } catch { return error.message }
     return nil
 }

@@ -14,6 +14,8 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "web01's memory in MiB.") var memory: Int?
     @Option(help: "MiB of web01's memory filled with data at power-on.") var touched: Int?
     @Option(help: "web01's workload: idle, web or db.") var workload: String?
+    @Option(help: "MiB/s web01's workload writes, instead of its preset's rate (same working set and pattern; 0: no writes).")
+    var dirtyRate: Double?
     @Option(help: "Milliseconds between pings (the kernel's ping; 1 ms and up).") var pingInterval: Double = 10
     @Option(help: "A YAML topology instead of the embedded default.") var topology: String?
     @Option(help: "Where capture runs go.") var captures = "Captures"
@@ -27,6 +29,7 @@ struct DemoCommand: ParsableCommand {
         try Limits.pingInterval.validate(pingInterval)
         if let memory { try Limits.vmMemory.validate(memory) }
         if let touched { try Limits.vmTouched.validate(touched) }
+        if let dirtyRate { try Limits.dirtyRate.validate(dirtyRate) }
         if let memory, let touched, touched > memory {
             throw ValidationError("--touched \(touched) MiB is more than --memory \(memory) MiB")
         }
@@ -39,6 +42,7 @@ struct DemoCommand: ParsableCommand {
         options.memoryMiB = memory
         options.touchedMiB = touched
         options.workload = workload
+        options.dirtyRate = try dirtyRate.map { try DirtyRate(mebibytesPerSecond: $0) }
         options.pingIntervalMs = pingInterval
         options.back = back
         options.keep = keep

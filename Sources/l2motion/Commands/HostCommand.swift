@@ -6,11 +6,22 @@ import L2Edge
 import L2Guest
 import L2Wire
 
-/// `l2motion host NAME ...`: runs one emulated hypervisor host in the foreground, inside its own
-/// network namespace (start it with `ip netns exec NS l2motion host ...`).
+/// `l2motion host ...`: runs a host (`l2motion host NAME ...`, the default subcommand `run`) or edits a
+/// running one (`l2motion host port-group add|remove`). A host named like a subcommand (`run`,
+/// `port-group`, `help`) is started with `l2motion host run NAME ...`.
 struct HostCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "host",
+        abstract: "Run an emulated hypervisor host, or change a running host's port groups.",
+        subcommands: [HostRunCommand.self, PortGroupCommand.self],
+        defaultSubcommand: HostRunCommand.self)
+}
+
+/// `l2motion host [run] NAME ...`: runs one emulated hypervisor host in the foreground, inside its own
+/// network namespace (start it with `ip netns exec NS l2motion host ...`).
+struct HostRunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
         abstract: "Run an emulated hypervisor host (in its network namespace) until SIGINT/SIGTERM.")
 
     @Argument(help: "The host's name, e.g. esx01.") var name: String

@@ -78,8 +78,8 @@ struct LabCommand: ParsableCommand {
             print("lab \(status.name), up since \(status.createdAt), captures in \(status.captureDirectory)")
             printTable(["PROCESS", "PID", "STATE"], status.processes.map { [$0.name, String($0.pid), $0.alive ? "running" : "DEAD"] })
             print("")
-            printTable(["VM", "HOST", "STATE", "IP", "MAC", "UDP COUNTER"], status.vms.map {
-                [$0.name, $0.host, $0.state, $0.ip, $0.mac, String($0.udpCounter)]
+            printTable(["VM", "HOST", "STATE", "IP", "MAC", "WORKLOAD", "UDP COUNTER"], status.vms.map {
+                [$0.name, $0.host, $0.state, $0.ip, $0.mac, $0.workload, String($0.udpCounter)]
             })
             for (switchName, rows) in status.macTables.sorted(by: { $0.key < $1.key }) {
                 print("\nMAC table \(switchName)")

@@ -30,13 +30,20 @@ struct VMCommand: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "power-on", abstract: "Power on a VM from a datastore.")
         @Argument(help: "The VM's name.") var vm: String
         @Option(help: "The datastore holding the VM's folder.") var datastore: String
+        @Option(help: "MiB/s the VM's workload writes, instead of its preset's rate (same working set and pattern; 0: no writes; 1 MiB/s = 256 pages/s).")
+        var dirtyRate: Double?
         @OptionGroup var target: HostTarget
         @OptionGroup var output: OutputOptions
 
+        func validate() throws {
+            if let dirtyRate { try Limits.dirtyRate.validate(dirtyRate) }
+        }
+
         func run() throws {
-            let summary = try target.call(HostCall.powerOn(vm, datastore: datastore))
+            let rate = try dirtyRate.map { try DirtyRate(mebibytesPerSecond: $0) }
+            let summary = try target.call(HostCall.powerOn(vm, datastore: datastore, dirtyRate: rate))
             if output.json { return try printJSON(summary) }
-            print("\(summary.name) is \(summary.statistics.state) on \(target.host): \(summary.mac) \(summary.ip), \(summary.memoryMiB) MiB, port group \"\(summary.portGroup)\"")
+            print("\(summary.name) is \(summary.statistics.state) on \(target.host): \(summary.mac) \(summary.ip), \(summary.memoryMiB) MiB, port group \"\(summary.portGroup)\", workload \(summary.workload.rateSummary)")
         }
     }
 
@@ -59,9 +66,9 @@ struct VMCommand: ParsableCommand {
         func run() throws {
             let rows = try target.call(HostCall.listVMs())
             if output.json { return try printJSON(rows) }
-            printTable(["VM", "STATE", "MAC", "IP", "MEMORY", "TOUCHED", "DIRTY/S", "THROTTLE", "UDP COUNTER"], rows.map {
+            printTable(["VM", "STATE", "MAC", "IP", "MEMORY", "TOUCHED", "WORKLOAD", "DIRTY/S", "THROTTLE", "UDP COUNTER"], rows.map {
                 [$0.name, $0.statistics.state.rawValue, $0.mac.description, $0.ip.description, "\($0.memoryMiB) MiB",
-                 "\($0.statistics.pagesTouched) pages", String(format: "%.0f", $0.statistics.dirtyRate),
+                 "\($0.statistics.pagesTouched) pages", $0.workload.rateSummary, String(format: "%.0f", $0.statistics.dirtyRate),
                  "\($0.statistics.throttlePercent)%", String($0.statistics.udpCounter)]
             })
         }
