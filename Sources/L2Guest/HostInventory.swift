@@ -79,8 +79,8 @@ public struct HostInventory: Sendable {
     }
 
     /// Removes a port group; refused while a registered VM's NIC is plugged into it.
-    public mutating func removePortGroup(labelled label: String) throws(HostInventoryError) {
-        do { try virtualSwitch.removePortGroup(labelled: label) } catch { throw .network(error) }
+    public mutating func removePortGroup(labelled label: String, reserved: Set<String> = []) throws(HostInventoryError) {
+        do { try virtualSwitch.removePortGroup(labelled: label, reserved: reserved) } catch { throw .network(error) }
     }
 
     /// Releases the VM's memory and detaches its NIC.

@@ -99,11 +99,13 @@ public struct VirtualSwitch: Sendable {
     }
 
     /// Removes the port group labelled exactly `label`; refused while a VM NIC is plugged into it.
-    public mutating func removePortGroup(labelled label: String) throws(VirtualSwitchError) {
+    /// VMs in `reserved` (a migration's incoming copies, not yet connected) do not hold it: their port
+    /// keeps the label, and the migration's switchover-ack finds the port group gone.
+    public mutating func removePortGroup(labelled label: String, reserved: Set<String> = []) throws(VirtualSwitchError) {
         guard let index = portGroups.firstIndex(where: { $0.label == label }) else {
             throw .portGroupNotFound(label: label, host: hostName, existing: portGroups.map(\.label))
         }
-        let users = ports.filter { $0.portGroup == label }.map(\.vmName)
+        let users = ports.filter { $0.portGroup == label && !reserved.contains($0.vmName) }.map(\.vmName)
         guard users.isEmpty else { throw .portGroupInUse(label: label, host: hostName, vms: users) }
         portGroups.remove(at: index)
     }

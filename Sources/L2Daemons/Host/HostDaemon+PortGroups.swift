@@ -26,10 +26,13 @@ extension HostDaemon {
     }
 
     /// Removes a port group; refused if it does not exist or a VM here uses it (the message names the
-    /// VMs). Returns the port groups now.
+    /// VMs). A VM still arriving by migration does not hold it, as on ESXi, where the incoming VM's
+    /// port connects at the switchover: that migration's switchover-ack then refuses, and the VM stays
+    /// on its source. Returns the port groups now.
     func removePortGroup(label: String) throws -> [PortGroup] {
         let groups = try stateLock.withLock {
-            try Self.translate { () throws(HostInventoryError) in try inventory.removePortGroup(labelled: label) }
+            let arriving = Set(vms.values.filter { $0.with { $0.state == .migratingIn } }.map(\.name))
+            try Self.translate { () throws(HostInventoryError) in try inventory.removePortGroup(labelled: label, reserved: arriving) }
             return inventory.virtualSwitch.portGroups
         }
         logger.info("port group \"\(label)\" removed")

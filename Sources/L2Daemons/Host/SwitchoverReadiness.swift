@@ -16,7 +16,7 @@ struct SwitchoverReadiness {
         guard let vm, let spec else {
             return SwitchoverReadiness(refusal: "no memory is allocated for the VM on \(hostName)", detail: "")
         }
-        let labels = host.stateLock.withLock { host.inventory.virtualSwitch.portGroups.map(\.label) }
+        let labels = host.portGroupLabels()
         guard labels.contains(spec.portGroup) else {
             let existing = labels.isEmpty ? "none" : labels.map { "\"\($0)\"" }.joined(separator: ", ")
             return SwitchoverReadiness(refusal: "port group \"\(spec.portGroup)\" is no longer on \(hostName) (it has: \(existing)); add it back (l2motion host port-group add) and migrate again", detail: "")
