@@ -17,7 +17,7 @@ local l2motion = Proto("l2motion", "l2motion live migration")
 
 -- Protocol constants (MigrationWire, SecureChannel).
 local MAGIC = 0x4C324D56
-local VERSION = 2
+local VERSION = 3
 local HEADER_LENGTH = 12
 local MAX_PAYLOAD = 4 * 1024 * 1024
 local PAGE_SIZE = 4096
@@ -32,12 +32,13 @@ local NONCE_DESTINATION = "4c324453"  -- "L2DS": records from the destination
 local TYPE = {
     hello = 1, spec = 2, spec_accepted = 3, spec_rejected = 4, page_batch = 5, round_end = 6,
     switchover = 7, verified = 8, verify_failed = 9, resumed = 10, forwarded_frame = 11, commit = 12,
-    abort = 13,
+    abort = 13, switchover_query = 14, switchover_ready = 15, switchover_refused = 16,
 }
 local TYPE_NAMES = {
     [1] = "hello", [2] = "spec", [3] = "spec-accepted", [4] = "spec-rejected", [5] = "page-batch",
     [6] = "round-end", [7] = "switchover", [8] = "verified", [9] = "verify-failed", [10] = "resumed",
-    [11] = "forwarded-frame", [12] = "commit", [13] = "abort",
+    [11] = "forwarded-frame", [12] = "commit", [13] = "abort", [14] = "switchover-query",
+    [15] = "switchover-ready", [16] = "switchover-refused",
 }
 local ENCRYPTION_MODES = { [0] = "disabled", [1] = "opportunistic", [2] = "required" }
 local CIPHERS = { [0] = "none", [1] = "AES-256-GCM" }
@@ -107,6 +108,9 @@ local f = {
 
     resumed_ns = ProtoField.uint64("l2motion.resumed.ns", "Resumed at (ns)"),
     resumed_time = ProtoField.absolute_time("l2motion.resumed.time", "Resumed at", base.UTC),
+    arrived_ns = ProtoField.uint64("l2motion.resumed.arrived_ns", "Switchover arrived at (ns)"),
+    verified_ns = ProtoField.uint64("l2motion.resumed.verified_ns", "Digest verified at (ns)"),
+    detail = ProtoField.string("l2motion.switchover_ready.detail", "What the destination checked"),
 
     encrypted = ProtoField.bool("l2motion.encrypted", "Encrypted"),
     record_length = ProtoField.uint32("l2motion.record.length", "Ciphertext length"),
@@ -323,6 +327,12 @@ end
 payloads[TYPE.spec_rejected] = reason_payload("spec-rejected")
 payloads[TYPE.verify_failed] = reason_payload("verify-failed")
 payloads[TYPE.abort] = reason_payload("abort")
+payloads[TYPE.switchover_refused] = reason_payload("switchover-refused")
+payloads[TYPE.switchover_query] = function(r, ctx) return "switchover-query (can the destination resume at once?)" end
+payloads[TYPE.switchover_ready] = function(r, ctx)
+    local detail = r:string(f.detail, "detail")
+    return "switchover-ready: " .. (detail or "?")
+end
 
 payloads[TYPE.page_batch] = function(r, ctx)
     local round = r:uint(f.round, 4, "round")
@@ -467,6 +477,8 @@ payloads[TYPE.resumed] = function(r, ctx)
         local time = NSTime.new((ns / 1000000000):tonumber(), (ns % 1000000000):tonumber())
         r.tree:add(f.resumed_time, range, time):set_generated()
     end
+    r:add(f.arrived_ns, 8, "switchover arrival time")
+    r:add(f.verified_ns, 8, "verification time")
     return "resumed"
 end
 

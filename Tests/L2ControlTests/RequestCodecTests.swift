@@ -117,7 +117,7 @@ struct RequestCodecTests {
         ("\"downtime-ms\":300", "\"downtime-ms\":-1", "--downtime must be a finite number of milliseconds between 0.01 and 100000, not -1"),
         ("\"max-seconds\":100", "\"max-seconds\":1e20", "--max-seconds must be a finite number of seconds between 0.1 and 86400, not 1e+20"),
         ("\"max-rounds\":30", "\"max-rounds\":0", "--max-rounds must be a whole number of rounds between 1 and 10000, not 0"),
-        ("\"switchover-share\":0.1", "\"switchover-share\":2", "--switchover-share must be a finite number between 0 and 1, not 2"),
+        ("\"switchover-share\":0.001", "\"switchover-share\":2", "--switchover-share must be a finite number between 0 and 1, not 2"),
         ("\"grace-ms\":2000", "\"grace-ms\":1e19", "grace-ms must be a finite number of milliseconds between 0 and 60000, not 1e+19"),
         ("\"stall-seconds\":5", "\"stall-seconds\":0", "stall-seconds must be a finite number of seconds between 0.1 and 3600, not 0"),
         ("\"port\":8000", "\"port\":0", "--migration-port must be a whole number between 1 and 65535, not 0"),

@@ -13,7 +13,7 @@ struct DissectorIntegrationTests {
     /// What every completed migration sends in clear: hello, spec, spec-accepted, page batches,
     /// round ends, switchover, verified, resumed and commit. Forwarded frames come only when a frame
     /// for the VM reaches the source after the switchover.
-    static let completedTypes: Set<String> = ["1", "2", "3", "5", "6", "7", "8", "10", "12"]
+    static let completedTypes: Set<String> = ["1", "2", "3", "5", "6", "7", "8", "10", "12", "14", "15"]
     static let forwardedFrame = "11"
 
     @Test("the Lua dissector names every record type of a cleartext migration, adds up its pages and finds no malformed record")

@@ -65,9 +65,10 @@ private func sourceInPrecopy(pages: Int, policy: ConvergencePolicy = Convergence
     for page in 0..<pages { memory.storeUInt64(UInt64(page) << 8 | 1, at: page * GuestMemory.pageSize) }
     let spec = MigrationSpec(vmName: "web01", mac: MACAddress(0x00, 0x50, 0x56, 0x00, 0x00, 0x10), ip: IPv4Address(10, 10, 0, 10),
                              memoryBytes: UInt64(memory.byteCount), portGroup: "Production", datastore: "shared01")
-    var source = MigrationSource(spec: spec, memory: memory,
-                                 settings: MigrationSourceSettings(migrationID: testID, secret: testSecret, encryption: .disabled,
-                                                                   convergence: policy), now: 1_000_000_000)
+    var settings = MigrationSourceSettings(migrationID: testID, secret: testSecret, encryption: .disabled, convergence: policy)
+    // No destination answers on this socket pair: the policy's word is the stun (no switchover-ack).
+    settings.switchoverAck = false
+    var source = MigrationSource(spec: spec, memory: memory, settings: settings, now: 1_000_000_000)
     var destination = MigrationDestination(settings: MigrationDestinationSettings(
         migrationID: testID, secret: testSecret, encryption: .disabled, maxMemoryBytes: 1 << 30, portGroups: ["Production"]),
         now: 1_000_000_000)
