@@ -65,6 +65,9 @@ struct LiveCaptureTests {
         let (a, b) = (TestFrames.mac(0x0a), TestFrames.mac(0x0b))
         try bench.send(TestFrames.frame(to: TestFrames.broadcast, from: a, tag: 1), into: 0)  // before the reader: not streamed
         #expect(try bench.receive(from: 1) != nil)
+        // Forwarded is not yet captured: the capture thread writes the frame's record a moment later,
+        // and a reader attached before that would get it. Wait until the capture has it.
+        bench.daemon.flushCaptures()
         let (switchEnd, readerEnd) = try Self.connectionPair()
         let (reply, done) = try Self.open(bench, .captureStream(port: nil), on: switchEnd)
         guard case .success = reply else { Issue.record("refused: \(reply)"); return }
