@@ -19,6 +19,10 @@ import L2Wire
 /// `SpecAcceptance`). Once `specAccepted` chose AES-256-GCM, the messages after it travel inside
 /// `SecureChannel` records in both directions.
 ///
+/// `laneHello` (50 bytes): `id u64 u64, lane u16, HMAC-SHA256 [32]` (see `LaneHello`): the first
+/// message of each extra page connection of a migration with several lanes, always in clear; with
+/// AES-256-GCM the lane's bytes after it are `SecureChannel` records under the lane's own keys.
+///
 /// A page batch's payload is `round u32, count u32`, then `count` records of
 /// `page index u64, kind u8` followed, for kind 1 (normal), by the page's 4096 bytes, and for kind 2
 /// (zero range) by `pages u64`: that many pages from the index on are all zero. A zero page (kind 0)
@@ -45,6 +49,8 @@ public enum MigrationWire {
     public static let maxStringLength = 1024
     /// The longest forwarded or queued frame, in bytes.
     public static let maxFrameLength = 65_535
+    /// The most lanes (TCP connections carrying pages) one migration may use, lane 0 included.
+    public static let maxLanes = 16
 }
 
 /// The type byte of a migration message. An open set: unknown values print as their number.
@@ -65,11 +71,14 @@ public struct MigrationMessageType: RawRepresentable, Hashable, Sendable, Custom
     public static let forwardedFrame = Self(rawValue: 11)
     public static let commit = Self(rawValue: 12)
     public static let abort = Self(rawValue: 13)
+    /// Opens an extra lane of a multi-stream migration (types 14–16 belong to the switchover acknowledgement).
+    public static let laneHello = Self(rawValue: 17)
 
     static let names: [UInt8: String] = [
         1: "hello", 2: "spec", 3: "spec-accepted", 4: "spec-rejected", 5: "page-batch", 6: "round-end",
         7: "switchover", 8: "verified", 9: "verify-failed", 10: "resumed", 11: "forwarded-frame",
         12: "commit", 13: "abort",
+        17: "lane-hello",
     ]
 
     /// True for the types this version defines.
@@ -212,6 +221,8 @@ public enum MigrationMessage: Sendable, Equatable {
     case forwardedFrame([UInt8])
     case commit
     case abort(reason: String)
+    /// The first message of lane `hello.lane` (1 or more) of a multi-stream migration, in clear.
+    case laneHello(LaneHello)
 
     /// The message's type byte.
     public var type: MigrationMessageType {
@@ -229,6 +240,7 @@ public enum MigrationMessage: Sendable, Equatable {
         case .forwardedFrame: .forwardedFrame
         case .commit: .commit
         case .abort: .abort
+        case .laneHello: .laneHello
         }
     }
 }
