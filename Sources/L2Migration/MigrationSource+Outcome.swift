@@ -109,6 +109,7 @@ extension MigrationSource {
         result.startedAt = phase == .idle ? nil : startTime
         result.precopyStartedAt = setupDoneTime
         result.endedAt = endTime
+        attachLanes(to: &result, now: now)
         return result
     }
 
