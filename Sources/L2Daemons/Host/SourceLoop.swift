@@ -19,6 +19,8 @@ struct SourceLoop: PumpUser {
         var releaseDeadline: UInt64?
         var lastWriteProgress = SystemClock.monotonicNanoseconds()
         var lastPendingBytes = 0
+        // Lanes 1…N−1 when the migration runs over several streams (`SourceLoop+Lanes`).
+        var lanes = LaneSet()
 
         while true {
             // Carry out what the state machine asked for, in order.
@@ -77,6 +79,7 @@ struct SourceLoop: PumpUser {
                     let reason = "the destination did not acknowledge the commit (\(pump.closed ? "connection lost" : "timeout")); our copy is kept"
                     driver.outgoing.awaitCoordinator(reason: reason)
                     pump.abort()
+                    lanes.closeAll()
                     return driver.finish(status: .awaitingCoordinator, error: reason, source: source)
                 } else {
                     _ = pump.turn(timeoutMilliseconds: 1) { _ in }  // (nothing more to read: only the ack matters)
@@ -86,6 +89,7 @@ struct SourceLoop: PumpUser {
             let now = SystemClock.wallNanoseconds()
             if let outcome, lingerUntil.map({ now >= $0 }) ?? true || pump.closed {
                 pump.flushAndClose(milliseconds: 500)
+                lanes.closeAll()
                 return driver.finish(status: outcome.status, error: outcome.error, source: source)
             }
             for frame in driver.lateFrames.take() { pending += source.forwardFrame(frame, now: now) }
@@ -97,11 +101,12 @@ struct SourceLoop: PumpUser {
                 pending += handle(observed, &pump)
                 continue
             }
-            if source.wantsToProduce {
-                pump.refill { buffer in pending += source.produce(into: &buffer, budget: 1 << 20, now: now) }
-            }
-            let busy = pump.hasPendingOutput || source.wantsToProduce
-            pending += handle(pump.turn(timeoutMilliseconds: busy ? 2 : 5), &pump, pendingIsEmpty: pending.isEmpty)
+            pending += openLanes(&lanes)
+            if source.wantsToProduce { pending += produceOnLanes(&pump, &lanes, now: now) }
+            let busy = pump.hasPendingOutput || !lanes.allDrained || source.wantsToProduce
+            let (events, laneActions) = turnLanes(&pump, &lanes, timeoutMilliseconds: busy ? 2 : 5)
+            pending += handle(events, &pump, pendingIsEmpty: pending.isEmpty)
+            pending += laneActions + checkStalledLanes(&lanes)
             pending += source.tick(now: SystemClock.wallNanoseconds())
             let stillPending = pump.pendingOutputBytes
             if !pump.hasPendingOutput || stillPending != lastPendingBytes {
