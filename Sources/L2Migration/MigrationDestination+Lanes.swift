@@ -64,12 +64,11 @@ extension MigrationDestination {
     /// too far ahead, is a protocol failure.
     public mutating func receive(bytes: some Collection<UInt8>, lane: Int, now: UInt64) -> [DestinationAction] {
         guard lane != 0 else { return receive(bytes: bytes, now: now) }
-        guard phase != .discarded && phase != .awaitingCoordinator, var receiver = lanes.receivers[lane] else { return [] }
+        guard phase != .discarded && phase != .awaitingCoordinator, lanes.receivers[lane] != nil else { return [] }
         lastActivity = now
         report.bytesReceived += bytes.count
-        receiver.bytesReceived += bytes.count
-        let channelError = receiver.decoder.append(bytes, through: &receiver.channel, scratch: &receiver.opened)
-        lanes.receivers[lane] = receiver
+        // In place: a copy of the receiver out of the dictionary would copy its buffers on every read.
+        let channelError = lanes.receivers[lane]!.take(bytes)
         var actions: [DestinationAction] = []
         while phase != .discarded && phase != .awaitingCoordinator {
             let message: MigrationMessage
@@ -234,6 +233,12 @@ struct LaneReceiver: Sendable {
     var channel: SecureChannel?
     var opened: [UInt8] = []
     var bytesReceived = 0
+
+    /// Received bytes into the decoder, opened through the lane's channel when encrypted.
+    mutating func take(_ bytes: some Collection<UInt8>) -> SecureChannelError? {
+        bytesReceived += bytes.count
+        return decoder.append(bytes, through: &channel, scratch: &opened)
+    }
 }
 
 /// A round marker lane 0 received before all of its round's pages.
