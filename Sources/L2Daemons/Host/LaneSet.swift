@@ -73,6 +73,11 @@ struct LaneSet {
         return closed
     }
 
+    /// True when every extra lane has written its queue and the peer acknowledged nearly all of it.
+    var allAcknowledged: Bool {
+        lanes.values.allSatisfy { $0.pump.closed || (!$0.pump.hasPendingOutput && $0.pump.unacknowledgedBytes < 64 * 1024) }
+    }
+
     /// Extra lanes whose queued output has not moved for `timeout` ns (the peer stopped reading).
     mutating func stalled(after timeout: UInt64) -> [Int] {
         let now = SystemClock.monotonicNanoseconds()

@@ -104,6 +104,26 @@ extension SourceLoop {
         return (events, actions)
     }
 
+    /// Before the stun, as `drain` does for lane 0: waits (at most 2 s) until every extra lane's bytes
+    /// are written and nearly all acknowledged, so the final round's pieces on a lane do not queue
+    /// behind pre-copy bytes still in its socket. What lane 0 says meanwhile goes to the state machine.
+    mutating func drainLanes<Pump: MigrationPump>(_ pump: inout Pump, _ lanes: inout LaneSet) -> [SourceAction] {
+        guard !lanes.isEmpty else { return [] }
+        let deadline = SystemClock.monotonicNanoseconds() + 2_000_000_000
+        var actions: [SourceAction] = []
+        while !lanes.allAcknowledged && SystemClock.monotonicNanoseconds() < deadline && source.phase == .stunning {
+            let (events, laneActions) = turnLanes(&pump, &lanes, timeoutMilliseconds: 1)
+            for event in events {
+                switch event {
+                case let .received(bytes): actions += source.receive(bytes: bytes, now: SystemClock.wallNanoseconds())
+                case .closed: actions += source.connectionLost(now: SystemClock.wallNanoseconds())
+                }
+            }
+            actions += laneActions
+        }
+        return actions
+    }
+
     /// Extra lanes that accepted no bytes for the stall timeout are given up: before the switchover
     /// the migration fails; after it lane 0 decides.
     mutating func checkStalledLanes(_ lanes: inout LaneSet) -> [SourceAction] {

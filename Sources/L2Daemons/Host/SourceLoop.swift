@@ -32,7 +32,8 @@ struct SourceLoop: PumpUser {
                 case .stun:
                     // Pre-copy bytes still on their way would delay the switchover message behind
                     // them: let the pipe drain first (the VM keeps running; what it dirties meanwhile
-                    // goes in the final round).
+                    // goes in the final round). Every lane's pipe, with several streams.
+                    pending += drainLanes(&pump, &lanes)
                     let (drained, replies) = drain(&pump)
                     for bytes in replies { pending += source.receive(bytes: bytes, now: SystemClock.wallNanoseconds()) }
                     guard source.phase == .stunning else { break }
