@@ -37,6 +37,16 @@ public struct MigrationDecoder: Sendable {
         append(plaintext)
     }
 
+    /// Takes the bytes received but not yet returned as messages, leaving the decoder empty: a driver
+    /// that read a lane's first message hands the rest of the lane's bytes to the state machine.
+    public mutating func takeUnread() -> [UInt8] {
+        defer {
+            buffer.removeAll(keepingCapacity: true)
+            readIndex = 0
+        }
+        return Array(buffer[readIndex...])
+    }
+
     /// The error that stopped the decoder, if any.
     public var error: MigrationProtocolError? { failure }
 
@@ -186,6 +196,11 @@ public struct MigrationDecoder: Sendable {
                 throw reader.fail("a forwarded frame must be 1 to \(MigrationWire.maxFrameLength) bytes, got \(reader.remaining)")
             }
             message = .forwardedFrame(Array(try reader.take(reader.remaining, "frame")))
+        case .laneHello:
+            let id = MigrationID(high: try reader.u64("migration id"), low: try reader.u64("migration id"))
+            let lane = try reader.u16("lane")
+            let mac = Array(try reader.take(HelloAuthentication.macLength, "authentication code"))
+            message = .laneHello(LaneHello(id: id, lane: lane, mac: mac))
         default:
             throw .unknownMessageType(type.rawValue)
         }

@@ -6,6 +6,7 @@ import L2Guest
 extension MigrationDestination {
     mutating func apply(_ batch: PageBatch) {
         guard let memory else { return }
+        if settings.lanes > 1 { return applyAcrossLanes(batch, memory: memory) }
         var normal = 0
         var running = runningDigest
         receivedHashes.withUnsafeMutableBufferPointer { hashes in
@@ -58,6 +59,7 @@ extension MigrationDestination {
 
     /// The round marker: its page and byte counts must be what this round delivered.
     mutating func endRound(_ round: UInt32, pages: UInt64, bytes: UInt64) -> [DestinationAction] {
+        if markerWaitsForLanes(round, pages: pages, bytes: bytes) { return [] }
         guard round == expectedRound, pages == UInt64(roundPages), bytes == UInt64(roundBytes) else {
             return protocolFailure(.inconsistent("round \(round) ended with \(pages) pages in \(bytes) bytes; received round \(expectedRound) with \(roundPages) pages in \(roundBytes) bytes"))
         }
@@ -65,6 +67,7 @@ extension MigrationDestination {
         report.rounds += 1
         roundPages = 0
         roundBytes = 0
+        takeAheadTally()
         return []
     }
 }

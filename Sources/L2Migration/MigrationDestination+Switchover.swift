@@ -4,7 +4,7 @@ extension MigrationDestination {
     /// The switchover message: verified (the VM resumes) or refused (the copy is discarded).
     mutating func switchover(_ state: SwitchoverState) -> [DestinationAction] {
         guard let memory else { return [] }
-        guard state.finalRound + 1 == expectedRound, state.finalRound >= 1, roundPages == 0,
+        guard state.finalRound + 1 == expectedRound, state.finalRound >= 1, roundPages == 0, lanes.ahead.isEmpty,
               state.pageCount == UInt64(memory.pageCount) else {
             return protocolFailure(.inconsistent("switchover after round \(state.finalRound) for \(state.pageCount) pages; received \(expectedRound - 1) rounds for \(memory.pageCount) pages"))
         }

@@ -49,6 +49,8 @@ public struct MigrationDestination: Sendable {
     var opened: [UInt8] = []
     /// Sealing failed (the record counter ran out): the migration must stop.
     var sealFailure: SecureChannelError?
+    /// Lanes 1 and up of a migration over several connections (`MigrationDestination+Lanes`).
+    var lanes = DestinationLanes()
 
     public init(settings: MigrationDestinationSettings, now: UInt64) {
         self.settings = settings
@@ -71,7 +73,8 @@ public struct MigrationDestination: Sendable {
 
     mutating func decodeReceived(now: UInt64) -> [DestinationAction] {
         var actions: [DestinationAction] = []
-        while phase != .discarded && phase != .awaitingCoordinator {
+        // (Lane 0 stops at a round marker whose pages are still on other lanes.)
+        while phase != .discarded && phase != .awaitingCoordinator && lanes.pendingMarker == nil {
             let message: MigrationMessage
             do {
                 guard let next = try decoder.next() else { break }

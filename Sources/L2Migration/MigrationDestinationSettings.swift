@@ -15,6 +15,11 @@ public struct MigrationDestinationSettings: Sendable {
     public var datastores: Set<String>?
     /// Silence from the source longer than this before the VM resumes discards the migration.
     public var idleTimeoutNanoseconds: UInt64
+    /// Lanes the source may use, lane 0 included (from the coordinator): a lane hello for lane
+    /// `lanes` or above is refused. With more than one, round markers wait for the other lanes' pages.
+    public var lanes: Int = 1 {
+        didSet { lanes = max(1, min(lanes, MigrationWire.maxLanes)) }
+    }
 
     public init(migrationID: MigrationID, secret: MigrationSecret, encryption: MigrationEncryptionMode = .opportunistic,
                 maxMemoryBytes: UInt64, portGroups: Set<String>, datastores: Set<String>? = nil,

@@ -69,6 +69,11 @@ public enum MigrationEncoder {
             buffer.appendBigEndian(verified)
         case let .forwardedFrame(frame):
             buffer.append(contentsOf: frame)
+        case let .laneHello(hello):
+            buffer.appendBigEndian(hello.id.high)
+            buffer.appendBigEndian(hello.id.low)
+            buffer.appendBigEndian(hello.lane)
+            buffer.append(contentsOf: hello.mac)
         }
         buffer.storeBigEndian(UInt32(buffer.count - payloadStart), at: lengthOffset)
     }

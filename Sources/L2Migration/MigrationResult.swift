@@ -25,6 +25,8 @@ public struct RoundStats: Codable, Sendable, Equatable {
     public var dirtiedDuring: Int
     /// When the round started: the `now` the source was given (wall-clock ns in a real migration).
     public var startedAt: UInt64?
+    /// Bytes each lane carried in this round, lane 0 first (only when the migration used several lanes).
+    public var laneBytes: [Int]?
 
     enum CodingKeys: String, CodingKey {
         case round, pages, bytes, mbps
@@ -32,6 +34,7 @@ public struct RoundStats: Codable, Sendable, Equatable {
         case durationMs = "duration-ms"
         case dirtiedDuring = "dirtied-during"
         case startedAt = "started-at-ns"
+        case laneBytes = "lane-bytes"
     }
 
     public init(round: Int, pages: Int, zeroPages: Int, bytes: Int, durationMs: Double, mbps: Double,
@@ -120,6 +123,8 @@ public struct MigrationResult: Codable, Sendable, Equatable {
     public var switchover: SwitchoverTimeline?
     /// What the destination checked when it confirmed it could resume at once (switchover-ack).
     public var switchoverAck: String?
+    /// Each lane's bytes and rate (one entry with a single stream).
+    public var lanes: [LaneStats]?
 
     enum CodingKeys: String, CodingKey {
         case status, downtime, ram, rounds, verified, encryption, error, switchover
@@ -132,6 +137,7 @@ public struct MigrationResult: Codable, Sendable, Equatable {
         case startedAt = "started-at-ns"
         case precopyStartedAt = "precopy-started-at-ns"
         case endedAt = "ended-at-ns"
+        case lanes
     }
 
     public init(status: MigrationStatus, totalTime: Double, setupTime: Double? = nil, downtime: Double? = nil,

@@ -118,6 +118,7 @@ extension MigrationSource {
         timeline.resumedAckAt = resumedAckAt
         result.switchover = timeline.decidedAt == nil ? nil : timeline
         result.switchoverAck = acknowledgement
+        attachLanes(to: &result, now: now)
         return result
     }
 

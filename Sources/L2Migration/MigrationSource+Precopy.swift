@@ -9,12 +9,29 @@ extension MigrationSource {
     /// clean failure (the buffer must still be written first). With encryption on, the appended bytes
     /// are sealed records (the budget counts plaintext).
     public mutating func produce(into buffer: inout [UInt8], budget: Int, now: UInt64) -> [SourceAction] {
-        guard wantsToProduce else { return [] }
+        produce(lane: 0, into: &buffer, budget: budget, othersIdle: true, now: now)
+    }
+
+    /// `produce(into:budget:now:)` for one lane of several (see `MigrationSource+Lanes`): call it only
+    /// for a lane whose output has drained, with `othersIdle` true when every other lane's has too.
+    /// Lanes 1 and up get page batches of the round (sealed with the lane's keys); lane 0 also gets
+    /// the round marker and the switchover message, once the round's pages are all out and
+    /// `othersIdle`.
+    public mutating func produce(lane: Int, into buffer: inout [UInt8], budget: Int, othersIdle: Bool,
+                                 now: UInt64) -> [SourceAction] {
+        guard wantsToProduce(lane: lane) else { return [] }
+        lanes.producing = lane
+        lanes.othersIdle = othersIdle
+        defer {
+            lanes.producing = 0
+            lanes.othersIdle = true
+        }
         let final = finalRound != nil
+        let producedRound = UInt32(round)
         let start = buffer.count
         let pieceBudget = final ? min(budget, Self.finalPieceBytes) : budget
         let done: Bool
-        if channel != nil {
+        if lane == 0 ? channel != nil : lanes.channels[lane] != nil {
             // Borrow the scratch buffer (keeps its capacity across calls).
             var plaintext: [UInt8] = []
             swap(&plaintext, &scratch)
@@ -22,12 +39,18 @@ extension MigrationSource {
             done = writePiece(into: &plaintext, budget: pieceBudget)
             buffer.reserveCapacity(start + plaintext.count
                 + (plaintext.count / SecureChannel.defaultMaxRecordLength + 2) * SecureChannel.recordOverhead)
-            channel.appendWireBytes(of: plaintext, to: &buffer, failure: &sealFailure)
+            if lane == 0 {
+                channel.appendWireBytes(of: plaintext, to: &buffer, failure: &sealFailure)
+            } else {
+                lanes.channels[lane].appendWireBytes(of: plaintext, to: &buffer, failure: &sealFailure)
+            }
             swap(&plaintext, &scratch)
         } else {
             done = writePiece(into: &buffer, budget: pieceBudget)
         }
         ram.transferred += buffer.count - start
+        if lane != 0 { lanes.wireBytes[lane, default: 0] += buffer.count - start }
+        lanes.count(buffer.count - start, lane: lane, round: producedRound, lanes: laneCount)
         if final { ram.downtimeBytes += buffer.count - start } else { ram.precopyBytes += buffer.count - start }
         if let sealFailure { return protocolFailure(.secureChannel(sealFailure), now: now) }
         guard done else { return [] }
@@ -173,7 +196,7 @@ extension MigrationSource {
         }
         if writer.isOpen { writer.finish(in: &buffer) }
         roundBytes += buffer.count - start
-        guard pendingPages == 0 else { return false }
+        guard pendingPages == 0, lanes.mayEndRound else { return false }
         let markerStart = buffer.count
         MigrationEncoder.append(.roundEnd(round: UInt32(round), pages: UInt64(roundPages), bytes: UInt64(roundBytes)),
                                 to: &buffer)

@@ -32,6 +32,7 @@ extension MigrationSource {
             break
         }
         cipher = acceptance.cipher
+        lanes.destinationNonce = acceptance.nonce
         if acceptance.cipher == .aes256GCM {
             var secure = SecureChannel(secret: settings.secret, id: settings.migrationID, sourceNonce: nonce,
                                        destinationNonce: acceptance.nonce, role: .source)

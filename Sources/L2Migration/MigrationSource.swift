@@ -77,6 +77,8 @@ public struct MigrationSource: Sendable {
     var opened: [UInt8] = []
     /// Sealing failed (the record counter ran out): the migration must stop.
     var sealFailure: SecureChannelError?
+    /// Lanes 1 and up of a migration over several connections (`MigrationSource+Lanes`).
+    var lanes = SourceLanes()
 
     /// `spec.memoryBytes` must equal `memory.byteCount` and `spec.pageSize` must be 4096.
     public init(spec: MigrationSpec, memory: GuestMemory, settings: MigrationSourceSettings, now: UInt64) {

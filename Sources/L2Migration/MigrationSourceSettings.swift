@@ -26,6 +26,14 @@ public struct MigrationSourceSettings: Sendable {
     /// it leaves out, and that no write marked dirty, was never written: it is zero, and goes out as a
     /// zero record without being read (reading it would only make the kernel map it). Nil: read every page.
     public var populatedPages: (@Sendable () -> [UInt64]?)?
+    /// Lanes (TCP connections) that carry pages, lane 0 included: 1...`MigrationWire.maxLanes`. With 1
+    /// the migration is one stream, byte for byte as before lanes existed. The coordinator gives the
+    /// destination the same number.
+    public var lanes: Int = 1 {
+        didSet { lanes = max(1, min(lanes, MigrationWire.maxLanes)) }
+    }
+    /// What the lanes run over, for the report (`vmk1`, `vmk2`): lane k shows entry k mod the count.
+    public var laneInterfaces: [String] = []
 
     public init(migrationID: MigrationID, secret: MigrationSecret, encryption: MigrationEncryptionMode = .opportunistic,
                 convergence: ConvergencePolicy = ConvergencePolicy(),

@@ -8,7 +8,7 @@ import L2Wire
 /// | offset | len | field |
 /// |---|---|---|
 /// | 0 | 4 | magic `"L2MV"` (0x4C324D56) |
-/// | 4 | 1 | protocol version (3; 2 had no switchover-ack and a `resumed` with one time, 1 no zero-range records) |
+/// | 4 | 1 | protocol version (3; 2 had no switchover-ack, lane-hello or three-time `resumed`, 1 no zero-range records) |
 /// | 5 | 1 | message type (`MigrationMessageType`) |
 /// | 6 | 2 | flags (none defined: must be 0) |
 /// | 8 | 4 | payload length |
@@ -19,6 +19,10 @@ import L2Wire
 /// `SpecAcceptance`). Once `specAccepted` chose AES-256-GCM, the messages after it travel inside
 /// `SecureChannel` records in both directions.
 ///
+/// `laneHello` (50 bytes): `id u64 u64, lane u16, HMAC-SHA256 [32]` (see `LaneHello`): the first
+/// message of each extra page connection of a migration with several lanes, always in clear; with
+/// AES-256-GCM the lane's bytes after it are `SecureChannel` records under the lane's own keys.
+///
 /// A page batch's payload is `round u32, count u32`, then `count` records of
 /// `page index u64, kind u8` followed, for kind 1 (normal), by the page's 4096 bytes, and for kind 2
 /// (zero range) by `pages u64`: that many pages from the index on are all zero. A zero page (kind 0)
@@ -28,8 +32,8 @@ public enum MigrationWire {
     /// `"L2MV"` as a big-endian 32-bit value.
     public static let magic: UInt32 = 0x4C32_4D56
     /// The only version this implementation speaks. 2 added the zero-range page record; 3 the
-    /// switchover-ack (`switchover-query`, `switchover-ready`, `switchover-refused`) and the
-    /// destination's switchover moments in `resumed`. A host of another version refuses the first
+    /// switchover-ack (`switchover-query`, `switchover-ready`, `switchover-refused`), the
+    /// destination's switchover moments in `resumed` and `lane-hello` for several streams. A host of another version refuses the first
     /// header with a message naming both versions, rather than failing on a message it does not know
     /// in the middle of a migration.
     public static let version: UInt8 = 3
@@ -47,6 +51,8 @@ public enum MigrationWire {
     public static let maxStringLength = 1024
     /// The longest forwarded or queued frame, in bytes.
     public static let maxFrameLength = 65_535
+    /// The most lanes (TCP connections carrying pages) one migration may use, lane 0 included.
+    public static let maxLanes = 16
 }
 
 /// The type byte of a migration message. An open set: unknown values print as their number.
@@ -70,11 +76,14 @@ public struct MigrationMessageType: RawRepresentable, Hashable, Sendable, Custom
     public static let switchoverQuery = Self(rawValue: 14)
     public static let switchoverReady = Self(rawValue: 15)
     public static let switchoverRefused = Self(rawValue: 16)
+    /// Opens an extra lane of a multi-stream migration (types 14–16 belong to the switchover acknowledgement).
+    public static let laneHello = Self(rawValue: 17)
 
     static let names: [UInt8: String] = [
         1: "hello", 2: "spec", 3: "spec-accepted", 4: "spec-rejected", 5: "page-batch", 6: "round-end",
         7: "switchover", 8: "verified", 9: "verify-failed", 10: "resumed", 11: "forwarded-frame",
         12: "commit", 13: "abort", 14: "switchover-query", 15: "switchover-ready", 16: "switchover-refused",
+        17: "lane-hello",
     ]
 
     /// True for the types this version defines.
@@ -225,6 +234,8 @@ public enum MigrationMessage: Sendable, Equatable {
     /// The destination cannot resume (port group gone, uplink down, memory not there): the VM must
     /// stay on the source. The destination discards its copy after sending it.
     case switchoverRefused(reason: String)
+    /// The first message of lane `hello.lane` (1 or more) of a multi-stream migration, in clear.
+    case laneHello(LaneHello)
 
     /// The message's type byte.
     public var type: MigrationMessageType {
@@ -245,6 +256,7 @@ public enum MigrationMessage: Sendable, Equatable {
         case .switchoverQuery: .switchoverQuery
         case .switchoverReady: .switchoverReady
         case .switchoverRefused: .switchoverRefused
+        case .laneHello: .laneHello
         }
     }
 }

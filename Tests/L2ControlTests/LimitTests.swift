@@ -9,7 +9,7 @@ struct LimitTests {
                       Limits.graceMs, Limits.stallSeconds, Limits.holdMs, Limits.vmMemory, Limits.vmTouched,
                       Limits.pingInterval, Limits.pingSeconds, Limits.snaplen, Limits.agingSeconds,
                       Limits.busyPollMicroseconds, Limits.macTableCapacity, Limits.mtu, Limits.migrationPort,
-                      Limits.hostMemory, Limits.runs, Limits.dirtyRate])
+                      Limits.hostMemory, Limits.runs, Limits.dirtyRate, Limits.streams])
     func everyLimitRefusesHostileValues(limit: NumericLimit) {
         for value in Self.hostile {
             #expect(throws: ConfigurationError.self, "\(limit.name) accepted \(value)") { try limit.check(value) }

@@ -121,6 +121,7 @@ struct RequestCodecTests {
         ("\"grace-ms\":2000", "\"grace-ms\":1e19", "grace-ms must be a finite number of milliseconds between 0 and 60000, not 1e+19"),
         ("\"stall-seconds\":5", "\"stall-seconds\":0", "stall-seconds must be a finite number of seconds between 0.1 and 3600, not 0"),
         ("\"port\":8000", "\"port\":0", "--migration-port must be a whole number between 1 and 65535, not 0"),
+        ("\"streams\":1", "\"streams\":17", "--streams must be a whole number of streams between 1 and 16, not 17"),
     ])
     func hostileSendArgumentsAreRefused(good: String, bad: String, message: String) throws {
         let send = MigrateSendArguments(vm: "web01", id: sampleID, secret: sampleSecret, destination: IPv4Address("192.168.100.12")!)
@@ -132,6 +133,28 @@ struct RequestCodecTests {
         case let .failure(error):
             #expect(error == ControlError(.invalidArgument, "migrate-send: \(message)"))
         }
+    }
+
+    @Test func streamsAndPathsTravelAndDefaultToOneStream() throws {
+        let paths = [VMotionPath(interface: "vmk1", destination: IPv4Address("192.168.100.12")!),
+                     VMotionPath(interface: "vmk2", destination: IPv4Address("192.168.101.12")!)]
+        let send = MigrateSendArguments(vm: "web01", id: sampleID, secret: sampleSecret, destination: IPv4Address("192.168.100.12")!,
+                                        streams: 4, paths: paths)
+        let (line, back) = try roundTrip(HostRequest.migrateSend(arguments: send))
+        #expect(back == .migrateSend(arguments: send))
+        #expect(line.contains("\"paths\":[{\"destination\":\"192.168.100.12\",\"interface\":\"vmk1\"}"), "\(line)")
+        // A request without them (an older coordinator) is one stream over vmk1.
+        let plain = MigrateSendArguments(vm: "web01", id: sampleID, secret: sampleSecret, destination: IPv4Address("192.168.100.12")!)
+        let old = String(decoding: try ControlJSON.encoder.encode(HostRequest.migrateSend(arguments: plain)), as: UTF8.self)
+            .replacingOccurrences(of: ",\"paths\":[]", with: "").replacingOccurrences(of: ",\"streams\":1", with: "")
+        #expect(!old.contains("streams") && !old.contains("paths"), "\(old)")
+        #expect(try ControlLine.decode(HostRequest.self, from: Data(old.utf8)).get() == .migrateSend(arguments: plain))
+        let prepare = MigratePrepareArguments(id: sampleID, secret: sampleSecret, vm: "web01", datastore: "ds01", streams: 3)
+        #expect(try roundTrip(HostRequest.migratePrepare(arguments: prepare)).1 == .migratePrepare(arguments: prepare))
+        let tooMany = String(decoding: try ControlJSON.encoder.encode(HostRequest.migratePrepare(arguments: prepare)), as: UTF8.self)
+            .replacingOccurrences(of: "\"streams\":3", with: "\"streams\":40")
+        #expect(ControlLine.decode(HostRequest.self, from: Data(tooMany.utf8)).failureValue?.message
+                == "migrate-prepare: streams must be a whole number of streams between 1 and 16, not 40")
     }
 
     @Test func malformedIdAndSecretAreRefusedByName() throws {

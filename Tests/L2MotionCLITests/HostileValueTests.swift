@@ -35,11 +35,13 @@ struct NumericOption: Sendable, CustomStringConvertible {
         .init(verb: migrate, option: "--max-rounds", zeroIsDocumented: false),
         .init(verb: migrate, option: "--max-seconds", zeroIsDocumented: false),
         .init(verb: migrate, option: "--announce", zeroIsDocumented: true),
+        .init(verb: migrate, option: "--streams", zeroIsDocumented: false),
         .init(verb: demo, option: "--downtime", zeroIsDocumented: false),
         .init(verb: demo, option: "--switchover-share", zeroIsDocumented: true),
         .init(verb: demo, option: "--max-rounds", zeroIsDocumented: false),
         .init(verb: demo, option: "--max-seconds", zeroIsDocumented: false),
         .init(verb: demo, option: "--announce", zeroIsDocumented: true),
+        .init(verb: demo, option: "--streams", zeroIsDocumented: false),
         .init(verb: demo, option: "--memory", zeroIsDocumented: false),
         .init(verb: demo, option: "--touched", zeroIsDocumented: true),
         .init(verb: demo, option: "--ping-interval", zeroIsDocumented: false),
@@ -117,6 +119,26 @@ struct HostileValueTests {
         #expect(refusal(["host", "port-group", "add", "", "--host", "esx02"])
                 == "the port group label must not be empty; give it like Production")
         #expect(refusal(["host", "port-group", "remove", "Production"])?.contains("--host") == true)
+    }
+
+    @Test func streamsAreOneToSixteenWholeStreams() {
+        for value in ["0", "17", "-3"] {
+            #expect(refusal(NumericOption.migrate + ["--streams=\(value)"])
+                    == "--streams must be a whole number of streams between 1 and 16, not \(value)")
+        }
+        for value in ["2.5", "two", "1e1"] {
+            let message = refusal(NumericOption.demo + ["--streams", value])
+            #expect(message?.contains("--streams") == true && message?.contains(value) == true, "\(value): \(message ?? "accepted")")
+        }
+        #expect(refusal(NumericOption.migrate + ["--streams", "16"]) == nil)
+        #expect(refusal(NumericOption.demo + ["--streams", "1"]) == nil)
+    }
+
+    @Test func examplesAreNamed() {
+        #expect(refusal(["lab", "topology", "--example", "multi-nic"]) == nil)
+        #expect(refusal(["lab", "topology", "--example", "triple-nic"])?.contains("the examples are default, multi-nic") == true)
+        #expect(refusal(["lab", "up", "--example", "multi-nic", "--topology", "x.yaml"])
+                == "give --topology FILE or --example NAME, not both")
     }
 
     @Test(arguments: ["mtu=inf", "mtu=1e20", "mtu=-1", "mtu=0", "mtu=", "mtu=nan"])

@@ -14,6 +14,8 @@ public struct HostInfo: Codable, Sendable {
     public var portGroups: [PortGroup]
     public var datastores: [String: String]
     public var vms: [String]
+    /// Every vMotion interface, vmk1 first (several with Multi-NIC vMotion; nil from an older host).
+    public var vmotionNICs: [VMotionNIC]?
 
     public init(name: String, pid: Int32, uplink: String, vmkernel: String, vmkernelAddress: String, migrationPort: UInt16,
                 memoryLimitMiB: Int, memoryFreeMiB: Int, portGroups: [PortGroup], datastores: [String: String], vms: [String]) {
@@ -37,6 +39,7 @@ public struct HostInfo: Codable, Sendable {
         case memoryLimitMiB = "memory_limit_mib"
         case memoryFreeMiB = "memory_free_mib"
         case portGroups = "port_groups"
+        case vmotionNICs = "vmotion_nics"
     }
 }
 

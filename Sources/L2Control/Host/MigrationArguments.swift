@@ -13,9 +13,12 @@ public struct MigratePrepareArguments: Codable, Sendable, Equatable {
     /// When each RARP goes out, in ms after the resume (QEMU's 0, 50, 200, 450, 800 by default).
     public var announceMs: [Int]
     public var encryption: MigrationEncryptionMode
+    /// Lanes the source may open (1...16): lane hellos for higher lanes are refused.
+    public var streams: Int
 
     public init(id: MigrationID, secret: MigrationSecret, vm: String, datastore: String, garp: Bool = false,
-                announceMs: [Int] = [0, 50, 200, 450, 800], encryption: MigrationEncryptionMode = .opportunistic) {
+                announceMs: [Int] = [0, 50, 200, 450, 800], encryption: MigrationEncryptionMode = .opportunistic,
+                streams: Int = 1) {
         self.id = id
         self.secret = secret
         self.vm = vm
@@ -23,10 +26,14 @@ public struct MigratePrepareArguments: Codable, Sendable, Equatable {
         self.garp = garp
         self.announceMs = announceMs
         self.encryption = encryption
+        self.streams = streams
     }
 
     /// Every range check; the decoder runs it too, so a daemon never holds an unchecked value.
-    public func validate() throws(ConfigurationError) { try Self.checkAnnounce(announceMs) }
+    public func validate() throws(ConfigurationError) {
+        try Self.checkAnnounce(announceMs)
+        try Limits.streams.named("streams").check(streams)
+    }
 
     /// An announce schedule: at least one time, each 0...60000 ms.
     public static func checkAnnounce(_ announceMs: [Int]) throws(ConfigurationError) {
@@ -35,7 +42,7 @@ public struct MigratePrepareArguments: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, secret, vm, datastore, garp, encryption
+        case id, secret, vm, datastore, garp, encryption, streams
         case announceMs = "announce-ms"
     }
 
@@ -44,7 +51,8 @@ public struct MigratePrepareArguments: Codable, Sendable, Equatable {
         self.init(id: try container.decode(MigrationID.self, forKey: .id), secret: try container.decode(MigrationSecret.self, forKey: .secret),
                   vm: try container.decode(String.self, forKey: .vm), datastore: try container.decode(String.self, forKey: .datastore),
                   garp: try container.decode(Bool.self, forKey: .garp), announceMs: try container.decode([Int].self, forKey: .announceMs),
-                  encryption: try container.decode(MigrationEncryptionMode.self, forKey: .encryption))
+                  encryption: try container.decode(MigrationEncryptionMode.self, forKey: .encryption),
+                  streams: try container.decodeIfPresent(Int.self, forKey: .streams) ?? 1)
         try validate()
     }
 }
@@ -71,11 +79,17 @@ public struct MigrateSendArguments: Codable, Sendable, Equatable {
     public var encryption: MigrationEncryptionMode
     /// Fault injection for the reliability tests (nil: none).
     public var fault: FaultPlan?
+    /// TCP connections carrying the pages (1...16; 1: one stream, as before).
+    public var streams: Int
+    /// Multi-NIC vMotion: lane k goes over path k mod the count (path 0 is vmk1 to `destination`);
+    /// empty: every lane goes from vmk1 to `destination`.
+    public var paths: [VMotionPath]
 
     public init(vm: String, id: MigrationID, secret: MigrationSecret, destination: IPv4Address, port: UInt16 = 8000,
                 downtimeMs: Double = 300, switchoverShare: Double = ConvergencePolicy.defaultSwitchoverShare, maxRounds: Int = 30, maxSeconds: Double = 100,
                 autoConverge: Bool = true, graceMs: Double = 2000, stallSeconds: Double = 5,
-                encryption: MigrationEncryptionMode = .opportunistic, fault: FaultPlan? = nil) {
+                encryption: MigrationEncryptionMode = .opportunistic, fault: FaultPlan? = nil, streams: Int = 1,
+                paths: [VMotionPath] = []) {
         self.vm = vm
         self.id = id
         self.secret = secret
@@ -90,12 +104,21 @@ public struct MigrateSendArguments: Codable, Sendable, Equatable {
         self.stallSeconds = stallSeconds
         self.encryption = encryption
         self.fault = fault
+        self.streams = streams
+        self.paths = paths
     }
 
     public func validate() throws(ConfigurationError) {
         try Self.checkTuning(downtimeMs: downtimeMs, switchoverShare: switchoverShare, maxRounds: maxRounds, maxSeconds: maxSeconds,
                              graceMs: graceMs, stallSeconds: stallSeconds, fault: fault)
         try Limits.migrationPort.check(Int(port))
+        try Limits.streams.check(streams)
+        guard paths.count <= MigrationWire.maxLanes else {
+            throw ConfigurationError("paths lists \(paths.count) vMotion paths; at most \(MigrationWire.maxLanes)")
+        }
+        for path in paths where path.interface.isEmpty || path.interface.utf8.count > 15 {
+            throw ConfigurationError("paths: \"\(path.interface)\" is not an interface name (1 to 15 bytes)")
+        }
     }
 
     /// The checks of every tuning number a user can set, shared with the CLI's options.
@@ -111,7 +134,7 @@ public struct MigrateSendArguments: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case vm, id, secret, destination, port, encryption, fault
+        case vm, id, secret, destination, port, encryption, fault, streams, paths
         case downtimeMs = "downtime-ms"
         case switchoverShare = "switchover-share"
         case maxRounds = "max-rounds"
@@ -132,7 +155,9 @@ public struct MigrateSendArguments: Codable, Sendable, Equatable {
                   autoConverge: try c.decode(Bool.self, forKey: .autoConverge), graceMs: try c.decode(Double.self, forKey: .graceMs),
                   stallSeconds: try c.decode(Double.self, forKey: .stallSeconds),
                   encryption: try c.decode(MigrationEncryptionMode.self, forKey: .encryption),
-                  fault: try c.decodeIfPresent(FaultPlan.self, forKey: .fault))
+                  fault: try c.decodeIfPresent(FaultPlan.self, forKey: .fault),
+                  streams: try c.decodeIfPresent(Int.self, forKey: .streams) ?? 1,
+                  paths: try c.decodeIfPresent([VMotionPath].self, forKey: .paths) ?? [])
         try validate()
     }
 }

@@ -34,6 +34,10 @@ struct DestinationDriver {
             }
             do {
                 if let message = try peek.next() {
+                    if case let .laneHello(laneHello) = message {
+                        handOver(OfferedLane(hello: laneHello, connection: connection, rest: peek.takeUnread(), peer: peer))
+                        return
+                    }
                     guard case let .hello(id, _, _) = message else {
                         host.logger.warning("vMotion connection from \(TCPSocket.ipText(peer)) did not start with hello (\(message.type)); closed")
                         connection.close()
@@ -58,6 +62,21 @@ struct DestinationDriver {
         Session(service: service, host: host, id: id, expectation: expectation).run(pump: &pump, firstBytes: received)
     }
 
+    /// A lane of a migration: to its session if it runs here, else refused with the reason.
+    private func handOver(_ lane: OfferedLane) {
+        guard !service.offerLane(lane) else { return }
+        host.logger.warning("vMotion connection from \(TCPSocket.ipText(peer)) opened lane \(lane.hello.lane) of migration \(lane.hello.id), which does not run here; refused")
+        Self.refuse(lane, reason: "migration \(lane.hello.id) does not run on \(host.settings.name)")
+    }
+
+    /// Tells a lane's source why it is refused (in clear: the lane was never admitted), then closes it.
+    static func refuse(_ lane: OfferedLane, reason: String) {
+        var pump = StreamPump(connection: lane.connection)
+        pump.enqueue(MigrationEncoder.encode(.abort(reason: reason)))
+        pump.writeAvailable()
+        lane.connection.close()
+    }
+
     typealias Expectation = MigrationService.Expectation
 
     /// One accepted migration from the hello on.
@@ -80,14 +99,20 @@ struct DestinationDriver {
             key = id.description
             let labels = Set(host.portGroupLabels())
             let free = host.stateLock.withLock { host.inventory.freeMemoryMiB }
-            destination = MigrationDestination(settings: MigrationDestinationSettings(
+            var settings = MigrationDestinationSettings(
                 migrationID: id, secret: expectation.secret, encryption: expectation.encryption, maxMemoryBytes: UInt64(max(free, 0)) << 20, portGroups: labels,
-                datastores: Set(host.settings.datastores.keys)), now: SystemClock.wallNanoseconds())
+                datastores: Set(host.settings.datastores.keys))
+            settings.lanes = expectation.streams
+            destination = MigrationDestination(settings: settings, now: SystemClock.wallNanoseconds())
         }
 
 
         func run(pump: inout StreamPump, firstBytes: [UInt8]) {
             service.begin(MigrationProgress(id: key, role: .destination, vm: expectation.vm))
+            // Lanes 1…N−1 of a migration over several streams (`DestinationDriver+Lanes`).
+            let inbox = service.openLanes(for: id)
+            var lanes = LaneSet()
+            defer { closeLanes(&lanes) }
             var pending = destination.receive(bytes: firstBytes, now: SystemClock.wallNanoseconds())
             var done = false
             var lastProgress: UInt64 = 0
@@ -130,11 +155,8 @@ struct DestinationDriver {
                     pump.abort()
                     return
                 }
-                // Each read goes to the state machine before the next read reuses the pump's buffer.
-                let closed = pump.turn(timeoutMilliseconds: 5) { bytes in
-                    pending += destination.receive(bytes: bytes, now: SystemClock.wallNanoseconds())
-                }
-                if closed != nil { pending += destination.connectionLost(now: SystemClock.wallNanoseconds()) }
+                pending += adopt(inbox.take(), into: &lanes)
+                pending += turn(&pump, &lanes, timeoutMilliseconds: 5)
                 let now = SystemClock.wallNanoseconds()
                 pending += destination.tick(now: now)
                 if now - lastProgress > 50_000_000 {

@@ -1,6 +1,9 @@
 import L2Control
 import L2Edge
 import L2Migration
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A pump whose output queue can be damaged on purpose: what `FaultInjectingPump` needs of the
 /// pump it wraps.
@@ -53,6 +56,10 @@ struct FaultInjectingPump<Base: DamageablePump>: MigrationPump {
     mutating func refill(_ fill: (inout [UInt8]) -> Void) { base.refill(fill) }
     mutating func turn(timeoutMilliseconds: Int32, received: (ArraySlice<UInt8>) -> Void) -> String? {
         base.turn(timeoutMilliseconds: timeoutMilliseconds, received: received)
+    }
+    var pollEntry: pollfd? { base.pollEntry }
+    mutating func service(revents: Int16, received: (ArraySlice<UInt8>) -> Void) -> String? {
+        base.service(revents: revents, received: received)
     }
     mutating func writeAvailable() { base.writeAvailable() }
     mutating func abort() { base.abort() }

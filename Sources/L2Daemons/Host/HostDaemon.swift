@@ -53,10 +53,11 @@ public final class HostDaemon: @unchecked Sendable {
     public func run() throws {
         let server = try ControlServer<HostRequest>(path: settings.controlSocket) { [self] request in handle(request) }
         server.start()
-        let listener = try migrations.startListening()
+        let listeners = try migrations.startListening()
         let uplinkEnd = NamedThread.start("uplink") { [self] in uplinkLoop() }
         let vcpuEnd = NamedThread.start("vcpu") { [self] in vcpuLoop() }
-        logger.info("host \(settings.name) up: uplink \(settings.uplink), vMotion \(settings.vmkernel) \(settings.vmkernelAddress):\(settings.migrationPort), control \(settings.controlSocket)")
+        let vmotion = settings.vmotionNICs.map { "\($0.interface) \($0.address):\(settings.migrationPort)" }.joined(separator: ", ")
+        logger.info("host \(settings.name) up: uplink \(settings.uplink), vMotion \(vmotion), control \(settings.controlSocket)")
         let signal = SignalWaiter.waitForTermination()
         logger.info("host \(settings.name) stopping on signal \(signal)")
         stopping.store(true, ordering: .releasing)
@@ -66,7 +67,7 @@ public final class HostDaemon: @unchecked Sendable {
         server.stop()
         // Every loop wakes on the stop event (or its own wake-up): wait for each to finish rather than
         // for a guessed time. A loop stuck in a system call does not hold the exit up for long.
-        for (name, end) in [("uplink", uplinkEnd), ("vcpu", vcpuEnd), ("vmotion-listen", listener)] where !end.wait(seconds: 2) {
+        for (name, end) in [("uplink", uplinkEnd), ("vcpu", vcpuEnd)] + listeners where !end.wait(seconds: 2) {
             logger.warning("host \(settings.name): the \(name) thread did not stop within 2 s; exiting anyway")
         }
     }
@@ -235,12 +236,14 @@ public final class HostDaemon: @unchecked Sendable {
 
     func info() -> HostInfo {
         let groups = portGroups()
-        return stateLock.withLock {
+        var info = stateLock.withLock {
             HostInfo(name: settings.name, pid: getpid(), uplink: settings.uplink, vmkernel: settings.vmkernel,
                      vmkernelAddress: settings.vmkernelAddress.description, migrationPort: settings.migrationPort,
                      memoryLimitMiB: settings.memoryLimitMiB, memoryFreeMiB: inventory.freeMemoryMiB,
                      portGroups: groups, datastores: settings.datastores, vms: vms.keys.sorted())
         }
+        info.vmotionNICs = settings.vmotionNICs
+        return info
     }
 }
 

@@ -19,6 +19,14 @@ public struct HostSettings: Sendable {
     /// Datastore name → directory. A shared datastore is the same directory under the same name on several hosts.
     public var datastores: [String: String]
     public var controlSocket: String
+    /// Multi-NIC vMotion: a second VMkernel interface on a second vMotion segment (`vmk2`), with its
+    /// own listener; nil with one vMotion NIC.
+    public var secondVMKernel: VMotionNIC?
+
+    /// Every vMotion interface, vmk1 first.
+    public var vmotionNICs: [VMotionNIC] {
+        [VMotionNIC(interface: vmkernel, address: vmkernelAddress)] + (secondVMKernel.map { [$0] } ?? [])
+    }
 
     public init(name: String, uplink: String = "vmnic0", vmkernel: String = "vmk1", vmkernelAddress: IPv4Address,
                 migrationPort: UInt16 = 8000, memoryLimitMiB: Int = 16_384, portGroups: [PortGroup],

@@ -1,4 +1,7 @@
 import L2Migration
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What a pump reports from the connection: bytes that arrived, or that the connection closed (why).
 enum PumpEvent {
@@ -33,6 +36,11 @@ protocol MigrationPump {
     /// Waits up to `timeoutMilliseconds` for the connection, writes what it can, and hands each read to
     /// `received` (valid only during the call). Returns why the connection closed, if it did.
     mutating func turn(timeoutMilliseconds: Int32, received: (ArraySlice<UInt8>) -> Void) -> String?
+    /// The descriptor and the events the pump waits for, for one poll over several pumps (`LaneSet`);
+    /// nil once closed.
+    var pollEntry: pollfd? { get }
+    /// The I/O that poll found ready (`revents`), as `turn` does after its own poll.
+    mutating func service(revents: Int16, received: (ArraySlice<UInt8>) -> Void) -> String?
     /// Writes what the connection takes right now, without waiting and without reading.
     mutating func writeAvailable()
     /// Closes at once, dropping what is queued.

@@ -16,4 +16,8 @@ public struct MigrationRequest: Sendable {
     public var encryption: MigrationEncryptionMode = .opportunistic
     /// A stream that accepts no bytes for this long counts as lost (the peer stopped reading).
     public var stallTimeoutNanoseconds: UInt64 = 5_000_000_000
+    /// TCP connections carrying the pages (lane 0 included).
+    public var streams = 1
+    /// Where lane k goes: `paths[k % paths.count]`; empty: every lane from vmk1 to `destinationIP`.
+    public var paths: [VMotionPath] = []
 }

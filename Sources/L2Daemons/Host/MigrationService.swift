@@ -16,6 +16,8 @@ final class MigrationService: @unchecked Sendable {
     /// Migrations waiting for the coordinator's decision, by id, with how to carry it out.
     private var pendingDecisions: [String: @Sendable (ResolveDecision) -> Result<String, ConfigurationError>] = [:]
     private var stopped = false
+    /// The incoming migrations running here, by id: where their lanes are handed over.
+    private var laneInboxes: [MigrationID: LaneInbox] = [:]
 
     struct Expectation: Sendable {
         let secret: MigrationSecret
@@ -23,17 +25,24 @@ final class MigrationService: @unchecked Sendable {
         let garp: Bool
         let announceSchedule: [UInt64]
         let encryption: MigrationEncryptionMode
+        /// Lanes the source may open.
+        let streams: Int
     }
 
     init(host: HostDaemon) { self.host = host }
 
-    /// Listens on the vMotion interface's address. Only `migrate-prepare`d ids are accepted. Returns
-    /// the accept loop's end, which comes after `stop()` and the host's stop event.
-    func startListening() throws -> ThreadEnd {
-        let socket = try TCPSocket.listen(ip: host.settings.vmkernelAddress.rawValue, port: host.settings.migrationPort,
-                                          receiveBuffer: 2 << 20)
-        lock.withLock { listener = socket }
-        return NamedThread.start("vmotion-listen") { [self] in acceptLoop(socket) }
+    /// Listens on each vMotion interface's address (vmk1, and vmk2 with Multi-NIC vMotion). Only
+    /// `migrate-prepare`d ids are accepted, and lanes only for a migration running here. Returns each
+    /// accept loop's end, which comes after `stop()` and the host's stop event.
+    func startListening() throws -> [(String, ThreadEnd)] {
+        var sockets: [(VMotionNIC, TCPSocket)] = []
+        for nic in host.settings.vmotionNICs {
+            sockets.append((nic, try TCPSocket.listen(ip: nic.address.rawValue, port: host.settings.migrationPort, receiveBuffer: 2 << 20)))
+        }
+        lock.withLock { listener = sockets.first?.1 }
+        return sockets.map { nic, socket in
+            ("vmotion-listen \(nic.interface)", NamedThread.start("vmotion-listen") { [self] in acceptLoop(socket) })
+        }
     }
 
     func stop() {
@@ -59,6 +68,25 @@ final class MigrationService: @unchecked Sendable {
     }
 
     // MARK: bookkeeping shared with the drivers
+
+    /// A session of an incoming migration starts taking lanes (until `closeLanes`).
+    func openLanes(for id: MigrationID) -> LaneInbox {
+        let inbox = LaneInbox()
+        lock.withLock { laneInboxes[id] = inbox }
+        return inbox
+    }
+
+    /// The session ended: later lanes of this id are refused; those still queued come back.
+    func closeLanes(for id: MigrationID) -> [OfferedLane] {
+        let inbox = lock.withLock { laneInboxes.removeValue(forKey: id) }
+        return inbox?.close() ?? []
+    }
+
+    /// Hands a lane connection to its migration's session; false if no migration with that id runs here.
+    func offerLane(_ lane: OfferedLane) -> Bool {
+        guard let inbox = lock.withLock({ laneInboxes[lane.hello.id] }) else { return false }
+        return inbox.offer(lane)
+    }
 
     func expectation(for id: MigrationID) -> Expectation? {
         lock.withLock { expected.removeValue(forKey: id) }
@@ -122,8 +150,12 @@ final class MigrationService: @unchecked Sendable {
         return ProbeResult(present: FileManager.default.fileExists(atPath: "\(store.path)/\(file)"))
     }
 
+    /// Whether one of the vMotion interfaces (vmk1 first, then vmk2) reaches `address`: each is tried
+    /// bound to its own device, so an address on the second vMotion segment is reached only by vmk2.
     func reach(_ address: IPv4Address) -> ReachResult {
-        ReachResult(reached: CommandRunner.succeeds(["ping", "-c", "1", "-W", "1", "-I", host.settings.vmkernel, address.description]))
+        ReachResult(reached: host.settings.vmotionNICs.contains { nic in
+            CommandRunner.succeeds(["ping", "-c", "1", "-W", "1", "-I", nic.interface, address.description])
+        })
     }
 
     private var cancelRequests = Set<String>()
@@ -147,7 +179,7 @@ final class MigrationService: @unchecked Sendable {
         // Validated on decoding: 0...60000 ms each, so the conversion to nanoseconds cannot overflow.
         let schedule = arguments.announceMs.map { UInt64($0) * 1_000_000 }
         let expectation = Expectation(secret: arguments.secret, vm: arguments.vm, garp: arguments.garp,
-                                      announceSchedule: schedule, encryption: arguments.encryption)
+                                      announceSchedule: schedule, encryption: arguments.encryption, streams: arguments.streams)
         lock.withLock { expected[arguments.id] = expectation }
         host.logger.info("prepared to receive \(arguments.vm) (migration \(arguments.id))")
         return PrepareResult(listening: "\(host.settings.vmkernelAddress):\(host.settings.migrationPort)")
@@ -168,6 +200,12 @@ final class MigrationService: @unchecked Sendable {
             forwardGraceNanoseconds: Nanoseconds.from(milliseconds: arguments.graceMs), fault: arguments.fault)
         migration.encryption = arguments.encryption
         migration.stallTimeoutNanoseconds = Nanoseconds.from(seconds: arguments.stallSeconds)
+        migration.streams = arguments.streams
+        migration.paths = arguments.paths
+        for path in arguments.paths where !host.settings.vmotionNICs.contains(where: { $0.interface == path.interface }) {
+            let have = host.settings.vmotionNICs.map(\.interface).joined(separator: ", ")
+            throw ControlError(.invalidArgument, "no vMotion interface \(path.interface) on \(host.settings.name) (it has: \(have))")
+        }
         let hosted = try host.hostedVM(arguments.vm)
         return SourceDriver(service: self, host: host, vm: hosted, request: migration).run()
     }

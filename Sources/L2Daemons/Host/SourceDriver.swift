@@ -57,6 +57,8 @@ struct SourceDriver {
         var settings = MigrationSourceSettings(migrationID: request.id, secret: request.secret, encryption: request.encryption,
                                                convergence: request.policy,
                                                forwardGraceNanoseconds: request.forwardGraceNanoseconds)
+        settings.lanes = request.streams
+        settings.laneInterfaces = request.paths.isEmpty ? [host.settings.vmkernel] : request.paths.map(\.interface)
         let memory = vm.memory
         settings.populatedPages = { PageResidency.populated(base: UnsafeRawPointer(memory.base), pageCount: memory.pageCount) }
         var loop = SourceLoop(driver: self, source: MigrationSource(spec: spec, memory: vm.memory, settings: settings,

@@ -19,6 +19,8 @@ struct SourceLoop: PumpUser {
         var releaseDeadline: UInt64?
         var lastWriteProgress = SystemClock.monotonicNanoseconds()
         var lastPendingBytes = 0
+        // Lanes 1…N−1 when the migration runs over several streams (`SourceLoop+Lanes`).
+        var lanes = LaneSet()
 
         while true {
             // Carry out what the state machine asked for, in order.
@@ -30,7 +32,8 @@ struct SourceLoop: PumpUser {
                 case .stun:
                     // Pre-copy bytes still on their way would delay the switchover message behind
                     // them: let the pipe drain first (the VM keeps running; what it dirties meanwhile
-                    // goes in the final round).
+                    // goes in the final round). Every lane's pipe, with several streams.
+                    pending += drainLanes(&pump, &lanes)
                     let (drained, replies) = drain(&pump)
                     for bytes in replies { pending += source.receive(bytes: bytes, now: SystemClock.wallNanoseconds()) }
                     guard source.phase == .stunning else { break }
@@ -77,6 +80,7 @@ struct SourceLoop: PumpUser {
                     let reason = "the destination did not acknowledge the commit (\(pump.closed ? "connection lost" : "timeout")); our copy is kept"
                     driver.outgoing.awaitCoordinator(reason: reason)
                     pump.abort()
+                    lanes.closeAll()
                     return driver.finish(status: .awaitingCoordinator, error: reason, source: source)
                 } else {
                     _ = pump.turn(timeoutMilliseconds: 1) { _ in }  // (nothing more to read: only the ack matters)
@@ -86,6 +90,7 @@ struct SourceLoop: PumpUser {
             let now = SystemClock.wallNanoseconds()
             if let outcome, lingerUntil.map({ now >= $0 }) ?? true || pump.closed {
                 pump.flushAndClose(milliseconds: 500)
+                lanes.closeAll()
                 return driver.finish(status: outcome.status, error: outcome.error, source: source)
             }
             for frame in driver.lateFrames.take() { pending += source.forwardFrame(frame, now: now) }
@@ -97,13 +102,16 @@ struct SourceLoop: PumpUser {
                 pending += handle(observed, &pump)
                 continue
             }
+            pending += openLanes(&lanes)
             if source.wantsToProduce {
                 let final = source.phase == .stunning
-                pump.refill { buffer in pending += source.produce(into: &buffer, budget: 1 << 20, now: now) }
+                pending += produceOnLanes(&pump, &lanes, now: now)
                 if final && source.phase == .switchover { source.finalPagesQueued(at: SystemClock.wallNanoseconds()) }
             }
-            let busy = pump.hasPendingOutput || source.wantsToProduce
-            pending += handle(pump.turn(timeoutMilliseconds: busy ? 2 : 5), &pump, pendingIsEmpty: pending.isEmpty)
+            let busy = pump.hasPendingOutput || !lanes.allDrained || source.wantsToProduce
+            let (events, laneActions) = turnLanes(&pump, &lanes, timeoutMilliseconds: busy ? 2 : 5)
+            pending += handle(events, &pump, pendingIsEmpty: pending.isEmpty)
+            pending += laneActions + checkStalledLanes(&lanes)
             pending += source.tick(now: SystemClock.wallNanoseconds())
             let stillPending = pump.pendingOutputBytes
             if !pump.hasPendingOutput || stillPending != lastPendingBytes {

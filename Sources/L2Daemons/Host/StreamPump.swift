@@ -40,12 +40,23 @@ struct StreamPump: MigrationPump {
     /// `received` kept no reference to it (`received` must not use the pump). Returns why the
     /// connection closed, if it did.
     mutating func turn(timeoutMilliseconds: Int32, received: (ArraySlice<UInt8>) -> Void) -> String? {
-        guard !closed else { return nil }
-        let fd = connection.descriptor.rawValue
-        var entry = pollfd(fd: fd, events: Int16(POLLIN) | (hasPendingOutput ? Int16(POLLOUT) : 0), revents: 0)
+        guard var entry = pollEntry else { return nil }
         let ready = poll(&entry, 1, timeoutMilliseconds)
         guard ready > 0 else { return nil }
-        if entry.revents & Int16(POLLOUT) != 0 && hasPendingOutput {
+        return service(revents: entry.revents, received: received)
+    }
+
+    /// The connection's descriptor with the events this pump waits for; nil once closed.
+    var pollEntry: pollfd? {
+        guard !closed else { return nil }
+        return pollfd(fd: connection.descriptor.rawValue, events: Int16(POLLIN) | (hasPendingOutput ? Int16(POLLOUT) : 0), revents: 0)
+    }
+
+    /// The I/O a poll found ready (`revents` of `pollEntry`): writes what the socket takes, then hands
+    /// each read to `received`, as `turn` does after its own poll. Returns why the connection closed.
+    mutating func service(revents: Int16, received: (ArraySlice<UInt8>) -> Void) -> String? {
+        guard !closed else { return nil }
+        if revents & Int16(POLLOUT) != 0 && hasPendingOutput {
             do {
                 try writeQueued()
             } catch {
@@ -53,7 +64,7 @@ struct StreamPump: MigrationPump {
                 return "\(error)"
             }
         }
-        guard entry.revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 else { return nil }
+        guard revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 else { return nil }
         for _ in 0..<16 {
             let count: Int?
             do {

@@ -50,6 +50,15 @@ public enum DemoMarkdown {
                     lines.append("| \(round.round) | \(round.pages) | \(round.zeroPages) | \(round.bytes) | \(String(format: "%.1f", round.durationMs)) | \(String(format: "%.0f", round.mbps)) | \(round.dirtiedDuring) |")
                 }
             }
+            if let lanes = result.lanes, lanes.count > 1 {
+                lines.append("")
+                lines.append("| lane | NIC | bytes | Mbit/s | bytes per round |")
+                lines.append("|---|---|---|---|---|")
+                for lane in lanes {
+                    let perRound = result.rounds.map { round in round.laneBytes.map { lane.lane < $0.count ? String($0[lane.lane]) : "-" } ?? "-" }
+                    lines.append("| \(lane.lane) | \(lane.interface ?? "-") | \(lane.bytes) | \(String(format: "%.0f", lane.mbps)) | \(perRound.joined(separator: ", ")) |")
+                }
+            }
         }
         let ping = report.ping
         lines.append("")

@@ -106,13 +106,14 @@ public enum LabLifecycle {
             var arguments = ["ip", "netns", "exec", state.topology.namespace(of: host.name), executable, "host", host.name,
                              "--lab", state.name, "--vmk-address", host.vmkAddress.address.description,
                              "--memory-limit", String(host.memoryMiB)]
+            if let second = host.vmk2Address { arguments += ["--vmkernel2", host.vmkernel2Interface, "--vmk2-address", second.address.description] }
             for group in host.portGroups { arguments += ["--port-group", group] }
             for store in host.datastores { arguments += ["--datastore", "\(store)=\(state.datastoreRoot)/\(store)"] }
             let child = try ChildProcess(arguments, logPath: state.folder.log("host-\(host.name)"))
             state.processes.append(.init(role: "host", name: host.name, pid: child.pid))
             try state.save()
             try waitForSocket(state.folder.hostSocket(host.name), answering: HostCall.hostInfo, child: child, what: "host \(host.name)", log: state.folder.log("host-\(host.name)"))
-            progress("host \(host.name): vMotion \(host.vmkAddress), port groups \(host.portGroups.joined(separator: ", "))")
+            progress("host \(host.name): vMotion \(host.vmkAddress)\(host.vmk2Address.map { " and \($0) (vmk2)" } ?? ""), port groups \(host.portGroups.joined(separator: ", "))")
         }
     }
 

@@ -38,14 +38,18 @@ public struct MigrationCoordinator: Sendable {
 
     /// What the preflight found: the checks in words, and where the destination listens for vMotion.
     public struct Preflight: Sendable {
-        public let checks: [String]
+        public var checks: [String]
         public let vmotionAddress: IPv4Address
         public let migrationPort: UInt16
+        /// Multi-NIC vMotion: every vMotion NIC both hosts have (by name, vmk1 first) and that reaches
+        /// its peer; empty when they share only vmk1.
+        public var paths: [VMotionPath] = []
     }
 
     /// Every check before anything changes; returns what was checked, in words, and the destination's
     /// vMotion listener.
-    public func preflight(vm: String, from source: String, summary: VMSummary, to destination: String) throws -> Preflight {
+    public func preflight(vm: String, from source: String, summary: VMSummary, to destination: String,
+                          streams: Int = 1) throws -> Preflight {
         guard source != destination else { throw MigrationError("\(vm) already runs on \(destination)") }
         guard directory.hosts.contains(destination) else {
             throw MigrationError("no host \(destination) in lab \(directory.folder.lab) (hosts: \(directory.hosts.joined(separator: ", ")))")
@@ -88,7 +92,11 @@ public struct MigrationCoordinator: Sendable {
             throw MigrationError("\(source) cannot reach \(destination)'s vMotion interface \(destinationInfo.vmkernelAddress) from \(sourceInfo.vmkernel) \(sourceInfo.vmkernelAddress); check the vMotion segment")
         }
         checks.append("vMotion network: \(sourceInfo.vmkernel) \(sourceInfo.vmkernelAddress) reaches \(destinationInfo.vmkernelAddress)")
-        return Preflight(checks: checks, vmotionAddress: destinationVMK, migrationPort: destinationInfo.migrationPort)
+        var preflight = Preflight(checks: checks, vmotionAddress: destinationVMK, migrationPort: destinationInfo.migrationPort)
+        if streams > 1 {
+            try planLanes(&preflight, streams: streams, source: (source, sourceInfo), destination: (destination, destinationInfo))
+        }
+        return preflight
     }
 
     /// Runs the whole migration. `progress` is called about every 100 ms while it runs.
@@ -97,18 +105,19 @@ public struct MigrationCoordinator: Sendable {
         try LabAccess.require()
         do { try options.validate() } catch { throw MigrationError(error.message) }
         let (source, summary) = try locate(vm: vm)
-        let preflight = try preflight(vm: vm, from: source, summary: summary, to: destination)
+        let preflight = try preflight(vm: vm, from: source, summary: summary, to: destination, streams: options.streams)
         let id = MigrationID(high: UInt64.random(in: 0...UInt64.max), low: UInt64.random(in: 0...UInt64.max))
         let secret = MigrationSecret.random()
         let send = MigrateSendArguments(
             vm: vm, id: id, secret: secret, destination: preflight.vmotionAddress, port: preflight.migrationPort,
             downtimeMs: options.downtimeMs, switchoverShare: options.switchoverShare, maxRounds: options.maxRounds,
             maxSeconds: options.maxSeconds, autoConverge: options.autoConverge, graceMs: options.graceMs,
-            stallSeconds: options.stallSeconds, encryption: options.encryption, fault: options.fault)
+            stallSeconds: options.stallSeconds, encryption: options.encryption, fault: options.fault,
+            streams: options.streams, paths: preflight.paths)
         do {
             _ = try directory.host(destination, HostCall.migratePrepare(MigratePrepareArguments(
                 id: id, secret: secret, vm: vm, datastore: summary.datastore, garp: options.garp,
-                announceMs: options.announceMs, encryption: options.encryption)))
+                announceMs: options.announceMs, encryption: options.encryption, streams: options.streams)))
         } catch {
             throw MigrationError("\(destination) refused to receive \(vm): \(error)")
         }

@@ -21,6 +21,8 @@ public struct MigrationOptions: Sendable {
     public var stallSeconds: Double = 5
     /// Encrypted vMotion for both hosts: disabled, opportunistic (the default) or required.
     public var encryption = MigrationEncryptionMode.opportunistic
+    /// TCP connections carrying the pages (1...16); with Multi-NIC vMotion they alternate over the NICs.
+    public var streams = 1
     /// Called once the source reports it is holding at the fault point (the test applies its fault then).
     public var onHold: (@Sendable (MigrationProgress) -> Void)?
     public init() {}
@@ -30,5 +32,6 @@ public struct MigrationOptions: Sendable {
         try MigrateSendArguments.checkTuning(downtimeMs: downtimeMs, switchoverShare: switchoverShare, maxRounds: maxRounds,
                                              maxSeconds: maxSeconds, graceMs: graceMs, stallSeconds: stallSeconds, fault: fault)
         try MigratePrepareArguments.checkAnnounce(announceMs)
+        try Limits.streams.check(streams)
     }
 }

@@ -46,6 +46,10 @@ public struct Topology: Codable, Sendable, Equatable {
                 ports.append(TopologyPort(node: host.name, namespace: namespace(of: host.name), interface: host.vmkernelInterface,
                                           address: host.vmkAddress, summary: "\(host.vmkernelInterface) of host \(host.name)"))
             }
+            if let second = host.vmotion2, second == switchName {
+                ports.append(TopologyPort(node: host.name, namespace: namespace(of: host.name), interface: host.vmkernel2Interface,
+                                          address: host.vmk2Address, summary: "\(host.vmkernel2Interface) of host \(host.name)"))
+            }
         }
         return ports
     }
@@ -116,7 +120,8 @@ public struct ClientNode: Codable, Sendable, Equatable {
     }
 }
 
-/// An emulated hypervisor host: an uplink on one switch, a vMotion interface on another.
+/// An emulated hypervisor host: an uplink on one switch, a vMotion interface on another, and for
+/// Multi-NIC vMotion a second vMotion interface (`vmk2`) on a third.
 public struct HostNode: Codable, Sendable, Equatable {
     public var name: String
     public var uplink: String
@@ -125,9 +130,13 @@ public struct HostNode: Codable, Sendable, Equatable {
     public var memoryMiB: Int
     public var portGroups: [String]
     public var datastores: [String]
+    /// Multi-NIC vMotion: the second vMotion segment and vmk2's address there (both or neither).
+    public var vmotion2: String?
+    public var vmk2Address: IPv4Interface?
 
     public var uplinkInterface: String { "vmnic0" }
     public var vmkernelInterface: String { "vmk1" }
+    public var vmkernel2Interface: String { "vmk2" }
 
     public init(name: String, uplink: String, vmotion: String, vmkAddress: IPv4Interface, memoryMiB: Int = 16_384,
                 portGroups: [String], datastores: [String]) {
@@ -141,10 +150,11 @@ public struct HostNode: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, uplink, vmotion, datastores
+        case name, uplink, vmotion, datastores, vmotion2
         case vmkAddress = "vmk_address"
         case memoryMiB = "memory_mib"
         case portGroups = "port_groups"
+        case vmk2Address = "vmk2_address"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -156,6 +166,8 @@ public struct HostNode: Codable, Sendable, Equatable {
         memoryMiB = try container.decodeIfPresent(Int.self, forKey: .memoryMiB) ?? 16_384
         portGroups = try container.decode([String].self, forKey: .portGroups)
         datastores = try container.decodeIfPresent([String].self, forKey: .datastores) ?? []
+        vmotion2 = try container.decodeIfPresent(String.self, forKey: .vmotion2)
+        vmk2Address = try container.decodeIfPresent(IPv4Interface.self, forKey: .vmk2Address)
     }
 }
 

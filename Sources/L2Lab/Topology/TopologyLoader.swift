@@ -36,7 +36,7 @@ public enum TopologyLoader {
         "": ["name", "switches", "clients", "hosts", "datastores", "vms"],
         "switches": ["name", "mtu", "snaplen", "offloads", "capture-format", "egress-records"],
         "clients": ["name", "switch", "address"],
-        "hosts": ["name", "uplink", "vmotion", "vmk_address", "memory_mib", "port_groups", "datastores"],
+        "hosts": ["name", "uplink", "vmotion", "vmk_address", "vmotion2", "vmk2_address", "memory_mib", "port_groups", "datastores"],
         "datastores": ["name"],
         "vms": ["name", "host", "datastore", "mac", "ip", "memory_mib", "touched_mib", "port_group", "workload", "dirty-rate"],
     ]

@@ -49,6 +49,23 @@ public enum TopologyValidator {
             if !switchNames.contains(host.vmotion) { add("\(path).vmotion", "no switch \"\(host.vmotion)\"; switches are \(switchNames.sorted().joined(separator: ", "))") }
             if host.uplink == host.vmotion { add("\(path).vmotion", "the vMotion segment must be a separate switch from the uplink's") }
             claimAddress(host.vmkAddress.address, "\(path).vmk_address")
+            switch (host.vmotion2, host.vmk2Address) {
+            case let (segment?, address?):
+                if !switchNames.contains(segment) { add("\(path).vmotion2", "no switch \"\(segment)\"; switches are \(switchNames.sorted().joined(separator: ", "))") }
+                if segment == host.uplink || segment == host.vmotion {
+                    add("\(path).vmotion2", "the second vMotion segment must be a switch of its own, not the uplink's or vmotion's (\(segment))")
+                }
+                claimAddress(address.address, "\(path).vmk2_address")
+                if address.network == host.vmkAddress.network {
+                    add("\(path).vmk2_address", "\(address) is in the subnet of vmk_address \(host.vmkAddress); each vMotion segment needs its own subnet, or the kernel sends both NICs' traffic out of one")
+                }
+            case (_?, nil):
+                add("\(path).vmk2_address", "vmotion2 needs vmk2_address (vmk2's address on the second vMotion segment)")
+            case (nil, _?):
+                add("\(path).vmotion2", "vmk2_address needs vmotion2 (the switch of the second vMotion segment)")
+            case (nil, nil):
+                break
+            }
             if host.portGroups.isEmpty { add("\(path).port_groups", "a host needs at least one port group") }
             if Set(host.portGroups).count != host.portGroups.count { add("\(path).port_groups", "a port group label is listed twice") }
             for store in host.datastores where !datastoreNames.contains(store) {
@@ -56,14 +73,24 @@ public enum TopologyValidator {
             }
             if !(1...1_048_576).contains(host.memoryMiB) { add("\(path).memory_mib", "memory \(host.memoryMiB) MiB is out of range") }
         }
-        // Segments and hosts in file order, so the problems come out in the same order every run.
-        let vmotionSegments = Dictionary(grouping: topology.hosts, by: \.vmotion)
-        for (index, host) in topology.hosts.enumerated() where topology.hosts.firstIndex(where: { $0.vmotion == host.vmotion }) == index {
-            let segment = host.vmotion, hosts = vmotionSegments[segment] ?? []
-            for pair in zip(hosts, hosts.dropFirst()) where pair.0.vmkAddress.network != pair.1.vmkAddress.network || pair.0.vmkAddress.prefixLength != pair.1.vmkAddress.prefixLength {
-                if let index = topology.hosts.firstIndex(of: pair.1) {
-                    add("hosts[\(index)].vmk_address", "\(pair.1.vmkAddress) is not in the same subnet as \(pair.0.name)'s \(pair.0.vmkAddress) on segment \(segment)")
+        // Segments and hosts in file order, so the problems come out in the same order every run. A
+        // vMotion segment is one subnet, whether hosts reach it by vmk1 or vmk2.
+        var segments: [(name: String, members: [(index: Int, host: HostNode, field: String, address: IPv4Interface)])] = []
+        for (index, host) in topology.hosts.enumerated() {
+            var attachments = [(host.vmotion, "vmk_address", host.vmkAddress)]
+            if let second = host.vmotion2, let address = host.vmk2Address { attachments.append((second, "vmk2_address", address)) }
+            for (segment, field, address) in attachments {
+                if let position = segments.firstIndex(where: { $0.name == segment }) {
+                    segments[position].members.append((index, host, field, address))
+                } else {
+                    segments.append((segment, [(index, host, field, address)]))
                 }
+            }
+        }
+        for segment in segments {
+            for (first, second) in zip(segment.members, segment.members.dropFirst())
+            where first.address.network != second.address.network || first.address.prefixLength != second.address.prefixLength {
+                add("hosts[\(second.index)].\(second.field)", "\(second.address) is not in the same subnet as \(first.host.name)'s \(first.address) on segment \(segment.name)")
             }
         }
         var macs: [MACAddress: String] = [:]

@@ -18,6 +18,7 @@ struct DemoCommand: ParsableCommand {
     var dirtyRate: Double?
     @Option(help: "Milliseconds between pings (the kernel's ping; 1 ms and up).") var pingInterval: Double = 10
     @Option(help: "A YAML topology instead of the embedded default.") var topology: String?
+    @Option(help: "An embedded example topology instead of the default: \(TopologyExamples.names.joined(separator: ", ")).") var example: String?
     @Option(help: "Where capture runs go.") var captures = "Captures"
     @Flag(help: "Migrate back to the first host afterwards.") var back = false
     @Flag(help: "Leave the lab up at the end.") var keep = false
@@ -33,6 +34,8 @@ struct DemoCommand: ParsableCommand {
         if let memory, let touched, touched > memory {
             throw ValidationError("--touched \(touched) MiB is more than --memory \(memory) MiB")
         }
+        if topology != nil && example != nil { throw ValidationError("give --topology FILE or --example NAME, not both") }
+        if let example { _ = try TopologyExamples.yaml(named: example) }
     }
 
     func run() throws {
@@ -48,7 +51,7 @@ struct DemoCommand: ParsableCommand {
         options.keep = keep
         options.captureRoot = captures
         options.migration = try flags.options()
-        options.topology = try topology.map { try TopologyLoader.load(path: $0) }
+        options.topology = try topology.map { try TopologyLoader.load(path: $0) } ?? example.map { try TopologyExamples.topology(named: $0) }
         options.captureFormat = captureOptions.captureFormat
         options.egressRecords = captureOptions.egressRecords
         CleanupOnSignal.install(lab: name)

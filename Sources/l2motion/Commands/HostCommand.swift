@@ -28,6 +28,8 @@ struct HostRunCommand: ParsableCommand {
     @Option(help: "The uplink interface (a production switch port).") var uplink = "vmnic0"
     @Option(help: "The vMotion VMkernel interface (a vMotion switch port).") var vmkernel = "vmk1"
     @Option(help: "The vMotion interface's IPv4 address.") var vmkAddress: String
+    @Option(help: "Multi-NIC vMotion: the second vMotion VMkernel interface (on a second vMotion switch).") var vmkernel2 = "vmk2"
+    @Option(help: "Multi-NIC vMotion: the second vMotion interface's IPv4 address (none: one vMotion NIC).") var vmk2Address: String?
     @Option(help: "TCP port of the migration listener.") var migrationPort: UInt16 = 8000
     @Option(help: "Memory the host can give its VMs, in MiB.") var memoryLimit = 16_384
     @Option(name: .customLong("port-group"), help: "A port group label, optionally LABEL:VLAN. Repeatable.")
@@ -68,6 +70,13 @@ struct HostRunCommand: ParsableCommand {
         _ = try parsedDatastores()
         try PortSpec.validateInterfaceName(uplink, what: "--uplink")
         try PortSpec.validateInterfaceName(vmkernel, what: "--vmkernel")
+        if let vmk2Address {
+            guard IPv4Address(vmk2Address) != nil else { throw ValidationError("--vmk2-address \"\(vmk2Address)\" is not an IPv4 address") }
+            try PortSpec.validateInterfaceName(vmkernel2, what: "--vmkernel2")
+            guard vmkernel2 != vmkernel, vmk2Address != vmkAddress else {
+                throw ValidationError("--vmkernel2 \(vmkernel2) \(vmk2Address) must differ from --vmkernel \(vmkernel) \(vmkAddress)")
+            }
+        }
     }
 
     func run() throws {
@@ -76,10 +85,11 @@ struct HostRunCommand: ParsableCommand {
         let folder = labOptions.runFolder
         try FileManager.default.createDirectory(atPath: folder.path, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
-        let settings = HostSettings(
+        var settings = HostSettings(
             name: name, uplink: uplink, vmkernel: vmkernel, vmkernelAddress: IPv4Address(vmkAddress)!,
             migrationPort: migrationPort, memoryLimitMiB: memoryLimit, portGroups: try parsedPortGroups(),
             datastores: try parsedDatastores(), controlSocket: controlSocket ?? folder.hostSocket(name))
+        settings.secondVMKernel = vmk2Address.flatMap { IPv4Address($0) }.map { VMotionNIC(interface: vmkernel2, address: $0) }
         let daemon = try HostDaemon(settings: settings, logger: logger)
         try daemon.run()
     }

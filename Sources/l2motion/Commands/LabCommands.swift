@@ -16,9 +16,16 @@ struct LabCommand: ParsableCommand {
     struct TopologyOptions: ParsableArguments {
         @Option(help: "The lab's name (prefixes its namespaces; default: the topology's, l2m).") var name: String?
         @Option(help: "A YAML topology file (default: the embedded default lab).") var topology: String?
+        @Option(help: "An embedded example topology instead: \(TopologyExamples.names.joined(separator: ", ")).") var example: String?
+
+        func validate() throws {
+            if topology != nil && example != nil { throw ValidationError("give --topology FILE or --example NAME, not both") }
+            if let example { _ = try TopologyExamples.yaml(named: example) }
+        }
 
         func load() throws -> L2Lab.Topology {
-            var topology = try topology.map { try TopologyLoader.load(path: $0) } ?? DefaultTopology.topology()
+            var topology = try topology.map { try TopologyLoader.load(path: $0) }
+                ?? example.map { try TopologyExamples.topology(named: $0) } ?? DefaultTopology.topology()
             if let name {
                 topology.name = name
                 let problems = TopologyValidator.problems(in: topology)
@@ -89,15 +96,18 @@ struct LabCommand: ParsableCommand {
     }
 
     struct Topology: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "topology", abstract: "Print the embedded default topology (YAML), or check a file.")
+        static let configuration = CommandConfiguration(commandName: "topology", abstract: "Print an embedded topology (YAML), or check a file.")
         @Option(help: "A YAML topology file to check.") var check: String?
+        @Option(help: "Which embedded topology to print: \(TopologyExamples.names.joined(separator: ", ")).") var example = "default"
+
+        func validate() throws { _ = try TopologyExamples.yaml(named: example) }
 
         func run() throws {
             if let check {
                 let topology = try TopologyLoader.load(path: check)
                 print("\(check): valid lab \(topology.name) with \(topology.switches.count) switches, \(topology.clients.count) clients, \(topology.hosts.count) hosts, \(topology.vms.count) VMs")
             } else {
-                print(DefaultTopology.yaml)
+                print(try TopologyExamples.yaml(named: example))
             }
         }
     }

@@ -15,6 +15,7 @@ struct MigrationFlags: ParsableArguments {
     @Flag(help: "Also send a gratuitous ARP with the first RARP.") var garp = false
     @Option(help: "RARP schedule after resume, in ms.") var announce = "0,50,200,450,800"
     @Option(help: "Encrypted vMotion (AES-256-GCM): disabled, opportunistic or required.") var encryption = MigrationEncryptionMode.opportunistic
+    @Option(help: "TCP connections carrying the pages (1...16), like QEMU's multifd channels; with Multi-NIC vMotion they alternate over the hosts' vMotion NICs.") var streams = 1
 
     /// Every number checked before anything is created or sent (ArgumentParser calls this before `run`).
     func validate() throws {
@@ -38,6 +39,7 @@ struct MigrationFlags: ParsableArguments {
         options.announceMs = schedule
         options.productionSwitch = productionSwitch
         options.encryption = encryption
+        options.streams = streams
         return options
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import L2Control
 import L2Lab
+import L2Migration
 
 /// Shows migration progress: one rewritten line on a terminal, a plain line per change otherwise.
 final class ProgressLine: @unchecked Sendable {
@@ -56,8 +57,10 @@ enum MigrationSummary {
             Swift.print("    round   pages    zero     bytes        ms      Mbit/s  dirtied")
             for round in result.rounds {
                 Swift.print(String(format: "    %5d %7d %7d %9@ %9.1f %10.0f %8d", round.round, round.pages, round.zeroPages,
-                                   ByteCount.format(round.bytes), round.durationMs, round.mbps, round.dirtiedDuring))
+                                   ByteCount.format(round.bytes), round.durationMs, round.mbps, round.dirtiedDuring)
+                            + (round.laneBytes.map { "  lanes " + $0.map(ByteCount.format).joined(separator: " / ") } ?? ""))
             }
+            LaneSummary.print(result.lanes ?? [])
         }
         Swift.print(String(format: "  total %.1f ms, setup %.1f ms, downtime %@ (expected %@), transferred %@, %.0f Mbit/s",
                            result.totalTime, result.setupTime ?? 0, result.downtime.map { String(format: "%.2f ms", $0) } ?? "-",
@@ -78,5 +81,19 @@ enum MigrationSummary {
         }
         if let error = result.error { Swift.print("  error: \(error)") }
         Swift.print("  outcome: \(report.outcome)")
+    }
+}
+
+/// The lanes of a migration over several streams, under its rounds: bytes and mean rate per lane,
+/// and the NIC each left from (nothing for one stream).
+enum LaneSummary {
+    static func print(_ lanes: [LaneStats]) {
+        guard lanes.count > 1 else { return }
+        func pad(_ text: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }
+        Swift.print("    lane  nic        bytes      Mbit/s")
+        for lane in lanes {
+            let nic = (lane.interface ?? "-").padding(toLength: 6, withPad: " ", startingAt: 0)
+            Swift.print("    \(pad(String(lane.lane), 4))  \(nic)\(pad(ByteCount.format(lane.bytes), 11))\(pad(String(format: "%.0f", lane.mbps), 12))")
+        }
     }
 }
