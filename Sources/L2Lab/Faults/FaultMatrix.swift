@@ -225,8 +225,16 @@ public struct FaultMatrix {
                 var again = MigrationOptions()
                 again.downtimeMs = 5
                 again.graceMs = 200
-                migratesAfterwards = (try? coordinator.migrate(vm: vm.name, to: target, options: again))?.runsOn == target
-                if migratesAfterwards != true { problems.append("the lab could not migrate the VM afterwards") }
+                let why: String
+                do {
+                    let report = try coordinator.migrate(vm: vm.name, to: target, options: again)
+                    migratesAfterwards = report.runsOn == target
+                    why = report.outcome
+                } catch {
+                    migratesAfterwards = false
+                    why = "refused: \(error)"
+                }
+                if migratesAfterwards != true { problems.append("the lab could not migrate the VM afterwards (\(why))") }
             }
         }
         return FaultRun(fault: fault, moment: moment, outcome: outcome, runningOn: runningOn, expectedDown: sourceDiedEarly,
