@@ -222,7 +222,9 @@ extension MigrationSource {
         case let .switchover(expected):
             expectedDowntime = expected
             stunRequestedAt = now
-            timeline.decidedAt = now
+            // The first decision starts the switchover; a later one (after the round that follows the
+            // switchover-ack) does not move it.
+            if timeline.decidedAt == nil { timeline.decidedAt = now }
             guard settings.switchoverAck, acknowledgement == nil else { return stun() }
             phase = .awaitingAck
             let query = emit(MigrationEncoder.encode(.switchoverQuery))

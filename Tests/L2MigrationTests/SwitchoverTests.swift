@@ -146,6 +146,11 @@ struct AckRoundTests {
         // The stop-and-copy round holds only what the VM wrote after that round: nothing here.
         #expect(result.rounds.last!.pages == 0)
         #expect(memoriesEqual(vm.memory, pipe.destination.memory))
+        // The switchover started at the first decision: the ack comes after it, the round after the
+        // ack counts in the drain, and no phase is negative.
+        let timeline = try #require(result.switchover)
+        #expect(timeline.decidedAt! < timeline.acknowledgedAt!)
+        #expect(timeline.phases.allSatisfy { $0.milliseconds >= 0 }, "\(timeline.phases)")
     }
 
     @Test("with nothing dirtied while the switchover-ack travelled, the source stuns at once")
