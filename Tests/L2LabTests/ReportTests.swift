@@ -178,6 +178,50 @@ struct TimelineSVGTests {
         #expect(elements.contains { $0.name == "text" && $0.text == "r3→esx02" })
     }
 
+    @Test("the labels over the plot never overlap, even when pre-copy, stun and relearn are a pixel apart")
+    func labelsDoNotOverlap() throws {
+        // A short pre-copy right before the stun, the relearn right after: all three labels start
+        // within a few pixels of each other.
+        var migration = completedMigration()
+        migration.result.totalTime = 12
+        let elements = try XMLElements.parse(TimelineSVG.render(demoReport(ping: steadyPing, migration: migration)))
+        let labels = elements.filter { $0.name == "text" && $0.attributes["font-size"] == "11" }
+        #expect(Set(labels.map(\.text)).isSuperset(of: ["pre-copy esx01 → esx02", "stun 3.50 ms", "relearn +0.42 ms"]))
+        #expect(Set(labels.map { $0.attributes["y"] }).count >= 3, "the three labels take three rows")
+        for (index, a) in labels.enumerated() {
+            for b in labels[(index + 1)...] where a.attributes["y"] == b.attributes["y"] {
+                let ax = Double(a.attributes["x"]!)!, bx = Double(b.attributes["x"]!)!
+                let aEnd = ax + Double(a.text.count) * TimelineSVG.labelCharacterWidth
+                let bEnd = bx + Double(b.text.count) * TimelineSVG.labelCharacterWidth
+                #expect(aEnd < bx || bEnd < ax, "\(a.text) and \(b.text) overlap on one row")
+            }
+        }
+    }
+
+    @Test("each stun gets a bar of its downtime's phases, widths in proportion, and the phases in words")
+    func stunPhasesBar() throws {
+        var migration = completedMigration()
+        var timeline = SwitchoverTimeline()
+        timeline.decidedAt = 1_000
+        timeline.freezeAt = 10_000
+        timeline.frozenAt = 11_000
+        timeline.stateCapturedAt = 12_000
+        timeline.finalPagesAt = 52_000
+        timeline.switchoverArrivedAt = 252_000
+        timeline.verifiedAt = 262_000
+        timeline.resumedAt = 310_000
+        migration.result.switchover = timeline
+        let elements = try XMLElements.parse(TimelineSVG.render(demoReport(ping: steadyPing, migration: migration)))
+        let phases = ["freeze", "state-capture", "final-pages", "transfer", "verification", "resume"]
+        let bars = elements.filter { $0.name == "rect" && TimelineSVG.phaseColors.values.contains($0.attributes["fill"] ?? "") }
+        #expect(bars.map { $0.attributes["fill"] } == phases.map { TimelineSVG.phaseColors[$0] })
+        let widths = bars.map { Double($0.attributes["width"]!)! }
+        // transfer (0.2 ms) is 200 times the freeze (0.001 ms), out of 0.3 ms in all.
+        #expect(abs(widths[3] / widths.reduce(0, +) - 0.2 / 0.3) < 0.01)
+        #expect(elements.contains { $0.name == "title" && $0.text == "transfer 0.200 ms" })
+        #expect(elements.contains { $0.name == "text" && $0.text.hasPrefix("esx01 → esx02: freeze 0.001 + state capture 0.001 + final pages 0.040") && $0.text.hasSuffix("= 0.300 ms") })
+    }
+
     @Test func noStunOrRelearnWhenTheyDidNotHappen() throws {
         var migration = completedMigration(relearn: false)
         migration.stunAt = nil

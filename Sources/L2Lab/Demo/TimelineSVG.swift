@@ -8,7 +8,7 @@ public enum TimelineSVG {
     static let labelCharacterWidth = 6.2
     /// The colours of the downtime's phases, in their order.
     static let phaseColors = ["freeze": "#fde68a", "state-capture": "#fcd34d", "final-pages": "#fb923c",
-                              "transfer": "#f87171", "verification": "#c084fc", "resume": "#60a5fa"]
+                              "transfer": "#f87171", "verification": "#c084fc", "resume": "#34d399"]
 
     public static func render(_ report: DemoReport) -> String {
         let width = 960.0, plotLeft = 70.0, plotRight = 930.0
