@@ -73,7 +73,7 @@ extension MigrationSource {
     func attachLanes(to result: inout MigrationResult, now: UInt64) {
         let others = lanes.wireBytes.values.reduce(0, +)
         let start = setupDoneTime ?? startTime
-        let seconds = Double(elapsed(start, switchoverSentAt ?? endTime ?? now)) / 1e9
+        let seconds = Double(elapsed(start, timeline.finalPagesAt ?? endTime ?? now)) / 1e9
         result.lanes = (0..<laneCount).map { lane in
             let bytes = lane == 0 ? ram.transferred - others : lanes.wireBytes[lane, default: 0]
             return LaneStats(lane: lane, interface: laneLabel(lane), bytes: bytes,

@@ -7,8 +7,8 @@ extension MigrationSource {
     /// The destination's `resumed`, after its `verified`: prove the frozen memory is what was sent, then
     /// commit and release the source's copy.
     mutating func commit(destinationResumedAt at: UInt64, now: UInt64) -> [SourceAction] {
-        destinationResumedAt = at
-        resumedAckAt = now
+        timeline.resumedAt = at
+        timeline.resumedAckAt = now
         if settings.verifyFrozenMemoryBeforeCommit {
             frozenVerified = verifySourceFrozenMemory()
             if frozenVerified == false {
@@ -51,7 +51,7 @@ extension MigrationSource {
              .stunning where elapsed(startTime, now) > settings.convergence.maxTotalNanoseconds:
             return fail("the migration exceeded the total-time limit of \(milliseconds(settings.convergence.maxTotalNanoseconds)) ms in round \(round)",
                         now: now, sendAbort: true)
-        case .switchover where elapsed(switchoverSentAt ?? now, now) > settings.switchoverTimeoutNanoseconds:
+        case .switchover where elapsed(timeline.finalPagesAt ?? now, now) > settings.switchoverTimeoutNanoseconds:
             return awaitCoordinator("the destination did not report resumed within \(milliseconds(settings.switchoverTimeoutNanoseconds)) ms of the switchover; the VM stays stunned on the source until the coordinator decides", now: now)
         default:
             return []
@@ -100,9 +100,9 @@ extension MigrationSource {
             }
         }
         var downtime: Double?
-        if let stunRequestedAt, let destinationResumedAt { downtime = milliseconds(elapsed(stunRequestedAt, destinationResumedAt)) }
+        if let stunRequestedAt, let resumedAt = timeline.resumedAt { downtime = milliseconds(elapsed(stunRequestedAt, resumedAt)) }
         var ack: Double?
-        if let stunRequestedAt, let resumedAckAt { ack = milliseconds(elapsed(stunRequestedAt, resumedAckAt)) }
+        if let stunRequestedAt, let resumedAckAt = timeline.resumedAckAt { ack = milliseconds(elapsed(stunRequestedAt, resumedAckAt)) }
         let frozenOK = frozenVerified ?? !settings.verifyFrozenMemoryBeforeCommit
         var result = MigrationResult(
             status: status, totalTime: milliseconds(elapsed(startTime, end)),
@@ -113,9 +113,6 @@ extension MigrationSource {
         result.startedAt = phase == .idle ? nil : startTime
         result.precopyStartedAt = setupDoneTime
         result.endedAt = endTime
-        var timeline = self.timeline
-        timeline.resumedAt = destinationResumedAt
-        timeline.resumedAckAt = resumedAckAt
         result.switchover = timeline.decidedAt == nil ? nil : timeline
         result.switchoverAck = acknowledgement
         attachLanes(to: &result, now: now)

@@ -58,7 +58,6 @@ extension MigrationSource {
             finalRound = nil
             phase = .switchover
             status = .device
-            switchoverSentAt = now
             timeline.finalPagesAt = now
             return []
         }

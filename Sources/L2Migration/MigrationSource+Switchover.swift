@@ -67,7 +67,6 @@ extension MigrationSource {
     public mutating func finalPagesQueued(at now: UInt64) {
         guard phase == .switchover || phase == .completed, let queued = timeline.finalPagesAt, now > queued else { return }
         timeline.finalPagesAt = now
-        switchoverSentAt = now
     }
 
     /// The driver stunned the VM (after `.stun`): the final dirty pages, then the state, the queued
@@ -109,7 +108,7 @@ extension MigrationSource {
     public mutating func forwardFrame(_ frame: [UInt8], now: UInt64) -> [SourceAction] {
         guard (1...MigrationWire.maxFrameLength).contains(frame.count) else { return [] }
         let forwarding = phase == .switchover
-            || (phase == .completed && elapsed(resumedAckAt ?? now, now) <= settings.forwardGraceNanoseconds)
+            || (phase == .completed && elapsed(timeline.resumedAckAt ?? now, now) <= settings.forwardGraceNanoseconds)
         guard forwarding else { return [] }
         let bytes = emit(MigrationEncoder.encode(.forwardedFrame(frame)))
         return bytes.isEmpty ? [] : [.send(bytes)]

@@ -53,10 +53,8 @@ public struct MigrationSource: Sendable {
     var maxThrottle = 0
     var expectedDowntime: UInt64?
     var stunRequestedAt: UInt64?
-    var switchoverSentAt: UInt64?
-    var resumedAckAt: UInt64?
-    var destinationResumedAt: UInt64?
-    /// The switchover's moments, for the report's phases.
+    /// The switchover's moments, for the report's phases; also what the deadlines and figures count
+    /// from (the switchover message queued, the destination's resume, its `resumed` heard).
     var timeline = SwitchoverTimeline()
     /// What the destination checked when it confirmed the switchover (switchover-ack).
     var acknowledgement: String?
