@@ -12,10 +12,7 @@ import Testing
 struct StreamsIntegrationTests {
     /// The Multi-NIC example lab, as small as `TestLab.yaml`'s.
     static func multiNICYAML(name: String) -> String {
-        MultiNICTopology.yaml
-            .replacingOccurrences(of: "name: l2m\n", with: "name: \(name)\n")
-            .replacingOccurrences(of: "memory_mib: 1024", with: "memory_mib: 256")
-            .replacingOccurrences(of: "touched_mib: 256", with: "touched_mib: 96")
+        TestLab.yaml(name: name, memory: 256, touched: 96, base: MultiNICTopology.yaml)
     }
 
     static func report(_ output: String) throws -> MigrationReport {

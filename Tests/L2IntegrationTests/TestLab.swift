@@ -15,10 +15,12 @@ final class TestLab: @unchecked Sendable {
     let name: String
     let captureRoot: String
 
-    /// A small default-like lab: client01, esx01/esx02, web01 with `memory` MiB on esx01.
+    /// A small default-like lab: client01, esx01/esx02, web01 with `memory` MiB on esx01 (`base`: the
+    /// example it starts from, the default lab or another `lab topology --example`).
     static func yaml(name: String, memory: Int = 128, touched: Int = 32, workload: String = "web",
-                     esx02PortGroup: String = "Production", esx02Datastores: String = "[ds01]", vmotionSnaplen: Int = 128) -> String {
-        var text = DefaultTopology.yaml
+                     esx02PortGroup: String = "Production", esx02Datastores: String = "[ds01]", vmotionSnaplen: Int = 128,
+                     base: String = DefaultTopology.yaml) -> String {
+        var text = base
         text = text.replacingOccurrences(of: "snaplen: 128", with: "snaplen: \(vmotionSnaplen)")
         text = text.replacingOccurrences(of: "name: l2m\n", with: "name: \(name)\n")
         text = text.replacingOccurrences(of: "memory_mib: 1024", with: "memory_mib: \(memory)")

@@ -88,7 +88,14 @@ struct LaneTests {
         #expect(laneStats[1].interface == "vmk2" && laneStats[lanes > 2 ? 2 : 0].interface == "vmk1")
         let first = try #require(result.rounds.first?.laneBytes)
         #expect(first.count == lanes && first.allSatisfy { $0 > 0 }, "round 1 spread over every lane: \(first)")
-        #expect(pipe.destination.laneBytesReceived.reduce(0, +) == pipe.destination.currentReport.bytesReceived)
+        // What the destination counted on each lane is what the source sent on it (a lane's hello,
+        // which the source counts, reaches the destination's driver before the lane is admitted).
+        let helloBytes = MigrationEncoder.encode(.laneHello(LaneHello(id: testID, lane: 1, mac: [UInt8](repeating: 0, count: 32)))).count
+        let received = pipe.destination.laneBytesReceived
+        #expect(received[0] == laneStats[0].bytes, "lane 0: \(received[0]) received, \(laneStats[0].bytes) sent")
+        for lane in 1..<lanes {
+            #expect(received[lane] + helloBytes == laneStats[lane].bytes, "lane \(lane): \(received[lane]) received, \(laneStats[lane].bytes) sent")
+        }
         #expect(pipe.destination.phase == .committed)
     }
 

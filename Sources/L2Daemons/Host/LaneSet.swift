@@ -36,9 +36,6 @@ struct LaneSet {
     /// True when no extra lane has output queued in user space (their shares are in the kernel).
     var allDrained: Bool { lanes.values.allSatisfy { !$0.pump.hasPendingOutput } }
 
-    /// Bytes queued on the extra lanes.
-    var pendingOutputBytes: Int { lanes.values.reduce(0) { $0 + $1.pump.pendingOutputBytes } }
-
     /// Hands lane `lane`'s emptied output buffer to `fill` (see `StreamPump.refill`).
     mutating func refill(_ lane: Int, _ fill: (inout [UInt8]) -> Void) {
         lanes[lane]?.pump.refill(fill)

@@ -74,6 +74,7 @@ extension SourceLoop {
     /// destination's refusal, or bytes it never sends on a lane).
     mutating func turnLanes<Pump: MigrationPump>(_ pump: inout Pump, _ lanes: inout LaneSet,
                                                  timeoutMilliseconds: Int32) -> (lane0: [PumpEvent], actions: [SourceAction]) {
+        guard !lanes.isEmpty else { return (pump.turn(timeoutMilliseconds: timeoutMilliseconds), []) }
         var events: [PumpEvent] = []
         var said: [Int: [UInt8]] = [:]
         let closed = lanes.turn(lane0: &pump, timeoutMilliseconds: timeoutMilliseconds) { lane, bytes in
@@ -113,13 +114,7 @@ extension SourceLoop {
         var actions: [SourceAction] = []
         while !lanes.allAcknowledged && SystemClock.monotonicNanoseconds() < deadline && source.phase == .stunning {
             let (events, laneActions) = turnLanes(&pump, &lanes, timeoutMilliseconds: 1)
-            for event in events {
-                switch event {
-                case let .received(bytes): actions += source.receive(bytes: bytes, now: SystemClock.wallNanoseconds())
-                case .closed: actions += source.connectionLost(now: SystemClock.wallNanoseconds())
-                }
-            }
-            actions += laneActions
+            actions += handle(events, &pump) + laneActions
         }
         return actions
     }
@@ -127,6 +122,7 @@ extension SourceLoop {
     /// Extra lanes that accepted no bytes for the stall timeout are given up: before the switchover
     /// the migration fails; after it lane 0 decides.
     mutating func checkStalledLanes(_ lanes: inout LaneSet) -> [SourceAction] {
+        guard !lanes.isEmpty else { return [] }  // (one stream: no clock read per turn)
         var actions: [SourceAction] = []
         let timeout = driver.request.stallTimeoutNanoseconds
         for lane in lanes.stalled(after: timeout) {

@@ -141,7 +141,7 @@ struct SourceLoop: PumpUser {
     /// What the pump reported, to the state machine: bytes from the destination, or the connection
     /// lost. Frames queued for the VM go out first when no sealed bytes wait in the driver's pending
     /// actions (`pendingIsEmpty`): records must reach the wire in the order they were sealed.
-    private mutating func handle<Pump: MigrationPump>(_ events: [PumpEvent], _ pump: inout Pump,
+    mutating func handle<Pump: MigrationPump>(_ events: [PumpEvent], _ pump: inout Pump,
                                                       pendingIsEmpty: Bool = false) -> [SourceAction] {
         var actions: [SourceAction] = []
         for event in events {
