@@ -54,6 +54,7 @@ int l2m_packet_open(const char *ifname, int promisc) {
     address.sll_ifindex = (int)index;
     int one = 1;
     if (setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one) < 0) goto fail;
+    if (setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &one, sizeof one) < 0) goto fail;
     if (bind(fd, (struct sockaddr *)&address, sizeof address) < 0) goto fail;
     if (promisc) {
         struct packet_mreq membership;
@@ -71,6 +72,35 @@ fail:;
     close(fd);
     errno = saved;
     return -1;
+}
+
+ssize_t l2m_packet_recv(int fd, void *buffer, size_t length, int *vlan_tci, int *vlan_tpid) {
+    struct iovec vector = { .iov_base = buffer, .iov_len = length };
+    union {
+        struct cmsghdr align;
+        char bytes[CMSG_SPACE(sizeof(struct tpacket_auxdata))];
+    } control;
+    struct msghdr message;
+    memset(&message, 0, sizeof message);
+    message.msg_iov = &vector;
+    message.msg_iovlen = 1;
+    message.msg_control = control.bytes;
+    message.msg_controllen = sizeof control.bytes;
+    *vlan_tci = -1;
+    *vlan_tpid = 0;
+    ssize_t count = recvmsg(fd, &message, 0);
+    if (count < 0) return -1;
+    for (struct cmsghdr *header = CMSG_FIRSTHDR(&message); header; header = CMSG_NXTHDR(&message, header)) {
+        if (header->cmsg_level != SOL_PACKET || header->cmsg_type != PACKET_AUXDATA
+            || header->cmsg_len < CMSG_LEN(sizeof(struct tpacket_auxdata))) continue;
+        struct tpacket_auxdata aux;
+        memcpy(&aux, CMSG_DATA(header), sizeof aux);
+        if (aux.tp_status & TP_STATUS_VLAN_VALID) {
+            *vlan_tci = aux.tp_vlan_tci;
+            *vlan_tpid = (aux.tp_status & TP_STATUS_VLAN_TPID_VALID) ? aux.tp_vlan_tpid : ETH_P_8021Q;
+        }
+    }
+    return count;
 }
 
 int l2m_ifname_max(void) { return IFNAMSIZ - 1; }

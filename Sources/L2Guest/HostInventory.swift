@@ -83,6 +83,12 @@ public struct HostInventory: Sendable {
         do { try virtualSwitch.removePortGroup(labelled: label, reserved: reserved) } catch { throw .network(error) }
     }
 
+    /// Where a frame sent by the VM NIC `source` goes (`VirtualSwitch.deliverFromVM`; it counts the
+    /// forged transmits its port groups reject).
+    public mutating func deliverFromVM(_ frame: ArraySlice<UInt8>, from source: MACAddress) -> VirtualSwitchDelivery {
+        virtualSwitch.deliverFromVM(frame, from: source)
+    }
+
     /// Releases the VM's memory and detaches its NIC.
     public mutating func unregister(vm name: String) throws(HostInventoryError) {
         guard let index = vms.firstIndex(where: { $0.name == name }) else {

@@ -40,6 +40,9 @@ public struct VMStatistics: Hashable, Sendable, Codable {
     /// Frames for the VM that arrived while it was stunned and did not fit the host's bounded queue
     /// (4096 frames), so the migration could not carry them. Filled in by the host.
     public var framesDroppedWhileStunned = 0
+    /// Frames the VM sent with another source MAC that its host's virtual switch dropped (its port
+    /// group rejects forged transmits). Filled in by the host; counted since the VM came to this host.
+    public var forgedTransmitsDropped = 0
     public var udpCounter: UInt64
     public var instructionCounter: UInt64
     public var bootID: UInt64

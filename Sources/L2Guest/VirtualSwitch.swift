@@ -1,25 +1,14 @@
 import L2Wire
 
-/// A port group on a host's virtual switch: a label VMs join by (matched exactly, case included)
-/// and a VLAN id (0 = untagged; recorded, not yet used for tagging).
-public struct PortGroup: Hashable, Sendable, Codable, CustomStringConvertible {
-    public var label: String
-    public var vlanID: UInt16
-
-    public init(label: String, vlanID: UInt16 = 0) {
-        self.label = label
-        self.vlanID = vlanID
-    }
-
-    public var description: String { vlanID == 0 ? "\"\(label)\"" : "\"\(label)\" (VLAN \(vlanID))" }
-}
-
 /// A VM NIC plugged into a port group.
 public struct VirtualPort: Hashable, Sendable {
     public var vmName: String
     public var mac: MACAddress
     public var ip: IPv4Address?
     public var portGroup: String
+    /// Frames this NIC sent with another source MAC that its port group's "forged transmits: reject"
+    /// dropped.
+    public var forgedTransmitDrops = 0
 }
 
 /// Why the virtual switch refused a change; each message says what exists instead.
@@ -58,33 +47,16 @@ public enum VirtualSwitchError: Error, Hashable, Sendable, CustomStringConvertib
     }
 }
 
-/// Where the virtual switch sends one frame: to these VM NICs and/or out of the uplink.
-public struct VirtualSwitchDelivery: Hashable, Sendable {
-    /// VM NICs (by MAC) that receive the frame, in attach order.
-    public var nics: [MACAddress]
-    /// Whether the frame leaves through the uplink (`vmnic0`).
-    public var uplink: Bool
-
-    public init(nics: [MACAddress] = [], uplink: Bool = false) {
-        self.nics = nics
-        self.uplink = uplink
-    }
-
-    public static let drop = VirtualSwitchDelivery()
-}
-
 /// A host's virtual switch (like an ESXi standard vSwitch): port groups, the VM NICs attached to
-/// them, and the delivery decision. Pure: given a frame, it says where it goes.
-///
-/// From the uplink: unicast to the one NIC with that destination MAC, broadcast and multicast to
-/// every NIC (each port group is one broadcast domain; with VLAN 0 everywhere all NICs share it).
-/// From a VM: unicast to a NIC on this host in the same port group stays local (a physical switch
-/// would not send it back down the port it came from); anything else goes out of the uplink,
-/// broadcast and multicast also to the other local NICs of the port group. A VM never gets its own frame.
+/// them, and the delivery decision (`VirtualSwitch+Delivery`). Pure: given a frame, it says where it
+/// goes; the only state it changes while forwarding is its forged-transmit counters.
 public struct VirtualSwitch: Sendable {
     public let hostName: String
     public private(set) var portGroups: [PortGroup] = []
-    public private(set) var ports: [VirtualPort] = []
+    public internal(set) var ports: [VirtualPort] = []
+    /// Frames dropped by a port group's "forged transmits: reject" since the switch was made (the
+    /// NICs' own counts go with them when they detach; this total stays).
+    public internal(set) var forgedTransmitDrops = 0
 
     public init(hostName: String, portGroups: [PortGroup] = []) throws(VirtualSwitchError) {
         self.hostName = hostName
@@ -141,23 +113,4 @@ public struct VirtualSwitch: Sendable {
     }
 
     public func port(for mac: MACAddress) -> VirtualPort? { ports.first { $0.mac == mac } }
-
-    /// Where a frame that arrived on the uplink goes. Frames shorter than an Ethernet header are dropped.
-    public func deliverFromUplink<C: Collection>(_ frame: C) -> VirtualSwitchDelivery where C.Element == UInt8 {
-        guard frame.count >= 14 else { return .drop }
-        let destination = MACAddress(bytes: frame, at: frame.startIndex)
-        if destination.isMulticast { return VirtualSwitchDelivery(nics: ports.map(\.mac)) }
-        return ports.contains { $0.mac == destination } ? VirtualSwitchDelivery(nics: [destination]) : .drop
-    }
-
-    /// Where a frame sent by the VM NIC `source` goes. A NIC that is not attached sends nothing.
-    public func deliverFromVM<C: Collection>(_ frame: C, from source: MACAddress) -> VirtualSwitchDelivery where C.Element == UInt8 {
-        guard frame.count >= 14, let sender = port(for: source) else { return .drop }
-        let destination = MACAddress(bytes: frame, at: frame.startIndex)
-        let neighbours = ports.filter { $0.portGroup == sender.portGroup && $0.mac != source }
-        if destination.isMulticast { return VirtualSwitchDelivery(nics: neighbours.map(\.mac), uplink: true) }
-        if destination == source { return .drop }
-        if neighbours.contains(where: { $0.mac == destination }) { return VirtualSwitchDelivery(nics: [destination]) }
-        return VirtualSwitchDelivery(uplink: true)
-    }
 }

@@ -8,6 +8,8 @@ public struct EtherType: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let rarp = EtherType(rawValue: 0x8035)
     public static let vlan = EtherType(rawValue: 0x8100)
     public static let ipv6 = EtherType(rawValue: 0x86DD)
+    /// IEEE 802 "Local Experimental EtherType 1", free for a lab's own frames (`l2motion vm send-as`).
+    public static let localExperimental1 = EtherType(rawValue: 0x88B5)
 
     public var description: String {
         switch self {

@@ -22,7 +22,7 @@ struct RequestCodecTests {
     @Test func hostCommandsAreTheOnesItServes() {
         #expect(HostRequest.commands == ["host-info", "power-on", "power-off", "list-vms", "vm-stats", "migrate-prepare",
                                          "migrate-send", "migration-status", "migration-resolve", "migrate-cancel",
-                                         "datastore-probe", "vmotion-reach", "port-group-add", "port-group-remove"])
+                                         "datastore-probe", "vmotion-reach", "port-group-add", "port-group-remove", "send-as"])
     }
 
     @Test(arguments: [
@@ -55,6 +55,8 @@ struct RequestCodecTests {
             .datastoreProbe(datastore: "ds01", file: ".probe"), .vmotionReach(address: IPv4Address("192.168.100.12")!),
             .powerOn(vm: "web01", datastore: "ds01", dirtyRate: try DirtyRate(mebibytesPerSecond: 64)),
             .addPortGroup(label: "Production"), .removePortGroup(label: "Test"),
+            .addPortGroup(label: "Production", vlan: 10, forgedTransmits: .reject),
+            .sendAs(arguments: try SendAsArguments(vm: "web02", mac: MACAddress("00:50:56:00:00:10")!, count: 3, intervalMs: 20)),
         ]
         #expect(Set(requests.map(\.command)) == Set(HostRequest.commands), "one sample per command")
         for request in requests {
@@ -71,6 +73,10 @@ struct RequestCodecTests {
         (.powerOn(vm: "web01", datastore: "ds01", dirtyRate: try! DirtyRate(mebibytesPerSecond: 64.5)),
          #"{"power-on":{"datastore":"ds01","dirty-rate":64.5,"vm":"web01"}}"#),
         (.addPortGroup(label: "Production"), #"{"port-group-add":{"label":"Production"}}"#),
+        (.addPortGroup(label: "Production", vlan: 10, forgedTransmits: .reject),
+         #"{"port-group-add":{"forged-transmits":"reject","label":"Production","vlan":10}}"#),
+        (.sendAs(arguments: try! SendAsArguments(vm: "web02", mac: MACAddress("00:50:56:00:00:10")!, count: 5, intervalMs: 100)),
+         #"{"send-as":{"arguments":{"count":5,"interval-ms":100,"mac":"00:50:56:00:00:10","vm":"web02"}}}"#),
         (.removePortGroup(label: "Production"), #"{"port-group-remove":{"label":"Production"}}"#),
     ])
     func powerOnAndPortGroupLines(request: HostRequest, line: String) throws {

@@ -58,8 +58,9 @@ private func frame(to destination: MACAddress, from source: MACAddress) -> Array
     @Test func uplinkDeliveryByDestination() throws {
         let vswitch = try esx02()
         #expect(vswitch.deliverFromUplink(frame(to: web02, from: client)) == VirtualSwitchDelivery(nics: [web02]))
-        #expect(vswitch.deliverFromUplink(frame(to: .broadcast, from: client)).nics == [web01, web02, test01])
-        #expect(vswitch.deliverFromUplink(frame(to: MACAddress(0x01, 0x00, 0x5E, 0, 0, 1), from: client)).nics.count == 3)
+        // An untagged broadcast stays in VLAN 0: test01's port group "Test" is VLAN 20 (VirtualSwitchVLANTests).
+        #expect(vswitch.deliverFromUplink(frame(to: .broadcast, from: client)).nics == [web01, web02])
+        #expect(vswitch.deliverFromUplink(frame(to: MACAddress(0x01, 0x00, 0x5E, 0, 0, 1), from: client)).nics.count == 2)
         #expect(vswitch.deliverFromUplink(frame(to: MACAddress(0x00, 0x50, 0x56, 0, 0, 0x77), from: client)) == .drop)
         #expect(vswitch.deliverFromUplink(frame(to: web01, from: client).prefix(13)) == .drop)
     }
@@ -71,6 +72,7 @@ private func frame(to destination: MACAddress, from source: MACAddress) -> Array
         // test01 is in another port group: reached through the uplink, not locally.
         #expect(vswitch.deliverFromVM(frame(to: test01, from: web01), from: web01) == VirtualSwitchDelivery(uplink: true))
         #expect(vswitch.deliverFromVM(frame(to: .broadcast, from: web01), from: web01) == VirtualSwitchDelivery(nics: [web02], uplink: true))
+        #expect(vswitch.deliverFromVM(frame(to: .broadcast, from: test01), from: test01) == VirtualSwitchDelivery(uplink: true, vlan: 20))
         try vswitch.detach(nic: web02)
         #expect(vswitch.deliverFromVM(frame(to: client, from: web02), from: web02) == .drop)
         #expect(throws: VirtualSwitchError.nicNotAttached(mac: web02, host: "esx02")) { try vswitch.detach(nic: web02) }

@@ -8,16 +8,7 @@ import Testing
 /// with `--dirty-rate`, on a real lab.
 @Suite(.serialized, .enabled(if: RootEnvironment.shouldRun))
 struct PortGroupIntegrationTests {
-    /// Runs `l2motion ARGS --lab NAME`, which must fail; returns what it printed on stderr.
-    func refusal(_ lab: TestLab, _ arguments: [String]) throws -> String {
-        do {
-            let output = try lab.run(arguments)
-            Issue.record("`\(arguments.joined(separator: " "))` was accepted: \(output)")
-            return ""
-        } catch let error as CommandError {
-            return error.standardError
-        }
-    }
+    func refusal(_ lab: TestLab, _ arguments: [String]) throws -> String { try lab.refusal(arguments) }
 
     @Test("a port group removed from esx02 makes the preflight refuse the migration, naming the label; added back, the migration succeeds")
     func removeThenAddBack() throws {

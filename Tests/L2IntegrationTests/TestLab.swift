@@ -66,6 +66,17 @@ final class TestLab: @unchecked Sendable {
 
     func run(_ arguments: [String]) throws -> String { try sandbox.run(arguments + ["--lab", name]) }
 
+    /// Runs `l2motion ARGS --lab NAME`, which must fail; returns what it printed on stderr.
+    func refusal(_ arguments: [String]) throws -> String {
+        do {
+            let output = try run(arguments)
+            Issue.record("`\(arguments.joined(separator: " "))` was accepted: \(output)")
+            return ""
+        } catch let error as CommandError {
+            return error.standardError
+        }
+    }
+
     func host<Reply>(_ host: String, _ call: ControlCall<HostRequest, Reply>) throws -> Reply {
         try ControlClient.call(folder.hostSocket(host), call)
     }

@@ -27,22 +27,18 @@ struct MultiNICTopologyTests {
     }
 
     @Test func examplesByName() throws {
-        #expect(TopologyExamples.names == ["default", "multi-nic"])
+        #expect(TopologyExamples.names == ["default", "multi-nic", "vlan"])
         #expect(try TopologyExamples.yaml(named: "default") == DefaultTopology.yaml)
         #expect(throws: TopologyError.self) { try TopologyExamples.yaml(named: "multinic") }
         do {
             _ = try TopologyExamples.yaml(named: "multinic")
         } catch {
-            #expect(error.description.contains("no example topology \"multinic\"; the examples are default, multi-nic"))
+            #expect(error.description.contains("no example topology \"multinic\"; the examples are default, multi-nic, vlan"))
         }
     }
 
     func refusal(_ edits: [(String, String)], path: String) throws -> String {
-        let yaml = try edited(edits, file: MultiNICTopology.yaml)
-        let found = problems(yaml)
-        let problem = try #require(found.first { $0.path == path }, "no problem at \(path) in \(found)")
-        #expect(found.count == 1, "\(found)")
-        return problem.message
+        try onlyProblem(edits, path: path, file: MultiNICTopology.yaml)
     }
 
     @Test func vmotion2AndItsAddressComeTogether() throws {

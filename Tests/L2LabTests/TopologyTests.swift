@@ -64,6 +64,14 @@ func line(of fragment: String, in yaml: String) throws -> Int {
     return hits[0] + 1
 }
 
+/// The only problem `parse` reports for `file` with `edits`, at `path`; fails the test otherwise.
+func onlyProblem(_ edits: [(String, String)], path: String, file: String = baseYAML) throws -> String {
+    let found = problems(try edited(edits, file: file))
+    let problem = try #require(found.first { $0.path == path }, "no problem at \(path) in \(found)")
+    #expect(found.count == 1, "\(found)")
+    return problem.message
+}
+
 /// The problems `parse` reports; fails the test if it accepts the file.
 func problems(_ yaml: String) -> [TopologyProblem] {
     do {

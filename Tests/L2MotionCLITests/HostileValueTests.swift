@@ -28,6 +28,8 @@ struct NumericOption: Sendable, CustomStringConvertible {
     static let host = ["host", "esx01", "--vmk-address", "192.168.100.11"]
     static let pingTest = ["ping-test"]
     static let powerOn = ["vm", "power-on", "web01", "--datastore", "ds01", "--host", "esx01"]
+    static let sendAs = ["vm", "send-as", "web02", "--mac", "00:50:56:00:00:10"]
+    static let portGroupAdd = ["host", "port-group", "add", "Test", "--host", "esx02"]
 
     static let all: [NumericOption] = [
         .init(verb: migrate, option: "--downtime", zeroIsDocumented: false),
@@ -56,6 +58,9 @@ struct NumericOption: Sendable, CustomStringConvertible {
         .init(verb: pingTest, option: "--interval", zeroIsDocumented: false),
         .init(verb: pingTest, option: "--seconds", zeroIsDocumented: false),
         .init(verb: ["fault-matrix"], option: "--runs", zeroIsDocumented: false),
+        .init(verb: sendAs, option: "--count", zeroIsDocumented: false),
+        .init(verb: sendAs, option: "--interval-ms", zeroIsDocumented: true),
+        .init(verb: portGroupAdd, option: "--vlan", zeroIsDocumented: true),
     ]
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 #include <stddef.h>
+#include <sys/types.h>
 
 /// Opens /dev/net/tun as a TAP (IFF_TAP | IFF_NO_PI, plus IFF_VNET_HDR when vnet_hdr != 0), close-on-exec.
 /// `name` is the requested interface name (may be empty: the kernel chooses); the kernel's chosen
@@ -13,9 +14,15 @@ int l2m_tap_set_carrier(int fd, int on);
 int l2m_tap_set_offload(int fd, unsigned int flags);
 
 /// Opens an AF_PACKET raw socket bound to interface `ifname` for all protocols, ignoring the frames
-/// it sends itself (PACKET_IGNORE_OUTGOING), promiscuous when `promisc` != 0, close-on-exec,
+/// it sends itself (PACKET_IGNORE_OUTGOING), with PACKET_AUXDATA on (see `l2m_packet_recv`), promiscuous when `promisc` != 0, close-on-exec,
 /// non-blocking. Returns the descriptor, or -1 with errno set.
 int l2m_packet_open(const char *ifname, int promisc);
+
+/// Receives one frame from a socket of `l2m_packet_open` (recvmsg) into `buffer`. The kernel takes an
+/// 802.1Q tag off a frame before an AF_PACKET socket sees it and reports it in PACKET_AUXDATA: when
+/// it did, `*vlan_tci` gets the tag's TCI and `*vlan_tpid` its TPID (0x8100 unless the kernel says
+/// otherwise); when not, `*vlan_tci` is -1. Returns the length read, or -1 with errno set.
+ssize_t l2m_packet_recv(int fd, void *buffer, size_t length, int *vlan_tci, int *vlan_tpid);
 
 /// The flags (IFF_UP, IFF_RUNNING, …) of interface `ifname` in the network namespace of socket `fd`
 /// (SIOCGIFFLAGS). Returns them, or -1 with errno set.

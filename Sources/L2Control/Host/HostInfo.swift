@@ -16,6 +16,9 @@ public struct HostInfo: Codable, Sendable {
     public var vms: [String]
     /// Every vMotion interface, vmk1 first (several with Multi-NIC vMotion; nil from an older host).
     public var vmotionNICs: [VMotionNIC]?
+    /// Frames the host's virtual switch dropped because a port group rejects forged transmits (nil
+    /// from an older host).
+    public var forgedTransmitDrops: Int?
 
     public init(name: String, pid: Int32, uplink: String, vmkernel: String, vmkernelAddress: String, migrationPort: UInt16,
                 memoryLimitMiB: Int, memoryFreeMiB: Int, portGroups: [PortGroup], datastores: [String: String], vms: [String]) {
@@ -40,6 +43,7 @@ public struct HostInfo: Codable, Sendable {
         case memoryFreeMiB = "memory_free_mib"
         case portGroups = "port_groups"
         case vmotionNICs = "vmotion_nics"
+        case forgedTransmitDrops = "forged_transmit_drops"
     }
 }
 

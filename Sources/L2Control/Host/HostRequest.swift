@@ -30,11 +30,15 @@ public enum HostRequest: ControlRequestKind, Equatable {
     case datastoreProbe(datastore: String, file: String)
     /// Whether the vMotion interface reaches an address → `ReachResult`.
     case vmotionReach(address: IPv4Address)
-    /// Add a port group to the host's virtual switch (`esxcli network vswitch standard portgroup add`)
-    /// → the port groups now, `[PortGroup]`.
-    case addPortGroup(label: String)
+    /// Add a port group to the host's virtual switch (`esxcli network vswitch standard portgroup add`),
+    /// on VLAN `vlan` (nil or 0: untagged) with its forged-transmits policy (nil: accept) → the port
+    /// groups now, `[PortGroup]`.
+    case addPortGroup(label: String, vlan: UInt16? = nil, forgedTransmits: ForgedTransmitsPolicy? = nil)
     /// Remove a port group no VM on this host uses → the port groups now, `[PortGroup]`.
     case removePortGroup(label: String)
+    /// Make a VM send frames whose source MAC is another's, through its host's virtual switch (a
+    /// spoofing guest) → `SendAsResult`.
+    case sendAs(arguments: SendAsArguments)
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case hostInfo = "host-info"
@@ -51,6 +55,12 @@ public enum HostRequest: ControlRequestKind, Equatable {
         case vmotionReach = "vmotion-reach"
         case addPortGroup = "port-group-add"
         case removePortGroup = "port-group-remove"
+        case sendAs = "send-as"
+    }
+
+    enum AddPortGroupCodingKeys: String, CodingKey {
+        case label, vlan
+        case forgedTransmits = "forged-transmits"
     }
 
     enum PowerOnCodingKeys: String, CodingKey {
@@ -77,6 +87,7 @@ public enum HostRequest: ControlRequestKind, Equatable {
         case .vmotionReach: .vmotionReach
         case .addPortGroup: .addPortGroup
         case .removePortGroup: .removePortGroup
+        case .sendAs: .sendAs
         }
         return key.rawValue
     }
@@ -98,6 +109,9 @@ public enum HostCall {
     public static func migrateCancel(_ id: String) -> ControlCall<HostRequest, Nothing> { .init(.migrateCancel(id: id)) }
     public static func datastoreProbe(_ datastore: String, file: String) -> ControlCall<HostRequest, ProbeResult> { .init(.datastoreProbe(datastore: datastore, file: file)) }
     public static func vmotionReach(_ address: IPv4Address) -> ControlCall<HostRequest, ReachResult> { .init(.vmotionReach(address: address)) }
-    public static func addPortGroup(_ label: String) -> ControlCall<HostRequest, [PortGroup]> { .init(.addPortGroup(label: label)) }
+    public static func addPortGroup(_ label: String, vlan: UInt16? = nil, forgedTransmits: ForgedTransmitsPolicy? = nil) -> ControlCall<HostRequest, [PortGroup]> {
+        .init(.addPortGroup(label: label, vlan: vlan, forgedTransmits: forgedTransmits))
+    }
     public static func removePortGroup(_ label: String) -> ControlCall<HostRequest, [PortGroup]> { .init(.removePortGroup(label: label)) }
+    public static func sendAs(_ arguments: SendAsArguments) -> ControlCall<HostRequest, SendAsResult> { .init(.sendAs(arguments: arguments)) }
 }

@@ -1,4 +1,5 @@
 import L2Control
+import L2Guest
 
 extension HostDaemon {
     /// Answers one control request; a refused request gets an error reply with its code and the host
@@ -33,10 +34,12 @@ extension HostDaemon {
                 return .result(try migrations.probe(datastore: datastore, file: file))
             case let .vmotionReach(address):
                 return .result(migrations.reach(address))
-            case let .addPortGroup(label):
-                return .result(try addPortGroup(label: label))
+            case let .addPortGroup(label, vlan, forgedTransmits):
+                return .result(try addPortGroup(PortGroup(label: label, vlanID: vlan ?? 0, forgedTransmits: forgedTransmits ?? .accept)))
             case let .removePortGroup(label):
                 return .result(try removePortGroup(label: label))
+            case let .sendAs(arguments):
+                return .result(try sendAs(arguments))
             }
         } catch {
             return .failure(ControlError(wrapping: error))

@@ -15,13 +15,14 @@ extension HostDaemon {
         portGroups().map(\.label)
     }
 
-    /// Adds an untagged port group; refused if the label exists or is empty. Returns the port groups now.
-    func addPortGroup(label: String) throws -> [PortGroup] {
+    /// Adds a port group (untagged and accepting forged transmits unless said otherwise); refused if
+    /// the label exists or is empty, or the VLAN is outside 0...4094. Returns the port groups now.
+    func addPortGroup(_ group: PortGroup) throws -> [PortGroup] {
         let groups = try stateLock.withLock {
-            try Self.translate { () throws(HostInventoryError) in try inventory.addPortGroup(PortGroup(label: label)) }
+            try Self.translate { () throws(HostInventoryError) in try inventory.addPortGroup(group) }
             return inventory.virtualSwitch.portGroups
         }
-        logger.info("port group \"\(label)\" added")
+        logger.info("port group \(group) added")
         return groups
     }
 

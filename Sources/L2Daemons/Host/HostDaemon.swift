@@ -88,15 +88,15 @@ public final class HostDaemon: @unchecked Sendable {
         while !isStopping {
             guard stopEvent.wait(orReadable: uplink.descriptor.rawValue) else { continue }
             for _ in 0..<256 {
-                guard let count = try? uplink.descriptor.read(into: buffer), count > 0 else { break }
-                let frame = Array(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
-                receiveFromUplink(frame)
+                guard let range = try? uplink.receive(into: buffer), !range.isEmpty else { break }
+                receiveFromUplink(Array(UnsafeRawBufferPointer(rebasing: buffer[range])))
             }
         }
     }
 
-    /// One frame from the production network: to the VMs the virtual switch picks, or forwarded to
-    /// a VM's new host during the grace period after it migrated away.
+    /// One frame from the production network, as it was on the wire (802.1Q tag included): to the
+    /// VMs the virtual switch picks, without the tag, or forwarded to a VM's new host during the grace
+    /// period after it migrated away.
     func receiveFromUplink(_ frame: [UInt8]) {
         let now = SystemClock.monotonicNanoseconds()
         let (targets, forward) = stateLock.withLock { () -> ([HostedVM], DepartedVM?) in
@@ -110,23 +110,30 @@ public final class HostDaemon: @unchecked Sendable {
             }
             return (delivery.nics.compactMap { mac in vms.values.first { $0.mac == mac } }, forward)
         }
-        if let forward { forward.forward(frame) }
+        guard forward != nil || !targets.isEmpty else { return }
+        // The VMs, and a departed VM's new host, see the frame as the VM's NIC does: untagged.
+        let untagged = VirtualSwitch.vmCopy(ofUplinkFrame: frame[...])
+        if let forward { forward.forward(untagged) }
         for vm in targets {
-            for reply in vm.deliver(frame[...], now: now) { sendFromVM(reply, source: vm.mac) }
+            for reply in vm.deliver(untagged[...], now: now) { sendFromVM(reply, source: vm.mac) }
         }
     }
 
-    /// A frame a VM sent: out of the uplink and/or to other local VMs, as the virtual switch decides.
-    func sendFromVM(_ frame: [UInt8], source: MACAddress) {
+    /// A frame the VM NIC `source` sent: out of the uplink (tagged with its port group's VLAN) and/or
+    /// to other local VMs, as the virtual switch decides; a forged source on a port group that rejects
+    /// forged transmits goes nowhere (counted). Returns the delivery.
+    @discardableResult
+    func sendFromVM(_ frame: [UInt8], source: MACAddress) -> VirtualSwitchDelivery {
         let now = SystemClock.monotonicNanoseconds()
         let (delivery, locals) = stateLock.withLock { () -> (VirtualSwitchDelivery, [HostedVM]) in
-            let delivery = inventory.virtualSwitch.deliverFromVM(frame, from: source)
+            let delivery = inventory.deliverFromVM(frame[...], from: source)
             return (delivery, delivery.nics.compactMap { mac in vms.values.first { $0.mac == mac } })
         }
-        if delivery.uplink { _ = try? uplink.send(frame) }
+        if delivery.uplink { _ = try? uplink.send(delivery.uplinkCopy(of: frame[...])) }
         for vm in locals {
             for reply in vm.deliver(frame[...], now: now) where vm.mac != source { sendFromVM(reply, source: vm.mac) }
         }
+        return delivery
     }
 
     // MARK: the vCPUs
@@ -230,6 +237,7 @@ public final class HostDaemon: @unchecked Sendable {
             statistics.pagesTouched = memory.nonZeroPageCount(backed: backed)
         }
         statistics.framesDroppedWhileStunned = hosted.framesDroppedWhileStunned
+        statistics.forgedTransmitsDropped = stateLock.withLock { inventory.virtualSwitch.port(for: configuration.mac)?.forgedTransmitDrops ?? 0 }
         return VMSummary(name: configuration.name, mac: configuration.mac, ip: configuration.ip, memoryMiB: configuration.memoryMiB,
                          portGroup: configuration.portGroup, datastore: hosted.datastore, workload: workload, statistics: statistics)
     }
@@ -243,6 +251,7 @@ public final class HostDaemon: @unchecked Sendable {
                      portGroups: groups, datastores: settings.datastores, vms: vms.keys.sorted())
         }
         info.vmotionNICs = settings.vmotionNICs
+        info.forgedTransmitDrops = stateLock.withLock { inventory.virtualSwitch.forgedTransmitDrops }
         return info
     }
 }

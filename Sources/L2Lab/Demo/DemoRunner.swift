@@ -98,7 +98,7 @@ public struct DemoRunner {
         let topology = try topology()
         let vm = topology.vms[0]
         let client = topology.clients.first { client in topology.host(named: vm.host)?.uplink == client.switch } ?? topology.clients[0]
-        let destination = topology.hosts.first { $0.name != vm.host && $0.portGroups.contains(vm.portGroup) }?.name ?? topology.hosts[1].name
+        let destination = topology.hosts.first { $0.name != vm.host && $0.portGroupLabels.contains(vm.portGroup) }?.name ?? topology.hosts[1].name
         say("bringing lab \(topology.name) up")
         let state = try LabLifecycle.up(topology, captureRoot: options.captureRoot, logger: logger) { say("  " + $0) }
         var probes: [ChildProcess] = []

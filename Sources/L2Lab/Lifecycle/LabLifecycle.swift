@@ -89,10 +89,8 @@ public enum LabLifecycle {
             var arguments = [executable, "switch", node.name, "--lab", state.name, "--capture-dir", state.captureDirectory,
                              "--snaplen", String(node.snaplen), "--capture-format", node.captureFormat.rawValue]
                 + (node.offloads ? [] : ["--no-offloads"]) + (node.egressRecords ? ["--egress-records"] : [])
-            for port in state.topology.ports(of: node.name) {
-                arguments += ["--port", "name=\(port.node),netns=\(port.namespace),ifname=\(port.interface),mtu=\(node.mtu)"
-                                + (port.address.map { ",addr=\($0)" } ?? "") + ",desc=\(port.summary)"]
-            }
+                + DaemonArguments.switchOptions(node)
+            for port in DaemonArguments.ports(of: node.name, in: state.topology) { arguments += ["--port", port] }
             let child = try ChildProcess(arguments, logPath: state.folder.log("switch-\(node.name)"))
             state.processes.append(.init(role: "switch", name: node.name, pid: child.pid))
             try state.save()
@@ -107,13 +105,13 @@ public enum LabLifecycle {
                              "--lab", state.name, "--vmk-address", host.vmkAddress.address.description,
                              "--memory-limit", String(host.memoryMiB)]
             if let second = host.vmk2Address { arguments += ["--vmkernel2", host.vmkernel2Interface, "--vmk2-address", second.address.description] }
-            for group in host.portGroups { arguments += ["--port-group", group] }
+            for group in DaemonArguments.portGroups(of: host) { arguments += ["--port-group", group] }
             for store in host.datastores { arguments += ["--datastore", "\(store)=\(state.datastoreRoot)/\(store)"] }
             let child = try ChildProcess(arguments, logPath: state.folder.log("host-\(host.name)"))
             state.processes.append(.init(role: "host", name: host.name, pid: child.pid))
             try state.save()
             try waitForSocket(state.folder.hostSocket(host.name), answering: HostCall.hostInfo, child: child, what: "host \(host.name)", log: state.folder.log("host-\(host.name)"))
-            progress("host \(host.name): vMotion \(host.vmkAddress)\(host.vmk2Address.map { " and \($0) (vmk2)" } ?? ""), port groups \(host.portGroups.joined(separator: ", "))")
+            progress("host \(host.name): vMotion \(host.vmkAddress)\(host.vmk2Address.map { " and \($0) (vmk2)" } ?? ""), port groups \(host.portGroups.map(\.description).joined(separator: ", "))")
         }
     }
 

@@ -28,15 +28,29 @@ public struct LabStatus: Codable, Sendable {
         }
     }
 
+    /// A host's port groups (with their VLANs and forged-transmits policy) and its forged-transmit drops.
+    public struct HostRow: Codable, Sendable {
+        public var name: String
+        public var portGroups: [PortGroup]
+        public var forgedTransmitDrops: Int
+
+        enum CodingKeys: String, CodingKey {
+            case name
+            case portGroups = "port_groups"
+            case forgedTransmitDrops = "forged_transmit_drops"
+        }
+    }
+
     public var name: String
     public var createdAt: Date
     public var captureDirectory: String
     public var processes: [ProcessRow]
+    public var hosts: [HostRow]
     public var vms: [VMRow]
     public var macTables: [String: [MACTableEntrySnapshot]]
 
     enum CodingKeys: String, CodingKey {
-        case name, processes, vms
+        case name, processes, hosts, vms
         case createdAt = "created_at"
         case captureDirectory = "capture_directory"
         case macTables = "mac_tables"
@@ -48,7 +62,11 @@ public struct LabStatus: Codable, Sendable {
             ProcessRow(name: "\($0.role) \($0.name)", pid: $0.pid, alive: ProcessControl.isAlive($0.pid, commandLineContains: marker))
         }
         var vms: [VMRow] = []
+        var hosts: [HostRow] = []
         for host in state.topology.hosts {
+            if let info = try? ControlClient.call(state.folder.hostSocket(host.name), HostCall.hostInfo) {
+                hosts.append(HostRow(name: host.name, portGroups: info.portGroups, forgedTransmitDrops: info.forgedTransmitDrops ?? 0))
+            }
             guard let list = try? ControlClient.call(state.folder.hostSocket(host.name), HostCall.listVMs()) else { continue }
             vms += list.map { VMRow(name: $0.name, host: host.name, state: $0.statistics.state.rawValue, ip: $0.ip.description,
                                     mac: $0.mac.description, workload: $0.workload.rateSummary, udpCounter: $0.statistics.udpCounter) }
@@ -58,6 +76,6 @@ public struct LabStatus: Codable, Sendable {
             tables[node.name] = try? ControlClient.call(state.folder.switchSocket(node.name), SwitchCall.macTable)
         }
         return LabStatus(name: state.name, createdAt: state.createdAt, captureDirectory: state.captureDirectory,
-                         processes: processes, vms: vms.sorted { $0.name < $1.name }, macTables: tables)
+                         processes: processes, hosts: hosts, vms: vms.sorted { $0.name < $1.name }, macTables: tables)
     }
 }

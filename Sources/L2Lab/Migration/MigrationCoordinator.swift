@@ -49,7 +49,7 @@ public struct MigrationCoordinator: Sendable {
     /// Every check before anything changes; returns what was checked, in words, and the destination's
     /// vMotion listener.
     public func preflight(vm: String, from source: String, summary: VMSummary, to destination: String,
-                          streams: Int = 1) throws -> Preflight {
+                          streams: Int = 1, strictVLAN: Bool = false) throws -> Preflight {
         guard source != destination else { throw MigrationError("\(vm) already runs on \(destination)") }
         guard directory.hosts.contains(destination) else {
             throw MigrationError("no host \(destination) in lab \(directory.folder.lab) (hosts: \(directory.hosts.joined(separator: ", ")))")
@@ -79,6 +79,8 @@ public struct MigrationCoordinator: Sendable {
             throw MigrationError("port group \"\(summary.portGroup)\" not found on \(destination) (it has: \(labels)); labels must match exactly, case included")
         }
         checks.append("port group: \"\(summary.portGroup)\" exists on \(destination)")
+        if let vlan = try Self.vlanCheck(vm: vm, label: summary.portGroup, source: (source, sourceInfo.portGroups),
+                                         destination: (destination, destinationInfo.portGroups), strict: strictVLAN) { checks.append(vlan) }
 
         guard destinationInfo.memoryFreeMiB >= summary.memoryMiB else {
             throw MigrationError("\(destination) has \(destinationInfo.memoryFreeMiB) MiB free, \(vm) needs \(summary.memoryMiB) MiB")
@@ -105,7 +107,8 @@ public struct MigrationCoordinator: Sendable {
         try LabAccess.require()
         do { try options.validate() } catch { throw MigrationError(error.message) }
         let (source, summary) = try locate(vm: vm)
-        let preflight = try preflight(vm: vm, from: source, summary: summary, to: destination, streams: options.streams)
+        let preflight = try preflight(vm: vm, from: source, summary: summary, to: destination, streams: options.streams,
+                                      strictVLAN: options.strictVLAN)
         let id = MigrationID(high: UInt64.random(in: 0...UInt64.max), low: UInt64.random(in: 0...UInt64.max))
         let secret = MigrationSecret.random()
         let send = MigrateSendArguments(

@@ -23,6 +23,9 @@ public struct MigrationOptions: Sendable {
     public var encryption = MigrationEncryptionMode.opportunistic
     /// TCP connections carrying the pages (1...16); with Multi-NIC vMotion they alternate over the NICs.
     public var streams = 1
+    /// Refuse the migration when the destination's port group of the VM's label is on another VLAN
+    /// (without it, the preflight only warns).
+    public var strictVLAN = false
     /// Called once the source reports it is holding at the fault point (the test applies its fault then).
     public var onHold: (@Sendable (MigrationProgress) -> Void)?
     public init() {}

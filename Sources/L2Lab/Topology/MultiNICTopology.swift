@@ -60,6 +60,7 @@ public enum TopologyExamples {
     public static let all: [(name: String, yaml: String)] = [
         ("default", DefaultTopology.yaml),
         ("multi-nic", MultiNICTopology.yaml),
+        ("vlan", VLANTopology.yaml),
     ]
 
     public static var names: [String] { all.map(\.name) }

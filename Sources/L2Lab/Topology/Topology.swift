@@ -35,20 +35,22 @@ public struct Topology: Codable, Sendable, Equatable {
         var ports: [TopologyPort] = []
         for client in clients where client.switch == switchName {
             ports.append(TopologyPort(node: client.name, namespace: namespace(of: client.name), interface: "eth0",
-                                      address: client.address, summary: "eth0 of client \(client.name)"))
+                                      address: client.address, summary: "eth0 of client \(client.name)", keys: client.portKeys))
         }
         for host in hosts {
             if host.uplink == switchName {
                 ports.append(TopologyPort(node: host.name, namespace: namespace(of: host.name), interface: host.uplinkInterface, address: nil,
-                                          summary: "\(host.uplinkInterface) of host \(host.name)"))
+                                          summary: "\(host.uplinkInterface) of host \(host.name)", keys: host.uplinkPortKeys))
             }
             if host.vmotion == switchName {
                 ports.append(TopologyPort(node: host.name, namespace: namespace(of: host.name), interface: host.vmkernelInterface,
-                                          address: host.vmkAddress, summary: "\(host.vmkernelInterface) of host \(host.name)"))
+                                          address: host.vmkAddress, summary: "\(host.vmkernelInterface) of host \(host.name)",
+                                          keys: host.vmotionPortKeys))
             }
             if let second = host.vmotion2, second == switchName {
                 ports.append(TopologyPort(node: host.name, namespace: namespace(of: host.name), interface: host.vmkernel2Interface,
-                                          address: host.vmk2Address, summary: "\(host.vmkernel2Interface) of host \(host.name)"))
+                                          address: host.vmk2Address, summary: "\(host.vmkernel2Interface) of host \(host.name)",
+                                          keys: host.vmotionPortKeys))
             }
         }
         return ports
@@ -63,6 +65,9 @@ public struct TopologyPort: Sendable, Equatable {
     public var address: IPv4Interface?
     /// Where the port leads, for the capture: "vmnic0 of host esx01".
     public var summary: String
+    /// The switch port's VLAN, port-security and MTU keys (`vlan=10`, `trunk=10:20`, `max-macs=1`,
+    /// `port-mtu=1500`, …), in the order they are passed; empty for a plain port.
+    public var keys: [String] = []
 }
 
 /// A userspace switch: one per Layer-2 segment.
@@ -79,6 +84,10 @@ public struct SwitchNode: Codable, Sendable, Equatable {
     public var captureFormat: CaptureFormat
     /// Also record each copy the switch sends, on its egress port (pcapng only; default off).
     public var egressRecords: Bool
+    /// Seconds a learned MAC refuses to move to another port (`--move-holddown`; nil: the switch's default, 0).
+    public var moveHolddown: Double?
+    /// Seconds an idle MAC stays in the table (`--aging`; nil: the switch's default).
+    public var aging: Double?
 
     public init(name: String, mtu: Int = 1500, snaplen: Int = 262_144, offloads: Bool = true,
                 captureFormat: CaptureFormat = .pcapng, egressRecords: Bool = false) {
@@ -94,6 +103,8 @@ public struct SwitchNode: Codable, Sendable, Equatable {
         case name, mtu, snaplen, offloads
         case captureFormat = "capture-format"
         case egressRecords = "egress-records"
+        case moveHolddown = "move-holddown"
+        case aging
     }
 
     public init(from decoder: any Decoder) throws {
@@ -104,6 +115,8 @@ public struct SwitchNode: Codable, Sendable, Equatable {
         offloads = try container.decodeIfPresent(Bool.self, forKey: .offloads) ?? true
         captureFormat = try container.decodeIfPresent(CaptureFormat.self, forKey: .captureFormat) ?? .pcapng
         egressRecords = try container.decodeIfPresent(Bool.self, forKey: .egressRecords) ?? false
+        moveHolddown = try container.decodeIfPresent(Double.self, forKey: .moveHolddown)
+        aging = try container.decodeIfPresent(Double.self, forKey: .aging)
     }
 }
 
@@ -112,11 +125,27 @@ public struct ClientNode: Codable, Sendable, Equatable {
     public var name: String
     public var `switch`: String
     public var address: IPv4Interface
+    /// Its switch port is an access port in this VLAN (1...4094); nil: a VLAN-unaware port.
+    public var vlan: Int?
+    /// Port security on its switch port.
+    public var portSecurity: PortSecurityNode?
 
-    public init(name: String, switch: String, address: IPv4Interface) {
+    public init(name: String, switch: String, address: IPv4Interface, vlan: Int? = nil, portSecurity: PortSecurityNode? = nil) {
         self.name = name
         self.switch = `switch`
         self.address = address
+        self.vlan = vlan
+        self.portSecurity = portSecurity
+    }
+
+    /// Its switch port's keys: `vlan=N` and the port-security keys.
+    public var portKeys: [String] {
+        (vlan.map { ["vlan=\($0)"] } ?? []) + (portSecurity?.portKeys ?? [])
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, `switch`, address, vlan
+        case portSecurity = "port_security"
     }
 }
 
@@ -128,18 +157,33 @@ public struct HostNode: Codable, Sendable, Equatable {
     public var vmotion: String
     public var vmkAddress: IPv4Interface
     public var memoryMiB: Int
-    public var portGroups: [String]
+    public var portGroups: [PortGroupNode]
     public var datastores: [String]
     /// Multi-NIC vMotion: the second vMotion segment and vmk2's address there (both or neither).
     public var vmotion2: String?
     public var vmk2Address: IPv4Interface?
+    /// Its uplink's switch port is a trunk carrying these VLANs (tagged); nil: a VLAN-unaware port.
+    public var uplinkVLANs: [Int]?
+    /// The MTU of its vMotion switch ports when it differs from the segment's (`port-mtu=`).
+    public var vmkPortMTU: Int?
+
+    /// The labels of its port groups (matched exactly, case included).
+    public var portGroupLabels: [String] { portGroups.map(\.label) }
+
+    /// Its uplink's switch port keys: `trunk=10:20` with `uplink_vlans`.
+    public var uplinkPortKeys: [String] {
+        uplinkVLANs.map { ["trunk=" + $0.map(String.init).joined(separator: ":")] } ?? []
+    }
+
+    /// Its vMotion switch ports' keys: `port-mtu=N` with `vmk_port_mtu`.
+    public var vmotionPortKeys: [String] { vmkPortMTU.map { ["port-mtu=\($0)"] } ?? [] }
 
     public var uplinkInterface: String { "vmnic0" }
     public var vmkernelInterface: String { "vmk1" }
     public var vmkernel2Interface: String { "vmk2" }
 
     public init(name: String, uplink: String, vmotion: String, vmkAddress: IPv4Interface, memoryMiB: Int = 16_384,
-                portGroups: [String], datastores: [String]) {
+                portGroups: [PortGroupNode], datastores: [String]) {
         self.name = name
         self.uplink = uplink
         self.vmotion = vmotion
@@ -155,6 +199,8 @@ public struct HostNode: Codable, Sendable, Equatable {
         case memoryMiB = "memory_mib"
         case portGroups = "port_groups"
         case vmk2Address = "vmk2_address"
+        case uplinkVLANs = "uplink_vlans"
+        case vmkPortMTU = "vmk_port_mtu"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -164,10 +210,12 @@ public struct HostNode: Codable, Sendable, Equatable {
         vmotion = try container.decode(String.self, forKey: .vmotion)
         vmkAddress = try container.decode(IPv4Interface.self, forKey: .vmkAddress)
         memoryMiB = try container.decodeIfPresent(Int.self, forKey: .memoryMiB) ?? 16_384
-        portGroups = try container.decode([String].self, forKey: .portGroups)
+        portGroups = try container.decode([PortGroupNode].self, forKey: .portGroups)
         datastores = try container.decodeIfPresent([String].self, forKey: .datastores) ?? []
         vmotion2 = try container.decodeIfPresent(String.self, forKey: .vmotion2)
         vmk2Address = try container.decodeIfPresent(IPv4Interface.self, forKey: .vmk2Address)
+        uplinkVLANs = try container.decodeIfPresent([Int].self, forKey: .uplinkVLANs)
+        vmkPortMTU = try container.decodeIfPresent(Int.self, forKey: .vmkPortMTU)
     }
 }
 

@@ -34,11 +34,18 @@ public struct TopologyError: Error, Sendable, CustomStringConvertible {
 public enum TopologyLoader {
     static let knownKeys: [String: Set<String>] = [
         "": ["name", "switches", "clients", "hosts", "datastores", "vms"],
-        "switches": ["name", "mtu", "snaplen", "offloads", "capture-format", "egress-records"],
-        "clients": ["name", "switch", "address"],
-        "hosts": ["name", "uplink", "vmotion", "vmk_address", "vmotion2", "vmk2_address", "memory_mib", "port_groups", "datastores"],
+        "switches": ["name", "mtu", "snaplen", "offloads", "capture-format", "egress-records", "move-holddown", "aging"],
+        "clients": ["name", "switch", "address", "vlan", "port_security"],
+        "hosts": ["name", "uplink", "vmotion", "vmk_address", "vmotion2", "vmk2_address", "memory_mib", "port_groups", "datastores",
+                  "uplink_vlans", "vmk_port_mtu"],
         "datastores": ["name"],
         "vms": ["name", "host", "datastore", "mac", "ip", "memory_mib", "touched_mib", "port_group", "workload", "dirty-rate"],
+    ]
+    /// The fields of mappings one level further down: `hosts[0].port_groups[1]` (an item written as a
+    /// mapping) and `clients[0].port_security`.
+    static let nestedKeys: [String: [String: Set<String>]] = [
+        "hosts": ["port_groups": ["label", "vlan", "forged_transmits"]],
+        "clients": ["port_security": ["max_macs", "sticky", "violation"]],
     ]
 
     public static func load(path: String) throws -> Topology {
@@ -94,16 +101,36 @@ public enum TopologyLoader {
             guard let items = value.sequence, let allowed = knownKeys[name] else { continue }
             for (index, item) in items.enumerated() {
                 guard let fields = item.mapping else { continue }
-                for (field, _) in fields {
+                for (field, fieldValue) in fields {
                     let fieldName = field.string ?? ""
                     if !allowed.contains(fieldName) {
                         problems.append(TopologyProblem(path: "\(name)[\(index)].\(fieldName)", line: field.mark?.line,
                                                         message: "unknown field; \(name) entries have \(allowed.sorted().joined(separator: ", "))"))
+                    } else if let inner = nestedKeys[name]?[fieldName] {
+                        problems += unknownFields(in: fieldValue, path: "\(name)[\(index)].\(fieldName)", allowed: inner)
                     }
                 }
             }
         }
         return problems
+    }
+
+    /// Unknown keys of `node`, a mapping or a sequence whose mapping items are checked (plain items,
+    /// like a port group given by its label, have none).
+    static func unknownFields(in node: Node, path: String, allowed: Set<String>) -> [TopologyProblem] {
+        let mappings: [(String, Node.Mapping)] = if let mapping = node.mapping {
+            [(path, mapping)]
+        } else {
+            (node.sequence.map(Array.init) ?? []).enumerated().compactMap { index, item in item.mapping.map { ("\(path)[\(index)]", $0) } }
+        }
+        return mappings.flatMap { place, mapping in
+            mapping.compactMap { key, _ -> TopologyProblem? in
+                let fieldName = key.string ?? ""
+                guard !allowed.contains(fieldName) else { return nil }
+                return TopologyProblem(path: "\(place).\(fieldName)", line: key.mark?.line,
+                                       message: "unknown field; it has \(allowed.sorted().joined(separator: ", "))")
+            }
+        }
     }
 
     static func describe(_ error: DecodingError, root: Node) -> TopologyProblem {

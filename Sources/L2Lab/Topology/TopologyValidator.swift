@@ -67,7 +67,7 @@ public enum TopologyValidator {
                 break
             }
             if host.portGroups.isEmpty { add("\(path).port_groups", "a host needs at least one port group") }
-            if Set(host.portGroups).count != host.portGroups.count { add("\(path).port_groups", "a port group label is listed twice") }
+            if Set(host.portGroupLabels).count != host.portGroups.count { add("\(path).port_groups", "a port group label is listed twice") }
             for store in host.datastores where !datastoreNames.contains(store) {
                 add("\(path).datastores", "no datastore \"\(store)\"; datastores are \(datastoreNames.sorted().joined(separator: ", "))")
             }
@@ -105,8 +105,8 @@ public enum TopologyValidator {
                 add("\(path).host", "no host \"\(vm.host)\"; hosts are \(topology.hosts.map(\.name).joined(separator: ", "))")
                 continue
             }
-            if !host.portGroups.contains(vm.portGroup) {
-                let near = host.portGroups.map { "\"\($0)\"" }.joined(separator: ", ")
+            if !host.portGroupLabels.contains(vm.portGroup) {
+                let near = host.portGroupLabels.map { "\"\($0)\"" }.joined(separator: ", ")
                 add("\(path).port_group", "host \(host.name) has no port group \"\(vm.portGroup)\" (it has: \(near)); labels must match exactly, case included")
             }
             if !host.datastores.contains(vm.datastore) {
@@ -128,12 +128,15 @@ public enum TopologyValidator {
             }
         }
         for (index, client) in topology.clients.enumerated() {
-            let vmOnSegment = topology.vms.filter { vm in topology.host(named: vm.host)?.uplink == client.switch }
+            // Only the VMs in the client's VLAN (0 for an unaware port) share its subnet; other VLANs may use others.
+            let vmOnSegment = topology.vms.filter { vm in
+                topology.host(named: vm.host)?.uplink == client.switch && topology.vlan(of: vm) == (client.vlan ?? 0)
+            }
             for vm in vmOnSegment where !client.address.contains(vm.ip.address) {
                 add("clients[\(index)].address", "\(client.address) cannot reach VM \(vm.name) at \(vm.ip) without a router; put them in one subnet")
             }
         }
-        return problems
+        return problems + vlanProblems(in: topology)
     }
 
     static func isPlainName(_ text: String, maximum: Int, allowDash: Bool = false) -> Bool {

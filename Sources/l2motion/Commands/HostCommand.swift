@@ -32,7 +32,7 @@ struct HostRunCommand: ParsableCommand {
     @Option(help: "Multi-NIC vMotion: the second vMotion interface's IPv4 address (none: one vMotion NIC).") var vmk2Address: String?
     @Option(help: "TCP port of the migration listener.") var migrationPort: UInt16 = 8000
     @Option(help: "Memory the host can give its VMs, in MiB.") var memoryLimit = 16_384
-    @Option(name: .customLong("port-group"), help: "A port group label, optionally LABEL:VLAN. Repeatable.")
+    @Option(name: .customLong("port-group"), help: "A port group: LABEL[,vlan=N][,forged-transmits=reject|accept] (VLAN 0: untagged; forged transmits accepted unless reject). Repeatable.")
     var portGroups: [String] = []
     @Option(name: .customLong("datastore"), help: "A mounted datastore NAME=DIR. Repeatable.")
     var datastores: [String] = []
@@ -40,13 +40,11 @@ struct HostRunCommand: ParsableCommand {
     @OptionGroup var labOptions: LabOptions
 
     func parsedPortGroups() throws -> [PortGroup] {
-        try portGroups.map { text in
-            let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
-            guard let label = parts.first, !label.isEmpty else { throw ValidationError("empty port group label") }
-            guard parts.count == 2 else { return PortGroup(label: label) }
-            guard let vlan = UInt16(parts[1]), vlan < 4095 else { throw ValidationError("port group \(label): VLAN \"\(parts[1])\" must be 0...4094") }
-            return PortGroup(label: label, vlanID: vlan)
+        var groups: [PortGroup] = []
+        for text in portGroups {
+            do { groups.append(try PortGroupSpec.parse(text)) } catch { throw ValidationError("--port-group: \(error.message)") }
         }
+        return groups
     }
 
     func parsedDatastores() throws -> [String: String] {

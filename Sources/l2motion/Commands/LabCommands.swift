@@ -85,6 +85,11 @@ struct LabCommand: ParsableCommand {
             print("lab \(status.name), up since \(status.createdAt), captures in \(status.captureDirectory)")
             printTable(["PROCESS", "PID", "STATE"], status.processes.map { [$0.name, String($0.pid), $0.alive ? "running" : "DEAD"] })
             print("")
+            let forged = status.hosts.contains { $0.forgedTransmitDrops > 0 || $0.portGroups.contains { $0.forgedTransmits == .reject } }
+            printTable(["HOST", "PORT GROUPS"] + (forged ? ["FORGED DROPS"] : []), status.hosts.map {
+                [$0.name, $0.portGroups.map(\.description).joined(separator: ", ")] + (forged ? [String($0.forgedTransmitDrops)] : [])
+            })
+            print("")
             printTable(["VM", "HOST", "STATE", "IP", "MAC", "WORKLOAD", "UDP COUNTER"], status.vms.map {
                 [$0.name, $0.host, $0.state, $0.ip, $0.mac, $0.workload, String($0.udpCounter)]
             })

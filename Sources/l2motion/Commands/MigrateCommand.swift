@@ -16,6 +16,7 @@ struct MigrationFlags: ParsableArguments {
     @Option(help: "RARP schedule after resume, in ms.") var announce = "0,50,200,450,800"
     @Option(help: "Encrypted vMotion (AES-256-GCM): disabled, opportunistic or required.") var encryption = MigrationEncryptionMode.opportunistic
     @Option(help: "TCP connections carrying the pages (1...16), like QEMU's multifd channels; with Multi-NIC vMotion they alternate over the hosts' vMotion NICs.") var streams = 1
+    @Flag(help: "Refuse when the destination's port group of the VM's label is on another VLAN (the preflight otherwise only warns).") var strictVLAN = false
 
     /// Every number checked before anything is created or sent (ArgumentParser calls this before `run`).
     func validate() throws {
@@ -40,6 +41,7 @@ struct MigrationFlags: ParsableArguments {
         options.productionSwitch = productionSwitch
         options.encryption = encryption
         options.streams = streams
+        options.strictVLAN = strictVLAN
         return options
     }
 }

@@ -24,7 +24,7 @@ struct HostTarget: ParsableArguments {
 struct VMCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vm", abstract: "Manage VMs on a running host.",
-        subcommands: [PowerOn.self, PowerOff.self, List.self, Stats.self])
+        subcommands: [PowerOn.self, PowerOff.self, List.self, Stats.self, SendAs.self])
 
     struct PowerOn: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "power-on", abstract: "Power on a VM from a datastore.")
@@ -66,10 +66,14 @@ struct VMCommand: ParsableCommand {
         func run() throws {
             let rows = try target.call(HostCall.listVMs())
             if output.json { return try printJSON(rows) }
-            printTable(["VM", "STATE", "MAC", "IP", "MEMORY", "TOUCHED", "WORKLOAD", "DIRTY/S", "THROTTLE", "UDP COUNTER"], rows.map {
+            // The forged-transmit drops get a column only when a VM here has any, so the usual table stays as it was.
+            let forged = rows.contains { $0.statistics.forgedTransmitsDropped > 0 }
+            printTable(["VM", "STATE", "MAC", "IP", "MEMORY", "TOUCHED", "WORKLOAD", "DIRTY/S", "THROTTLE", "UDP COUNTER"]
+                       + (forged ? ["FORGED DROPS"] : []), rows.map {
                 [$0.name, $0.statistics.state.rawValue, $0.mac.description, $0.ip.description, "\($0.memoryMiB) MiB",
                  "\($0.statistics.pagesTouched) pages", $0.workload.rateSummary, String(format: "%.0f", $0.statistics.dirtyRate),
                  "\($0.statistics.throttlePercent)%", String($0.statistics.udpCounter)]
+                    + (forged ? [String($0.statistics.forgedTransmitsDropped)] : [])
             })
         }
     }
@@ -102,6 +106,9 @@ struct HostInfoCommand: ParsableCommand {
         print("  vMotion     \(info.vmkernel) \(info.vmkernelAddress):\(info.migrationPort)")
         print("  memory      \(info.memoryFreeMiB) of \(info.memoryLimitMiB) MiB free")
         print("  port groups \(info.portGroups.map(\.description).joined(separator: ", "))")
+        if let drops = info.forgedTransmitDrops, drops > 0 || info.portGroups.contains(where: { $0.forgedTransmits == .reject }) {
+            print("  forged transmits dropped \(drops)")
+        }
         print("  datastores  \(info.datastores.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", "))")
         print("  VMs         \(info.vms.isEmpty ? "none" : info.vms.joined(separator: ", "))")
     }
