@@ -163,6 +163,33 @@ struct RequestCodecTests {
                 == "migrate-prepare: streams must be a whole number of streams between 1 and 16, not 40")
     }
 
+    @Test("announce knobs travel: an empty schedule (Notify Switches off), drop-announces; the decoder refuses what cannot be")
+    func announceKnobs() throws {
+        let none = MigratePrepareArguments(id: sampleID, secret: sampleSecret, vm: "web01", datastore: "ds01", announceMs: [])
+        #expect(try roundTrip(HostRequest.migratePrepare(arguments: none)).1 == .migratePrepare(arguments: none))
+        let dropping = MigratePrepareArguments(id: sampleID, secret: sampleSecret, vm: "web01", datastore: "ds01", dropAnnounces: 2)
+        let (line, back) = try roundTrip(HostRequest.migratePrepare(arguments: dropping))
+        #expect(back == .migratePrepare(arguments: dropping) && line.contains("\"drop-announces\":2"), "\(line)")
+        // An older coordinator's request drops nothing.
+        let old = line.replacingOccurrences(of: ",\"drop-announces\":2", with: "").replacingOccurrences(of: "\"drop-announces\":2,", with: "")
+        #expect(!old.contains("drop-announces"))
+        #expect(try ControlLine.decode(HostRequest.self, from: Data(old.utf8)).get()
+                == .migratePrepare(arguments: MigratePrepareArguments(id: sampleID, secret: sampleSecret, vm: "web01", datastore: "ds01")))
+        for (bad, message) in [
+            (line.replacingOccurrences(of: "\"drop-announces\":2", with: "\"drop-announces\":6"),
+             "--drop-announces 6 is more than the 5 announces of --announce 0,50,200,450,800"),
+            (line.replacingOccurrences(of: "\"drop-announces\":2", with: "\"drop-announces\":-1"),
+             "--drop-announces must be a whole number of announces between 0 and 100, not -1"),
+            (line.replacingOccurrences(of: "[0,50,200,450,800]", with: "[]"),
+             "--drop-announces 2 has nothing to drop: --announce none sends no announce"),
+            (line.replacingOccurrences(of: "\"drop-announces\":2", with: "\"drop-announces\":0")
+                 .replacingOccurrences(of: "[0,50,200,450,800]", with: "[]").replacingOccurrences(of: "\"garp\":false", with: "\"garp\":true"),
+             "--garp goes out with the first RARP, and --announce none sends none; drop one of them"),
+        ] {
+            #expect(ControlLine.decode(HostRequest.self, from: Data(bad.utf8)).failureValue?.message == "migrate-prepare: \(message)", "\(bad)")
+        }
+    }
+
     @Test func malformedIdAndSecretAreRefusedByName() throws {
         let bad = "{\"migration-resolve\":{\"id\":\"m1\",\"decision\":\"maybe\"}}"
         let error = try #require(ControlLine.decode(HostRequest.self, from: Data(bad.utf8)).failureValue)

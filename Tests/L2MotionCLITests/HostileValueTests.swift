@@ -38,12 +38,14 @@ struct NumericOption: Sendable, CustomStringConvertible {
         .init(verb: migrate, option: "--max-seconds", zeroIsDocumented: false),
         .init(verb: migrate, option: "--announce", zeroIsDocumented: true),
         .init(verb: migrate, option: "--streams", zeroIsDocumented: false),
+        .init(verb: migrate, option: "--drop-announces", zeroIsDocumented: true),
         .init(verb: demo, option: "--downtime", zeroIsDocumented: false),
         .init(verb: demo, option: "--switchover-share", zeroIsDocumented: true),
         .init(verb: demo, option: "--max-rounds", zeroIsDocumented: false),
         .init(verb: demo, option: "--max-seconds", zeroIsDocumented: false),
         .init(verb: demo, option: "--announce", zeroIsDocumented: true),
         .init(verb: demo, option: "--streams", zeroIsDocumented: false),
+        .init(verb: demo, option: "--drop-announces", zeroIsDocumented: true),
         .init(verb: demo, option: "--memory", zeroIsDocumented: false),
         .init(verb: demo, option: "--touched", zeroIsDocumented: true),
         .init(verb: demo, option: "--ping-interval", zeroIsDocumented: false),
@@ -92,7 +94,7 @@ struct HostileValueTests {
         #expect(refusal(NumericOption.migrate + ["--downtime=nan"])
                 == "--downtime must be a finite number of milliseconds between 0.01 and 100000, not nan")
         #expect(refusal(NumericOption.migrate + ["--announce=0,50,x"])
-                == "--announce must be whole milliseconds separated by commas, like 0,50,200,450,800, not \"0,50,x\"")
+                == "--announce must be whole milliseconds separated by commas, like 0,50,200,450,800, or none, not \"0,50,x\"")
         #expect(refusal(NumericOption.migrate + ["--encryption=sometimes"])?.contains("--encryption") == true)
         #expect(refusal(NumericOption.demo + ["--memory=64", "--touched=128"])
                 == "--touched 128 MiB is more than --memory 64 MiB")

@@ -10,15 +10,18 @@ public struct MigratePrepareArguments: Codable, Sendable, Equatable {
     public var datastore: String
     /// Also send a gratuitous ARP with the first RARP.
     public var garp: Bool
-    /// When each RARP goes out, in ms after the resume (QEMU's 0, 50, 200, 450, 800 by default).
+    /// When each RARP goes out, in ms after the resume (QEMU's 0, 50, 200, 450, 800 by default);
+    /// empty: Notify Switches off, no announce at all.
     public var announceMs: [Int]
     public var encryption: MigrationEncryptionMode
     /// Lanes the source may open (1...16): lane hellos for higher lanes are refused.
     public var streams: Int
+    /// Fault injection: the first N scheduled announces are suppressed (and recorded as dropped).
+    public var dropAnnounces: Int
 
     public init(id: MigrationID, secret: MigrationSecret, vm: String, datastore: String, garp: Bool = false,
                 announceMs: [Int] = [0, 50, 200, 450, 800], encryption: MigrationEncryptionMode = .opportunistic,
-                streams: Int = 1) {
+                streams: Int = 1, dropAnnounces: Int = 0) {
         self.id = id
         self.secret = secret
         self.vm = vm
@@ -27,23 +30,35 @@ public struct MigratePrepareArguments: Codable, Sendable, Equatable {
         self.announceMs = announceMs
         self.encryption = encryption
         self.streams = streams
+        self.dropAnnounces = dropAnnounces
     }
 
     /// Every range check; the decoder runs it too, so a daemon never holds an unchecked value.
     public func validate() throws(ConfigurationError) {
-        try Self.checkAnnounce(announceMs)
+        try Self.checkAnnounce(announceMs, drop: dropAnnounces, garp: garp)
         try Limits.streams.named("streams").check(streams)
     }
 
-    /// An announce schedule: at least one time, each 0...60000 ms.
-    public static func checkAnnounce(_ announceMs: [Int]) throws(ConfigurationError) {
-        guard !announceMs.isEmpty else { throw ConfigurationError("\(Limits.announceMs.name) must list at least one time, like 0,50,200,450,800") }
+    /// An announce schedule (each time 0...60000 ms; none at all is Notify Switches off), how many of
+    /// its announces a fault drops (at most all of them), and a gratuitous ARP only with a RARP to
+    /// go with.
+    public static func checkAnnounce(_ announceMs: [Int], drop: Int = 0, garp: Bool = false) throws(ConfigurationError) {
         for value in announceMs { try Limits.announceMs.check(value) }
+        try Limits.dropAnnounces.check(drop)
+        guard drop <= announceMs.count else {
+            throw ConfigurationError(announceMs.isEmpty
+                ? "\(Limits.dropAnnounces.name) \(drop) has nothing to drop: \(Limits.announceMs.name) none sends no announce"
+                : "\(Limits.dropAnnounces.name) \(drop) is more than the \(announceMs.count) announces of \(Limits.announceMs.name) \(announceMs.map(String.init).joined(separator: ","))")
+        }
+        guard !(garp && announceMs.isEmpty) else {
+            throw ConfigurationError("--garp goes out with the first RARP, and \(Limits.announceMs.name) none sends none; drop one of them")
+        }
     }
 
     enum CodingKeys: String, CodingKey {
         case id, secret, vm, datastore, garp, encryption, streams
         case announceMs = "announce-ms"
+        case dropAnnounces = "drop-announces"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -52,7 +67,8 @@ public struct MigratePrepareArguments: Codable, Sendable, Equatable {
                   vm: try container.decode(String.self, forKey: .vm), datastore: try container.decode(String.self, forKey: .datastore),
                   garp: try container.decode(Bool.self, forKey: .garp), announceMs: try container.decode([Int].self, forKey: .announceMs),
                   encryption: try container.decode(MigrationEncryptionMode.self, forKey: .encryption),
-                  streams: try container.decodeIfPresent(Int.self, forKey: .streams) ?? 1)
+                  streams: try container.decodeIfPresent(Int.self, forKey: .streams) ?? 1,
+                  dropAnnounces: try container.decodeIfPresent(Int.self, forKey: .dropAnnounces) ?? 0)
         try validate()
     }
 }

@@ -48,6 +48,8 @@ public struct MigrationProgress: Codable, Sendable {
     public var stunAt: UInt64?
     public var resumedAt: UInt64?
     public var announces: [UInt64]
+    /// Destination: wall-clock ns at which each announce a fault suppressed was due (nil: none was).
+    public var droppedAnnounces: [UInt64]?
     /// Source: wall-clock ns when the commit went to the stream (after the frozen memory was proved).
     public var committedAt: UInt64?
     public var result: MigrationResult?
@@ -78,6 +80,7 @@ public struct MigrationProgress: Codable, Sendable {
         case stunAt = "stun-at"
         case resumedAt = "resumed-at"
         case committedAt = "committed-at"
+        case droppedAnnounces = "dropped-announces"
     }
 
     public var isFinished: Bool { status.isFinished }

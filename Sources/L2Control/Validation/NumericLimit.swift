@@ -54,6 +54,8 @@ public enum Limits {
     public static let maxRounds = NumericLimit("--max-rounds", "rounds", 1...10_000, integral: true)
     public static let maxSeconds = NumericLimit("--max-seconds", "seconds", 0.1...86_400)
     public static let announceMs = NumericLimit("--announce", "milliseconds after resume", 0...60_000, integral: true)
+    /// Announces a destination suppresses on purpose (a fault for the failure-mode scenarios).
+    public static let dropAnnounces = NumericLimit("--drop-announces", "announces", 0...100, integral: true)
     /// TCP connections carrying the pages of one migration (QEMU's multifd channels, vMotion's streams).
     public static let streams = NumericLimit("--streams", "streams", 1...16, integral: true)
     public static let graceMs = NumericLimit("grace-ms", "milliseconds", 0...60_000)

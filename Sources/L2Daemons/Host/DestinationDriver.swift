@@ -213,7 +213,8 @@ struct DestinationDriver {
             }
             let resumedAt = SystemClock.wallNanoseconds()
             let announcer = Announcer(host: host, mac: hosted.mac, ip: hosted.configuration.ip.address,
-                                      schedule: expectation.announceSchedule, garp: expectation.garp, migration: key, service: service)
+                                      schedule: expectation.announceSchedule, drop: expectation.dropAnnounces, garp: expectation.garp,
+                                      migration: key, service: service)
             announcer.start(resumedMonotonic: SystemClock.monotonicNanoseconds())
             service.update(key) { $0.resumedAt = resumedAt; $0.vmRunningHere = true; $0.status = .resumed }
             for frame in state.queuedFrames { deliver(frame) }

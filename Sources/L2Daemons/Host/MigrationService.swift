@@ -24,6 +24,8 @@ final class MigrationService: @unchecked Sendable {
         let vm: String
         let garp: Bool
         let announceSchedule: [UInt64]
+        /// How many of the scheduled announces to suppress (a fault).
+        let dropAnnounces: Int
         let encryption: MigrationEncryptionMode
         /// Lanes the source may open.
         let streams: Int
@@ -179,7 +181,8 @@ final class MigrationService: @unchecked Sendable {
         // Validated on decoding: 0...60000 ms each, so the conversion to nanoseconds cannot overflow.
         let schedule = arguments.announceMs.map { UInt64($0) * 1_000_000 }
         let expectation = Expectation(secret: arguments.secret, vm: arguments.vm, garp: arguments.garp,
-                                      announceSchedule: schedule, encryption: arguments.encryption, streams: arguments.streams)
+                                      announceSchedule: schedule, dropAnnounces: arguments.dropAnnounces,
+                                      encryption: arguments.encryption, streams: arguments.streams)
         lock.withLock { expected[arguments.id] = expectation }
         host.logger.info("prepared to receive \(arguments.vm) (migration \(arguments.id))")
         return PrepareResult(listening: "\(host.settings.vmkernelAddress):\(host.settings.migrationPort)")

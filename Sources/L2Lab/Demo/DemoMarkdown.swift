@@ -38,9 +38,11 @@ public enum DemoMarkdown {
             lines.append("| mbps | \(String(format: "%.0f", result.ram.mbps)) |")
             lines.append("| throttle | \(result.cpuThrottlePercentage) % |")
             lines.append("| copy proved exact | \(result.verified ? "yes" : "no") |")
-            lines.append("| RARP after resume | \(migration.announce.map { String(format: "+%.1f ms", $0) }.joined(separator: ", ")) |")
+            lines.append("| RARP after resume | \(RelearnText.noAnnounce(migration) ?? migration.announce.map { String(format: "+%.1f ms", $0) }.joined(separator: ", ")) |")
+            if let dropped = RelearnText.dropped(migration) { lines.append("| RARP dropped | \(dropped) |") }
             lines.append("| RARP capture frames | \(migration.announceFrames.map(String.init).joined(separator: ", ")) |")
-            lines.append("| switch relearn | \(migration.relearnMs.map { String(format: "+%.2f ms after resume (frame %@)", $0, migration.relearnFrame.map(String.init) ?? "-") } ?? "-") |")
+            lines.append("| switch relearn | \(RelearnText.relearnShort(migration) ?? RelearnText.relearn(migration) ?? "-") |")
+            for conflict in migration.stationConflicts { lines.append("| station-move conflict | \(RelearnText.conflictDetail(conflict, vm: migration.vm)) |") }
             lines.append("| outcome | \(migration.outcome) |")
             if !result.rounds.isEmpty {
                 lines.append("")

@@ -1,7 +1,8 @@
 import Foundation
 
 /// Everything one demo run found: the migration(s), ping continuity, the UDP counter, where the
-/// captures are, and whether the run passed (no ping lost, counter never backwards, VM moved).
+/// captures are, and whether the run passed (no ping lost, counter never backwards, VM moved, no
+/// station-move conflict).
 public struct DemoReport: Codable, Sendable {
     public struct Captures: Codable, Sendable {
         public var directory: String
@@ -46,7 +47,8 @@ public struct DemoReport: Codable, Sendable {
         case udpCounter = "udp_counter"
     }
 
-    /// The reasons a run fails: lost pings, a counter that went backwards or reset, a VM that did not move.
+    /// The reasons a run fails: lost pings, a counter that went backwards or reset, a VM that did not
+    /// move, a copy not proved exact, another port sending the VM's MAC (a station-move conflict).
     public static func problems(ping: PingReport, udp: UDPProbeReport, migrations: [(MigrationReport, String)]) -> [String] {
         var problems: [String] = []
         if ping.lost > 0 { problems.append("\(ping.lost) ping\(ping.lost == 1 ? "" : "s") lost (icmp_seq \(ping.lostSequences.prefix(10).map(String.init).joined(separator: ", ")))") }
@@ -58,6 +60,9 @@ public struct DemoReport: Codable, Sendable {
         }
         for (report, _) in migrations where report.result.status == .completed && !report.result.verified {
             problems.append("the copy of \(report.vm) to \(report.destination) was not proved exact")
+        }
+        for (report, _) in migrations {
+            problems += report.stationConflicts.map { RelearnText.conflict($0, vm: report.vm) }
         }
         return problems
     }

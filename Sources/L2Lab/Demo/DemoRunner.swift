@@ -127,7 +127,7 @@ public struct DemoRunner {
         var migrationOptions = options.migration
         migrationOptions.productionSwitch = client.switch
         say("migrating \(vm.name) \(vm.host) → \(destination)")
-        let first = try coordinator.migrate(vm: vm.name, to: destination, options: migrationOptions, progress: progress)
+        var first = try coordinator.migrate(vm: vm.name, to: destination, options: migrationOptions, progress: progress)
         var back: MigrationReport?
         if options.back {
             usleep(UInt32(options.settleMs * 1000))
@@ -142,6 +142,13 @@ public struct DemoRunner {
             _ = try? ControlClient.call(state.folder.switchSocket(switchNode.name), SwitchCall.captureFlush)
         }
         let udpReport = UDPProbeReport.parse((try? String(contentsOfFile: udpLog, encoding: .utf8)) ?? "")
+        // Someone sending the VM's MAC after a migration returned moves it too: look again, each
+        // migration up to the next one's start.
+        coordinator.remeasureRelearn(&first, until: back)
+        if var later = back {
+            coordinator.remeasureRelearn(&later)
+            back = later
+        }
         var expectations = [(first, destination)]
         if let back { expectations.append((back, vm.host)) }
         let problems = DemoReport.problems(ping: pingReport, udp: udpReport, migrations: expectations)

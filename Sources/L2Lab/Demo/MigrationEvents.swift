@@ -2,8 +2,9 @@ import Foundation
 import L2Capture
 
 /// A migration's moments as capture comments, from what its report recorded: pre-copy start, each
-/// round's start, stun, resume, each RARP ("announce 2/5 for web01", on the RARP frame itself),
-/// the switch's relearn (on the frame that moved the station) and the end. Every time is one the
+/// round's start, stun, resume, each RARP ("announce 2/5 for web01", on the RARP frame itself, and
+/// those a fault dropped), the switch's relearn (on the frame that moved the station), each
+/// station-move conflict (on the frame another port sent the VM's MAC in) and the end. Every time is one the
 /// source, the destination or the switch stamped from the wall clock; a moment the report does
 /// not carry (a report from before these fields) is left out rather than guessed.
 public enum MigrationEvents {
@@ -31,17 +32,31 @@ public enum MigrationEvents {
             events.append(CaptureEvent(wallNanoseconds: resumed, text: "resume: \(vm) runs on \(report.destination)"))
         }
         let base = report.resumedAt ?? report.stunAt ?? 0
+        let dropped = report.announceDropped.count
+        let scheduled = dropped + report.announceFrames.count
+        for (index, after) in report.announceDropped.enumerated() {
+            events.append(CaptureEvent(wallNanoseconds: offset(base, milliseconds: after),
+                                       text: "announce \(index + 1)/\(scheduled) for \(vm) dropped (fault)", preferredSwitch: productionSwitch))
+        }
+        if let none = RelearnText.noAnnounce(report) {
+            events.append(CaptureEvent(wallNanoseconds: base, text: "\(none) for \(vm)", preferredSwitch: productionSwitch))
+        }
         for (index, frame) in report.announceFrames.enumerated() {
             let after = report.announce.indices.contains(index) ? report.announce[index] : 0
             events.append(CaptureEvent(wallNanoseconds: offset(base, milliseconds: after),
-                                       text: "announce \(index + 1)/\(report.announceFrames.count) for \(vm)",
+                                       text: "announce \(dropped + index + 1)/\(scheduled) for \(vm)",
                                        anchor: .init(switchName: productionSwitch, frame: frame)))
         }
         if let frame = report.relearnFrame {
             let after = report.relearnMs ?? 0
+            let how = report.relearnByAnnounce == false ? " by frame \(frame), not an announce" : ""
             events.append(CaptureEvent(wallNanoseconds: offset(base, milliseconds: after),
-                                       text: "relearn: \(productionSwitch) moved \(vm) to its new port, \(String(format: "%.2f", after)) ms after the resume",
+                                       text: "relearn: \(productionSwitch) moved \(vm) to its new port\(how), \(String(format: "%.2f", after)) ms after the resume",
                                        anchor: .init(switchName: productionSwitch, frame: frame)))
+        }
+        for conflict in report.stationConflicts {
+            events.append(CaptureEvent(wallNanoseconds: conflict.timeNs, text: RelearnText.conflict(conflict, vm: vm),
+                                       anchor: .init(switchName: productionSwitch, frame: conflict.frame)))
         }
         // The commit on the wire when the source recorded it; else the state machine's end (which,
         // for a completed migration, is when it heard `resumed`, before it proved its frozen memory).

@@ -1,11 +1,15 @@
 import Foundation
 
 /// Draws a demo's timeline as SVG: ping RTT over time with the pre-copy, the stun and the announces
-/// marked, the switch's relearn instant, the bytes of each pre-copy round, and each stun's phases.
+/// marked (and any dropped by a fault), the switch's relearn instant, every station-move conflict,
+/// the bytes of each pre-copy round, and each stun's phases.
 /// Labels over the plot never overlap (`LabelRows`). Pure: report in, text out.
 public enum TimelineSVG {
     /// Estimated width of one character of an 11-pixel label.
     static let labelCharacterWidth = 6.2
+    /// A station-move conflict (another port sent the VM's MAC) and an announce a fault dropped.
+    static let conflictColor = "#dc2626"
+    static let droppedColor = "#9ca3af"
     /// The colours of the downtime's phases, in their order.
     static let phaseColors = ["freeze": "#fde68a", "state-capture": "#fcd34d", "final-pages": "#fb923c",
                               "transfer": "#f87171", "verification": "#c084fc", "resume": "#34d399"]
@@ -50,10 +54,20 @@ public enum TimelineSVG {
                         let at = resumed &+ UInt64(max(offset, 0) * 1e6)
                         svg += "<line x1=\"\(f(x(at)))\" y1=\"\(rttTop)\" x2=\"\(f(x(at)))\" y2=\"\(rttBottom)\" stroke=\"#16a34a\" stroke-dasharray=\"3,3\"/>\n"
                     }
+                    for offset in migration.announceDropped {
+                        let at = resumed &+ UInt64(max(offset, 0) * 1e6)
+                        svg += "<line x1=\"\(f(x(at)))\" y1=\"\(rttTop)\" x2=\"\(f(x(at)))\" y2=\"\(rttBottom)\" stroke=\"\(droppedColor)\" stroke-dasharray=\"1,4\"/>\n"
+                    }
                     if let relearn = migration.relearnMs {
                         let at = resumed &+ UInt64(max(relearn, 0) * 1e6)
+                        let how = migration.relearnByAnnounce == false ? " by frame \(migration.relearnFrame.map(String.init) ?? "-"), not an announce" : ""
                         svg += "<line x1=\"\(f(x(at)))\" y1=\"\(rttTop - 6)\" x2=\"\(f(x(at)))\" y2=\"\(rttBottom)\" stroke=\"#7c3aed\" stroke-width=\"2\"/>\n"
-                        svg += label(x(at) + 4, "relearn +\(String(format: "%.2f", relearn)) ms", color: "#7c3aed")
+                        svg += label(x(at) + 4, "relearn +\(String(format: "%.2f", relearn)) ms\(how)", color: "#7c3aed")
+                    }
+                    for conflict in migration.stationConflicts {
+                        let at = conflict.timeNs
+                        svg += "<line x1=\"\(f(x(at)))\" y1=\"\(rttTop - 6)\" x2=\"\(f(x(at)))\" y2=\"\(rttBottom)\" stroke=\"\(conflictColor)\" stroke-width=\"2\"><title>\(escape(RelearnText.conflict(conflict, vm: migration.vm)))</title></line>\n"
+                        svg += label(x(at) + 4, "conflict: \(conflict.to.owned), frame \(conflict.frame)", color: conflictColor)
                     }
                 }
             }
@@ -79,8 +93,10 @@ public enum TimelineSVG {
         for lost in report.ping.lostSequences.prefix(200) {
             svg += "<text x=\"\(plotLeft)\" y=\"\(rttBottom - 4)\" fill=\"red\">lost icmp_seq \(lost)</text>\n"
         }
-        svg += String(format: "<text x=\"%@\" y=\"%@\">%d pings, %d lost, longest gap %.1f ms; blue band pre-copy, red stun, green dashes RARP, purple relearn</text>\n",
-                      f(plotLeft), f(rttBottom + 34), report.ping.sent, report.ping.lost, report.ping.maxGapMs)
+        let extra = (migrations.contains { !$0.announceDropped.isEmpty } ? ", grey dots dropped RARP" : "")
+            + (migrations.contains { !$0.stationConflicts.isEmpty } ? ", red line station-move conflict" : "")
+        svg += String(format: "<text x=\"%@\" y=\"%@\">%d pings, %d lost, longest gap %.1f ms; blue band pre-copy, red stun, green dashes RARP, purple relearn%@</text>\n",
+                      f(plotLeft), f(rttBottom + 34), report.ping.sent, report.ping.lost, report.ping.maxGapMs, extra)
 
         let rounds = migrations.flatMap { migration in migration.result.rounds.map { (migration.destination, $0) } }
         svg += "<text x=\"\(plotLeft)\" y=\"\(barTop - 10)\" font-weight=\"bold\">bytes sent per pre-copy round</text>\n"

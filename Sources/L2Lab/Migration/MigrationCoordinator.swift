@@ -44,12 +44,16 @@ public struct MigrationCoordinator: Sendable {
         /// Multi-NIC vMotion: every vMotion NIC both hosts have (by name, vmk1 first) and that reaches
         /// its peer; empty when they share only vmk1.
         public var paths: [VMotionPath] = []
+        /// The hosts' uplink interfaces (`vmnic0`): their production switch ports are where the VM's
+        /// frames come from before and after the move.
+        public var sourceUplink = ""
+        public var destinationUplink = ""
     }
 
     /// Every check before anything changes; returns what was checked, in words, and the destination's
-    /// vMotion listener.
+    /// vMotion listener. `mtuCheck`: probe the vMotion path at its full MTU with DF set.
     public func preflight(vm: String, from source: String, summary: VMSummary, to destination: String,
-                          streams: Int = 1, strictVLAN: Bool = false) throws -> Preflight {
+                          streams: Int = 1, strictVLAN: Bool = false, mtuCheck: Bool = true) throws -> Preflight {
         guard source != destination else { throw MigrationError("\(vm) already runs on \(destination)") }
         guard directory.hosts.contains(destination) else {
             throw MigrationError("no host \(destination) in lab \(directory.folder.lab) (hosts: \(directory.hosts.joined(separator: ", ")))")
@@ -95,8 +99,15 @@ public struct MigrationCoordinator: Sendable {
         }
         checks.append("vMotion network: \(sourceInfo.vmkernel) \(sourceInfo.vmkernelAddress) reaches \(destinationInfo.vmkernelAddress)")
         var preflight = Preflight(checks: checks, vmotionAddress: destinationVMK, migrationPort: destinationInfo.migrationPort)
+        preflight.sourceUplink = sourceInfo.uplink
+        preflight.destinationUplink = destinationInfo.uplink
         if streams > 1 {
             try planLanes(&preflight, streams: streams, source: (source, sourceInfo), destination: (destination, destinationInfo))
+        }
+        if mtuCheck {
+            try checkMTU(&preflight, source: source, sourceInterface: sourceInfo.vmkernel)
+        } else {
+            preflight.checks.append("MTU: not checked (--skip-mtu-check)")
         }
         return preflight
     }
@@ -108,7 +119,7 @@ public struct MigrationCoordinator: Sendable {
         do { try options.validate() } catch { throw MigrationError(error.message) }
         let (source, summary) = try locate(vm: vm)
         let preflight = try preflight(vm: vm, from: source, summary: summary, to: destination, streams: options.streams,
-                                      strictVLAN: options.strictVLAN)
+                                      strictVLAN: options.strictVLAN, mtuCheck: !options.skipMTUCheck)
         let id = MigrationID(high: UInt64.random(in: 0...UInt64.max), low: UInt64.random(in: 0...UInt64.max))
         let secret = MigrationSecret.random()
         let send = MigrateSendArguments(
@@ -120,7 +131,8 @@ public struct MigrationCoordinator: Sendable {
         do {
             _ = try directory.host(destination, HostCall.migratePrepare(MigratePrepareArguments(
                 id: id, secret: secret, vm: vm, datastore: summary.datastore, garp: options.garp,
-                announceMs: options.announceMs, encryption: options.encryption, streams: options.streams)))
+                announceMs: options.announceMs, encryption: options.encryption, streams: options.streams,
+                dropAnnounces: options.dropAnnounces)))
         } catch {
             throw MigrationError("\(destination) refused to receive \(vm): \(error)")
         }
@@ -187,29 +199,19 @@ public struct MigrationCoordinator: Sendable {
         report.stunAt = sourceRecord.stunAt
         report.committedAt = sourceRecord.committedAt
         report.resumedAt = destinationRecord?.resumedAt
+        report.notifySwitches = !options.announceMs.isEmpty
         if let resumed = destinationRecord?.resumedAt {
-            report.announce = (destinationRecord?.announces ?? []).map { Double(Int64(bitPattern: $0 &- resumed)) / 1e6 }
+            func afterResume(_ at: UInt64) -> Double { Double(Int64(bitPattern: at &- resumed)) / 1e6 }
+            report.announce = (destinationRecord?.announces ?? []).map(afterResume)
+            report.announceDropped = (destinationRecord?.droppedAnnounces ?? []).map(afterResume)
         }
         report.runsOn = (try? locate(vm: vm).host)
-        if report.runsOn == destination, let resumed = report.resumedAt {
-            try? measureRelearn(into: &report, mac: summary.mac, resumedAt: resumed, since: eventsBefore, options: options)
+        if report.runsOn == destination {
+            let relearn = RelearnSource(mac: summary.mac, productionSwitch: options.productionSwitch, cursor: eventsBefore,
+                                        source: (source, preflight.sourceUplink), destination: (destination, preflight.destinationUplink))
+            try? measureRelearn(into: &report, from: relearn)
         }
         return report
-    }
-
-    /// Reads the station move from the production switch and the RARP frames from its capture.
-    func measureRelearn(into report: inout MigrationReport, mac: MACAddress, resumedAt: UInt64, since cursor: UInt64,
-                        options: MigrationOptions) throws {
-        let events = try directory.switchCall(options.productionSwitch, SwitchCall.events(since: cursor))
-        if let move = events.events.first(where: { $0.kind == .moved && $0.mac == mac }) {
-            report.relearnMs = Double(Int64(bitPattern: move.timeNs &- resumedAt)) / 1e6
-            report.relearnFrame = move.frameNumber
-        }
-        let status = try directory.switchCall(options.productionSwitch, SwitchCall.status)
-        _ = try directory.switchCall(options.productionSwitch, SwitchCall.captureFlush)
-        let stun = report.stunAt ?? resumedAt
-        let frames = try PcapReader.readAll(path: status.capture, filter: "rarp and ether src \(mac)")
-        report.announceFrames = frames.filter { $0.wallNanoseconds >= stun }.map(\.number)
     }
 }
 

@@ -11,7 +11,12 @@ public struct MigrationOptions: Sendable {
     public var maxSeconds: Double = 100
     public var autoConverge = true
     public var garp = false
+    /// When each RARP goes out after the resume; empty: Notify Switches off (`--announce none`).
     public var announceMs: [Int] = [0, 50, 200, 450, 800]
+    /// Fault: the destination suppresses its first N scheduled announces (`--drop-announces`).
+    public var dropAnnounces = 0
+    /// Go without the MTU preflight (`--skip-mtu-check`).
+    public var skipMTUCheck = false
     public var graceMs: Double = 2000
     /// The production switch whose capture and events show the relearn.
     public var productionSwitch = "pswitch"
@@ -34,7 +39,7 @@ public struct MigrationOptions: Sendable {
     public func validate() throws(ConfigurationError) {
         try MigrateSendArguments.checkTuning(downtimeMs: downtimeMs, switchoverShare: switchoverShare, maxRounds: maxRounds,
                                              maxSeconds: maxSeconds, graceMs: graceMs, stallSeconds: stallSeconds, fault: fault)
-        try MigratePrepareArguments.checkAnnounce(announceMs)
+        try MigratePrepareArguments.checkAnnounce(announceMs, drop: dropAnnounces, garp: garp)
         try Limits.streams.check(streams)
     }
 }

@@ -2,7 +2,8 @@ import L2Migration
 
 /// What `l2motion migrate --json` prints: QEMU's `query-migrate` fields at the top level (from the
 /// source), plus what the coordinator saw around them: preflight, announce frames, the switch's
-/// relearn, and which host runs the VM at the end.
+/// relearn (matched to the destination's port and announces) and any station-move conflicts, and
+/// which host runs the VM at the end.
 public struct MigrationReport: Codable, Sendable {
     public var result: MigrationResult
     public var id: String
@@ -17,9 +18,24 @@ public struct MigrationReport: Codable, Sendable {
     public var announce: [Double]
     /// Their frame numbers in the production capture.
     public var announceFrames: [UInt64]
-    /// Switch event time of the MAC move minus the destination's resume time, in ms.
+    /// Switch event time of the MAC's move onto the destination's port minus the destination's
+    /// resume time, in ms (`RelearnMatcher`: never the first move by someone else).
     public var relearnMs: Double?
     public var relearnFrame: UInt64?
+    /// Whether the relearn was caused by one of the announces (false: by another frame, such as
+    /// the VM's own traffic); nil when there was no relearn.
+    public var relearnByAnnounce: Bool?
+    /// The production switch's port of the destination's uplink, where the relearn is looked for.
+    public var destinationPort: SwitchPortRef?
+    /// Moves of the VM's MAC by other ports around the migration: someone else sent the VM's MAC.
+    public var stationConflicts: [StationMove] = []
+    /// Milliseconds after the resume at which each suppressed announce was due (`--drop-announces`).
+    public var announceDropped: [Double] = []
+    /// False when the migration was told not to announce at all (`--announce none`).
+    public var notifySwitches = true
+    /// Where the coordinator read the switch's events from, to measure the relearn again later
+    /// (the demo does at its end); not part of the JSON.
+    var relearnSource: RelearnSource?
     /// Wall-clock ns at which the source sent the commit (it proves its frozen memory first).
     public var committedAt: UInt64?
     public var runsOn: String?
@@ -32,6 +48,11 @@ public struct MigrationReport: Codable, Sendable {
         case announceFrames = "announce-frames"
         case relearnMs = "relearn-ms"
         case relearnFrame = "relearn-frame"
+        case relearnByAnnounce = "relearn-by-announce"
+        case destinationPort = "destination-port"
+        case stationConflicts = "station-conflicts"
+        case announceDropped = "announce-dropped"
+        case notifySwitches = "notify-switches"
         case committedAt = "committed-at-ns"
         case runsOn = "runs-on"
     }
@@ -63,6 +84,11 @@ public struct MigrationReport: Codable, Sendable {
         try container.encode(announceFrames, forKey: .announceFrames)
         try container.encodeIfPresent(relearnMs, forKey: .relearnMs)
         try container.encodeIfPresent(relearnFrame, forKey: .relearnFrame)
+        try container.encodeIfPresent(relearnByAnnounce, forKey: .relearnByAnnounce)
+        try container.encodeIfPresent(destinationPort, forKey: .destinationPort)
+        if !stationConflicts.isEmpty { try container.encode(stationConflicts, forKey: .stationConflicts) }
+        if !announceDropped.isEmpty { try container.encode(announceDropped, forKey: .announceDropped) }
+        if !notifySwitches { try container.encode(notifySwitches, forKey: .notifySwitches) }
         try container.encodeIfPresent(committedAt, forKey: .committedAt)
         try container.encodeIfPresent(runsOn, forKey: .runsOn)
         try container.encode(outcome, forKey: .outcome)
@@ -82,6 +108,11 @@ public struct MigrationReport: Codable, Sendable {
         announceFrames = try container.decode([UInt64].self, forKey: .announceFrames)
         relearnMs = try container.decodeIfPresent(Double.self, forKey: .relearnMs)
         relearnFrame = try container.decodeIfPresent(UInt64.self, forKey: .relearnFrame)
+        relearnByAnnounce = try container.decodeIfPresent(Bool.self, forKey: .relearnByAnnounce)
+        destinationPort = try container.decodeIfPresent(SwitchPortRef.self, forKey: .destinationPort)
+        stationConflicts = try container.decodeIfPresent([StationMove].self, forKey: .stationConflicts) ?? []
+        announceDropped = try container.decodeIfPresent([Double].self, forKey: .announceDropped) ?? []
+        notifySwitches = try container.decodeIfPresent(Bool.self, forKey: .notifySwitches) ?? true
         committedAt = try container.decodeIfPresent(UInt64.self, forKey: .committedAt)
         runsOn = try container.decodeIfPresent(String.self, forKey: .runsOn)
         outcome = try container.decode(String.self, forKey: .outcome)

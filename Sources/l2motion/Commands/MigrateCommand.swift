@@ -13,7 +13,10 @@ struct MigrationFlags: ParsableArguments {
     @Option(help: "Most seconds before giving up (the VM stays on the source).") var maxSeconds: Double = 100
     @Flag(help: "Never throttle the workload (no SDPS/auto-converge).") var noAutoConverge = false
     @Flag(help: "Also send a gratuitous ARP with the first RARP.") var garp = false
-    @Option(help: "RARP schedule after resume, in ms.") var announce = "0,50,200,450,800"
+    @Option(help: "RARP schedule after resume, in ms; none: Notify Switches off (no RARP at all).") var announce = "0,50,200,450,800"
+    @Option(help: "Fault: the destination suppresses its first N scheduled announces (recorded as dropped).") var dropAnnounces = 0
+    @Flag(help: "Skip the MTU preflight (a DF ping of the vMotion interface's full MTU from the source to the destination's vmk).")
+    var skipMtuCheck = false
     @Option(help: "Encrypted vMotion (AES-256-GCM): disabled, opportunistic or required.") var encryption = MigrationEncryptionMode.opportunistic
     @Option(help: "TCP connections carrying the pages (1...16), like QEMU's multifd channels; with Multi-NIC vMotion they alternate over the hosts' vMotion NICs.") var streams = 1
     @Flag(help: "Refuse when the destination's port group of the VM's label is on another VLAN (the preflight otherwise only warns).") var strictVLAN = false
@@ -32,17 +35,25 @@ struct MigrationFlags: ParsableArguments {
         options.maxSeconds = maxSeconds
         options.autoConverge = !noAutoConverge
         options.garp = garp
-        let parts = announce.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-        let schedule = parts.compactMap { Int($0) }
-        guard !announce.isEmpty, schedule.count == parts.count else {
-            throw ValidationError("--announce must be whole milliseconds separated by commas, like 0,50,200,450,800, not \"\(announce)\"")
-        }
-        options.announceMs = schedule
+        options.announceMs = try Self.schedule(announce)
+        options.dropAnnounces = dropAnnounces
+        options.skipMTUCheck = skipMtuCheck
         options.productionSwitch = productionSwitch
         options.encryption = encryption
         options.streams = streams
         options.strictVLAN = strictVLAN
         return options
+    }
+
+    /// `--announce`: milliseconds separated by commas, or `none` (an empty schedule).
+    static func schedule(_ text: String) throws -> [Int] {
+        if text == "none" { return [] }
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        let schedule = parts.compactMap { Int($0) }
+        guard !text.isEmpty, schedule.count == parts.count else {
+            throw ValidationError("--announce must be whole milliseconds separated by commas, like 0,50,200,450,800, or none, not \"\(text)\"")
+        }
+        return schedule
     }
 }
 

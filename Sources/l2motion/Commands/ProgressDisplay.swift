@@ -76,9 +76,10 @@ enum MigrationSummary {
             Swift.print("  RARP sent at +" + report.announce.map { String(format: "%.1f", $0) }.joined(separator: ", +") + " ms after resume"
                         + (report.announceFrames.isEmpty ? "" : "; capture frames \(report.announceFrames.map(String.init).joined(separator: ", "))"))
         }
-        if let relearn = report.relearnMs {
-            Swift.print(String(format: "  switch relearned the MAC %.2f ms after resume (frame %@)", relearn, report.relearnFrame.map(String.init) ?? "-"))
-        }
+        if let dropped = RelearnText.dropped(report), !report.announce.isEmpty { Swift.print("  \(dropped)") }
+        if let none = RelearnText.noAnnounce(report) { Swift.print("  \(none)") }
+        if let relearn = RelearnText.relearn(report) { Swift.print("  \(relearn)") }
+        for conflict in report.stationConflicts { Swift.print("  \(RelearnText.conflict(conflict, vm: report.vm))") }
         if let error = result.error { Swift.print("  error: \(error)") }
         Swift.print("  outcome: \(report.outcome)")
     }
