@@ -25,6 +25,9 @@ public struct FrameGenerator: Sendable {
         case multicastSource = "multicast-source"
         case zeroSource = "zero-source"
         case macFlood = "mac-flood"
+        /// A valid broadcast frame whose source is the generator's `source`: a station sending
+        /// another's MAC (the mac-spoof scenario).
+        case spoof
 
         /// Every kind except `mac-flood`: the frames a switch must drop or may forward, but not learn
         /// in bulk.
@@ -63,7 +66,7 @@ public struct FrameGenerator: Sendable {
     public let kinds: [Kind]
     /// The switch port's MTU, against which `oversize` frames are built.
     public let mtu: Int
-    /// Source MAC for the kinds whose source does not matter (`runt`, `oversize`, `bad-vlan`).
+    /// Source MAC of `runt`, `oversize`, `bad-vlan` and `spoof` frames.
     public let source: MACAddress
     private var random: SplitMix64
     private var position = 0
@@ -89,7 +92,7 @@ public struct FrameGenerator: Sendable {
         case .oversize: (14 + mtu + 15)...(14 + mtu + 200)
         case .badVLAN: 14...17
         case .random: 14...1514
-        case .multicastSource, .zeroSource, .macFlood: validFrameLength...validFrameLength
+        case .multicastSource, .zeroSource, .macFlood, .spoof: validFrameLength...validFrameLength
         }
     }
 
@@ -122,6 +125,8 @@ public struct FrameGenerator: Sendable {
             appendValid(destination: .broadcast, source: mac, to: &frame)
         case .zeroSource:
             appendValid(destination: .broadcast, source: .zero, to: &frame)
+        case .spoof:
+            appendValid(destination: .broadcast, source: source, to: &frame)
         case .macFlood:
             let destination: MACAddress = random.next() & 1 == 0 ? .broadcast : randomUnicast()
             appendValid(destination: destination, source: randomUnicast(), to: &frame)

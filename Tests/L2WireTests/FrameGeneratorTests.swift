@@ -80,6 +80,11 @@ struct FrameGeneratorTests {
                 #expect(frame.source.octets.0 & 0x02 != 0, "locally administered")
                 #expect(frame.destination == .broadcast || !frame.destination.isMulticast)
                 #expect(frame.etherType.rawValue == FrameGenerator.experimentalEtherType)
+            case .spoof:
+                let frame = try EthernetFrame(bytes[...])
+                #expect(frame.source == Self.source && frame.destination == .broadcast)
+                #expect(frame.etherType.rawValue == FrameGenerator.experimentalEtherType)
+                #expect(bytes.count == FrameGenerator.validFrameLength)
             }
         }
     }

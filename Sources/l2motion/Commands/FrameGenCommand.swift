@@ -19,7 +19,8 @@ struct FrameGenCommand: ParsableCommand {
               ip netns exec l2m-client01 l2motion frame-gen --interface eth0 --kind bad --count 20000 --rate 5000
             Kinds (--kind, comma list, sent round-robin; `bad` = every kind but mac-flood):
               runt (1-13 bytes), oversize (MTU+15...MTU+200 bytes of payload), bad-vlan (0x8100, 14-17 bytes),
-              random (14-1514 random bytes), multicast-source, zero-source, mac-flood (random unicast sources).
+              random (14-1514 random bytes), multicast-source, zero-source, mac-flood (random unicast sources),
+              spoof (valid broadcast frames from --source: a station sending another station's MAC).
             It stops after --count frames or --seconds, whichever comes first (one of them is required).
             The kernel refuses frames under 14 bytes, and frames over the interface's own MTU: they are
             counted as send errors. To let oversize frames reach the switch, raise the interface's MTU
@@ -47,7 +48,7 @@ struct FrameGenCommand: ParsableCommand {
     @Option(help: "The switch port's MTU, for oversize frames.")
     var mtu: Int = 1500
 
-    @Option(help: "Source MAC of runt, oversize and bad-vlan frames (default: the interface's).")
+    @Option(help: "Source MAC of runt, oversize, bad-vlan and spoof frames (default: the interface's).")
     var source: String?
 
     @Flag(help: "Print the report as JSON instead of a line.")

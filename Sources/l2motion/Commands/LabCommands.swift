@@ -123,16 +123,20 @@ enum CleanupOnSignal {
     nonisolated(unsafe) private static var armed = false
     private static let lock = NSLock()
 
-    static func install(lab: String) {
+    static func install(lab: String) { install(labs: [lab]) }
+
+    /// For a command that brings several labs up one after another (a scenario's parts): each that
+    /// exists when the signal comes is taken down.
+    static func install(labs: [String]) {
         SignalWaiter.blockTerminationSignals()
         lock.withLock { armed = true }
         let thread = Thread {
             let signal = SignalWaiter.waitForTermination()
             let run = lock.withLock { armed }
             guard run else { return }
-            FileHandle.standardError.write(Data("\ninterrupted (signal \(signal)): taking lab \(lab) down\n".utf8))
+            FileHandle.standardError.write(Data("\ninterrupted (signal \(signal)): taking lab \(labs.joined(separator: ", ")) down\n".utf8))
             ChildProcess.terminateAllStarted()
-            _ = try? LabLifecycle.down(lab: lab)
+            for lab in labs where LabLifecycle.exists(lab) { _ = try? LabLifecycle.down(lab: lab) }
             exit(130)
         }
         thread.start()
