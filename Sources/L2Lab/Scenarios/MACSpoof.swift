@@ -33,7 +33,7 @@ enum MACSpoof {
                     + "no conflict, no outage",
                 topology: {
                     var topology = ScenarioTopologies.base()
-                    topology.setPortSecurity(client: "client01", maxMACs: 1, sticky: true, violation: "drop")
+                    topology.setPortSecurity(client: "client01", maxMACs: 1, sticky: true, violation: .drop)
                     return topology
                 },
                 run: portSecurity),

@@ -36,7 +36,7 @@ public final class ScenarioLab: @unchecked Sendable {
             throw LabError("a scenario needs a client on \(vm.name)'s production switch \(host.uplink)")
         }
         self.client = client
-        guard let destination = topology.hosts.first(where: { $0.name != vm.host && $0.portGroups.contains(vm.portGroup) }) else {
+        guard let destination = topology.hosts.first(where: { $0.name != vm.host && $0.portGroupLabels.contains(vm.portGroup) }) else {
             throw LabError("a scenario needs a second host with port group \"\(vm.portGroup)\"")
         }
         self.destination = destination.name
@@ -125,6 +125,11 @@ public final class ScenarioLab: @unchecked Sendable {
     /// Frame numbers in a switch's capture that match a libpcap filter.
     public func frames(matching filter: String, switchName: String? = nil) throws -> [UInt64] {
         try PcapReader.readAll(path: capture(switchName), filter: filter).map(\.number)
+    }
+
+    /// Frames host `host`'s virtual switch dropped because a port group rejects forged transmits.
+    public func forgedTransmitDrops(host: String) throws -> Int {
+        try LabDirectory(lab: topology.name).host(host, HostCall.hostInfo).forgedTransmitDrops ?? 0
     }
 
     /// Which host runs the VM now.

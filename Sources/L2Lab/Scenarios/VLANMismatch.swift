@@ -4,7 +4,7 @@ import L2Switch
 /// The destination's port group has the same label on another VLAN: vCenter compares labels only,
 /// so the move succeeds and the VM is unreachable.
 enum VLANMismatch {
-    static let wrongVLAN: UInt16 = 20
+    static let wrongVLAN = 20
 
     static let scenario = Scenario(
         name: "vlan-mismatch",
@@ -52,7 +52,7 @@ enum VLANMismatch {
     static func unreachable(_ lab: ScenarioLab) throws -> [ScenarioCheck] {
         let seen = try lab.migrateUnderPing(options: MigrationOptions(), recoverWithinSeconds: 3)
         Observed.recordOutage(seen, in: lab)
-        let warning = seen.report?.preflight.first { $0.contains("VLAN") }
+        let warning = seen.report?.preflight.first { $0.contains("VLAN mismatch") }
         var checks = [
             ScenarioCheck("the preflight warns about the VLANs", observed: warning ?? "no VLAN line in the preflight", passed: warning != nil),
             Observed.migrationCompleted(seen),
