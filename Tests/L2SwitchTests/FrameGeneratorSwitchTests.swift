@@ -22,7 +22,7 @@ struct FrameGeneratorSwitchTests {
             case .runt, .badVLAN: #expect(result.decision == .drop(.runt))
             case .oversize: #expect(result.decision == .drop(.oversize))
             case .multicastSource, .zeroSource: #expect(result.decision == .drop(.badSource))
-            case .random, .macFlood: break
+            case .random, .macFlood, .spoof: break
             }
         }
         let counters = try #require(core.counters(of: 1))

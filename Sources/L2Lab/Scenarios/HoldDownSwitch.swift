@@ -54,7 +54,7 @@ enum HoldDownSwitch {
                                     observed: "\(Observed.ms(from: lastOnOldPort, to: move.timeNs)) after it (hold-down \(Int(holdDownSeconds * 1000)) ms)",
                                     passed: move.timeNs + 5_000_000 >= lastOnOldPort + holdDown))
         let frames = try PcapReader.readAll(path: try lab.capture(), filter: "ether src \(mac)")
-        let firstAfter = frames.first { lab.monotonic(wall: $0.wallNanoseconds) >= lastOnOldPort + holdDown && $0.interface == lab.destination }
+        let firstAfter = frames.first { $0.wallNanoseconds >= lastOnOldPort + holdDown && $0.interface == lab.destination }
         checks.append(ScenarioCheck("it is web01's first frame after the hold-down",
                                     observed: "moved by frame \(move.frameNumber); web01's first frame from \(lab.destination) after the hold-down: \(firstAfter.map { "frame \($0.number)" } ?? "none")",
                                     passed: firstAfter?.number == move.frameNumber))

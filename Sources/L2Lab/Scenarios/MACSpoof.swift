@@ -58,15 +58,16 @@ enum MACSpoof {
         Observed.recordOutage(seen, in: lab)
         let flaps = seen.events.filter { $0.kind == .flap && $0.mac == lab.vm.mac }
         let ontoClient = seen.events.filter { $0.kind == .moved && $0.mac == lab.vm.mac && $0.newPortName == lab.client.name }
-        let conflicts = seen.report?.relearnConflicts ?? []
+        let conflicts = seen.report?.stationConflicts ?? []
         return [
             Observed.migrationCompleted(seen),
             ScenarioCheck("the switch moves web01's MAC onto \(lab.client.name)'s port", observed: "\(ontoClient.count) moves",
                           passed: !ontoClient.isEmpty),
             ScenarioCheck("the switch reports the MAC flapping", observed: flaps.first.map { "\($0)" } ?? "no flap event", passed: !flaps.isEmpty),
             ScenarioCheck("the migration report names the conflict",
-                          observed: conflicts.first.map { "\($0)" } ?? "no conflict in the report",
-                          passed: conflicts.contains { $0.description.contains(lab.client.name) }),
+                          observed: conflicts.first.map { "frame \($0.frame): \($0.from?.description ?? "-") → \($0.to), \(String(format: "%+.1f", $0.afterResumeMs)) ms after resume" }
+                              ?? "no conflict in the report",
+                          passed: conflicts.contains { $0.to.name == lab.client.name }),
             ScenarioCheck("ping loses replies while client01 holds the MAC", observed: "\(seen.ping.lost) lost", passed: seen.ping.lost > 0),
         ]
     }
@@ -78,7 +79,7 @@ enum MACSpoof {
         let violations = seen.events.filter { $0.kind == .securityViolation && $0.newPortName == lab.client.name }
         let ontoClient = seen.events.filter { $0.mac == lab.vm.mac && $0.newPortName == lab.client.name && $0.kind == .moved }
         let flaps = seen.events.filter { $0.kind == .flap && $0.mac == lab.vm.mac }
-        let conflicts = seen.report?.relearnConflicts ?? []
+        let conflicts = seen.report?.stationConflicts ?? []
         return [
             Observed.migrationCompleted(seen),
             ScenarioCheck("the spoofed frames are port-security violations", observed: "\(violations.count) violation events",

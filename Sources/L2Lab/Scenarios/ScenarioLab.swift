@@ -21,8 +21,6 @@ public final class ScenarioLab: @unchecked Sendable {
     public private(set) var notes: [String] = []
     private let coordinator: MigrationCoordinator
     private var background: [ChildProcess] = []
-    /// Wall clock minus monotonic clock, in ns: ping prints wall time, the switch and hosts monotonic.
-    let wallMinusMonotonic: Int64
 
     init(topology: Topology, state: LabState, say: @escaping @Sendable (String) -> Void) throws {
         self.topology = topology
@@ -41,7 +39,6 @@ public final class ScenarioLab: @unchecked Sendable {
         }
         self.destination = destination.name
         coordinator = MigrationCoordinator(lab: topology.name)
-        wallMinusMonotonic = Int64(bitPattern: SystemClock.wallNanoseconds() &- SystemClock.monotonicNanoseconds())
     }
 
     /// The production switch (the VM's host's uplink).
@@ -135,9 +132,6 @@ public final class ScenarioLab: @unchecked Sendable {
     /// Which host runs the VM now.
     public func runsOn() -> String? { try? coordinator.locate(vm: vm.name).host }
 
-    /// A wall-clock time (ping's) on the monotonic clock (the switch's and the hosts').
-    public func monotonic(wall: UInt64) -> UInt64 { UInt64(bitPattern: Int64(bitPattern: wall) &- wallMinusMonotonic) }
-
     // MARK: the migration under ping
 
     /// Pings the VM from the client, lets it settle, runs `during` (e.g. starts a spoofer), migrates
@@ -151,7 +145,7 @@ public final class ScenarioLab: @unchecked Sendable {
         background.append(ping.process)
         usleep(1_000_000)
         let cursor = try eventCursor()
-        let startedAt = SystemClock.monotonicNanoseconds()
+        let startedAt = SystemClock.wallNanoseconds()
         try during?(self)
         var options = options
         options.productionSwitch = productionSwitch
@@ -162,13 +156,13 @@ public final class ScenarioLab: @unchecked Sendable {
         } catch {
             refusal = "\(error)"
         }
-        let finishedAt = SystemClock.monotonicNanoseconds()
+        let finishedAt = SystemClock.wallNanoseconds()
         let deadline = finishedAt + UInt64(recoverWithinSeconds * 1e9)
         var recovered = false
-        while SystemClock.monotonicNanoseconds() < deadline {
+        while SystemClock.wallNanoseconds() < deadline {
             let text = (try? String(contentsOfFile: ping.logPath, encoding: .utf8)) ?? ""
             let replies = PingParser.parse(text, nominalIntervalMs: pingIntervalMs).replies
-            if let last = replies.last, monotonic(wall: last.atNs) > finishedAt {
+            if let last = replies.last, last.atNs > finishedAt {
                 recovered = true
                 break
             }
@@ -178,7 +172,7 @@ public final class ScenarioLab: @unchecked Sendable {
         let pingReport = ping.stop()
         let events = try self.events(since: cursor)
         return ObservedMigration(report: report, refusal: refusal, ping: pingReport, events: events, startedAt: startedAt,
-                                 finishedAt: finishedAt, recovered: recovered, lab: self)
+                                 finishedAt: finishedAt, recovered: recovered)
     }
 
     /// Ends the background commands the part started.
@@ -189,7 +183,8 @@ public final class ScenarioLab: @unchecked Sendable {
 }
 
 /// What `migrateUnderPing` saw: the migration's report (or why it was refused), ping's report, the
-/// production switch's events during the run, and the times around the migration (monotonic ns).
+/// production switch's events during the run, and the times around the migration. Every time here is
+/// wall-clock ns, as ping, the switch's events and the hosts' records give them.
 public struct ObservedMigration: Sendable {
     public var report: MigrationReport?
     public var refusal: String?
@@ -199,10 +194,9 @@ public struct ObservedMigration: Sendable {
     public var finishedAt: UInt64
     /// Whether a reply arrived after the migration finished (before the wait ran out).
     public var recovered: Bool
-    let wallMinusMonotonic: Int64
 
     init(report: MigrationReport?, refusal: String?, ping: PingReport, events: [SwitchEventSnapshot], startedAt: UInt64,
-         finishedAt: UInt64, recovered: Bool, lab: ScenarioLab) {
+         finishedAt: UInt64, recovered: Bool) {
         self.report = report
         self.refusal = refusal
         self.ping = ping
@@ -210,24 +204,20 @@ public struct ObservedMigration: Sendable {
         self.startedAt = startedAt
         self.finishedAt = finishedAt
         self.recovered = recovered
-        wallMinusMonotonic = lab.wallMinusMonotonic
     }
 
     /// Whether the migration completed (the VM runs on the destination).
     public var completed: Bool { report?.result.status == .completed }
 
     /// The longest silence between ping replies: from the last reply before it to the first after,
-    /// monotonic ns; nil with fewer than two replies.
+    /// nil with fewer than two replies.
     public var outage: (from: UInt64, to: UInt64)? {
         guard let start = ping.maxGapStartNs, ping.maxGapMs > 0 else { return nil }
-        let from = UInt64(bitPattern: Int64(bitPattern: start) &- wallMinusMonotonic)
-        return (from, from + UInt64(ping.maxGapMs * 1e6))
+        return (start, start + UInt64(ping.maxGapMs * 1e6))
     }
 
-    /// The last ping reply's time, monotonic ns.
-    public var lastReply: UInt64? {
-        ping.replies.last.map { UInt64(bitPattern: Int64(bitPattern: $0.atNs) &- wallMinusMonotonic) }
-    }
+    /// The last ping reply's time.
+    public var lastReply: UInt64? { ping.replies.last?.atNs }
 
     /// Station moves of `mac` onto the port named `port`.
     public func moves(of mac: MACAddress, onto port: String) -> [SwitchEventSnapshot] {

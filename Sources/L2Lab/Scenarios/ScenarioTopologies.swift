@@ -3,7 +3,7 @@
 enum ScenarioTopologies {
     static func base() -> Topology { small(DefaultTopology.topology()) }
 
-    static func vlan() -> Topology { small(VLANTopology.topology()) }
+    static func vlan() throws -> Topology { small(try TopologyExamples.topology(named: "vlan")) }
 
     static func small(_ topology: Topology) -> Topology {
         var topology = topology

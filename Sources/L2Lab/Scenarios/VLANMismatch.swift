@@ -31,7 +31,7 @@ enum VLANMismatch {
         ])
 
     static func topology() throws -> Topology {
-        var topology = ScenarioTopologies.vlan()
+        var topology = try ScenarioTopologies.vlan()
         try topology.setPortGroupVLAN(host: "esx02", label: "Production", vlan: wrongVLAN)
         return topology
     }
@@ -60,7 +60,7 @@ enum VLANMismatch {
         let resumed = seen.report?.resumedAt ?? seen.finishedAt
         let lastReply = seen.lastReply ?? 0
         checks.append(ScenarioCheck("\(lab.vm.name) is unreachable after the move",
-                                    observed: seen.recovered ? "ping answered again" : "no reply in the \(Observed.ms(from: resumed, to: SystemClock.monotonicNanoseconds())) after resume; last reply \(Observed.ms(from: lastReply, to: resumed)) before it",
+                                    observed: seen.recovered ? "ping answered again" : "no reply in the \(Observed.ms(from: resumed, to: SystemClock.wallNanoseconds())) after resume; last reply \(Observed.ms(from: lastReply, to: resumed)) before it",
                                     passed: !seen.recovered && lastReply <= resumed))
         let learnedOnWrongVLAN = seen.events.contains { $0.mac == lab.vm.mac && $0.vlan == wrongVLAN && $0.newPortName == lab.destination }
         checks.append(ScenarioCheck("the switch learns \(lab.vm.name) in VLAN \(wrongVLAN) on \(lab.destination)'s port",
