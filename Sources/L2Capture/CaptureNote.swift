@@ -17,6 +17,11 @@ public enum CaptureNote: Sendable, Hashable {
     case dropped(DropReason)
     /// The copy for port `to` could not be sent.
     case notDelivered(to: Int, DropReason)
+    /// This frame's source `mac` sits on port `stays` and was seen here on port `seen`: the
+    /// hold-down refused the move.
+    case moveIgnored(MACAddress, stays: Int, seen: Int)
+    /// This frame's move of `mac` made it a flapper: it keeps moving between ports `from` and `to`.
+    case flapping(MACAddress, from: Int, to: Int)
     /// The table was full: learning this frame's source evicted `mac` (last seen on port `from`).
     case evicted(MACAddress, from: Int)
     /// A TCP super-frame (offloads) bound for port `to`, which takes wire-sized frames only: the
@@ -32,6 +37,8 @@ public enum CaptureNote: Sendable, Hashable {
         case let .flooded(mac): return "flooded: \(mac) unknown"
         case let .dropped(reason): return "dropped: \(Self.explain(reason))"
         case let .notDelivered(to, reason): return "not delivered to \(name(to)): \(Self.explain(reason))"
+        case let .moveIgnored(mac, stays, seen): return "move ignored (hold-down): \(mac) stays on \(name(stays)), seen on \(name(seen))"
+        case let .flapping(mac, from, to): return "flap: \(mac) keeps moving between \(name(from)) and \(name(to))"
         case let .evicted(mac, from): return "table full: learning the source evicted \(mac) (on \(name(from)))"
         case let .unsegmented(to): return "not delivered to \(name(to)): a super-frame, and that port takes no offloads (no software segmentation yet)"
         }
@@ -47,6 +54,9 @@ public enum CaptureNote: Sendable, Hashable {
         case .sameSegment: "destination is on the ingress port"
         case .queueFull: "queue full"
         case .badOffload: "offload header does not fit the frame"
+        case .taggedOnAccess: "802.1Q-tagged frame on an access port"
+        case .vlanNotAllowed: "VLAN not allowed on the trunk"
+        case .securityViolation: "port security violation (one source address too many)"
         }
     }
 }

@@ -3,12 +3,20 @@ import L2Wire
 
 extension CaptureNotes {
     /// The notes a switch decision earns (port indices are `PortID` values minus one): a station
-    /// move, a table eviction, the first unicast to a moved station, an unknown-unicast flood, a
+    /// move (and a flap it completes), a move the hold-down refused, a table eviction, the first unicast to a moved station, an unknown-unicast flood, a
     /// drop. Learning a new station and flooding a broadcast or multicast earn none.
     public init(_ result: ForwardingResult, ingress: Int, destination: MACAddress) {
         self.init()
-        if let event = result.event, event.kind == .moved, let old = event.oldPort {
-            add(.stationMove(event.mac, from: old.rawValue - 1, to: event.newPort.rawValue - 1))
+        if let event = result.event, let old = event.oldPort {
+            switch event.kind {
+            case .moved:
+                add(.stationMove(event.mac, from: old.rawValue - 1, to: event.newPort.rawValue - 1))
+                if result.flapped { add(.flapping(event.mac, from: old.rawValue - 1, to: event.newPort.rawValue - 1)) }
+            case .moveIgnored:
+                add(.moveIgnored(event.mac, stays: old.rawValue - 1, seen: event.newPort.rawValue - 1))
+            case .learned, .flap, .securityViolation:
+                break
+            }
         }
         if let evicted = result.evicted { add(.evicted(evicted.mac, from: evicted.port.rawValue - 1)) }
         switch result.decision {
@@ -26,7 +34,8 @@ extension CaptureNotes {
     /// Whether `result` earns any note: checked per frame before building them.
     @inline(__always)
     public static func worthNoting(_ result: ForwardingResult, destinationIsMulticast: Bool) -> Bool {
-        if result.event?.kind == .moved || result.evicted != nil || result.followsMove != nil { return true }
+        if let kind = result.event?.kind, kind == .moved || kind == .moveIgnored { return true }
+        if result.evicted != nil || result.followsMove != nil { return true }
         switch result.decision {
         case .drop: return true
         case .unicast: return false

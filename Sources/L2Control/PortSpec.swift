@@ -1,67 +1,55 @@
+import L2Switch
 import L2Wire
 
 /// One switch port as given on the command line: which namespace gets the TAP's kernel side, the
-/// interface name it gets there, its MTU and, for client hosts, an address.
+/// interface name it gets there, its MTU, for client hosts an address, and how the switch treats
+/// the port: its VLAN mode, port security and its own MTU when that differs from the interface's.
 ///
-/// Written as `name=p1,netns=l2m-client01,ifname=eth0[,mtu=1500][,addr=10.10.0.100/24][,desc=TEXT]`.
-public struct PortSpec: Codable, Hashable, Sendable, CustomStringConvertible {
+/// Written as `name=p1,netns=l2m-client01,ifname=eth0[,mtu=1500][,port-mtu=N][,vlan=N|trunk=10:20:30-40[,native=N]]
+/// [,max-macs=N[,sticky=yes|no][,violation=drop|shut]][,addr=10.10.0.100/24][,desc=TEXT]` (see `init(parsing:)`).
+public struct PortSpec: Hashable, Sendable, CustomStringConvertible {
     public var name: String
     public var namespace: String
     public var interface: String
+    /// The interface's MTU (the kernel side, in its namespace).
     public var mtu: Int
     public var address: IPv4Interface?
     /// Where the port leads, for people ("vmnic0 of host esx01"): the capture's `if_description`.
     public var summary: String?
+    /// Unaware (no `vlan=`/`trunk=`), access or trunk.
+    public var vlanMode: PortVLANMode
+    /// `max-macs=`, `sticky=`, `violation=`; nil: none.
+    public var security: PortSecurity?
+    /// The switch port's own MTU (`port-mtu=`) when it must differ from the interface's.
+    public var portMTU: Int?
 
     public static let maximumMTU = 9000
     public static let minimumMTU = 68
     public static let maximumInterfaceName = 15
 
     public init(name: String, namespace: String, interface: String, mtu: Int = 1500, address: IPv4Interface? = nil,
-                summary: String? = nil) {
+                summary: String? = nil, vlanMode: PortVLANMode = .unaware, security: PortSecurity? = nil, portMTU: Int? = nil) {
         self.name = name
         self.namespace = namespace
         self.interface = interface
         self.mtu = mtu
         self.address = address
         self.summary = summary
+        self.vlanMode = vlanMode
+        self.security = security
+        self.portMTU = portMTU
+    }
+
+    /// The MTU the switch checks this port's frames against: `port-mtu=`, else the interface's.
+    public var switchMTU: Int { portMTU ?? mtu }
+
+    /// The switch core's view of the port.
+    public var portConfiguration: PortConfiguration {
+        PortConfiguration(name: name, mtu: switchMTU, vlanMode: vlanMode, security: security)
     }
 
     /// What the capture says the port leads to: `summary`, or the interface and its namespace.
     public var captureDescription: String { summary ?? "\(interface) in namespace \(namespace)" }
-
-    /// Parses the `key=value,...` form; the error says which key is wrong and what to write.
-    public init(parsing text: String) throws(ConfigurationError) {
-        var fields: [String: String] = [:]
-        for part in text.split(separator: ",") {
-            let pair = part.split(separator: "=", maxSplits: 1).map(String.init)
-            guard pair.count == 2, !pair[1].isEmpty else {
-                throw ConfigurationError("port \"\(text)\": \"\(part)\" is not key=value; write name=p1,netns=NS,ifname=eth0[,mtu=1500][,addr=10.0.0.1/24]")
-            }
-            guard ["name", "netns", "ifname", "mtu", "addr", "desc"].contains(pair[0]) else {
-                throw ConfigurationError("port \"\(text)\": unknown key \"\(pair[0])\"; keys are name, netns, ifname, mtu, addr, desc")
-            }
-            fields[pair[0]] = pair[1]
-        }
-        for key in ["name", "netns", "ifname"] where fields[key] == nil {
-            throw ConfigurationError("port \"\(text)\": missing \(key)=; write name=p1,netns=NS,ifname=eth0")
-        }
-        var mtu = 1500
-        if let text = fields["mtu"] {
-            guard let value = Int(text) else { throw ConfigurationError("port \(fields["name"]!): mtu \"\(text)\" is not a number") }
-            mtu = value
-        }
-        var address: IPv4Interface?
-        if let text = fields["addr"] {
-            guard let value = IPv4Interface(text) else {
-                throw ConfigurationError("port \(fields["name"]!): addr \"\(text)\" is not an IPv4 address with prefix like 10.10.0.100/24")
-            }
-            address = value
-        }
-        self.init(name: fields["name"]!, namespace: fields["netns"]!, interface: fields["ifname"]!, mtu: mtu, address: address,
-                  summary: fields["desc"])
-        try validate()
-    }
 
     /// Checks the fields that need no system look-up.
     public func validate() throws(ConfigurationError) {
@@ -69,12 +57,42 @@ public struct PortSpec: Codable, Hashable, Sendable, CustomStringConvertible {
             throw ConfigurationError("port name \"\(name)\" must be 1-32 letters, digits, - or _")
         }
         try Self.validateInterfaceName(interface, what: "port \(name): ifname")
-        guard (Self.minimumMTU...Self.maximumMTU).contains(mtu) else {
-            throw ConfigurationError("port \(name): mtu \(mtu) is out of range; use \(Self.minimumMTU)...\(Self.maximumMTU)")
+        for (key, value) in [("mtu", mtu), ("port-mtu", portMTU)] {
+            guard let value else { continue }
+            guard (Self.minimumMTU...Self.maximumMTU).contains(value) else {
+                throw ConfigurationError("port \(name): \(key) \(value) is out of range; use \(Self.minimumMTU)...\(Self.maximumMTU)")
+            }
+        }
+        switch vlanMode {
+        case .unaware:
+            break
+        case let .access(vlan):
+            try Self.checkVLAN(vlan, key: "vlan", port: name)
+        case let .trunk(allowed, native):
+            if let native { try Self.checkVLAN(native, key: "native", port: name) }
+            guard !allowed.isEmpty || native != nil else {
+                throw ConfigurationError("port \(name): a trunk needs its allowed VLANs; write trunk=10:20:30-40")
+            }
+        }
+        if let security {
+            if case .trunk = vlanMode { throw Self.securityOnTrunk(port: name) }
+            guard PortSecurity.maximumMACRange.contains(security.maximumMACs) else {
+                throw ConfigurationError("port \(name): max-macs \(security.maximumMACs) is out of range; use \(PortSecurity.maximumMACRange.lowerBound)...\(PortSecurity.maximumMACRange.upperBound)")
+            }
         }
         if let summary, summary.utf8.count > 200 {
             throw ConfigurationError("port \(name): desc is \(summary.utf8.count) bytes; keep it to 200")
         }
+    }
+
+    static func checkVLAN(_ vlan: UInt16, key: String, port: String) throws(ConfigurationError) {
+        guard VLANSet.validIDs.contains(vlan) else {
+            throw ConfigurationError("port \(port): \(key) \(vlan) is out of range; use \(VLANSet.validIDs.lowerBound)...\(VLANSet.validIDs.upperBound)")
+        }
+    }
+
+    static func securityOnTrunk(port: String) -> ConfigurationError {
+        ConfigurationError("port \(port): port security would stop vMotion on a host's trunk (it carries every VM the host runs and every one that migrates to it); put max-macs, sticky and violation on access ports (vlan=N) only")
     }
 
     public static func validateInterfaceName(_ value: String, what: String) throws(ConfigurationError) {
@@ -87,9 +105,67 @@ public struct PortSpec: Codable, Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The `key=value,...` form `init(parsing:)` reads back; new keys appear only when set, so an
+    /// unaware port prints as it always did.
     public var description: String {
-        "name=\(name),netns=\(namespace),ifname=\(interface),mtu=\(mtu)" + (address.map { ",addr=\($0)" } ?? "")
-            + (summary.map { ",desc=\($0)" } ?? "")
+        var text = "name=\(name),netns=\(namespace),ifname=\(interface),mtu=\(mtu)"
+        if let portMTU { text += ",port-mtu=\(portMTU)" }
+        switch vlanMode {
+        case .unaware: break
+        case let .access(vlan): text += ",vlan=\(vlan)"
+        case let .trunk(allowed, native): text += ",trunk=\(allowed)" + (native.map { ",native=\($0)" } ?? "")
+        }
+        if let security {
+            text += ",max-macs=\(security.maximumMACs),sticky=\(security.sticky ? "yes" : "no"),violation=\(security.violation.rawValue)"
+        }
+        return text + (address.map { ",addr=\($0)" } ?? "") + (summary.map { ",desc=\($0)" } ?? "")
+    }
+}
+
+extension PortSpec: Codable {
+    enum CodingKeys: String, CodingKey {
+        case name, namespace, interface, mtu, address, summary, vlan, trunk, native, security
+        case portMTU = "port_mtu"
+    }
+
+    /// The fields as they always were, plus `vlan` (access), `trunk`/`native`, `security` and
+    /// `port_mtu` when set.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(name, forKey: .name)
+        try container.encode(namespace, forKey: .namespace)
+        try container.encode(interface, forKey: .interface)
+        try container.encode(mtu, forKey: .mtu)
+        try container.encodeIfPresent(address, forKey: .address)
+        try container.encodeIfPresent(summary, forKey: .summary)
+        switch vlanMode {
+        case .unaware: break
+        case let .access(vlan): try container.encode(vlan, forKey: .vlan)
+        case let .trunk(allowed, native):
+            try container.encode(allowed, forKey: .trunk)
+            try container.encodeIfPresent(native, forKey: .native)
+        }
+        try container.encodeIfPresent(security, forKey: .security)
+        try container.encodeIfPresent(portMTU, forKey: .portMTU)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        namespace = try container.decode(String.self, forKey: .namespace)
+        interface = try container.decode(String.self, forKey: .interface)
+        mtu = try container.decode(Int.self, forKey: .mtu)
+        address = try container.decodeIfPresent(IPv4Interface.self, forKey: .address)
+        summary = try container.decodeIfPresent(String.self, forKey: .summary)
+        if let vlan = try container.decodeIfPresent(UInt16.self, forKey: .vlan) {
+            vlanMode = .access(vlan)
+        } else if let allowed = try container.decodeIfPresent(VLANSet.self, forKey: .trunk) {
+            vlanMode = .trunk(allowed, native: try container.decodeIfPresent(UInt16.self, forKey: .native))
+        } else {
+            vlanMode = .unaware
+        }
+        security = try container.decodeIfPresent(PortSecurity.self, forKey: .security)
+        portMTU = try container.decodeIfPresent(Int.self, forKey: .portMTU)
     }
 }
 

@@ -17,6 +17,12 @@ public enum DropReason: String, CaseIterable, Hashable, Sendable, Codable, Custo
     /// A TAP's virtio-net header that does not fit its frame (an unknown segmentation type, a
     /// checksum position outside the frame, a super-frame without a segment size).
     case badOffload = "bad_offload"
+    /// An 802.1Q-tagged frame on an access port (which takes untagged frames only).
+    case taggedOnAccess = "tagged_on_access"
+    /// A trunk's frame tagged with a VLAN it does not allow, or untagged on a trunk without a native VLAN.
+    case vlanNotAllowed = "vlan_not_allowed"
+    /// A frame from one source address more than the port's security allows.
+    case securityViolation = "security_violation"
 
     public var description: String { rawValue }
 }
@@ -30,6 +36,9 @@ public struct DropCounters: Hashable, Sendable, Codable {
     public var sameSegment: UInt64 = 0
     public var queueFull: UInt64 = 0
     public var badOffload: UInt64 = 0
+    public var taggedOnAccess: UInt64 = 0
+    public var vlanNotAllowed: UInt64 = 0
+    public var securityViolation: UInt64 = 0
 
     public init() {}
 
@@ -43,6 +52,9 @@ public struct DropCounters: Hashable, Sendable, Codable {
             case .sameSegment: sameSegment
             case .queueFull: queueFull
             case .badOffload: badOffload
+            case .taggedOnAccess: taggedOnAccess
+            case .vlanNotAllowed: vlanNotAllowed
+            case .securityViolation: securityViolation
             }
         }
         set {
@@ -54,11 +66,17 @@ public struct DropCounters: Hashable, Sendable, Codable {
             case .sameSegment: sameSegment = newValue
             case .queueFull: queueFull = newValue
             case .badOffload: badOffload = newValue
+            case .taggedOnAccess: taggedOnAccess = newValue
+            case .vlanNotAllowed: vlanNotAllowed = newValue
+            case .securityViolation: securityViolation = newValue
             }
         }
     }
 
-    public var total: UInt64 { runt + oversize + badSource + portDown + sameSegment + queueFull + badOffload }
+    public var total: UInt64 {
+        runt + oversize + badSource + portDown + sameSegment + queueFull + badOffload + taggedOnAccess + vlanNotAllowed
+            + securityViolation
+    }
 
     enum CodingKeys: String, CodingKey {
         case runt, oversize
@@ -67,6 +85,17 @@ public struct DropCounters: Hashable, Sendable, Codable {
         case sameSegment = "same_segment"
         case queueFull = "queue_full"
         case badOffload = "bad_offload"
+        case taggedOnAccess = "tagged_on_access"
+        case vlanNotAllowed = "vlan_not_allowed"
+        case securityViolation = "security_violation"
+    }
+
+    /// Every reason present is read; one a switch from before it existed did not send counts 0.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        for reason in DropReason.allCases {
+            self[reason] = try container.decodeIfPresent(UInt64.self, forKey: CodingKeys(rawValue: reason.rawValue)!) ?? 0
+        }
     }
 }
 
@@ -88,9 +117,26 @@ public struct PortCounters: Hashable, Sendable {
     public var txBytes: UInt64 = 0
     /// Copies for this port that the caller could not write, by reason.
     public var txDrops = DropCounters()
+    /// Frames whose source had moved here but whose move the hold-down refused (they were still
+    /// forwarded; the station stayed on its port).
+    public var movesIgnored: UInt64 = 0
 
     public init() {}
 
     /// Received frames whose fate is counted; equals `rxFrames` by construction.
     public var rxAccounted: UInt64 { unicastFrames + floodedFrames + rxDrops.total }
+}
+
+/// What one VLAN carried: frames admitted into it at ingress (after the VLAN checks), their bytes,
+/// and how many of them were flooded.
+public struct VLANCounters: Hashable, Sendable {
+    public var frames: UInt64 = 0
+    public var bytes: UInt64 = 0
+    public var floods: UInt64 = 0
+
+    public init(frames: UInt64 = 0, bytes: UInt64 = 0, floods: UInt64 = 0) {
+        self.frames = frames
+        self.bytes = bytes
+        self.floods = floods
+    }
 }

@@ -1,4 +1,4 @@
-/// MAC address (as its 48-bit value) → slot number: an open-addressing hash table with linear
+/// MAC table key (the VLAN in the top 16 bits, the MAC's 48-bit value below) → slot number: an open-addressing hash table with linear
 /// probing, one control byte per bucket, and backward-shift deletion, so churn leaves no tombstones
 /// and steady state allocates nothing. It grows by doubling (load ≤ 1/2) and never shrinks.
 ///

@@ -1,3 +1,5 @@
+import L2Wire
+
 /// The number of a switch port, as in `p1`, `p2`.
 ///
 /// A small integer chosen by whoever builds the switch; it prints as `p<n>` and encodes in JSON as a
@@ -25,7 +27,8 @@ public struct PortID: RawRepresentable, Hashable, Comparable, Sendable, CustomSt
     }
 }
 
-/// How a port is set up: a display name (usually the TAP's name), its MTU and its admin state.
+/// How a port is set up: a display name (usually the TAP's name), its MTU, its admin state, how it
+/// treats VLANs and its port security.
 ///
 /// The MTU is the largest Ethernet *payload* the port accepts; a frame may be 14 bytes longer
 /// (18 with an 802.1Q tag). Frames are handled without FCS.
@@ -36,15 +39,54 @@ public struct PortConfiguration: Hashable, Sendable, Codable {
     public var mtu: Int
     /// Admin state. A down port neither receives nor sends frames; its MAC entries stay until aging.
     public var isUp: Bool
+    /// Unaware (the default), access or trunk.
+    public var vlanMode: PortVLANMode
+    /// A limit on the source addresses the port learns; nil: none. Refused on trunks.
+    public var security: PortSecurity?
 
-    public init(name: String, mtu: Int = PortConfiguration.defaultMTU, isUp: Bool = true) {
+    public init(name: String, mtu: Int = PortConfiguration.defaultMTU, isUp: Bool = true, vlanMode: PortVLANMode = .unaware,
+                security: PortSecurity? = nil) {
         self.name = name
         self.mtu = mtu
         self.isUp = isUp
+        self.vlanMode = vlanMode
+        self.security = security
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, mtu
+        case name, mtu, vlan, trunk, native, security
         case isUp = "up"
+    }
+
+    /// `{"name":"p1","mtu":1500,"up":true}`, plus `"vlan":10` for an access port, `"trunk":"10:20"`
+    /// (and `"native":1`) for a trunk and `"security":{…}` when set: an unaware port's JSON is as it was.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(name, forKey: .name)
+        try container.encode(mtu, forKey: .mtu)
+        try container.encode(isUp, forKey: .isUp)
+        switch vlanMode {
+        case .unaware: break
+        case let .access(vlan): try container.encode(vlan, forKey: .vlan)
+        case let .trunk(allowed, native):
+            try container.encode(allowed, forKey: .trunk)
+            try container.encodeIfPresent(native, forKey: .native)
+        }
+        try container.encodeIfPresent(security, forKey: .security)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        mtu = try container.decode(Int.self, forKey: .mtu)
+        isUp = try container.decode(Bool.self, forKey: .isUp)
+        if let vlan = try container.decodeIfPresent(UInt16.self, forKey: .vlan) {
+            vlanMode = .access(vlan)
+        } else if let allowed = try container.decodeIfPresent(VLANSet.self, forKey: .trunk) {
+            vlanMode = .trunk(allowed, native: try container.decodeIfPresent(UInt16.self, forKey: .native))
+        } else {
+            vlanMode = .unaware
+        }
+        security = try container.decodeIfPresent(PortSecurity.self, forKey: .security)
     }
 }

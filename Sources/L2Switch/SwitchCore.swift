@@ -1,101 +1,13 @@
 import L2Wire
 
-/// Where a received frame goes.
-public enum ForwardingDecision: Hashable, Sendable, CustomStringConvertible {
-    /// Deliver nowhere; the reason is already counted on the ingress port.
-    case drop(DropReason)
-    /// Deliver to this one port.
-    case unicast(PortID)
-    /// Deliver to every up port except the ingress port (`SwitchCore.floodTargets(from:)`).
-    case flood
-
-    public var description: String {
-        switch self {
-        case let .drop(reason): "drop (\(reason))"
-        case let .unicast(port): "to \(port)"
-        case .flood: "flood"
-        }
-    }
-}
-
-/// The switch's answer for one frame: the decision, and the learning event it caused, if any
-/// (already appended to the event log).
-public struct ForwardingResult: Hashable, Sendable {
-    public var decision: ForwardingDecision
-    public var event: SwitchEvent?
-    /// The entry the table dropped to learn this frame's source (the table was full).
-    public var evicted: MACTableEntry?
-    /// For the first unicast to a station since it moved: the port it was on and the frame that
-    /// moved it (what a capture comment says next to the frame).
-    public var followsMove: FollowedMove?
-
-    public init(decision: ForwardingDecision, event: SwitchEvent? = nil, evicted: MACTableEntry? = nil, followsMove: FollowedMove? = nil) {
-        self.decision = decision
-        self.event = event
-        self.evicted = evicted
-        self.followsMove = followsMove
-    }
-}
-
-/// Where a moved station was before its move, and the frame that moved it.
-public struct FollowedMove: Hashable, Sendable {
-    public var was: PortID
-    public var movedAt: UInt64
-
-    public init(was: PortID, movedAt: UInt64) {
-        self.was = was
-        self.movedAt = movedAt
-    }
-}
-
-/// A port configuration request the switch cannot carry out, with what to do instead.
-public enum SwitchError: Error, Hashable, Sendable, CustomStringConvertible {
-    case unknownPort(PortID, known: [PortID])
-    case duplicatePort(PortID, existingName: String)
-    case invalidMTU(port: PortID, mtu: Int)
-
-    public var description: String {
-        switch self {
-        case let .unknownPort(port, known):
-            "port \(port) does not exist on this switch (it has: \(known.map(\.description).joined(separator: ", ")))"
-        case let .duplicatePort(port, name):
-            "port \(port) already exists (named \"\(name)\"); choose another port number"
-        case let .invalidMTU(port, mtu):
-            "port \(port): MTU \(mtu) is out of range; use 68...65535"
-        }
-    }
-}
-
-/// The ports of the switch that a flood goes to: every up port except the ingress one.
-///
-/// Holds a reference to the switch's list of up ports (no copy, no allocation); iterate it while
-/// calling `recordTransmit` freely.
-public struct FloodTargets: Sequence, Sendable {
-    let upPorts: [PortID]
-    let ingress: PortID
-
-    /// Yields the up ports in port order, skipping the ingress port.
-    public struct Iterator: IteratorProtocol {
-        var base: IndexingIterator<[PortID]>
-        let ingress: PortID
-        public mutating func next() -> PortID? {
-            while let port = base.next() {
-                if port != ingress { return port }
-            }
-            return nil
-        }
-    }
-
-    public func makeIterator() -> Iterator { Iterator(base: upPorts.makeIterator(), ingress: ingress) }
-}
-
-/// The pure logic of a learning switch: validates each received frame, learns its source, decides
-/// where it goes, and counts everything.
+/// The pure logic of a learning switch: validates each received frame, puts it in its VLAN, learns
+/// its source, decides where it goes and how each copy is encoded, and counts everything.
 ///
 /// No I/O: the caller reads frames from its ports, passes each one in with the ingress port, a
-/// monotonic time and its capture frame number, writes the frame where the decision says, and
-/// reports back what it wrote (`recordTransmit`) and what it could not (`recordDrop`). The hot path
-/// (`receive`) does not allocate in steady state.
+/// monotonic time and its capture frame number, writes the frame where the decision says (encoded as
+/// it says), and reports back what it wrote (`recordTransmit`) and what it could not (`recordDrop`).
+/// The hot path (`receive`) does not allocate in steady state; on a switch whose ports are all
+/// VLAN-unaware it skips the VLAN work entirely.
 public struct SwitchCore: Sendable {
     /// MAC table settings and event logging.
     public struct Configuration: Hashable, Sendable {
@@ -117,22 +29,42 @@ public struct SwitchCore: Sendable {
         let id: PortID
         var configuration: PortConfiguration
         var counters = PortCounters()
+        /// The VLAN mode in plain values, read per frame without reference counting.
+        let rule: VLANRule
+        let policy: LearnPolicy
+        /// Shut by a port security violation; `setPort(up: true)` clears it.
+        var errDisabled = false
+        /// The last violation logged (one event per address per second, not one per frame).
+        var lastViolation: (key: UInt64, time: UInt64)?
     }
+
+    /// Security violations of one address on one port logged at most this often.
+    static let violationLogInterval: UInt64 = 1_000_000_000
 
     public let configuration: Configuration
     public private(set) var macTable: MACTable
-    public private(set) var eventLog: EventLog
+    public internal(set) var eventLog: EventLog
     /// Frames and records that named a port this switch does not have.
     public private(set) var unknownPortFrames: UInt64 = 0
     /// Stations that moved and have not been unicast to since, oldest first (at most
     /// `pendingMoveLimit`): the first unicast to each is reported in `followsMove`.
-    private var pendingMoves: [(mac: MACAddress, move: FollowedMove)] = []
+    private var pendingMoves: [(key: UInt64, move: FollowedMove)] = []
     static let pendingMoveLimit = 64
 
-    private var ports: [Port] = []
-    private var portIndex = PortMap()
-    /// Up ports in port order; replaced only when a port is added or changes state.
-    private var upPorts: [PortID] = []
+    var ports: [Port] = []
+    var portIndex = PortMap()
+    /// Some port is an access port or a trunk: frames are classified into VLANs.
+    private(set) var vlanAware = false
+    /// Ports differ in MTU: each copy is checked against its egress port's.
+    private(set) var mtusDiffer = false
+    /// Each trunk's allowed VLANs (with its native one) as 64 words, at `rule.bits`.
+    var allowedBits: [UInt64] = []
+    /// Flooding domains: up member ports in port order. [0] is VLAN 0 (the unaware ports).
+    var floodLists: [[FloodMember]] = [[]]
+    /// VLAN id → index into `floodLists`; empty while no port is VLAN-aware.
+    var floodListOfVLAN: [Int32] = []
+    /// Per-VLAN counters by VLAN id (4096 of them); empty while no port is VLAN-aware.
+    public private(set) var vlanCounters: [VLANCounters] = []
 
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
@@ -142,21 +74,37 @@ public struct SwitchCore: Sendable {
 
     // MARK: ports
 
-    /// Adds a port. MTU must be 68...65535.
+    /// Adds a port. MTU must be 68...65535; VLAN ids 1...4094; port security (1...4096 MACs) on
+    /// unaware and access ports only.
     public mutating func addPort(_ id: PortID, _ portConfiguration: PortConfiguration) throws(SwitchError) {
         if let existing = portIndex[id] { throw .duplicatePort(id, existingName: ports[existing].configuration.name) }
         guard (68...65535).contains(portConfiguration.mtu) else { throw .invalidMTU(port: id, mtu: portConfiguration.mtu) }
+        try portConfiguration.vlanMode.validate(port: id)
+        var policy = LearnPolicy.open
+        if let security = portConfiguration.security {
+            if case .trunk = portConfiguration.vlanMode { throw .securityOnTrunk(port: id) }
+            guard PortSecurity.maximumMACRange.contains(security.maximumMACs) else {
+                throw .invalidSecurityLimit(port: id, maximum: security.maximumMACs)
+            }
+            policy = LearnPolicy(maximumEntries: security.maximumMACs, sticky: security.sticky)
+        }
+        let rule = addRule(for: portConfiguration.vlanMode)
         portIndex.set(id, ports.count)
-        ports.append(Port(id: id, configuration: portConfiguration))
-        rebuildUpPorts()
+        ports.append(Port(id: id, configuration: portConfiguration, rule: rule, policy: policy))
+        vlanAware = vlanAware || portConfiguration.vlanMode.isAware
+        if vlanAware && vlanCounters.isEmpty { vlanCounters = Array(repeating: VLANCounters(), count: 4096) }
+        mtusDiffer = Set(ports.map(\.configuration.mtu)).count > 1
+        rebuildFloodLists()
     }
 
     /// Sets a port's admin state. A down port drops what it receives and what is unicast to it, and
     /// is left out of floods. Its MAC entries stay until they age out (use `flush(port:)` to clear).
+    /// Setting it up also re-enables a port that a security violation shut.
     public mutating func setPort(_ id: PortID, up: Bool) throws(SwitchError) {
         let index = try index(of: id)
         ports[index].configuration.isUp = up
-        rebuildUpPorts()
+        if up { ports[index].errDisabled = false }
+        rebuildFloodLists()
     }
 
     /// Every port, in port order.
@@ -170,9 +118,24 @@ public struct SwitchCore: Sendable {
         portIndex[port].map { ports[$0].counters }
     }
 
-    /// Where a `.flood` decision for a frame received on `ingress` goes.
+    /// Whether a port security violation shut `port` (it stays down until set up).
+    public func isErrDisabled(_ port: PortID) -> Bool {
+        portIndex[port].map { ports[$0].errDisabled } ?? false
+    }
+
+    /// Where a `.flood` decision for an untagged frame received on `ingress` goes: the ports of its
+    /// VLAN (the access or native VLAN; the unaware ports for an unaware port).
     public func floodTargets(from ingress: PortID) -> FloodTargets {
-        FloodTargets(upPorts: upPorts, ingress: ingress)
+        let vlan = portIndex[ingress].flatMap { ports[$0].configuration.vlanMode.untaggedVLAN } ?? 0
+        return FloodTargets(members: floodMembers(of: vlan), ingress: ingress, vlan: vlan, taggedOnIngress: false, payloadLength: 0)
+    }
+
+    /// Where a `.flood` decision goes: the up ports of the frame's VLAN but `ingress`, leaving out
+    /// those whose MTU it exceeds; `encoded` says how each copy is written.
+    @inline(__always)
+    public func floodTargets(for result: ForwardingResult, from ingress: PortID) -> FloodTargets {
+        FloodTargets(members: floodMembers(of: result.vlan), ingress: ingress, vlan: result.vlan,
+                     taggedOnIngress: result.taggedOnIngress, payloadLength: result.payloadLength)
     }
 
     // MARK: the frame path
@@ -180,10 +143,10 @@ public struct SwitchCore: Sendable {
     /// Decides what to do with one frame received on `port` at `now` (monotonic nanoseconds);
     /// `frameNumber` is the frame's index in the segment capture and goes into any event.
     ///
-    /// Order: ingress admin state, length checks, source check, learning, then the destination.
-    /// A frame is learned from even if its destination filters it (`sameSegment`) or is down.
-    /// A frame from a port the switch does not have is dropped as `.portDown` and counted in
-    /// `unknownPortFrames`.
+    /// Order: ingress admin state, length checks, source check, the VLAN (access, trunk), learning
+    /// (hold-down, port security), then the destination in that VLAN. A frame is learned from even
+    /// if its destination filters it (`sameSegment`) or is down. A frame from a port the switch
+    /// does not have is dropped as `.portDown` and counted in `unknownPortFrames`.
     ///
     /// `offload` is the frame's virtio-net header when the port passes offloads (a TAP opened with
     /// `IFF_VNET_HDR`), already checked against the frame by the caller: a header that does not fit
@@ -210,42 +173,79 @@ public struct SwitchCore: Sendable {
             guard offload.fitsFrame else { return drop(.badOffload, on: ingress) }
             wireLength = offload.header.largestWireFrame(of: frame)
         }
-        guard wireLength <= ports[ingress].configuration.mtu + (tagged ? 18 : 14) else { return drop(.oversize, on: ingress) }
+        let headerLength = tagged ? 18 : 14
+        guard wireLength <= ports[ingress].configuration.mtu + headerLength else { return drop(.oversize, on: ingress) }
 
         let source = MACAddress(bytes: frame, at: 6)
         guard !source.isMulticast, !source.isZero else { return drop(.badSource, on: ingress) }
 
-        var event: SwitchEvent? = nil
-        var evicted: MACTableEntry? = nil
-        switch macTable.learn(source, on: port, at: now) {
+        var vlan: UInt16 = 0
+        if vlanAware {
+            switch classify(frame, tagged: tagged, ingress: ingress) {
+            case let .vlan(id): vlan = id
+            case let .drop(reason): return drop(reason, on: ingress)
+            }
+            vlanCounters[Int(vlan)].frames += 1
+            vlanCounters[Int(vlan)].bytes += UInt64(length)
+        }
+        var result = ForwardingResult(decision: .flood, vlan: vlan, taggedOnIngress: tagged, payloadLength: wireLength - headerLength)
+
+        switch macTable.learn(source, vlan: vlan, on: port, at: now, policy: ports[ingress].policy) {
         case .refreshed, .ignored:
             break
         case let .learned(dropped):
-            evicted = dropped
+            result.evicted = dropped
             if configuration.logsLearning {
-                event = eventLog.append(SwitchEvent(kind: .learned, time: now, mac: source, oldPort: nil,
-                                                    newPort: port, frameNumber: frameNumber))
+                result.event = eventLog.append(SwitchEvent(kind: .learned, time: now, mac: source, oldPort: nil,
+                                                           newPort: port, frameNumber: frameNumber, vlan: vlan))
             }
         case let .moved(from, to):
-            event = eventLog.append(SwitchEvent(kind: .moved, time: now, mac: source, oldPort: from,
-                                                newPort: to, frameNumber: frameNumber))
-            notePendingMove(source, FollowedMove(was: from, movedAt: frameNumber), to: to)
+            result.event = logMove(source, vlan: vlan, from: from, to: to, at: now, frameNumber: frameNumber)
+        case let .flapped(from, to, moves, span):
+            result.event = logMove(source, vlan: vlan, from: from, to: to, at: now, frameNumber: frameNumber)
+            eventLog.append(SwitchEvent(kind: .flap, time: now, mac: source, oldPort: from, newPort: to, frameNumber: frameNumber,
+                                        vlan: vlan, flap: .init(moves: moves, span: span)))
+            result.flapped = true
+        case let .moveIgnored(stays, seen, first):
+            ports[ingress].counters.movesIgnored += 1
+            if first {
+                result.event = eventLog.append(SwitchEvent(kind: .moveIgnored, time: now, mac: source, oldPort: stays,
+                                                           newPort: seen, frameNumber: frameNumber, vlan: vlan))
+            }
+        case .limitReached:
+            return securityViolation(source, vlan: vlan, on: ingress, at: now, frameNumber: frameNumber, result)
         }
 
         let destination = MACAddress(bytes: frame, at: 0)
-        guard !destination.isMulticast, let known = macTable.lookup(destination, at: now) else {
+        guard !destination.isMulticast, let known = macTable.lookup(destination, vlan: vlan, at: now) else {
             ports[ingress].counters.floodedFrames += 1
-            return ForwardingResult(decision: .flood, event: event, evicted: evicted)
+            if vlanAware { vlanCounters[Int(vlan)].floods += 1 }
+            if mtusDiffer { countTooSmall(for: result, from: port) }
+            return result
         }
         guard known.port != port else {
-            return ForwardingResult(decision: drop(.sameSegment, on: ingress).decision, event: event, evicted: evicted)
+            result.decision = drop(.sameSegment, on: ingress).decision
+            return result
         }
         guard let egress = portIndex[known.port], ports[egress].configuration.isUp else {
-            return ForwardingResult(decision: drop(.portDown, on: ingress).decision, event: event, evicted: evicted)
+            result.decision = drop(.portDown, on: ingress).decision
+            return result
+        }
+        if vlanAware {
+            guard let form = egressForm(of: egress, for: vlan) else {
+                result.decision = drop(.vlanNotAllowed, on: ingress).decision
+                return result
+            }
+            result.egress = form.encoding(vlan: vlan, taggedOnIngress: tagged)
+        }
+        if mtusDiffer, result.payloadLength > ports[egress].configuration.mtu {
+            result.decision = drop(.oversize, on: ingress).decision
+            return result
         }
         ports[ingress].counters.unicastFrames += 1
-        let followed = pendingMoves.isEmpty ? nil : takePendingMove(destination)
-        return ForwardingResult(decision: .unicast(known.port), event: event, evicted: evicted, followsMove: followed)
+        result.followsMove = pendingMoves.isEmpty ? nil : takePendingMove(MACTable.key(destination, vlan))
+        result.decision = .unicast(known.port)
+        return result
     }
 
     /// `receive` with an unchecked virtio-net header, checked here.
@@ -303,13 +303,20 @@ public struct SwitchCore: Sendable {
         return index
     }
 
-    private mutating func drop(_ reason: DropReason, on ingress: Int) -> ForwardingResult {
+    mutating func drop(_ reason: DropReason, on ingress: Int) -> ForwardingResult {
         ports[ingress].counters.rxDrops[reason] += 1
         return ForwardingResult(decision: .drop(reason))
     }
 
-    private mutating func notePendingMove(_ mac: MACAddress, _ move: FollowedMove, to newPort: PortID) {
-        if let existing = pendingMoves.firstIndex(where: { $0.mac == mac }) {
+    private mutating func logMove(_ mac: MACAddress, vlan: UInt16, from: PortID, to: PortID, at now: UInt64,
+                                  frameNumber: UInt64) -> SwitchEvent {
+        notePendingMove(MACTable.key(mac, vlan), FollowedMove(was: from, movedAt: frameNumber), to: to)
+        return eventLog.append(SwitchEvent(kind: .moved, time: now, mac: mac, oldPort: from, newPort: to,
+                                           frameNumber: frameNumber, vlan: vlan))
+    }
+
+    private mutating func notePendingMove(_ key: UInt64, _ move: FollowedMove, to newPort: PortID) {
+        if let existing = pendingMoves.firstIndex(where: { $0.key == key }) {
             // Moved again before anyone sent it a frame: back where it was, there is nothing to
             // follow; elsewhere, it "was" where it was first, until this latest move.
             if pendingMoves[existing].move.was == newPort {
@@ -320,16 +327,12 @@ public struct SwitchCore: Sendable {
             return
         }
         if pendingMoves.count == Self.pendingMoveLimit { pendingMoves.removeFirst() }
-        pendingMoves.append((mac, move))
+        pendingMoves.append((key, move))
     }
 
     @inline(never)
-    private mutating func takePendingMove(_ mac: MACAddress) -> FollowedMove? {
-        guard let index = pendingMoves.firstIndex(where: { $0.mac == mac }) else { return nil }
+    private mutating func takePendingMove(_ key: UInt64) -> FollowedMove? {
+        guard let index = pendingMoves.firstIndex(where: { $0.key == key }) else { return nil }
         return pendingMoves.remove(at: index).move
-    }
-
-    private mutating func rebuildUpPorts() {
-        upPorts = ports.filter(\.configuration.isUp).map(\.id).sorted()
     }
 }

@@ -1,12 +1,36 @@
 import L2Wire
 
 /// Something the switch's learning did that a person or a report wants to see: a station learned,
-/// or a station that moved to another port (what a RARP announce after a migration causes).
+/// a station that moved to another port (what a RARP announce after a migration causes), a move the
+/// hold-down refused, a station flapping between ports, a port security violation.
 public struct SwitchEvent: Hashable, Sendable, CustomStringConvertible {
     /// What happened.
-    public enum Kind: String, Hashable, Sendable, Codable {
+    public enum Kind: String, Hashable, Sendable, Codable, CaseIterable {
         case learned
         case moved
+        /// A move the hold-down refused: the station stays on `oldPort`; `newPort` is where it was seen.
+        case moveIgnored = "move-ignored"
+        /// The station moved between `oldPort` and `newPort` at least flap-moves times within the
+        /// flap window; `flap` has the count and rate. One per station per window.
+        case flap
+        /// A frame from one source address more than `newPort` allows; `action` says what the port did.
+        case securityViolation = "security-violation"
+    }
+
+    /// How often a flapping station moved.
+    public struct FlapRate: Hashable, Sendable {
+        /// Moves within the window, counting this one.
+        public var moves: Int
+        /// Nanoseconds from the window's first move to this one.
+        public var span: UInt64
+
+        public init(moves: Int, span: UInt64) {
+            self.moves = moves
+            self.span = span
+        }
+
+        /// Moves per second over the span (a span under a millisecond counts as one).
+        public var perSecond: Double { Double(moves) / (Double(max(span, 1_000_000)) / 1e9) }
     }
 
     /// Position in the switch's event log, from 0; set when the event is logged.
@@ -15,29 +39,59 @@ public struct SwitchEvent: Hashable, Sendable, CustomStringConvertible {
     /// Monotonic nanoseconds, as passed to the switch with the frame.
     public var time: UInt64
     public var mac: MACAddress
-    /// The port the station was on before a move; nil for `learned`.
+    /// The VLAN the frame belonged to; 0 on VLAN-unaware ports.
+    public var vlan: UInt16
+    /// The port the station was on before a move (where it stays, for `moveIgnored`); nil for
+    /// `learned` and `securityViolation`.
     public var oldPort: PortID?
     public var newPort: PortID
     /// The frame's number in the segment capture, as given by the caller.
     public var frameNumber: UInt64
+    /// For `flap`: how many moves, how fast.
+    public var flap: FlapRate?
+    /// For `securityViolation`: what the port did about it.
+    public var action: PortSecurity.Violation?
 
     public init(sequence: UInt64 = 0, kind: Kind, time: UInt64, mac: MACAddress, oldPort: PortID?,
-                newPort: PortID, frameNumber: UInt64)
+                newPort: PortID, frameNumber: UInt64, vlan: UInt16 = 0, flap: FlapRate? = nil,
+                action: PortSecurity.Violation? = nil)
     {
         self.sequence = sequence
         self.kind = kind
         self.time = time
         self.mac = mac
+        self.vlan = vlan
         self.oldPort = oldPort
         self.newPort = newPort
         self.frameNumber = frameNumber
+        self.flap = flap
+        self.action = action
     }
 
     public var description: String {
-        switch kind {
-        case .learned: "#\(sequence) t=\(time)ns learned \(mac) on \(newPort) (frame \(frameNumber))"
-        case .moved: "#\(sequence) t=\(time)ns station move \(mac) \(oldPort.map(String.init(describing:)) ?? "?") -> \(newPort) (frame \(frameNumber))"
-        }
+        let old = oldPort.map(String.init(describing:)) ?? "?"
+        let station = "\(mac)" + (vlan == 0 ? "" : " vlan \(vlan)")
+        let what: String =
+            switch kind {
+            case .learned: "learned \(station) on \(newPort)"
+            case .moved: "station move \(station) \(old) -> \(newPort)"
+            case .moveIgnored: "move ignored \(station) stays on \(old), seen on \(newPort) (hold-down)"
+            case .flap:
+                "flap \(station) between \(old) and \(newPort)"
+                    + (flap.map { ": \($0.moves) moves in \(Self.seconds($0.span)) s (\(Self.rate($0.perSecond))/s)" } ?? "")
+            case .securityViolation: "security violation \(station) on \(newPort): \(action?.rawValue ?? "drop")"
+            }
+        return "#\(sequence) t=\(time)ns \(what) (frame \(frameNumber))"
+    }
+
+    static func seconds(_ nanoseconds: UInt64) -> String { rate(Double(nanoseconds) / 1e9) }
+
+    /// One decimal place, without Foundation.
+    static func rate(_ value: Double) -> String {
+        let tenths = (value * 10).rounded()
+        guard tenths.isFinite, tenths < 1e15 else { return "\(value)" }
+        let whole = Int64(tenths)
+        return "\(whole / 10).\(whole % 10)"
     }
 }
 

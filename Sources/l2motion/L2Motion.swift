@@ -14,7 +14,7 @@ struct L2Motion: ParsableCommand {
             """,
         version: Product.version,
         subcommands: [
-            SwitchCommand.self, MACTableCommand.self, SwitchEventsCommand.self, CountersCommand.self,
+            SwitchCommand.self, MACTableCommand.self, SwitchEventsCommand.self, SwitchPortsCommand.self, CountersCommand.self,
             PortCommand.self, FlushCommand.self, FrameGenCommand.self, CaptureCommand.self, ExtcapCommand.self,
             LabCommand.self, DemoCommand.self, AnnotateCommand.self, MigrateCommand.self, PingTestCommand.self, FaultMatrixCommand.self,
             HostCommand.self, VMCommand.self, HostInfoCommand.self, UDPProbeCommand.self, ScenarioCommand.self,

@@ -16,7 +16,7 @@ let sampleSecret = MigrationSecret(bytes: [UInt8](repeating: 0xab, count: 32))!
 @Suite("Typed control requests on the wire")
 struct RequestCodecTests {
     @Test func switchCommandsAreTheOnesItServes() {
-        #expect(SwitchRequest.commands == ["status", "events", "counters", "flush", "mac-table", "port", "capture-flush", "capture-stream"])
+        #expect(SwitchRequest.commands == ["status", "events", "counters", "flush", "ports", "mac-table", "port", "capture-flush", "capture-stream"])
     }
 
     @Test func hostCommandsAreTheOnesItServes() {
@@ -30,6 +30,7 @@ struct RequestCodecTests {
         (.macTable, "{\"mac-table\":{}}"),
         (.events(since: 12), "{\"events\":{\"since\":12}}"),
         (.counters, "{\"counters\":{}}"),
+        (.ports, "{\"ports\":{}}"),
         (.setPort(port: "p2", state: .down), "{\"port\":{\"port\":\"p2\",\"state\":\"down\"}}"),
         (.flush(port: nil), "{\"flush\":{}}"),
         (.flush(port: "p1"), "{\"flush\":{\"port\":\"p1\"}}"),

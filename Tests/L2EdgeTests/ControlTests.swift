@@ -247,7 +247,7 @@ struct PortSpecTests {
 
     @Test(arguments: [
         ("name=p1,netns=ns,ifname=eth0,speed=10",
-         "port \"name=p1,netns=ns,ifname=eth0,speed=10\": unknown key \"speed\"; keys are name, netns, ifname, mtu, addr, desc"),
+         "port \"name=p1,netns=ns,ifname=eth0,speed=10\": unknown key \"speed\"; keys are name, netns, ifname, mtu, addr, desc, vlan, trunk, native, max-macs, sticky, violation, port-mtu"),
         ("name=p1,ifname=eth0",
          "port \"name=p1,ifname=eth0\": missing netns=; write name=p1,netns=NS,ifname=eth0"),
         ("name=p1,netns=ns,ifname=eth0,mtu=9001",
@@ -263,7 +263,7 @@ struct PortSpecTests {
         ("name=p1,netns=ns,ifname=eth0,addr=10.10.0.1",
          "port p1: addr \"10.10.0.1\" is not an IPv4 address with prefix like 10.10.0.100/24"),
         ("name=p1,netns,ifname=eth0",
-         "port \"name=p1,netns,ifname=eth0\": \"netns\" is not key=value; write name=p1,netns=NS,ifname=eth0[,mtu=1500][,addr=10.0.0.1/24]"),
+         "port \"name=p1,netns,ifname=eth0\": \"netns\" is not key=value; write name=p1,netns=NS,ifname=eth0[,mtu=1500][,port-mtu=N][,vlan=N|trunk=10:20:30-40[,native=N]][,max-macs=N,sticky=yes|no,violation=drop|shut][,addr=10.0.0.1/24][,desc=TEXT]"),
         ("name=p 1,netns=ns,ifname=eth0",
          "port name \"p 1\" must be 1-32 letters, digits, - or _"),
         ("name=p1,netns=ns,ifname=eth/0",

@@ -11,6 +11,8 @@ public enum SwitchRequest: ControlRequestKind, Equatable {
     case events(since: UInt64)
     /// Per-port counters → `[PortCountersSnapshot]`.
     case counters
+    /// Ports' VLAN modes, MTUs, port security and state, and per-VLAN counters → `SwitchPortsSnapshot`.
+    case ports
     /// An administrative link fault or its repair → `Nothing`.
     case setPort(port: String, state: PortAdminState)
     /// Forget learned MACs, of one port or all → `FlushResult`.
@@ -22,7 +24,7 @@ public enum SwitchRequest: ControlRequestKind, Equatable {
     case captureStream(port: String?)
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case status, events, counters, flush
+        case status, events, counters, flush, ports
         case macTable = "mac-table"
         case setPort = "port"
         case captureFlush = "capture-flush"
@@ -38,6 +40,7 @@ public enum SwitchRequest: ControlRequestKind, Equatable {
         case .macTable: CodingKeys.macTable.rawValue
         case .events: CodingKeys.events.rawValue
         case .counters: CodingKeys.counters.rawValue
+        case .ports: CodingKeys.ports.rawValue
         case .setPort: CodingKeys.setPort.rawValue
         case .flush: CodingKeys.flush.rawValue
         case .captureFlush: CodingKeys.captureFlush.rawValue
@@ -85,6 +88,7 @@ public enum SwitchCall {
     public static let macTable = ControlCall<SwitchRequest, [MACTableEntrySnapshot]>(.macTable)
     public static func events(since cursor: UInt64 = 0) -> ControlCall<SwitchRequest, SwitchEventPageSnapshot> { .init(.events(since: cursor)) }
     public static let counters = ControlCall<SwitchRequest, [PortCountersSnapshot]>(.counters)
+    public static let ports = ControlCall<SwitchRequest, SwitchPortsSnapshot>(.ports)
     public static func setPort(_ port: String, _ state: PortAdminState) -> ControlCall<SwitchRequest, Nothing> { .init(.setPort(port: port, state: state)) }
     public static func flush(port: String? = nil) -> ControlCall<SwitchRequest, FlushResult> { .init(.flush(port: port)) }
     public static let captureFlush = ControlCall<SwitchRequest, CaptureFlushResult>(.captureFlush)

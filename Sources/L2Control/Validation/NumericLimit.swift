@@ -73,6 +73,11 @@ public enum Limits {
     public static let busyPollMicroseconds = NumericLimit("--busy-poll-us", "microseconds", 0...1_000_000, integral: true)
     public static let macTableCapacity = NumericLimit("--capacity", "MAC table entries", 1...16_777_216, integral: true)
     public static let mtu = NumericLimit("mtu", "bytes", 68...9_000, integral: true)
+    /// How long a station stays on its port after its last frame there before it may move (vde_switch's hold-down).
+    public static let moveHoldDown = NumericLimit("--move-holddown", "seconds", 0...3_600)
+    /// Moves within the flap window that make a station a flapper; 0 turns flap detection off.
+    public static let flapMoves = NumericLimit("--flap-moves", "moves", 0...10_000, integral: true)
+    public static let flapWindow = NumericLimit("--flap-window", "seconds", 0.001...3_600)
     // host
     public static let migrationPort = NumericLimit("--migration-port", "", 1...65_535, integral: true)
     public static let hostMemory = NumericLimit("--memory-limit", "MiB", 1...1_048_576, integral: true)

@@ -1,5 +1,6 @@
 import L2Capture
 import L2Edge
+import L2Switch
 import L2Wire
 #if canImport(Glibc)
 import Glibc
@@ -34,8 +35,13 @@ struct ForwardingPath {
     /// Passes in a row on which each port reported an error (its device is gone): such a port
     /// is left out of the poll set rather than waking the loop on every pass.
     let failingPasses: UnsafeMutableBufferPointer<Int>
+    /// Where a frame's other 802.1Q form is built (its tag pushed or popped), when some port is
+    /// VLAN-aware: a frame goes out in at most two forms, as received and this one, so a flood
+    /// builds it at most once, however many ports want it. The received bytes stay as they are:
+    /// they are the capture's record.
+    let variant: UnsafeMutableRawBufferPointer?
 
-    init(ports: [any SwitchPort], capture: SegmentCapture, alsoPolled: [Int32]) {
+    init(ports: [any SwitchPort], capture: SegmentCapture, alsoPolled: [Int32], vlanAware: Bool) {
         channels = .allocate(capacity: ports.count)
         _ = channels.initialize(from: ports.map(\.channel))
         ring = capture.ring
@@ -44,6 +50,7 @@ struct ForwardingPath {
         anyPortAcceptsOffloads = ports.contains { $0.acceptsOffloads }
         // A GSO super-frame is up to 64 KiB of IP plus its Ethernet header and the virtio-net header.
         buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 128 * 1024, alignment: 64)
+        variant = vlanAware ? UnsafeMutableRawBufferPointer.allocate(byteCount: buffer.count + VLANTagging.tagLength, alignment: 64) : nil
         answered = UnsafeMutableBufferPointer<Bool>.allocate(capacity: ports.count)
         answered.initialize(repeating: false)
         pollSet = .allocate(capacity: ports.count + alsoPolled.count)
@@ -60,9 +67,30 @@ struct ForwardingPath {
         for entry in pollSet[channels.count...] { close(entry.fd) }
     }
 
+    /// `packet` (`headroom` bytes of virtio-net header, then the frame) in the form `encoding` asks
+    /// for, built in `variant`: the tag pushed or popped, and the header's checksum start and
+    /// header length moved with the payload. `.keep` returns `packet` itself.
+    func encode(_ packet: UnsafeRawBufferPointer, _ encoding: EgressEncoding) -> UnsafeRawBufferPointer {
+        guard let variant else { return packet }
+        let headroom = Self.headroom
+        let frame = UnsafeRawBufferPointer(rebasing: packet[headroom...])
+        let room = UnsafeMutableRawBufferPointer(rebasing: variant[headroom...])
+        let length: Int
+        switch encoding {
+        case .keep: return packet
+        case let .push(vlan): length = VLANTagging.push(VLANTag(vid: vlan), from: frame, into: room)
+        case .pop: length = VLANTagging.pop(from: frame, into: room)
+        }
+        if anyPortAcceptsOffloads, let header = try? VirtioNetHeader(parsing: packet) {
+            header.shifted(by: length - frame.count).write(to: variant)
+        }
+        return UnsafeRawBufferPointer(rebasing: variant[0..<headroom + length])
+    }
+
     func release() {
         channels.deallocate()
         buffer.deallocate()
+        variant?.deallocate()
         answered.deallocate()
         pollSet.deallocate()
         failingPasses.deallocate()

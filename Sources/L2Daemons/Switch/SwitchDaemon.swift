@@ -17,6 +17,12 @@ public struct SwitchSettings: Sendable {
     public var perPortCaptures: Bool
     public var agingSeconds: Double
     public var tableCapacity: Int
+    /// A station seen on its port less than this long ago does not move (vde_switch's hold-down;
+    /// 0, the default: it moves on its first frame elsewhere, as on a Linux bridge).
+    public var moveHoldDownSeconds: Double = 0
+    /// Moves within `flapWindowSeconds` that make a station a flapper (an event); 0: no detection.
+    public var flapMoves = MACTable.Configuration.defaultFlapMoves
+    public var flapWindowSeconds = Double(MACTable.Configuration.defaultFlapWindow) / 1e9
     public var controlSocket: String
     /// The longest the forwarding thread keeps polling without sleeping after it forwarded frames: the
     /// upper bound of its adaptive window (`PollWindow`), which opens only while frames keep coming
@@ -106,9 +112,11 @@ public final class SwitchDaemon: Sendable {
             settings.perPortCaptures ? try PcapWriter(path: settings.portCapturePath(port), snaplen: settings.snaplen) : nil
         }
         var switchCore = SwitchCore(configuration: .init(macTable: .init(
-            capacity: settings.tableCapacity, agingTime: UInt64(settings.agingSeconds * 1e9))))
+            capacity: settings.tableCapacity, agingTime: UInt64(settings.agingSeconds * 1e9),
+            moveHoldDown: UInt64(settings.moveHoldDownSeconds * 1e9), flapMoves: settings.flapMoves,
+            flapWindow: UInt64(settings.flapWindowSeconds * 1e9))))
         for (index, port) in settings.ports.enumerated() {
-            try switchCore.addPort(PortID(index + 1), PortConfiguration(name: port.name, mtu: port.mtu))
+            try switchCore.addPort(PortID(index + 1), port.portConfiguration)
         }
         core = Mutex(switchCore)
         housekeeping = try WakeDescriptor.every(milliseconds: 1000)
@@ -124,6 +132,9 @@ public final class SwitchDaemon: Sendable {
             throw ConfigurationError("table capacity \(settings.tableCapacity) is out of range; use 1...10000000")
         }
         guard settings.agingSeconds > 0 else { throw ConfigurationError("aging time must be positive, got \(settings.agingSeconds) s") }
+        try Limits.moveHoldDown.check(settings.moveHoldDownSeconds)
+        try Limits.flapMoves.check(settings.flapMoves)
+        try Limits.flapWindow.check(settings.flapWindowSeconds)
         guard !settings.egressRecords || settings.captureFormat == .pcapng else {
             throw ConfigurationError("egress records need pcapng (pcap has no directions); drop --egress-records or use --capture-format pcapng")
         }
@@ -198,7 +209,9 @@ public final class SwitchDaemon: Sendable {
     // MARK: forwarding
 
     private func forwardLoop(ready: DispatchSemaphore) {
-        let path = ForwardingPath(ports: ports.all, capture: capture, alsoPolled: [housekeeping.rawValue, stopEvent.rawValue])
+        let vlanAware = settings.ports.contains { $0.vlanMode.isAware }
+        let path = ForwardingPath(ports: ports.all, capture: capture, alsoPolled: [housekeeping.rawValue, stopEvent.rawValue],
+                                  vlanAware: vlanAware)
         defer { path.release() }
         // Every descriptor this thread uses is open by now (ports, timer, stop event, capture files,
         // stderr). With a table of its own, none of its system calls pays for the file reference
@@ -248,6 +261,29 @@ public final class SwitchDaemon: Sendable {
                 _ = core.withLock { $0.expire(now: now) }
                 capture.periodicFlush()
             }
+        }
+    }
+
+    /// Logs a station move, a move the hold-down refused, a flap (the event after `event` in the
+    /// log) or a port security violation. Out of line: rare, and it touches the logger.
+    @inline(never)
+    private func report(_ event: SwitchEvent, flapped: Bool, core: SwitchCore) {
+        let vlan = event.vlan == 0 ? "" : " vlan \(event.vlan)"
+        let old = event.oldPort.map { core.name(of: $0) } ?? "-"
+        let new = core.name(of: event.newPort)
+        switch event.kind {
+        case .learned, .flap:
+            break
+        case .moved:
+            logger.info("station move: \(event.mac)\(vlan) \(event.oldPort.map(String.init(describing:)) ?? "-") -> \(event.newPort) (frame \(event.frameNumber))")
+        case .moveIgnored:
+            logger.info("move ignored (hold-down): \(event.mac)\(vlan) stays on \(old), seen on \(new) (frame \(event.frameNumber))")
+        case .securityViolation:
+            let action = event.action == .shut ? "port \(new) shut (err-disabled) until `l2motion port \(settings.name) \(new) up`" : "frame dropped"
+            logger.warning("port security violation on \(new): \(event.mac)\(vlan) is one address too many; \(action) (frame \(event.frameNumber))")
+        }
+        if flapped, let flap = core.events(since: core.eventLog.nextSequence - 1).events.last, let rate = flap.flap {
+            logger.warning("MAC flap: \(flap.mac)\(vlan) keeps moving between \(old) and \(new): \(rate.moves) moves in \(String(format: "%.1f", Double(rate.span) / 1e9)) s")
         }
     }
 
@@ -327,27 +363,35 @@ public final class SwitchDaemon: Sendable {
         let number = record.captured ? frameNumber ?? 0 : 0
         portCaptures[index]?.write(UnsafeRawBufferPointer(frame), wallNanoseconds: now)
         let packet = UnsafeRawBufferPointer(rebasing: buffer[0..<headroom + frame.count])
-        core.withLock { core in
+        let shut = core.withLock { core -> Bool in
             let result = core.receive(UnsafeRawBufferPointer(frame), on: ingress, at: now, frameNumber: number, checkedOffload: offload)
-            if let event = result.event, event.kind == .moved {
-                logger.info("station move: \(event.mac) \(event.oldPort.map(String.init(describing:)) ?? "-") -> \(event.newPort) (frame \(number))")
-            }
+            if let event = result.event, event.kind != .learned { report(event, flapped: result.flapped, core: core) }
             // A frame too short to have a destination (dropped as a runt) is noted by its drop alone.
             let hasDestination = frame.count >= 6
             let notes = path.annotates && CaptureNotes.worthNoting(result, destinationIsMulticast: hasDestination && frame[0] & 1 != 0)
             if notes { record.notes = CaptureNotes(result, ingress: index, destination: hasDestination ? MACAddress(bytes: frame, at: 0) : .zero) }
             switch result.decision {
             case .drop:
-                break
+                return result.event?.action == .shut
             case let .unicast(egress):
-                transmit(packet, offload: offload, to: egress, path, core: &core, record: &record)
+                transmit(result.egress == .keep ? packet : path.encode(packet, result.egress), offload: offload, to: egress, path, core: &core, record: &record)
                 path.answered[egress.rawValue - 1] = true
             case .flood:
-                for egress in core.floodTargets(from: ingress) {
-                    transmit(packet, offload: offload, to: egress, path, core: &core, record: &record)
+                // Every copy that is not sent as received wants the same other form (a frame is
+                // either tagged or not on ingress): build it once.
+                var variant: UnsafeRawBufferPointer? = nil
+                for target in core.floodTargets(for: result, from: ingress).encoded {
+                    var bytes = packet
+                    if target.encoding != .keep {
+                        if variant == nil { variant = path.encode(packet, target.encoding) }
+                        bytes = variant!
+                    }
+                    transmit(bytes, offload: offload, to: target.port, path, core: &core, record: &record)
                 }
             }
+            return false
         }
+        if shut { try? ports.all[index].setCarrier(false) }
         return record
     }
 
@@ -405,6 +449,8 @@ public final class SwitchDaemon: Sendable {
             return .result(core.withLock { $0.eventSnapshots(since: cursor) })
         case .counters:
             return .result(core.withLock { $0.portCountersSnapshot() })
+        case .ports:
+            return .result(core.withLock { $0.portsSnapshot(at: now) })
         case let .setPort(port: name, state: state):
             guard let index = portIndex(name) else { return .failure(noSuchPort(name)) }
             do {

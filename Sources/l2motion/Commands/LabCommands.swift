@@ -95,7 +95,10 @@ struct LabCommand: ParsableCommand {
             })
             for (switchName, rows) in status.macTables.sorted(by: { $0.key < $1.key }) {
                 print("\nMAC table \(switchName)")
-                printTable(["MAC", "PORT", "AGE", "MOVES"], rows.map { [$0.mac.description, $0.portName, "\($0.ageMs) ms", String($0.moves)] })
+                let vlans = rows.contains { $0.vlan != 0 }
+                printTable(["MAC"] + (vlans ? ["VLAN"] : []) + ["PORT", "AGE", "MOVES"], rows.map {
+                    [$0.mac.description] + (vlans ? [String($0.vlan)] : []) + [$0.portName, "\($0.ageMs) ms", String($0.moves)]
+                })
             }
         }
     }

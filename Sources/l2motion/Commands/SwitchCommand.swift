@@ -4,6 +4,7 @@ import L2Capture
 import L2Control
 import L2Daemons
 import L2Edge
+import L2Switch
 
 /// `l2motion switch NAME --port ...`: runs one userspace learning switch in the foreground.
 struct SwitchCommand: ParsableCommand {
@@ -13,6 +14,15 @@ struct SwitchCommand: ParsableCommand {
         discussion: """
             Each --port creates a TAP whose kernel side moves into an existing network namespace:
               --port name=p1,netns=l2m-client01,ifname=eth0,mtu=1500,addr=10.10.0.100/24
+            A port is VLAN-unaware unless it says otherwise (frames pass unchanged, as on a hub's VLAN 0):
+              vlan=10                  access port in VLAN 10: untagged in and out, tagged frames dropped
+              trunk=10:20:30-40        trunk: these VLANs tagged in and out
+              trunk=10:20,native=1     ... and untagged frames in VLAN 1 (without native= they are dropped)
+              max-macs=1,sticky=yes,violation=shut
+                                       port security (not on trunks): at most N source MACs; sticky ones
+                                       never age; one more is dropped (violation=drop) or shuts the port
+                                       until `l2motion port NAME P up` (violation=shut)
+              port-mtu=1500            the switch port's MTU when it differs from the interface's mtu=
             Every frame is captured once, at ingress, to <capture-dir>/<NAME>.pcapng: one interface per
             port (named after it), each record inbound on its ingress port with a packet id, comments on
             station moves, the first unicast after a move, unknown-unicast floods and drops, and each
@@ -22,7 +32,7 @@ struct SwitchCommand: ParsableCommand {
     @Argument(help: "The switch's name (used for its capture file and control socket).")
     var name: String
 
-    @Option(name: .customLong("port"), help: "A port: name=P,netns=NS,ifname=IF[,mtu=1500][,addr=A.B.C.D/N][,desc=TEXT]. Repeat per port.")
+    @Option(name: .customLong("port"), help: "A port: name=P,netns=NS,ifname=IF[,mtu=1500][,port-mtu=N][,vlan=N|trunk=10:20:30-40[,native=N]][,max-macs=N,sticky=yes|no,violation=drop|shut][,addr=A.B.C.D/N][,desc=TEXT]. Repeat per port.")
     var ports: [String] = []
 
     @Option(help: "Where the captures go (default Captures/<date>-<NAME>).")
@@ -45,6 +55,15 @@ struct SwitchCommand: ParsableCommand {
 
     @Option(help: "MAC entry idle time before it expires, in seconds.")
     var aging: Double = 300
+
+    @Option(name: .customLong("move-holddown"), help: "Ignore a move of a MAC last seen on its current port less than this many seconds ago, as vde_switch does (0, the default: move on the first frame elsewhere, as a Linux bridge).")
+    var moveHoldDown: Double = 0
+
+    @Option(help: "Moves of one MAC within --flap-window that make it a flapper, reported once per window (0: no flap detection).")
+    var flapMoves: Int = MACTable.Configuration.defaultFlapMoves
+
+    @Option(help: "The flap detection window, in seconds.")
+    var flapWindow: Double = Double(MACTable.Configuration.defaultFlapWindow) / 1e9
 
     @Option(help: "Upper bound, in microseconds, of how long the forwarding thread keeps polling without sleeping after frames: an adaptive window that opens only while frames keep coming within it (0, the default: always sleep; polling only pays on machines with cores to spare).")
     var busyPollUs: Int = 0
@@ -70,6 +89,9 @@ struct SwitchCommand: ParsableCommand {
         try Limits.busyPollMicroseconds.validate(busyPollUs)
         try Limits.snaplen.validate(snaplen)
         try Limits.agingSeconds.validate(aging)
+        try Limits.moveHoldDown.validate(moveHoldDown)
+        try Limits.flapMoves.validate(flapMoves)
+        try Limits.flapWindow.validate(flapWindow)
         try Limits.macTableCapacity.validate(capacity)
         let specs = try ports.map { try PortSpec(parsing: $0) }
         try validatePorts(specs)
@@ -102,6 +124,9 @@ struct SwitchCommand: ParsableCommand {
             perPortCaptures: perPortCaptures, agingSeconds: aging, tableCapacity: capacity,
             controlSocket: controlSocket ?? folder.switchSocket(name))
         settings.busyPollNanoseconds = UInt64(busyPollUs) * 1000
+        settings.moveHoldDownSeconds = moveHoldDown
+        settings.flapMoves = flapMoves
+        settings.flapWindowSeconds = flapWindow
         settings.offloads = offloads
         settings.captures = !noCapture
         settings.captureFormat = captureFormat
