@@ -28,7 +28,7 @@ enum LostAnnounces {
         let seen = try lab.migrateUnderPing(options: options, recoverWithinSeconds: 5)
         Observed.recordOutage(seen, in: lab)
         var checks = [Observed.migrationCompleted(seen)]
-        let announces = seen.report?.announceFrames ?? []
+        let announces = seen.announces
         let scheduled = options.announceMs.count
         checks.append(ScenarioCheck("\(scheduled - dropped) of \(scheduled) RARPs reach the switch", observed: "\(announces.count) in the capture",
                                     passed: announces.count == scheduled - dropped))

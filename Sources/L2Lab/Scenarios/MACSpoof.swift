@@ -63,13 +63,20 @@ enum MACSpoof {
             Observed.migrationCompleted(seen),
             ScenarioCheck("the switch moves web01's MAC onto \(lab.client.name)'s port", observed: "\(ontoClient.count) moves",
                           passed: !ontoClient.isEmpty),
-            ScenarioCheck("the switch reports the MAC flapping", observed: flaps.first.map { "\($0)" } ?? "no flap event", passed: !flaps.isEmpty),
+            ScenarioCheck("the switch reports the MAC flapping", observed: flaps.first.map(Self.describe) ?? "no flap event", passed: !flaps.isEmpty),
             ScenarioCheck("the migration report names the conflict",
                           observed: conflicts.first.map { "frame \($0.frame): \($0.from?.description ?? "-") → \($0.to), \(String(format: "%+.1f", $0.afterResumeMs)) ms after resume" }
                               ?? "no conflict in the report",
                           passed: conflicts.contains { $0.to.name == lab.client.name }),
             ScenarioCheck("ping loses replies while client01 holds the MAC", observed: "\(seen.ping.lost) lost", passed: seen.ping.lost > 0),
         ]
+    }
+
+    /// "moved 4 times in 381 ms between client01 and esx02 (10.5 moves/s), at frame 200".
+    static func describe(_ flap: SwitchEventSnapshot) -> String {
+        let ports = [flap.oldPortName, flap.newPortName].compactMap { $0 }.joined(separator: " and ")
+        return "moved \(flap.moves ?? 0) times in \(String(format: "%.0f", Double(flap.spanNs ?? 0) / 1e6)) ms between \(ports)"
+            + " (\(String(format: "%.1f", flap.rate ?? 0)) moves/s), at frame \(flap.frameNumber)"
     }
 
     static func portSecurity(_ lab: ScenarioLab) throws -> [ScenarioCheck] {

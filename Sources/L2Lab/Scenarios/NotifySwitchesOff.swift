@@ -30,7 +30,7 @@ enum NotifySwitchesOff {
         let seen = try lab.migrateUnderPing(options: options, recoverWithinSeconds: 20)
         Observed.recordOutage(seen, in: lab)
         var checks = [Observed.migrationCompleted(seen)]
-        let rarps = try lab.frames(matching: "rarp and ether src \(lab.vm.mac)")
+        let rarps = seen.announces
         checks.append(ScenarioCheck("no RARP from \(lab.vm.name)", observed: rarps.isEmpty ? "none in the capture" : "RARP frames \(rarps)",
                                     passed: rarps.isEmpty))
         guard let move = seen.moves(of: lab.vm.mac, onto: lab.destination).first else {

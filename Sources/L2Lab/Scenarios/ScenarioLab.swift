@@ -168,11 +168,17 @@ public final class ScenarioLab: @unchecked Sendable {
             }
             usleep(20_000)
         }
+        // Every scheduled announce has gone out (and is in the capture) before ping stops.
+        let announcesDone = finishedAt + UInt64((options.announceMs.max() ?? 0) + 200) * 1_000_000
+        let now = SystemClock.wallNanoseconds()
+        if report?.runsOn == (host ?? destination), announcesDone > now { usleep(UInt32((announcesDone - now) / 1000)) }
         usleep(UInt32(afterSeconds * 1e6))
         let pingReport = ping.stop()
         let events = try self.events(since: cursor)
-        return ObservedMigration(report: report, refusal: refusal, ping: pingReport, events: events, startedAt: startedAt,
-                                 finishedAt: finishedAt, recovered: recovered)
+        let announces = try PcapReader.readAll(path: capture(), filter: "rarp and ether src \(vm.mac)")
+            .filter { $0.wallNanoseconds >= startedAt }.map(\.number)
+        return ObservedMigration(report: report, refusal: refusal, ping: pingReport, events: events, announces: announces,
+                                 startedAt: startedAt, finishedAt: finishedAt, recovered: recovered)
     }
 
     /// Ends the background commands the part started.
@@ -190,17 +196,21 @@ public struct ObservedMigration: Sendable {
     public var refusal: String?
     public var ping: PingReport
     public var events: [SwitchEventSnapshot]
+    /// The VM's RARPs in the production switch's capture since the run began, read after the wait
+    /// (the migration's report is written at the resume, before the later ones went out).
+    public var announces: [UInt64]
     public var startedAt: UInt64
     public var finishedAt: UInt64
     /// Whether a reply arrived after the migration finished (before the wait ran out).
     public var recovered: Bool
 
-    init(report: MigrationReport?, refusal: String?, ping: PingReport, events: [SwitchEventSnapshot], startedAt: UInt64,
-         finishedAt: UInt64, recovered: Bool) {
+    init(report: MigrationReport?, refusal: String?, ping: PingReport, events: [SwitchEventSnapshot], announces: [UInt64],
+         startedAt: UInt64, finishedAt: UInt64, recovered: Bool) {
         self.report = report
         self.refusal = refusal
         self.ping = ping
         self.events = events
+        self.announces = announces
         self.startedAt = startedAt
         self.finishedAt = finishedAt
         self.recovered = recovered

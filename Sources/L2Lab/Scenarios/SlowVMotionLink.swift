@@ -5,8 +5,6 @@ import L2Migration
 /// faster than the link sends is throttled (auto-converge) before it can be stunned.
 enum SlowVMotionLink {
     static let rate = "1gbit"
-    /// Faster than 1 Gbit/s (119 MiB/s) carries, slower than the unlimited segment.
-    static let dirtyRate = 160.0
 
     static let scenario = Scenario(
         name: "slow-vmotion-link",
@@ -22,8 +20,12 @@ enum SlowVMotionLink {
             expectation: "at 1 Gbit/s the migration runs at most at the link rate, needs more rounds, and is throttled before the "
                 + "switchover; it still completes and ping continues",
             topology: {
+                // The db workload writes 156 MiB/s over 256 MiB: more than 1 Gbit/s (119 MiB/s) carries,
+                // less than the unlimited segment does.
                 var topology = ScenarioTopologies.base()
-                topology.vms[0].dirtyRate = dirtyRate
+                topology.vms[0].workload = "db"
+                topology.vms[0].memoryMiB = 1024
+                topology.vms[0].touchedMiB = 256
                 return topology
             },
             run: run)])
@@ -52,8 +54,9 @@ enum SlowVMotionLink {
         return [
             Observed.migrationCompleted(baseline),
             Observed.migrationCompleted(slow),
-            ScenarioCheck("the limited migration runs at most at the link rate", observed: String(format: "%.0f Mbit/s (unlimited: %.0f)", slowRate, fastRate),
-                          passed: slowRate <= 1050 && slowRate < fastRate),
+            ScenarioCheck("the limited migration runs at the link rate (tbf lets a 256 KB burst through)",
+                          observed: String(format: "%.0f Mbit/s (unlimited: %.0f)", slowRate, fastRate),
+                          passed: slowRate <= 1100 && slowRate < fastRate),
             ScenarioCheck("it needs more rounds", observed: "\(limited.rounds.count) rounds (unlimited: \(fast.rounds.count))",
                           passed: limited.rounds.count > fast.rounds.count),
             ScenarioCheck("it is throttled before the switchover", observed: "CPU throttle \(limited.cpuThrottlePercentage) % (unlimited: \(fast.cpuThrottlePercentage) %)",

@@ -62,10 +62,10 @@ enum VLANMismatch {
         checks.append(ScenarioCheck("\(lab.vm.name) is unreachable after the move",
                                     observed: seen.recovered ? "ping answered again" : "no reply in the \(Observed.ms(from: resumed, to: SystemClock.wallNanoseconds())) after resume; last reply \(Observed.ms(from: lastReply, to: resumed)) before it",
                                     passed: !seen.recovered && lastReply <= resumed))
-        let learnedOnWrongVLAN = seen.events.contains { $0.mac == lab.vm.mac && $0.vlan == wrongVLAN && $0.newPortName == lab.destination }
+        let learnedOnWrongVLAN = seen.events.contains { $0.mac == lab.vm.mac && $0.vlan.map(Int.init) == wrongVLAN && $0.newPortName == lab.destination }
         checks.append(ScenarioCheck("the switch learns \(lab.vm.name) in VLAN \(wrongVLAN) on \(lab.destination)'s port",
                                     observed: learnedOnWrongVLAN ? "yes" : "no such event", passed: learnedOnWrongVLAN))
-        let movedInVLAN10 = seen.events.contains { $0.mac == lab.vm.mac && $0.vlan != wrongVLAN && $0.newPortName == lab.destination }
+        let movedInVLAN10 = seen.events.contains { $0.mac == lab.vm.mac && $0.vlan.map(Int.init) != wrongVLAN && $0.newPortName == lab.destination }
         checks.append(ScenarioCheck("in VLAN 10 it stays on \(lab.vm.host)'s port", observed: movedInVLAN10 ? "moved" : "stays",
                                     passed: !movedInVLAN10))
         let tagged = try lab.frames(matching: "vlan \(wrongVLAN) and rarp")
