@@ -263,6 +263,20 @@ public struct MACTable: Sendable {
         return entry(slot)
     }
 
+    /// The port of `mac` in `vlan`, as `lookup` finds it (an expired entry is removed here), without
+    /// building the whole entry: the forwarding path's question.
+    @inline(__always)
+    public mutating func port(of mac: MACAddress, vlan: UInt16 = 0, at now: UInt64) -> PortID? {
+        guard let found = slotByKey[Self.key(mac, vlan)] else { return nil }
+        let slot = Int(found)
+        if isExpired(slot, at: now) {
+            _ = remove(slot)
+            statistics.expired += 1
+            return nil
+        }
+        return lists[Int(slots[slot].list)].port
+    }
+
     /// The entry for `mac` in `vlan` if it is known and not expired at `now`; changes nothing.
     public func entry(for mac: MACAddress, vlan: UInt16 = 0, at now: UInt64) -> MACTableEntry? {
         guard let found = slotByKey[Self.key(mac, vlan)], !isExpired(Int(found), at: now) else { return nil }

@@ -5,10 +5,11 @@ extension SwitchCore {
     /// (`security_violation`); with `violation: shut` the port also goes down (err-disabled) until
     /// `setPort(up: true)`. The event is logged once per address per second on a port that drops,
     /// so a misbehaving station cannot flush the event log.
+    @inline(never)
     mutating func securityViolation(_ source: MACAddress, vlan: UInt16, on ingress: Int, at now: UInt64, frameNumber: UInt64,
-                                    _ result: ForwardingResult) -> ForwardingResult {
-        var result = result
-        result.decision = drop(.securityViolation, on: ingress).decision
+                                    tagged: Bool) -> ForwardingResult {
+        ports[ingress].counters.rxDrops.securityViolation += 1
+        var result = ForwardingResult(decision: .drop(.securityViolation), vlan: vlan, taggedOnIngress: tagged)
         let action = ports[ingress].configuration.security?.violation ?? .drop
         let key = MACTable.key(source, vlan)
         if action == .drop, let last = ports[ingress].lastViolation, last.key == key, now &- last.time < Self.violationLogInterval {
