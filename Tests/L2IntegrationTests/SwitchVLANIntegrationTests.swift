@@ -137,24 +137,4 @@ struct SwitchVLANIntegrationTests {
         let json = try sandbox.run(["switch-events", "sw", "--lab", sandbox.prefix, "--json"])
         #expect(json.contains("\"move-ignored\""), "\(json)")
     }
-
-    @Test("bad VLAN and security keys are refused before anything is created", arguments: [
-        ("vlan=10,trunk=20", "exclude each other"),
-        ("trunk=10:20,max-macs=1", "port security would stop vMotion on a host's trunk"),
-        ("vlan=5000", "is not a VLAN id"),
-    ])
-    func badPortRefused(extra: String, message: String) throws {
-        try RootEnvironment.require()
-        let sandbox = try Sandbox()
-        defer { sandbox.tearDown() }
-        let namespace = try sandbox.namespace("x")
-        do {
-            _ = try sandbox.run(["switch", "sw", "--lab", sandbox.prefix, "--capture-dir", sandbox.directory,
-                                 "--port", "name=p1,netns=\(namespace),ifname=eth0,\(extra)"])
-            Issue.record("the switch accepted a bad port")
-        } catch let error as CommandError {
-            #expect(error.standardError.contains(message), "message was: \(error.standardError)")
-        }
-        #expect(!NetworkNamespace.linkExists("eth0", in: namespace))
-    }
 }
