@@ -34,11 +34,11 @@ public struct SwitchCore: Sendable {
         let policy: LearnPolicy
         /// Shut by a port security violation; `setPort(up: true)` clears it.
         var errDisabled = false
-        /// The last violation logged (one event per address per second, not one per frame).
-        var lastViolation: (key: UInt64, time: UInt64)?
+        /// When the last violation was logged (one event per second, not one per frame).
+        var lastViolation: UInt64?
     }
 
-    /// Security violations of one address on one port logged at most this often.
+    /// Security violations on one port logged at most this often.
     static let violationLogInterval: UInt64 = 1_000_000_000
 
     public let configuration: Configuration
@@ -124,10 +124,11 @@ public struct SwitchCore: Sendable {
     }
 
     /// Where a `.flood` decision for an untagged frame received on `ingress` goes: the ports of its
-    /// VLAN (the access or native VLAN; the unaware ports for an unaware port).
+    /// VLAN (the access or native VLAN; the unaware ports for an unaware port; none for a trunk
+    /// without a native VLAN, which drops untagged frames).
     public func floodTargets(from ingress: PortID) -> FloodTargets {
-        let vlan = portIndex[ingress].flatMap { ports[$0].configuration.vlanMode.untaggedVLAN } ?? 0
-        return FloodTargets(members: floodMembers(of: vlan), ingress: ingress, vlan: vlan, taggedOnIngress: false, payloadLength: 0)
+        let vlan = portIndex[ingress].map { ports[$0].configuration.vlanMode.untaggedVLAN } ?? 0
+        return FloodTargets(members: vlan.map(floodMembers) ?? [], ingress: ingress, vlan: vlan ?? 0, taggedOnIngress: false, payloadLength: 0)
     }
 
     /// Where a `.flood` decision goes: the up ports of the frame's VLAN but `ingress`, leaving out
