@@ -138,13 +138,7 @@ extension PortSpec: Codable {
         try container.encode(mtu, forKey: .mtu)
         try container.encodeIfPresent(address, forKey: .address)
         try container.encodeIfPresent(summary, forKey: .summary)
-        switch vlanMode {
-        case .unaware: break
-        case let .access(vlan): try container.encode(vlan, forKey: .vlan)
-        case let .trunk(allowed, native):
-            try container.encode(allowed, forKey: .trunk)
-            try container.encodeIfPresent(native, forKey: .native)
-        }
+        try vlanMode.encode(to: &container, vlan: .vlan, trunk: .trunk, native: .native)
         try container.encodeIfPresent(security, forKey: .security)
         try container.encodeIfPresent(portMTU, forKey: .portMTU)
     }
@@ -157,13 +151,7 @@ extension PortSpec: Codable {
         mtu = try container.decode(Int.self, forKey: .mtu)
         address = try container.decodeIfPresent(IPv4Interface.self, forKey: .address)
         summary = try container.decodeIfPresent(String.self, forKey: .summary)
-        if let vlan = try container.decodeIfPresent(UInt16.self, forKey: .vlan) {
-            vlanMode = .access(vlan)
-        } else if let allowed = try container.decodeIfPresent(VLANSet.self, forKey: .trunk) {
-            vlanMode = .trunk(allowed, native: try container.decodeIfPresent(UInt16.self, forKey: .native))
-        } else {
-            vlanMode = .unaware
-        }
+        vlanMode = try PortVLANMode(from: container, vlan: .vlan, trunk: .trunk, native: .native)
         security = try container.decodeIfPresent(PortSecurity.self, forKey: .security)
         portMTU = try container.decodeIfPresent(Int.self, forKey: .portMTU)
     }

@@ -253,14 +253,27 @@ public struct MACTable: Sendable {
 
     /// The entry for `mac` in `vlan`, or nil if unknown or expired; an expired entry is removed here.
     public mutating func lookup(_ mac: MACAddress, vlan: UInt16 = 0, at now: UInt64) -> MACTableEntry? {
-        guard let found = slotByKey[Self.key(mac, vlan)] else { return nil }
+        validSlot(Self.key(mac, vlan), at: now).map(entry)
+    }
+
+    /// The port of `mac` in `vlan`, as `lookup` finds it (an expired entry is removed here), without
+    /// building the whole entry: the forwarding path's question.
+    @inline(__always)
+    public mutating func port(of mac: MACAddress, vlan: UInt16 = 0, at now: UInt64) -> PortID? {
+        validSlot(Self.key(mac, vlan), at: now).map { lists[Int(slots[$0].list)].port }
+    }
+
+    /// The slot of `key` if it holds an entry valid at `now`; an expired one is removed.
+    @inline(__always)
+    private mutating func validSlot(_ key: UInt64, at now: UInt64) -> Int? {
+        guard let found = slotByKey[key] else { return nil }
         let slot = Int(found)
-        if isExpired(slot, at: now) {
+        guard !isExpired(slot, at: now) else {
             _ = remove(slot)
             statistics.expired += 1
             return nil
         }
-        return entry(slot)
+        return slot
     }
 
     /// The entry for `mac` in `vlan` if it is known and not expired at `now`; changes nothing.

@@ -65,13 +65,7 @@ public struct PortConfiguration: Hashable, Sendable, Codable {
         try container.encode(name, forKey: .name)
         try container.encode(mtu, forKey: .mtu)
         try container.encode(isUp, forKey: .isUp)
-        switch vlanMode {
-        case .unaware: break
-        case let .access(vlan): try container.encode(vlan, forKey: .vlan)
-        case let .trunk(allowed, native):
-            try container.encode(allowed, forKey: .trunk)
-            try container.encodeIfPresent(native, forKey: .native)
-        }
+        try vlanMode.encode(to: &container, vlan: .vlan, trunk: .trunk, native: .native)
         try container.encodeIfPresent(security, forKey: .security)
     }
 
@@ -80,13 +74,7 @@ public struct PortConfiguration: Hashable, Sendable, Codable {
         name = try container.decode(String.self, forKey: .name)
         mtu = try container.decode(Int.self, forKey: .mtu)
         isUp = try container.decode(Bool.self, forKey: .isUp)
-        if let vlan = try container.decodeIfPresent(UInt16.self, forKey: .vlan) {
-            vlanMode = .access(vlan)
-        } else if let allowed = try container.decodeIfPresent(VLANSet.self, forKey: .trunk) {
-            vlanMode = .trunk(allowed, native: try container.decodeIfPresent(UInt16.self, forKey: .native))
-        } else {
-            vlanMode = .unaware
-        }
+        vlanMode = try PortVLANMode(from: container, vlan: .vlan, trunk: .trunk, native: .native)
         security = try container.decodeIfPresent(PortSecurity.self, forKey: .security)
     }
 }

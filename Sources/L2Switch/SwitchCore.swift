@@ -34,11 +34,11 @@ public struct SwitchCore: Sendable {
         let policy: LearnPolicy
         /// Shut by a port security violation; `setPort(up: true)` clears it.
         var errDisabled = false
-        /// The last violation logged (one event per address per second, not one per frame).
-        var lastViolation: (key: UInt64, time: UInt64)?
+        /// When the last violation was logged (one event per second, not one per frame).
+        var lastViolation: UInt64?
     }
 
-    /// Security violations of one address on one port logged at most this often.
+    /// Security violations on one port logged at most this often.
     static let violationLogInterval: UInt64 = 1_000_000_000
 
     public let configuration: Configuration
@@ -124,10 +124,11 @@ public struct SwitchCore: Sendable {
     }
 
     /// Where a `.flood` decision for an untagged frame received on `ingress` goes: the ports of its
-    /// VLAN (the access or native VLAN; the unaware ports for an unaware port).
+    /// VLAN (the access or native VLAN; the unaware ports for an unaware port; none for a trunk
+    /// without a native VLAN, which drops untagged frames).
     public func floodTargets(from ingress: PortID) -> FloodTargets {
-        let vlan = portIndex[ingress].flatMap { ports[$0].configuration.vlanMode.untaggedVLAN } ?? 0
-        return FloodTargets(members: floodMembers(of: vlan), ingress: ingress, vlan: vlan, taggedOnIngress: false, payloadLength: 0)
+        let vlan = portIndex[ingress].map { ports[$0].configuration.vlanMode.untaggedVLAN } ?? 0
+        return FloodTargets(members: vlan.map(floodMembers) ?? [], ingress: ingress, vlan: vlan ?? 0, taggedOnIngress: false, payloadLength: 0)
     }
 
     /// Where a `.flood` decision goes: the up ports of the frame's VLAN but `ingress`, leaving out
@@ -188,64 +189,71 @@ public struct SwitchCore: Sendable {
             vlanCounters[Int(vlan)].frames += 1
             vlanCounters[Int(vlan)].bytes += UInt64(length)
         }
-        var result = ForwardingResult(decision: .flood, vlan: vlan, taggedOnIngress: tagged, payloadLength: wireLength - headerLength)
+        let payloadLength = wireLength - headerLength
 
+        var event: SwitchEvent? = nil
+        var evicted: MACTableEntry? = nil
+        var flapped = false
         switch macTable.learn(source, vlan: vlan, on: port, at: now, policy: ports[ingress].policy) {
         case .refreshed, .ignored:
             break
         case let .learned(dropped):
-            result.evicted = dropped
+            evicted = dropped
             if configuration.logsLearning {
-                result.event = eventLog.append(SwitchEvent(kind: .learned, time: now, mac: source, oldPort: nil,
-                                                           newPort: port, frameNumber: frameNumber, vlan: vlan))
+                event = eventLog.append(SwitchEvent(kind: .learned, time: now, mac: source, oldPort: nil,
+                                                    newPort: port, frameNumber: frameNumber, vlan: vlan))
             }
         case let .moved(from, to):
-            result.event = logMove(source, vlan: vlan, from: from, to: to, at: now, frameNumber: frameNumber)
+            event = logMove(source, vlan: vlan, from: from, to: to, at: now, frameNumber: frameNumber)
         case let .flapped(from, to, moves, span):
-            result.event = logMove(source, vlan: vlan, from: from, to: to, at: now, frameNumber: frameNumber)
+            event = logMove(source, vlan: vlan, from: from, to: to, at: now, frameNumber: frameNumber)
             eventLog.append(SwitchEvent(kind: .flap, time: now, mac: source, oldPort: from, newPort: to, frameNumber: frameNumber,
                                         vlan: vlan, flap: .init(moves: moves, span: span)))
-            result.flapped = true
+            flapped = true
         case let .moveIgnored(stays, seen, first):
             ports[ingress].counters.movesIgnored += 1
             if first {
-                result.event = eventLog.append(SwitchEvent(kind: .moveIgnored, time: now, mac: source, oldPort: stays,
-                                                           newPort: seen, frameNumber: frameNumber, vlan: vlan))
+                event = eventLog.append(SwitchEvent(kind: .moveIgnored, time: now, mac: source, oldPort: stays,
+                                                    newPort: seen, frameNumber: frameNumber, vlan: vlan))
             }
         case .limitReached:
-            return securityViolation(source, vlan: vlan, on: ingress, at: now, frameNumber: frameNumber, result)
+            return securityViolation(source, vlan: vlan, on: ingress, at: now, frameNumber: frameNumber, tagged: tagged)
         }
 
         let destination = MACAddress(bytes: frame, at: 0)
-        guard !destination.isMulticast, let known = macTable.lookup(destination, vlan: vlan, at: now) else {
+        guard !destination.isMulticast, let known = macTable.port(of: destination, vlan: vlan, at: now) else {
             ports[ingress].counters.floodedFrames += 1
             if vlanAware { vlanCounters[Int(vlan)].floods += 1 }
+            let result = ForwardingResult(decision: .flood, event: event, evicted: evicted, vlan: vlan, taggedOnIngress: tagged,
+                                          payloadLength: payloadLength, flapped: flapped)
             if mtusDiffer { countTooSmall(for: result, from: port) }
             return result
         }
-        guard known.port != port else {
-            result.decision = drop(.sameSegment, on: ingress).decision
-            return result
-        }
-        guard let egress = portIndex[known.port], ports[egress].configuration.isUp else {
-            result.decision = drop(.portDown, on: ingress).decision
-            return result
-        }
-        if vlanAware {
-            guard let form = egressForm(of: egress, for: vlan) else {
-                result.decision = drop(.vlanNotAllowed, on: ingress).decision
-                return result
+        var reason: DropReason? = nil
+        var egress = EgressEncoding.keep
+        if known == port {
+            reason = .sameSegment
+        } else if let index = portIndex[known], ports[index].configuration.isUp {
+            if vlanAware {
+                if let form = egressForm(of: index, for: vlan) {
+                    egress = form.encoding(vlan: vlan, taggedOnIngress: tagged)
+                } else {
+                    reason = .vlanNotAllowed
+                }
             }
-            result.egress = form.encoding(vlan: vlan, taggedOnIngress: tagged)
+            if mtusDiffer, payloadLength > ports[index].configuration.mtu { reason = .oversize }
+        } else {
+            reason = .portDown
         }
-        if mtusDiffer, result.payloadLength > ports[egress].configuration.mtu {
-            result.decision = drop(.oversize, on: ingress).decision
-            return result
+        if let reason {
+            ports[ingress].counters.rxDrops[reason] += 1
+            return ForwardingResult(decision: .drop(reason), event: event, evicted: evicted, vlan: vlan, taggedOnIngress: tagged,
+                                    payloadLength: payloadLength, flapped: flapped)
         }
         ports[ingress].counters.unicastFrames += 1
-        result.followsMove = pendingMoves.isEmpty ? nil : takePendingMove(MACTable.key(destination, vlan))
-        result.decision = .unicast(known.port)
-        return result
+        let followed = pendingMoves.isEmpty ? nil : takePendingMove(MACTable.key(destination, vlan))
+        return ForwardingResult(decision: .unicast(known), event: event, evicted: evicted, followsMove: followed, vlan: vlan,
+                                taggedOnIngress: tagged, payloadLength: payloadLength, egress: egress, flapped: flapped)
     }
 
     /// `receive` with an unchecked virtio-net header, checked here.

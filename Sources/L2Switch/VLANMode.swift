@@ -68,6 +68,31 @@ public enum PortVLANMode: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
+extension PortVLANMode {
+    /// Writes the mode as flat keys, as the port syntax has them: `vlan` for an access port,
+    /// `trunk` (the canonical list) and `native` for a trunk, nothing for an unaware port.
+    public func encode<Key: CodingKey>(to container: inout KeyedEncodingContainer<Key>, vlan: Key, trunk: Key, native: Key) throws {
+        switch self {
+        case .unaware: break
+        case let .access(id): try container.encode(id, forKey: vlan)
+        case let .trunk(allowed, nativeVLAN):
+            try container.encode(allowed, forKey: trunk)
+            try container.encodeIfPresent(nativeVLAN, forKey: native)
+        }
+    }
+
+    /// Reads what `encode(to:vlan:trunk:native:)` wrote; no key at all is an unaware port.
+    public init<Key: CodingKey>(from container: KeyedDecodingContainer<Key>, vlan: Key, trunk: Key, native: Key) throws {
+        if let id = try container.decodeIfPresent(UInt16.self, forKey: vlan) {
+            self = .access(id)
+        } else if let allowed = try container.decodeIfPresent(VLANSet.self, forKey: trunk) {
+            self = .trunk(allowed, native: try container.decodeIfPresent(UInt16.self, forKey: native))
+        } else {
+            self = .unaware
+        }
+    }
+}
+
 /// How a port sends the frames of a VLAN it carries.
 enum EgressForm: UInt8, Hashable, Sendable {
     /// Exactly as received (unaware ports).

@@ -40,8 +40,9 @@ final class SocketSwitchBench {
     private let forwarding: DispatchSemaphore
     private var stopped = false
 
-    /// Ports p1, p2, … one per entry of `virtioHeaders` (whether that port's frames carry a header).
-    init(virtioHeaders: [Bool]) throws {
+    /// Ports p1, p2, … one per entry of `virtioHeaders` (whether that port's frames carry a header);
+    /// `configure` may change the settings (port specs' VLAN modes, hold-down, …) before the switch starts.
+    init(virtioHeaders: [Bool], configure: (inout SwitchSettings) -> Void = { _ in }) throws {
         directory = "/tmp/l2m-sockswitch-\(getpid())-\(UUID().uuidString.prefix(8))"
         let specs = virtioHeaders.indices.map { PortSpec(name: "p\($0 + 1)", namespace: "none", interface: "sock\($0 + 1)") }
         let pairs = try virtioHeaders.enumerated().map { index, header in
@@ -49,8 +50,9 @@ final class SocketSwitchBench {
         }
         ports = pairs.map(\.port)
         peers = pairs.map(\.peer)
-        let settings = SwitchSettings(name: "sw", ports: specs, captureDirectory: directory,
+        var settings = SwitchSettings(name: "sw", ports: specs, captureDirectory: directory,
                                       controlSocket: directory + "/sw.sock")
+        configure(&settings)
         let messages = log
         let made = ports
         daemon = try SwitchDaemon(settings: settings, logger: Logger(label: "socket-switch") { _ in CollectingLogHandler(messages: messages) }) {

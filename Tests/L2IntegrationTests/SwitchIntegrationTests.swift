@@ -175,6 +175,9 @@ struct SwitchIntegrationTests {
         ("ifname=eth0123456789012", "at most 15"),
         ("ifname=eth0,mtu=9001", "out of range"),
         ("ifname=eth0,mtu=9000,addr=10.1.2", "IPv4 address"),
+        ("ifname=eth0,vlan=10,trunk=20", "exclude each other"),
+        ("ifname=eth0,trunk=10:20,max-macs=1", "port security would stop vMotion on a host's trunk"),
+        ("ifname=eth0,vlan=5000", "is not a VLAN id"),
     ])
     func badPortRefused(extra: String, message: String) throws {
         try RootEnvironment.require()

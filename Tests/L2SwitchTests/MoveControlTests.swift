@@ -90,7 +90,7 @@ struct MoveControlTests {
         #expect(!core.events(since: 0).events.contains { $0.kind == .flap })
     }
 
-    @Test func portSecurityDropsOneMACTooManyAndSaysSoOncePerSecond() throws {
+    @Test func portSecurityDropsOneMACTooManyAndSaysSoAtMostOncePerSecond() throws {
         var core = SwitchCore()
         try core.addPort(1, PortConfiguration(name: "client01", vlanMode: .access(10), security: PortSecurity(maximumMACs: 1)))
         try core.addPort(2, PortConfiguration(name: "uplink", vlanMode: .trunk(VLANSet([10]), native: nil)))
@@ -101,11 +101,12 @@ struct MoveControlTests {
         #expect(event.kind == .securityViolation && event.mac == b && event.newPort == 1 && event.action == .drop && event.vlan == 10)
         #expect(event.description == "#1 t=1ns security violation 02:00:00:00:00:0b vlan 10 on p1: drop (frame 2)")
         #expect(core.receive(frame(to: .broadcast, from: b), on: 1, at: 2, frameNumber: 3).event == nil, "not another event within a second")
+        #expect(core.receive(frame(to: .broadcast, from: mac(0x99)), on: 1, at: 3, frameNumber: 3).event == nil, "not for another address either")
         #expect(core.receive(frame(to: .broadcast, from: b), on: 1, at: 2 * second, frameNumber: 4).event?.kind == .securityViolation)
         // The allowed station keeps working, and the port stays up.
         #expect(core.receive(taggedFrame(to: a, from: c, vid: 10), on: 2, at: 3, frameNumber: 5).decision == .unicast(1))
         #expect(core.configuration(of: 1)?.isUp == true)
-        #expect(core.counters(of: 1)?.rxDrops.securityViolation == 3)
+        #expect(core.counters(of: 1)?.rxDrops.securityViolation == 4)
         #expect(core.macTable.entry(for: b, vlan: 10, at: 3) == nil)
         // A station moving onto the full port is a violation too.
         #expect(core.receive(frame(to: .broadcast, from: c), on: 1, at: 4, frameNumber: 6).decision == .drop(.securityViolation))

@@ -45,6 +45,7 @@ struct VLANSwitchTests {
         #expect(Array(core.floodTargets(for: fromP5, from: 5).encoded) == [EgressTarget(port: 6, encoding: .keep)])
         #expect(Array(core.floodTargets(from: 1)) == [2, 4])
         #expect(Array(core.floodTargets(from: 6)) == [5])
+        #expect(Array(core.floodTargets(from: 4)).isEmpty, "a trunk without a native VLAN floods no untagged frame")
     }
 
     /// Bytes in, bytes out: an untagged frame from an access port reaches the trunk with VLAN 10's
