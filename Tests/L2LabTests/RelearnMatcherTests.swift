@@ -77,6 +77,24 @@ struct RelearnMatcherTests {
         #expect(match.conflicts.isEmpty)
     }
 
+    @Test("a hold-down switch: the RARP's move is ignored (not a conflict, not the relearn); the VM's frame after the hold-down is")
+    func holdDown() {
+        let match = RelearnLab.match([RelearnLab.event(.moveIgnored, from: 2, to: 3, ms: 0.1, frame: 172),
+                                      RelearnLab.event(from: 2, to: 3, ms: 3144, frame: 377)],
+                                     announces: [172, 180, 201, 230, 270])
+        #expect(match.ignored?.frame == 172 && match.ignored?.to.id == 3)
+        #expect(match.relearn?.frame == 377 && !match.relearnByAnnounce)
+        #expect(match.conflicts.isEmpty)
+        var report = MigrationReport(result: .placeholder(status: .completed, error: nil), id: "m", vm: "web01", source: "esx01",
+                                     destination: "esx02", preflight: [], outcome: "web01 runs on esx02")
+        report.relearnMs = match.relearn?.afterResumeMs
+        report.relearnFrame = match.relearn?.frame
+        report.relearnByAnnounce = match.relearnByAnnounce
+        report.moveIgnored = match.ignored
+        #expect(RelearnText.relearn(report) == "switch relearned the MAC 3144.00 ms after resume by frame 377, not an announce; "
+                + "its hold-down first ignored the move (frame 172, 0.10 ms after the resume)")
+    }
+
     @Test("the VM's own frame before the first undropped announce: the relearn is that frame; the announce moves nothing")
     func ownFrameBeforeTheAnnounce() {
         let match = RelearnLab.match([RelearnLab.event(from: 2, to: 3, ms: 8, frame: 428)], announces: [472, 529, 608])

@@ -55,6 +55,7 @@ extension MigrationCoordinator {
         report.relearnFrame = match.relearn?.frame
         report.relearnByAnnounce = match.relearn.map { _ in match.relearnByAnnounce }
         report.stationConflicts = match.conflicts
+        report.moveIgnored = match.ignored
     }
 
     /// Measures a migration's relearn again with the switch's events up to now (or up to `until`,

@@ -29,6 +29,8 @@ public struct MigrationReport: Codable, Sendable {
     public var destinationPort: SwitchPortRef?
     /// Moves of the VM's MAC by other ports around the migration: someone else sent the VM's MAC.
     public var stationConflicts: [StationMove] = []
+    /// The first move onto the destination's port the switch refused (its hold-down), if any.
+    public var moveIgnored: StationMove?
     /// Milliseconds after the resume at which each suppressed announce was due (`--drop-announces`).
     public var announceDropped: [Double] = []
     /// False when the migration was told not to announce at all (`--announce none`).
@@ -51,6 +53,7 @@ public struct MigrationReport: Codable, Sendable {
         case relearnByAnnounce = "relearn-by-announce"
         case destinationPort = "destination-port"
         case stationConflicts = "station-conflicts"
+        case moveIgnored = "move-ignored"
         case announceDropped = "announce-dropped"
         case notifySwitches = "notify-switches"
         case committedAt = "committed-at-ns"
@@ -87,6 +90,7 @@ public struct MigrationReport: Codable, Sendable {
         try container.encodeIfPresent(relearnByAnnounce, forKey: .relearnByAnnounce)
         try container.encodeIfPresent(destinationPort, forKey: .destinationPort)
         if !stationConflicts.isEmpty { try container.encode(stationConflicts, forKey: .stationConflicts) }
+        try container.encodeIfPresent(moveIgnored, forKey: .moveIgnored)
         if !announceDropped.isEmpty { try container.encode(announceDropped, forKey: .announceDropped) }
         if !notifySwitches { try container.encode(notifySwitches, forKey: .notifySwitches) }
         try container.encodeIfPresent(committedAt, forKey: .committedAt)
@@ -111,6 +115,7 @@ public struct MigrationReport: Codable, Sendable {
         relearnByAnnounce = try container.decodeIfPresent(Bool.self, forKey: .relearnByAnnounce)
         destinationPort = try container.decodeIfPresent(SwitchPortRef.self, forKey: .destinationPort)
         stationConflicts = try container.decodeIfPresent([StationMove].self, forKey: .stationConflicts) ?? []
+        moveIgnored = try container.decodeIfPresent(StationMove.self, forKey: .moveIgnored)
         announceDropped = try container.decodeIfPresent([Double].self, forKey: .announceDropped) ?? []
         notifySwitches = try container.decodeIfPresent(Bool.self, forKey: .notifySwitches) ?? true
         committedAt = try container.decodeIfPresent(UInt64.self, forKey: .committedAt)

@@ -58,6 +58,9 @@ public struct RelearnMatch: Sendable, Equatable {
     /// source's, and moves onto the destination's port before the VM resumed there by a frame that
     /// is no announce: someone else sent the VM's MAC.
     public var conflicts: [StationMove]
+    /// The first move onto the destination's port that the switch refused (`move-ignored`: its
+    /// hold-down kept the MAC where it was); nil if none was.
+    public var ignored: StationMove? = nil
 }
 
 /// Attributes the production switch's learning events for a migrating VM's MAC (pure: events in,
@@ -70,7 +73,7 @@ public struct RelearnMatch: Sendable, Equatable {
 public enum RelearnMatcher {
     /// - Parameters:
     ///   - events: the switch's events since the migration began, oldest first (those of other MACs
-    ///     than `mac`, and kinds other than `learned` and `moved`, are ignored).
+    ///     than `mac`, and kinds other than `learned`, `moved` and `move-ignored`, are ignored).
     ///   - mac: the migrating VM's MAC.
     ///   - destinationPort: the switch port of the destination host's uplink.
     ///   - sourcePort: the source host's uplink port, where the VM's own frames come from until the stun.
@@ -82,11 +85,15 @@ public enum RelearnMatcher {
         let announces = Set(announceFrames)
         let stun = stunAt ?? resumedAt
         var match = RelearnMatch(relearn: nil, relearnByAnnounce: false, conflicts: [])
-        for event in events where event.mac == mac && (event.kind == .moved || event.kind == .learned) {
+        for event in events where event.mac == mac && (event.kind == .moved || event.kind == .learned || event.kind == .moveIgnored) {
             let move = StationMove(
                 from: event.oldPort.map { SwitchPortRef(id: $0, name: event.oldPortName ?? $0.description) },
                 to: SwitchPortRef(id: event.newPort, name: event.newPortName), frame: event.frameNumber,
                 timeNs: event.timeNs, afterResumeMs: Double(Int64(bitPattern: event.timeNs &- resumedAt)) / 1e6)
+            if event.kind == .moveIgnored {
+                if event.newPort == destinationPort && match.ignored == nil && match.relearn == nil { match.ignored = move }
+                continue
+            }
             let byAnnounce = announces.contains(event.frameNumber)
             if event.newPort == destinationPort && (byAnnounce || event.timeNs >= resumedAt) {
                 if match.relearn == nil {

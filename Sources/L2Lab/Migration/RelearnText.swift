@@ -4,11 +4,14 @@ import Foundation
 /// source for the text summary, `report.md`, the timeline and the capture comments.
 public enum RelearnText {
     /// "switch relearned the MAC 0.09 ms after resume (frame 424)"; "… by frame 430, not an
-    /// announce"; "switch never moved the MAC onto esx02's port p3"; nil when nothing was measured.
+    /// announce"; "switch never moved the MAC onto esx02's port p3"; with "; its hold-down first ignored
+    /// the move (frame 172, 0.10 ms after the resume)" when the switch refused a move; nil when nothing
+    /// was measured.
     public static func relearn(_ report: MigrationReport) -> String? {
-        if let text = relearnShort(report, signed: false) { return "switch relearned the MAC " + text }
+        let held = report.moveIgnored.map { "; its hold-down first ignored the move (frame \($0.frame), \(when($0.afterResumeMs)))" } ?? ""
+        if let text = relearnShort(report, signed: false) { return "switch relearned the MAC " + text + held }
         guard let port = report.destinationPort else { return nil }
-        return "switch never moved the MAC onto \(port.owned) (\(report.destination)'s uplink)"
+        return "switch never moved the MAC onto \(port.owned) (\(report.destination)'s uplink)" + held
     }
 
     /// The relearn for a table cell or a label: "+0.42 ms after resume (frame 1201)", or "+12.30 ms
