@@ -12,7 +12,7 @@ enum HoldDownSwitch {
         fieldReport: "vde_switch keeps a MAC on its port for 3 s after it last saw it there and ignores moves meanwhile: all five of "
             + "QEMU's RARPs (0-800 ms after resume) are ignored; a real QEMU migration across vde_switch lost 3.7 s to over 8.7 s here, 9 of 9 runs.",
         filters: [
-            ScenarioFilter("rarp", shows: "the five RARPs, each with the switch's note that it ignored the move"),
+            ScenarioFilter("rarp", shows: "the five RARPs; the first carries the switch's note that it ignored the move"),
             ScenarioFilter("eth.src == 00:50:56:00:00:10", shows: "web01's frames: the last ping reply from esx01, the RARPs, the frame that finally moved it"),
             ScenarioFilter("frame.comment contains \"hold-down\"", shows: "the moves the hold-down ignored"),
         ],
