@@ -22,6 +22,18 @@ struct AnnounceFlagTests {
         #expect(try migrationOptions(verb + ["--announce", "0,100", "--drop-announces", "2"]).drop == 2, "every announce may be dropped")
     }
 
+    @Test("--grace-ms: 2000 by default, 0 forwards nothing, out of range refused", arguments: [NumericOption.migrate, NumericOption.demo])
+    func grace(verb: [String]) throws {
+        func grace(_ extra: [String]) throws -> Double {
+            let command = try L2Motion.parseAsRoot(verb + extra)
+            let flags = try #require((command as? MigrateCommand)?.flags ?? (command as? DemoCommand)?.flags)
+            return try flags.options().graceMs
+        }
+        #expect(try grace([]) == 2000)
+        #expect(try grace(["--grace-ms", "0"]) == 0)
+        #expect(refusal(verb + ["--grace-ms", "60001"])?.contains("grace-ms") == true)
+    }
+
     @Test(arguments: [NumericOption.migrate, NumericOption.demo])
     func whatCannotBeIsRefused(verb: [String]) {
         #expect(refusal(verb + ["--drop-announces", "6"])

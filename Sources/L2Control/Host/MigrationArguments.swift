@@ -88,7 +88,8 @@ public struct MigrateSendArguments: Codable, Sendable, Equatable {
     public var maxRounds: Int
     public var maxSeconds: Double
     public var autoConverge: Bool
-    /// How long the source forwards frames that still reach it after the switchover.
+    /// How long the source forwards frames that still reach it after the switchover; 0 forwards
+    /// nothing, not even the frames that reached it during the stun (ESXi forwards nothing).
     public var graceMs: Double
     /// Seconds without progress on the stream before the source gives up on it.
     public var stallSeconds: Double

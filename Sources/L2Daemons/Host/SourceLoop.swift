@@ -73,7 +73,7 @@ struct SourceLoop: PumpUser {
                         queue.append($0)
                     }
                     lingerUntil = SystemClock.wallNanoseconds() + request.forwardGraceNanoseconds
-                    for frame in vm.stopHolding() { pending += source.forwardFrame(frame, now: SystemClock.wallNanoseconds()) }
+                    for frame in forwardable(vm.stopHolding()) { pending += source.forwardFrame(frame, now: SystemClock.wallNanoseconds()) }
                     continue
                 } else if pump.closed || SystemClock.monotonicNanoseconds() > deadline {
                     releaseDeadline = nil
@@ -171,7 +171,15 @@ struct SourceLoop: PumpUser {
     /// During the switchover: the frames queued for the VM since the stun, as sends to the destination.
     private mutating func queuedFrameActions(now: UInt64) -> [SourceAction] {
         guard source.phase == .switchover else { return [] }
-        return driver.vm.takeQueuedFrames().flatMap { source.forwardFrame($0, now: now) }
+        return forwardable(driver.vm.takeQueuedFrames()).flatMap { source.forwardFrame($0, now: now) }
+    }
+
+    /// The frames that reached the VM here while it was stunned, to go to the destination; none with
+    /// a grace of 0, which forwards nothing at all, as ESXi does not (they are dropped and logged).
+    private func forwardable(_ frames: [[UInt8]]) -> [[UInt8]] {
+        guard driver.request.forwardGraceNanoseconds == 0, !frames.isEmpty else { return frames }
+        driver.host.logger.info("migration \(driver.id): \(frames.count) frame(s) for \(driver.vm.name) that arrived during the stun dropped (grace 0: nothing is forwarded)")
+        return []
     }
 
     /// Writes out what is queued and waits until the destination has acknowledged nearly all of it
@@ -198,7 +206,7 @@ struct SourceLoop: PumpUser {
         }
         let frozen = SystemClock.wallNanoseconds()
         let state = vm.with { $0.vcpuState }
-        let vcpu = state.encoded(), workload = state.workload.encoded(), queued = vm.takeQueuedFrames()
+        let vcpu = state.encoded(), workload = state.workload.encoded(), queued = forwardable(vm.takeQueuedFrames())
         let captured = SystemClock.wallNanoseconds()
         let actions = source.stunned(vcpuState: vcpu, workloadState: workload, queuedFrames: queued, stunnedAt: stunAt,
                                      frozenAt: frozen, stateCapturedAt: captured, now: captured)

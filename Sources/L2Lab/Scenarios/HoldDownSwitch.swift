@@ -31,7 +31,7 @@ enum HoldDownSwitch {
         try lab.quickenClientARP()
         var options = MigrationOptions()
         options.graceMs = 0
-        lab.note("grace 0 ms: the source does not forward late frames to the destination (ESXi does not)")
+        lab.note("--grace-ms 0: the source forwards nothing to the destination, not even the frames that arrived during the stun (ESXi does not)")
         let seen = try lab.migrateUnderPing(options: options, recoverWithinSeconds: 20)
         Observed.recordOutage(seen, in: lab)
         var checks = [Observed.migrationCompleted(seen)]

@@ -24,7 +24,7 @@ enum LostAnnounces {
         var options = MigrationOptions()
         options.dropAnnounces = dropped
         options.graceMs = 0
-        lab.note("grace 0 ms: the source does not forward late frames to the destination (ESXi does not)")
+        lab.note("--grace-ms 0: the source forwards nothing to the destination, not even the frames that arrived during the stun (ESXi does not)")
         let seen = try lab.migrateUnderPing(options: options, recoverWithinSeconds: 5)
         Observed.recordOutage(seen, in: lab)
         var checks = [Observed.migrationCompleted(seen)]

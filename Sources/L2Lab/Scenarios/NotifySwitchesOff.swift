@@ -26,7 +26,7 @@ enum NotifySwitchesOff {
         var options = MigrationOptions()
         options.announceMs = []
         options.graceMs = 0
-        lab.note("announce none, grace 0 ms: the source does not forward late frames to the destination (ESXi does not)")
+        lab.note("--announce none --grace-ms 0: no RARP, and the source forwards nothing to the destination, not even the frames that arrived during the stun (ESXi does not)")
         let seen = try lab.migrateUnderPing(options: options, recoverWithinSeconds: 20)
         Observed.recordOutage(seen, in: lab)
         var checks = [Observed.migrationCompleted(seen)]

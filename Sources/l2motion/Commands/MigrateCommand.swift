@@ -15,6 +15,7 @@ struct MigrationFlags: ParsableArguments {
     @Flag(help: "Also send a gratuitous ARP with the first RARP.") var garp = false
     @Option(help: "RARP schedule after resume, in ms; none: Notify Switches off (no RARP at all).") var announce = "0,50,200,450,800"
     @Option(help: "Fault: the destination suppresses its first N scheduled announces (recorded as dropped).") var dropAnnounces = 0
+    @Option(help: "Milliseconds the source forwards frames that still reach it after the switchover (0...60000); 0 forwards nothing, not even the frames that arrived during the stun, as ESXi does not.") var graceMs: Double = 2000
     @Flag(help: "Skip the MTU preflight (a DF ping of the vMotion interface's full MTU from the source to the destination's vmk).")
     var skipMtuCheck = false
     @Option(help: "Encrypted vMotion (AES-256-GCM): disabled, opportunistic or required.") var encryption = MigrationEncryptionMode.opportunistic
@@ -37,6 +38,7 @@ struct MigrationFlags: ParsableArguments {
         options.garp = garp
         options.announceMs = try Self.schedule(announce)
         options.dropAnnounces = dropAnnounces
+        options.graceMs = graceMs
         options.skipMTUCheck = skipMtuCheck
         options.productionSwitch = productionSwitch
         options.encryption = encryption
