@@ -75,6 +75,9 @@ struct VLANHostIntegrationTests {
             try lab.run(["migrate", "web01", "--to", "esx02", "--downtime", "5", "--strict-vlan", "--json"]).utf8))
         #expect(report.runsOn == "esx02", "\(report.outcome)")
         #expect(report.preflight.contains(#"port group VLAN: "Production" is VLAN 10 on esx01 and esx02"#), "\(report.preflight)")
+        // The report finds the tagged RARPs in the capture: the relearn is an announce's, not "not an announce".
+        #expect(report.relearnByAnnounce == true && !report.announceFrames.isEmpty,
+                "relearn frame \(report.relearnFrame.map(String.init) ?? "-"), announce frames \(report.announceFrames)")
 
         // The RARPs go out on the VM's VLAN: QEMU's 60 bytes plus the 4-byte tag.
         #expect(lab.sandbox.waitUntil(seconds: 5) {

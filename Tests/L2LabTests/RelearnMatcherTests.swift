@@ -1,4 +1,6 @@
+import Foundation
 import L2Control
+import L2Edge
 import L2Switch
 import L2Wire
 import Testing
@@ -190,5 +192,29 @@ struct MTUProbeTests {
         #expect(MTUProbe.failure(standardError: "ping: local error: message too long, mtu=1500\n", mtu: 9000)
                 == "ping -M do -s 8972: ping: local error: message too long, mtu=1500")
         #expect(MTUProbe.failure(standardError: "", mtu: 9000) == "no reply to 2 probes (ping -M do -s 8972)")
+    }
+}
+
+/// The filter that finds a VM's RARPs in a switch's capture, run by libpcap on a real file.
+@Suite struct AnnounceFilterTests {
+    @Test("the announce filter finds the VM's RARPs untagged and 802.1Q-tagged, and nothing else")
+    func taggedAndUntagged() throws {
+        let path = NSTemporaryDirectory() + "l2m-announce-filter-\(getpid()).pcap"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let vm = RelearnLab.vm, other = MACAddress("00:50:56:00:00:11")!
+        let rarp = Announce.rarpFrame(for: vm)
+        let frames: [[UInt8]] = [
+            rarp,                                                                      // 1: untagged RARP
+            VLANTagging.inserting(VLANTag(vid: 10), into: rarp[...]),                  // 2: RARP on VLAN 10
+            Announce.gratuitousARPFrame(mac: vm, ip: IPv4Address("10.10.0.10")!),    // 3: an ARP, not a RARP
+            VLANTagging.inserting(VLANTag(vid: 10), into: Announce.rarpFrame(for: other)[...]),  // 4: another MAC's
+        ]
+        let writer = try PcapWriter(path: path)
+        for (index, frame) in frames.enumerated() { #expect(writer.write(frame, wallNanoseconds: UInt64(index + 1) * 1_000_000)) }
+        writer.close()
+        let found = try PcapReader.readAll(path: path, filter: RelearnMatcher.announceFilter(mac: vm)).map(\.number)
+        #expect(found == [1, 2])
+        let plain = try PcapReader.readAll(path: path, filter: "rarp and ether src \(vm)").map(\.number)
+        #expect(plain == [1], "a plain rarp filter misses the tagged RARP: why the announce filter names the tag")
     }
 }

@@ -15,6 +15,12 @@ struct RelearnSource: Sendable {
 }
 
 extension RelearnMatcher {
+    /// The libpcap filter for `mac`'s RARPs, untagged or 802.1Q-tagged (a VM on a VLAN port group
+    /// announces on its VLAN, and a plain `rarp` reads the EtherType where the tag is).
+    public static func announceFilter(mac: MACAddress) -> String {
+        "ether src \(mac) and (rarp or (vlan and rarp))"
+    }
+
     /// The port of `host`'s uplink `interface` among a switch's ports (numbered from p1 in their
     /// order, as the switch numbers them): the one the lab describes as "vmnic0 of host esx02", else
     /// the one whose kernel side is `interface` in the lab's namespace of `host`.
@@ -37,7 +43,7 @@ extension MigrationCoordinator {
         let status = try directory.switchCall(source.productionSwitch, SwitchCall.status)
         _ = try directory.switchCall(source.productionSwitch, SwitchCall.captureFlush)
         let stun = report.stunAt ?? resumedAt
-        let frames = try PcapReader.readAll(path: status.capture, filter: "rarp and ether src \(source.mac)")
+        let frames = try PcapReader.readAll(path: status.capture, filter: RelearnMatcher.announceFilter(mac: source.mac))
         report.announceFrames = frames.filter { $0.wallNanoseconds >= stun }.map(\.number)
 
         let events = page.events.filter { event in event.mac == source.mac && (until.map { event.sequence < $0 } ?? true) }

@@ -175,7 +175,7 @@ public final class ScenarioLab: @unchecked Sendable {
         usleep(UInt32(afterSeconds * 1e6))
         let pingReport = ping.stop()
         let events = try self.events(since: cursor)
-        let announces = try PcapReader.readAll(path: capture(), filter: "rarp and ether src \(vm.mac)")
+        let announces = try PcapReader.readAll(path: capture(), filter: RelearnMatcher.announceFilter(mac: vm.mac))
             .filter { $0.wallNanoseconds >= startedAt }.map(\.number)
         return ObservedMigration(report: report, refusal: refusal, ping: pingReport, events: events, announces: announces,
                                  startedAt: startedAt, finishedAt: finishedAt, recovered: recovered)
