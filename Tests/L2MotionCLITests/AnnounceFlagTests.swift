@@ -3,11 +3,11 @@ import Testing
 @testable import l2motion
 
 /// The migration options of `migrate` (and `demo`, which shares them) as parsed from a command line.
-func migrationOptions(_ arguments: [String]) throws -> (announce: [Int], drop: Int, skipMTU: Bool) {
+func migrationOptions(_ arguments: [String]) throws -> (announce: [Int], drop: Int, skipMTU: Bool, graceMs: Double) {
     let command = try L2Motion.parseAsRoot(arguments)
     let flags = try #require((command as? MigrateCommand)?.flags ?? (command as? DemoCommand)?.flags)
     let options = try flags.options()
-    return (options.announceMs, options.dropAnnounces, options.skipMTUCheck)
+    return (options.announceMs, options.dropAnnounces, options.skipMTUCheck, options.graceMs)
 }
 
 @Suite("--announce none, --drop-announces N, --skip-mtu-check")
@@ -24,13 +24,8 @@ struct AnnounceFlagTests {
 
     @Test("--grace-ms: 2000 by default, 0 forwards nothing, out of range refused", arguments: [NumericOption.migrate, NumericOption.demo])
     func grace(verb: [String]) throws {
-        func grace(_ extra: [String]) throws -> Double {
-            let command = try L2Motion.parseAsRoot(verb + extra)
-            let flags = try #require((command as? MigrateCommand)?.flags ?? (command as? DemoCommand)?.flags)
-            return try flags.options().graceMs
-        }
-        #expect(try grace([]) == 2000)
-        #expect(try grace(["--grace-ms", "0"]) == 0)
+        #expect(try migrationOptions(verb).graceMs == 2000)
+        #expect(try migrationOptions(verb + ["--grace-ms", "0"]).graceMs == 0)
         #expect(refusal(verb + ["--grace-ms", "60001"])?.contains("grace-ms") == true)
     }
 

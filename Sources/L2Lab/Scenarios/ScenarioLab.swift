@@ -58,18 +58,19 @@ public final class ScenarioLab: @unchecked Sendable {
     /// Starts a command in a node's namespace in the background; it is ended when the part ends.
     @discardableResult
     public func start(in node: String, _ arguments: [String], log: String) throws -> ChildProcess {
-        let child = try ChildProcess(["ip", "netns", "exec", topology.namespace(of: node)] + arguments,
-                                     logPath: "\(state.captureDirectory)/\(log)")
-        background.append(child)
-        return child
+        try launch(["ip", "netns", "exec", topology.namespace(of: node)] + arguments, log: log)
     }
 
     /// Starts `l2motion ARGS --lab LAB` (from the root namespace) in the background; it is ended when
     /// the part ends.
     @discardableResult
     public func startL2motion(_ arguments: [String], log: String) throws -> ChildProcess {
-        let child = try ChildProcess([LabLifecycle.executable] + arguments + ["--lab", topology.name],
-                                     logPath: "\(state.captureDirectory)/\(log)")
+        try launch([LabLifecycle.executable] + arguments + ["--lab", topology.name], log: log)
+    }
+
+    /// A background process, its output in the part's capture folder, ended with the part.
+    private func launch(_ arguments: [String], log: String) throws -> ChildProcess {
+        let child = try ChildProcess(arguments, logPath: "\(state.captureDirectory)/\(log)")
         background.append(child)
         return child
     }

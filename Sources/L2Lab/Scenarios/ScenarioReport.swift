@@ -62,31 +62,31 @@ public struct ScenarioPartReport: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, expectation, checks, figures, notes, error, passed
+        case name, expectation, checks, figures, notes, error
         case captureDirectory = "capture-directory"
     }
 
+    /// The stored fields, and the verdict beside them for readers of the JSON (decoding derives it).
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(name, forKey: .name)
         try container.encode(expectation, forKey: .expectation)
-        try container.encode(passed, forKey: .passed)
         try container.encode(checks, forKey: .checks)
         try container.encode(figures, forKey: .figures)
         try container.encode(notes, forKey: .notes)
         try container.encodeIfPresent(captureDirectory, forKey: .captureDirectory)
         try container.encodeIfPresent(error, forKey: .error)
+        try VerdictKey.encode(passed, to: encoder)
     }
+}
 
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        name = try container.decode(String.self, forKey: .name)
-        expectation = try container.decode(String.self, forKey: .expectation)
-        checks = try container.decode([ScenarioCheck].self, forKey: .checks)
-        figures = try container.decode([ScenarioFigure].self, forKey: .figures)
-        notes = try container.decode([String].self, forKey: .notes)
-        captureDirectory = try container.decodeIfPresent(String.self, forKey: .captureDirectory)
-        error = try container.decodeIfPresent(String.self, forKey: .error)
+/// The `passed` key the scenario reports add to their JSON: derived from the checks, never stored.
+enum VerdictKey: String, CodingKey {
+    case passed
+
+    static func encode(_ passed: Bool, to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: VerdictKey.self)
+        try container.encode(passed, forKey: .passed)
     }
 }
 
@@ -110,27 +110,19 @@ public struct ScenarioReport: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, title, parts, filters, passed
+        case name, title, parts, filters
         case fieldReport = "field-report"
     }
 
+    /// The stored fields, and the verdict beside them for readers of the JSON (decoding derives it).
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(name, forKey: .name)
         try container.encode(title, forKey: .title)
-        try container.encode(passed, forKey: .passed)
         try container.encode(fieldReport, forKey: .fieldReport)
         try container.encode(parts, forKey: .parts)
         try container.encode(filters, forKey: .filters)
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        name = try container.decode(String.self, forKey: .name)
-        title = try container.decode(String.self, forKey: .title)
-        fieldReport = try container.decode(String.self, forKey: .fieldReport)
-        parts = try container.decode([ScenarioPartReport].self, forKey: .parts)
-        filters = try container.decode([ScenarioFilter].self, forKey: .filters)
+        try VerdictKey.encode(passed, to: encoder)
     }
 
     /// The report as text: per part the expectation, each check with PASS/FAIL, figures and notes.
