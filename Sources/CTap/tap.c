@@ -1,4 +1,8 @@
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 #include "CTap.h"
+#include <sched.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -113,6 +117,23 @@ int l2m_interface_flags(int fd, const char *ifname) {
     if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0) return -1;
     return ifr.ifr_flags & 0xffff;
 }
+
+int l2m_interface_set_up(int fd, const char *ifname, int up) {
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    if (strlen(ifname) >= IFNAMSIZ) { errno = EINVAL; return -1; }
+    strncpy(ifr.ifr_name, ifname, IFNAMSIZ - 1);
+    if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0) return -1;
+    if (up) ifr.ifr_flags |= IFF_UP; else ifr.ifr_flags &= ~IFF_UP;
+    return ioctl(fd, SIOCSIFFLAGS, &ifr);
+}
+
+int l2m_packet_set_vnet_hdr(int fd) {
+    int one = 1;
+    return setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one);
+}
+
+int l2m_enter_netns(int fd) { return setns(fd, CLONE_NEWNET); }
 
 int l2m_iff_up(void) { return IFF_UP; }
 int l2m_iff_running(void) { return IFF_RUNNING; }

@@ -28,6 +28,19 @@ ssize_t l2m_packet_recv(int fd, void *buffer, size_t length, int *vlan_tci, int 
 /// (SIOCGIFFLAGS). Returns them, or -1 with errno set.
 int l2m_interface_flags(int fd, const char *ifname);
 
+/// Sets or clears IFF_UP on interface `ifname` in the network namespace of socket `fd` (SIOCGIFFLAGS,
+/// then SIOCSIFFLAGS), like `ip link set dev IFNAME up|down`. Returns 0, or -1 with errno set.
+int l2m_interface_set_up(int fd, const char *ifname, int up);
+
+/// Turns PACKET_VNET_HDR on for an AF_PACKET socket: every frame read then starts with a 10-byte
+/// `struct virtio_net_hdr` (checksum and GSO metadata, a super-frame arriving whole), and every frame
+/// written must. Returns 0, or -1 with errno set.
+int l2m_packet_set_vnet_hdr(int fd);
+
+/// Moves the calling thread into the network namespace open at `fd` (setns(fd, CLONE_NEWNET)); the
+/// process's other threads stay where they are. Returns 0, or -1 with errno set.
+int l2m_enter_netns(int fd);
+
 /// IFF_UP and IFF_RUNNING (carrier) as the kernel defines them.
 int l2m_iff_up(void);
 int l2m_iff_running(void);

@@ -40,6 +40,9 @@ struct ForwardingPath {
     /// builds it at most once, however many ports want it. The received bytes stay as they are:
     /// they are the capture's record.
     let variant: UnsafeMutableRawBufferPointer?
+    /// The ports whose descriptor to poll changes (QEMU stream ports: the listening socket, then the
+    /// connection) and which may hold whole frames already read (several came in one read).
+    let streamPorts: [(index: Int, session: Unmanaged<QEMUStreamSession>)]
 
     init(ports: [any SwitchPort], capture: SegmentCapture, alsoPolled: [Int32], vlanAware: Bool) {
         channels = .allocate(capacity: ports.count)
@@ -54,7 +57,11 @@ struct ForwardingPath {
         answered = UnsafeMutableBufferPointer<Bool>.allocate(capacity: ports.count)
         answered.initialize(repeating: false)
         pollSet = .allocate(capacity: ports.count + alsoPolled.count)
-        _ = pollSet.initialize(from: (channels.map(\.descriptor) + alsoPolled).map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) })
+        _ = pollSet.initialize(from: (channels.map(\.pollDescriptor) + alsoPolled).map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) })
+        streamPorts = channels.enumerated().compactMap { index, channel in
+            if case let .stream(session) = channel.framing { return (index, session) }
+            return nil
+        }
         failingPasses = .allocate(capacity: ports.count)
         failingPasses.initialize(repeating: 0)
     }
@@ -85,6 +92,31 @@ struct ForwardingPath {
             header.shifted(by: length - frame.count).write(to: variant)
         }
         return UnsafeRawBufferPointer(rebasing: variant[0..<headroom + length])
+    }
+
+    /// Closes the QEMU connections this thread accepted (whatever its descriptor table).
+    func closeStreamConnections() {
+        for stream in streamPorts { stream.session.takeUnretainedValue().closeConnection() }
+    }
+
+    /// After a pass: points each stream port's poll entry at what it waits on now, and says whether
+    /// one holds whole frames already read (then the next `poll` must not sleep, and those ports are
+    /// drained as if they were readable: `markBuffered`).
+    func refreshStreams() -> Bool {
+        var buffered = false
+        for stream in streamPorts {
+            let session = stream.session.takeUnretainedValue()
+            pollSet[stream.index].fd = pollSet[stream.index].fd < 0 ? -1 : session.pollDescriptor
+            buffered = buffered || session.hasBufferedFrame
+        }
+        return buffered
+    }
+
+    /// Marks readable the stream ports that hold whole frames already read.
+    func markBuffered() {
+        for stream in streamPorts where stream.session.takeUnretainedValue().hasBufferedFrame {
+            pollSet[stream.index].revents |= Int16(POLLIN)
+        }
     }
 
     func release() {

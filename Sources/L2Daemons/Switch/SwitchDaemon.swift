@@ -77,13 +77,13 @@ public final class SwitchDaemon: Sendable {
     private let stopEvent: WakeDescriptor
     let logger: Logger
 
-    /// Validates the settings, creates the capture files, then the TAP ports (their kernel sides in the
-    /// ports' namespaces). Nothing is left behind if any step fails.
+    /// Validates the settings, creates the capture files, then the ports, each of its kind: TAPs (their
+    /// kernel sides in the ports' namespaces), attached interfaces, QEMU sockets, VXLAN tunnels
+    /// (`SwitchPortFactory`). Nothing is left behind if any step fails.
     public convenience init(settings: SwitchSettings, logger: Logger) throws {
-        try TapPorts.preflight(settings.ports)
+        try SwitchPortFactory.preflight(settings.ports)
         try self.init(settings: settings, logger: logger) {
-            let prefix = "l2s\(getpid() % 100_000)x"
-            return try TapPorts(specs: settings.ports, tapPrefix: prefix, offloads: settings.offloads).taps.map(TapPort.init)
+            try SwitchPortFactory.make(settings.ports, tapPrefix: "l2s\(getpid() % 100_000)x", offloads: settings.offloads)
         }
     }
 
@@ -221,6 +221,7 @@ public final class SwitchDaemon: Sendable {
         ready.signal()
         // Its copies of the ports go with the loop, so TAPs vanish when the main thread closes them.
         defer { if privateTable { path.closePrivateCopies() } }
+        defer { path.closeStreamConnections() }
         let pollSet = path.pollSet, failingPasses = path.failingPasses
         let portCount = path.channels.count, timerSlot = portCount
         // Polling instead of sleeping right after forwarding, for as long as the adaptive window says:
@@ -231,13 +232,19 @@ public final class SwitchDaemon: Sendable {
         var window = PollWindow(maximumNanoseconds: settings.busyPollNanoseconds)
         var idleSince: UInt64 = 0
         let errorEvents = Int16(POLLERR | POLLHUP | POLLNVAL)
+        let hasStreams = !path.streamPorts.isEmpty
+        var streamsBuffered = false
         while !stopping.load(ordering: .acquiring) {
             let spinning = polls && window.keepsPolling(idleNanoseconds: SystemClock.monotonicNanoseconds() &- idleSince)
                 && !(path.ring?.writerIsBusy ?? false)
-            let ready = poll(pollSet.baseAddress, nfds_t(pollSet.count), spinning ? 0 : -1)
+            var ready = poll(pollSet.baseAddress, nfds_t(pollSet.count), spinning || streamsBuffered ? 0 : -1)
             // Spinning keeps this CPU from halting (a halted virtual CPU takes tens of microseconds
             // to wake), but it lets anything else that is runnable here go first.
             if ready == 0 && spinning { sched_yield() }
+            if streamsBuffered {
+                path.markBuffered()
+                ready = 1
+            }
             guard ready > 0 else { continue }
             let arrived = polls ? SystemClock.monotonicNanoseconds() : 0
             var forwarded = false
@@ -251,6 +258,7 @@ public final class SwitchDaemon: Sendable {
                 }
             }
             pickUpAnswers(path)
+            if hasStreams { streamsBuffered = path.refreshStreams() }
             if polls && forwarded {
                 window.observe(idleNanoseconds: arrived &- idleSince)
                 idleSince = SystemClock.monotonicNanoseconds()
@@ -442,7 +450,7 @@ public final class SwitchDaemon: Sendable {
         case .status:
             return .result(SwitchStatus(name: settings.name, pid: getpid(), capture: settings.capturePath,
                                         framesCaptured: capture.framesWritten,
-                                        ports: settings.ports))
+                                        ports: settings.ports, endpoints: endpointStates()))
         case .macTable:
             return .result(core.withLock { $0.macTableSnapshot(at: now) })
         case let .events(since: cursor):
@@ -474,6 +482,13 @@ public final class SwitchDaemon: Sendable {
         case .captureStream:
             // The control server hands stream requests to `openCaptureStream` before they get here.
             return .failure(ControlError(.refused, "capture-stream opens a stream; use `l2motion capture`"))
+        }
+    }
+
+    /// Each port's endpoint state, in port order.
+    func endpointStates() -> [PortEndpointState] {
+        zip(settings.ports, ports.all).map { spec, port in
+            PortEndpointState(port: spec.name, kind: spec.endpoint.kind, state: port.endpointState, counters: port.endpointCounters)
         }
     }
 

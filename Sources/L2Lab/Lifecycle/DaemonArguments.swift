@@ -13,7 +13,8 @@ public enum DaemonArguments {
     public static func ports(of switchName: String, in topology: Topology) -> [String] {
         let mtu = topology.switchNode(named: switchName)?.mtu ?? 1500
         return topology.ports(of: switchName).map { port in
-            (["name=\(port.node)", "netns=\(port.namespace)", "ifname=\(port.interface)", "mtu=\(mtu)"]
+            let endpoint = port.endpoint.isEmpty ? ["netns=\(port.namespace)", "ifname=\(port.interface)"] : port.endpoint
+            return (["name=\(port.node)"] + endpoint + ["mtu=\(mtu)"]
                 + (port.address.map { ["addr=\($0)"] } ?? []) + port.keys + ["desc=\(port.summary)"]).joined(separator: ",")
         }
     }

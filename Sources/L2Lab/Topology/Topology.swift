@@ -53,6 +53,11 @@ public struct Topology: Codable, Sendable, Equatable {
                                           keys: host.vmotionPortKeys))
             }
         }
+        for member in switchNode(named: switchName)?.members ?? [] {
+            guard let keys = member.endpointKeys else { continue }
+            ports.append(TopologyPort(node: member.name, namespace: "", interface: "", address: nil,
+                                      summary: member.description ?? "external member \(member.name)", keys: member.vlanKeys, endpoint: keys))
+        }
         return ports
     }
 }
@@ -68,6 +73,9 @@ public struct TopologyPort: Sendable, Equatable {
     /// The switch port's VLAN, port-security and MTU keys (`vlan=10`, `trunk=10:20`, `max-macs=1`,
     /// `port-mtu=1500`, …), in the order they are passed; empty for a plain port.
     public var keys: [String] = []
+    /// For an external member, the keys that say what it is (`attach=vnet0`, `qemu=PATH`,
+    /// `vxlan=…`), in place of `netns=`/`ifname=`; empty for the lab's own TAP ports.
+    public var endpoint: [String] = []
 }
 
 /// A userspace switch: one per Layer-2 segment.
@@ -88,6 +96,8 @@ public struct SwitchNode: Codable, Sendable, Equatable {
     public var moveHolddown: Double?
     /// Seconds an idle MAC stays in the table (`--aging`; nil: the switch's default).
     public var aging: Double?
+    /// Ports for things outside the lab: existing interfaces, QEMU VMs, VXLAN tunnels.
+    public var members: [ExternalMemberNode] = []
 
     public init(name: String, mtu: Int = 1500, snaplen: Int = 262_144, offloads: Bool = true,
                 captureFormat: CaptureFormat = .pcapng, egressRecords: Bool = false) {
@@ -104,7 +114,7 @@ public struct SwitchNode: Codable, Sendable, Equatable {
         case captureFormat = "capture-format"
         case egressRecords = "egress-records"
         case moveHolddown = "move-holddown"
-        case aging
+        case aging, members
     }
 
     public init(from decoder: any Decoder) throws {
@@ -117,6 +127,7 @@ public struct SwitchNode: Codable, Sendable, Equatable {
         egressRecords = try container.decodeIfPresent(Bool.self, forKey: .egressRecords) ?? false
         moveHolddown = try container.decodeIfPresent(Double.self, forKey: .moveHolddown)
         aging = try container.decodeIfPresent(Double.self, forKey: .aging)
+        members = try container.decodeIfPresent([ExternalMemberNode].self, forKey: .members) ?? []
     }
 }
 

@@ -34,7 +34,7 @@ public struct TopologyError: Error, Sendable, CustomStringConvertible {
 public enum TopologyLoader {
     static let knownKeys: [String: Set<String>] = [
         "": ["name", "switches", "clients", "hosts", "datastores", "vms"],
-        "switches": ["name", "mtu", "snaplen", "offloads", "capture-format", "egress-records", "move-holddown", "aging"],
+        "switches": ["name", "mtu", "snaplen", "offloads", "capture-format", "egress-records", "move-holddown", "aging", "members"],
         "clients": ["name", "switch", "address", "vlan", "port_security"],
         "hosts": ["name", "uplink", "vmotion", "vmk_address", "vmotion2", "vmk2_address", "memory_mib", "port_groups", "datastores",
                   "uplink_vlans", "vmk_port_mtu"],
@@ -45,6 +45,7 @@ public enum TopologyLoader {
     /// mapping) and `clients[0].port_security`.
     static let nestedKeys: [String: [String: Set<String>]] = [
         "hosts": ["port_groups": ["label", "vlan", "forged_transmits"]],
+        "switches": ["members": ["name", "attach", "netns", "qemu", "vxlan", "vni", "local", "dstport", "underlay", "vlan", "trunk", "description"]],
         "clients": ["port_security": ["max_macs", "sticky", "violation"]],
     ]
 

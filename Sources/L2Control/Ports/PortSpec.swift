@@ -1,17 +1,26 @@
 import L2Switch
 import L2Wire
 
-/// One switch port as given on the command line: which namespace gets the TAP's kernel side, the
-/// interface name it gets there, its MTU, for client hosts an address, and how the switch treats
-/// the port: its VLAN mode, port security and its own MTU when that differs from the interface's.
+/// One switch port as given on the command line: what it leads to (`endpoint`: a TAP the switch
+/// makes, by default, or an existing interface, a QEMU socket, a VXLAN tunnel), for a TAP which
+/// namespace gets its kernel side, the interface name it gets there and for client hosts an address,
+/// its MTU, and how the switch treats the port: its VLAN mode, port security and its own MTU when that
+/// differs from the interface's.
 ///
 /// Written as `name=p1,netns=l2m-client01,ifname=eth0[,mtu=1500][,port-mtu=N][,vlan=N|trunk=10:20:30-40[,native=N]]
-/// [,max-macs=N[,sticky=yes|no][,violation=drop|shut]][,addr=10.10.0.100/24][,desc=TEXT]` (see `init(parsing:)`).
+/// [,max-macs=N[,sticky=yes|no][,violation=drop|shut]][,addr=10.10.0.100/24][,desc=TEXT]`, or with
+/// `attach=IFNAME[,netns=NS]`, `qemu=PATH` or `vxlan=REMOTE,vni=N[,local=A][,dstport=P][,underlay=NS]`
+/// in place of `netns=`/`ifname=` (see `init(parsing:)`).
 public struct PortSpec: Hashable, Sendable, CustomStringConvertible {
     public var name: String
+    /// What the port leads to; `.tap` unless `attach=`, `qemu=` or `vxlan=` says otherwise.
+    public var endpoint: PortEndpoint = .tap
+    /// A TAP's namespace; an attached interface's (empty: the root namespace); empty for the others.
     public var namespace: String
+    /// A TAP's interface name in its namespace; the attached interface; empty for the others.
     public var interface: String
-    /// The interface's MTU (the kernel side, in its namespace).
+    /// The interface's MTU (a TAP's kernel side, in its namespace); for the other kinds, which
+    /// configure no interface, the MTU the switch checks the port's frames against.
     public var mtu: Int
     public var address: IPv4Interface?
     /// Where the port leads, for people ("vmnic0 of host esx01"): the capture's `if_description`.
@@ -48,15 +57,40 @@ public struct PortSpec: Hashable, Sendable, CustomStringConvertible {
         PortConfiguration(name: name, mtu: switchMTU, vlanMode: vlanMode, security: security)
     }
 
-    /// What the capture says the port leads to: `summary`, or the interface and its namespace.
-    public var captureDescription: String { summary ?? "\(interface) in namespace \(namespace)" }
+    /// What the capture says the port leads to: `summary`, or the endpoint in words.
+    public var captureDescription: String { summary ?? endpointDescription }
+
+    /// The endpoint in words: "eth0 in namespace l2m-client01", "attached vnet0 in the root namespace",
+    /// "QEMU stream socket /run/q.sock", "VXLAN VNI 100 to 192.0.2.2:4789 (underlay ns u1)".
+    public var endpointDescription: String {
+        switch endpoint {
+        case .tap:
+            return "\(interface) in namespace \(namespace)"
+        case .attach:
+            return "attached \(interface) in " + (namespace.isEmpty ? "the root namespace" : "namespace \(namespace)")
+        case let .qemu(path):
+            return "QEMU stream socket \(path)"
+        case let .vxlan(tunnel):
+            return "VXLAN VNI \(tunnel.vni) to \(tunnel.remote):\(tunnel.port)" + (tunnel.underlay.map { " (underlay namespace \($0))" } ?? "")
+        }
+    }
+
+    /// What must not be shared by two ports of one switch, in words for the error: a TAP's or an
+    /// attached interface's namespace and name, a QEMU socket's path, a tunnel's binding.
+    public var place: String {
+        switch endpoint {
+        case .tap, .attach: "interface \(interface) in " + (namespace.isEmpty ? "the root namespace" : "namespace \(namespace)")
+        case let .qemu(path): "socket path \(path)"
+        case let .vxlan(tunnel): "VXLAN binding \(tunnel.bindingPlace)"
+        }
+    }
 
     /// Checks the fields that need no system look-up.
     public func validate() throws(ConfigurationError) {
         guard !name.isEmpty, name.utf8.count <= 32, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
             throw ConfigurationError("port name \"\(name)\" must be 1-32 letters, digits, - or _")
         }
-        try Self.validateInterfaceName(interface, what: "port \(name): ifname")
+        try validateEndpoint()
         for (key, value) in [("mtu", mtu), ("port-mtu", portMTU)] {
             guard let value else { continue }
             guard (Self.minimumMTU...Self.maximumMTU).contains(value) else {
@@ -108,7 +142,7 @@ public struct PortSpec: Hashable, Sendable, CustomStringConvertible {
     /// The `key=value,...` form `init(parsing:)` reads back; new keys appear only when set, so an
     /// unaware port prints as it always did.
     public var description: String {
-        var text = "name=\(name),netns=\(namespace),ifname=\(interface),mtu=\(mtu)"
+        var text = "name=\(name),\(endpointKeys),mtu=\(mtu)"
         if let portMTU { text += ",port-mtu=\(portMTU)" }
         switch vlanMode {
         case .unaware: break
@@ -124,15 +158,21 @@ public struct PortSpec: Hashable, Sendable, CustomStringConvertible {
 
 extension PortSpec: Codable {
     enum CodingKeys: String, CodingKey {
-        case name, namespace, interface, mtu, address, summary, vlan, trunk, native, security
+        case name, namespace, interface, mtu, address, summary, vlan, trunk, native, security, attach, qemu, vxlan
         case portMTU = "port_mtu"
     }
 
     /// The fields as they always were, plus `vlan` (access), `trunk`/`native`, `security` and
-    /// `port_mtu` when set.
+    /// `port_mtu` when set, and `attach: true`, `qemu: PATH` or `vxlan: {…}` for those kinds.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(name, forKey: .name)
+        switch endpoint {
+        case .tap: break
+        case .attach: try container.encode(true, forKey: .attach)
+        case let .qemu(path): try container.encode(path, forKey: .qemu)
+        case let .vxlan(tunnel): try container.encode(tunnel, forKey: .vxlan)
+        }
         try container.encode(namespace, forKey: .namespace)
         try container.encode(interface, forKey: .interface)
         try container.encode(mtu, forKey: .mtu)
@@ -146,6 +186,13 @@ extension PortSpec: Codable {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         name = try container.decode(String.self, forKey: .name)
+        if let tunnel = try container.decodeIfPresent(VXLANTunnelSpec.self, forKey: .vxlan) {
+            endpoint = .vxlan(tunnel)
+        } else if let path = try container.decodeIfPresent(String.self, forKey: .qemu) {
+            endpoint = .qemu(path: path)
+        } else if try container.decodeIfPresent(Bool.self, forKey: .attach) == true {
+            endpoint = .attach
+        }
         namespace = try container.decode(String.self, forKey: .namespace)
         interface = try container.decode(String.self, forKey: .interface)
         mtu = try container.decode(Int.self, forKey: .mtu)
@@ -164,18 +211,20 @@ public struct ConfigurationError: Error, Equatable, Sendable, CustomStringConver
     public var description: String { message }
 }
 
-/// Checks a set of ports together: unique names, unique (namespace, interface) pairs.
+/// Checks a set of ports together: unique names, and no interface, socket path or tunnel binding
+/// used by two ports.
 public func validatePorts(_ ports: [PortSpec]) throws(ConfigurationError) {
     guard !ports.isEmpty else { throw ConfigurationError("a switch needs at least one --port") }
     var names = Set<String>()
-    var places = Set<String>()
+    var places: [String: String] = [:]
     for port in ports {
         try port.validate()
         guard names.insert(port.name).inserted else {
             throw ConfigurationError("port name \(port.name) is used twice; give each --port its own name")
         }
-        guard places.insert("\(port.namespace)/\(port.interface)").inserted else {
-            throw ConfigurationError("two ports would both create \(port.interface) in namespace \(port.namespace)")
+        if let other = places[port.place] {
+            throw ConfigurationError("ports \(other) and \(port.name) both use \(port.place); give each port its own")
         }
+        places[port.place] = port.name
     }
 }

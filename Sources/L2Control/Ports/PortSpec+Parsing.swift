@@ -4,9 +4,9 @@ import L2Wire
 extension PortSpec {
     /// Every key of the `key=value,...` form.
     public static let keys = ["name", "netns", "ifname", "mtu", "addr", "desc", "vlan", "trunk", "native", "max-macs", "sticky",
-                              "violation", "port-mtu"]
+                              "violation", "port-mtu", "attach", "qemu", "vxlan", "vni", "local", "dstport", "underlay"]
 
-    static let syntax = "name=p1,netns=NS,ifname=eth0[,mtu=1500][,port-mtu=N][,vlan=N|trunk=10:20:30-40[,native=N]][,max-macs=N,sticky=yes|no,violation=drop|shut][,addr=10.0.0.1/24][,desc=TEXT]"
+    static let syntax = "name=p1,netns=NS,ifname=eth0|attach=IFNAME[,netns=NS]|qemu=PATH|vxlan=REMOTE,vni=N[,local=A][,dstport=4789][,underlay=NS] [,mtu=1500][,port-mtu=N][,vlan=N|trunk=10:20:30-40[,native=N]][,max-macs=N,sticky=yes|no,violation=drop|shut][,addr=10.0.0.1/24][,desc=TEXT]"
 
     /// Parses the `key=value,...` form; the error says which key is wrong and what to write.
     ///
@@ -17,6 +17,9 @@ extension PortSpec {
     /// - `max-macs=N` (1...4096), `sticky=yes|no` (default no), `violation=drop|shut` (default
     ///   drop): port security, refused on trunks.
     /// - `port-mtu=N`: the switch port's MTU when it must differ from the interface's `mtu=`.
+    /// - `attach=IFNAME[,netns=NS]`, `qemu=PATH`, `vxlan=REMOTE,vni=N[,local=A][,dstport=P][,underlay=NS]`
+    ///   in place of `netns=`/`ifname=`: an existing interface, a QEMU stream socket, a VXLAN tunnel
+    ///   (`PortEndpoint`); `mtu=` is then the MTU the switch checks the port's frames against.
     public init(parsing text: String) throws(ConfigurationError) {
         var fields: [String: String] = [:]
         for part in text.split(separator: ",") {
@@ -29,10 +32,10 @@ extension PortSpec {
             }
             fields[pair[0]] = pair[1]
         }
-        for key in ["name", "netns", "ifname"] where fields[key] == nil {
-            throw ConfigurationError("port \"\(text)\": missing \(key)=; write name=p1,netns=NS,ifname=eth0")
+        guard let name = fields["name"] else {
+            throw ConfigurationError("port \"\(text)\": missing name=; write name=p1,netns=NS,ifname=eth0")
         }
-        let name = fields["name"]!
+        let (endpoint, namespace, interface) = try Self.endpoint(fields, port: name, text: text)
         func number(_ key: String) throws(ConfigurationError) -> Int? {
             guard let text = fields[key] else { return nil }
             guard let value = Int(text) else { throw ConfigurationError("port \(name): \(key) \"\(text)\" is not a number") }
@@ -45,9 +48,10 @@ extension PortSpec {
             }
             address = value
         }
-        self.init(name: name, namespace: fields["netns"]!, interface: fields["ifname"]!, mtu: try number("mtu") ?? 1500,
+        self.init(name: name, namespace: namespace, interface: interface, mtu: try number("mtu") ?? 1500,
                   address: address, summary: fields["desc"], vlanMode: try Self.vlanMode(fields, port: name),
                   security: try Self.security(fields, port: name), portMTU: try number("port-mtu"))
+        self.endpoint = endpoint
         try validate()
     }
 
