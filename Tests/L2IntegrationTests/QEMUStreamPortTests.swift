@@ -177,7 +177,7 @@ struct QEMUStreamPortTests {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/taken.sock"
-        FileManager.default.createFile(atPath: path, contents: nil)
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
         do {
             try SwitchPortFactory.preflight([try PortSpec(parsing: "name=q,qemu=\(path)")])
             Issue.record("an existing path was accepted")
