@@ -48,9 +48,19 @@ public struct LabStatus: Codable, Sendable {
     public var hosts: [HostRow]
     public var vms: [VMRow]
     public var macTables: [String: [MACTableEntrySnapshot]]
+    /// The switches' external members (attached interfaces, QEMU sockets, VXLAN tunnels) as the
+    /// switches report them.
+    public var members: [MemberRow] = []
+
+    /// One external member of a segment: where it leads and how its endpoint is doing.
+    public struct MemberRow: Codable, Sendable {
+        public var `switch`: String
+        public var endpoint: String
+        public var state: PortEndpointState
+    }
 
     enum CodingKeys: String, CodingKey {
-        case name, processes, hosts, vms
+        case name, processes, hosts, vms, members
         case createdAt = "created_at"
         case captureDirectory = "capture_directory"
         case macTables = "mac_tables"
@@ -72,10 +82,17 @@ public struct LabStatus: Codable, Sendable {
                                     mac: $0.mac.description, workload: $0.workload.rateSummary, udpCounter: $0.statistics.udpCounter) }
         }
         var tables: [String: [MACTableEntrySnapshot]] = [:]
+        var members: [MemberRow] = []
         for node in state.topology.switches {
             tables[node.name] = try? ControlClient.call(state.folder.switchSocket(node.name), SwitchCall.macTable)
+            guard !node.members.isEmpty, let status = try? ControlClient.call(state.folder.switchSocket(node.name), SwitchCall.status) else { continue }
+            for (spec, endpoint) in zip(status.ports, status.endpoints ?? []) where spec.endpoint != .tap {
+                members.append(MemberRow(switch: node.name, endpoint: spec.endpointDescription, state: endpoint))
+            }
         }
-        return LabStatus(name: state.name, createdAt: state.createdAt, captureDirectory: state.captureDirectory,
-                         processes: processes, hosts: hosts, vms: vms.sorted { $0.name < $1.name }, macTables: tables)
+        var status = LabStatus(name: state.name, createdAt: state.createdAt, captureDirectory: state.captureDirectory,
+                               processes: processes, hosts: hosts, vms: vms.sorted { $0.name < $1.name }, macTables: tables)
+        status.members = members
+        return status
     }
 }

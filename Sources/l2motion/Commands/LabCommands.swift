@@ -93,6 +93,13 @@ struct LabCommand: ParsableCommand {
             printTable(["VM", "HOST", "STATE", "IP", "MAC", "WORKLOAD", "UDP COUNTER"], status.vms.map {
                 [$0.name, $0.host, $0.state, $0.ip, $0.mac, $0.workload, String($0.udpCounter)]
             })
+            if !status.members.isEmpty {
+                print("")
+                printTable(["SWITCH", "MEMBER", "KIND", "ENDPOINT", "STATE", "COUNTS"], status.members.map { row in
+                    [row.switch, row.state.port, row.state.kind, row.endpoint, row.state.state,
+                     row.state.counters.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")]
+                })
+            }
             for (switchName, rows) in status.macTables.sorted(by: { $0.key < $1.key }) {
                 print("\nMAC table \(switchName)")
                 let vlans = rows.contains { $0.vlan != 0 }
