@@ -10,10 +10,21 @@ import L2Switch
 struct SwitchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switch",
-        abstract: "Run a userspace learning switch whose ports are TAP devices, until SIGINT/SIGTERM.",
+        abstract: "Run a userspace learning switch whose ports are TAP devices (or existing interfaces, QEMU sockets, VXLAN tunnels), until SIGINT/SIGTERM.",
         discussion: """
             Each --port creates a TAP whose kernel side moves into an existing network namespace:
               --port name=p1,netns=l2m-client01,ifname=eth0,mtu=1500,addr=10.10.0.100/24
+            or joins something that exists (mtu= is then the MTU the switch checks the port's frames against):
+              --port name=vm1,attach=vnet0[,netns=NS]
+                                       an existing interface (QEMU's or libvirt's TAP, a veth, a NIC),
+                                       through a promiscuous AF_PACKET socket; left where it is
+              --port name=vm2,qemu=/run/vm2.sock
+                                       a unix socket for one QEMU: -netdev stream,id=n0,server=off,
+                                       addr.type=unix,addr.path=/run/vm2.sock (start the switch first)
+              --port name=far,vxlan=192.0.2.2,vni=100[,local=192.0.2.1][,dstport=4789][,underlay=NS]
+                                       a VXLAN tunnel (RFC 7348) to another switch or a Linux vxlan
+                                       device; its UDP socket lives in namespace NS
+            See docs/ENDPOINTS.md.
             A port is VLAN-unaware unless it says otherwise (frames pass unchanged, as on a hub's VLAN 0):
               vlan=10                  access port in VLAN 10: untagged in and out, tagged frames dropped
               trunk=10:20:30-40        trunk: these VLANs tagged in and out
@@ -32,7 +43,7 @@ struct SwitchCommand: ParsableCommand {
     @Argument(help: "The switch's name (used for its capture file and control socket).")
     var name: String
 
-    @Option(name: .customLong("port"), help: "A port: name=P,netns=NS,ifname=IF[,mtu=1500][,port-mtu=N][,vlan=N|trunk=10:20:30-40[,native=N]][,max-macs=N,sticky=yes|no,violation=drop|shut][,addr=A.B.C.D/N][,desc=TEXT]. Repeat per port.")
+    @Option(name: .customLong("port"), help: "A port: name=P,netns=NS,ifname=IF (a TAP), or name=P,attach=IF[,netns=NS] | name=P,qemu=PATH | name=P,vxlan=REMOTE,vni=N[,local=A][,dstport=4789][,underlay=NS]; then [,mtu=1500][,port-mtu=N][,vlan=N|trunk=10:20:30-40[,native=N]][,max-macs=N,sticky=yes|no,violation=drop|shut][,addr=A.B.C.D/N][,desc=TEXT]. Repeat per port.")
     var ports: [String] = []
 
     @Option(help: "Where the captures go (default Captures/<date>-<NAME>).")
