@@ -25,8 +25,12 @@ public enum CaptureNote: Sendable, Hashable {
     /// The table was full: learning this frame's source evicted `mac` (last seen on port `from`).
     case evicted(MACAddress, from: Int)
     /// A TCP super-frame (offloads) bound for port `to`, which takes wire-sized frames only: the
-    /// switch does not segment in software yet, so that copy was not sent.
-    case unsegmented(to: Int)
+    /// switch cut it into `of` segments in software, and the port took `sent` of them (the rest found
+    /// its queue full).
+    case segmented(to: Int, sent: Int, of: Int)
+    /// A super-frame bound for port `to`, which takes wire-sized frames only, that could not be cut
+    /// into them (its offload header does not describe a TCP frame the switch can segment): not sent.
+    case unsegmentable(to: Int)
 
     /// The comment's text, naming ports by `interfaceNames` (port index order).
     public func text(interfaceNames: [String]) -> String {
@@ -40,7 +44,12 @@ public enum CaptureNote: Sendable, Hashable {
         case let .moveIgnored(mac, stays, seen): return "move ignored (hold-down): \(mac) stays on \(name(stays)), seen on \(name(seen))"
         case let .flapping(mac, from, to): return "flap: \(mac) keeps moving between \(name(from)) and \(name(to))"
         case let .evicted(mac, from): return "table full: learning the source evicted \(mac) (on \(name(from)))"
-        case let .unsegmented(to): return "not delivered to \(name(to)): a super-frame, and that port takes no offloads (no software segmentation yet)"
+        case let .segmented(to, sent, total) where sent == total:
+            return "sent to \(name(to)) as \(total) segment\(total == 1 ? "" : "s") (software segmentation)"
+        case let .segmented(to, sent, total):
+            return "sent to \(name(to)) as \(sent) of \(total) segments (software segmentation; \(total - sent) refused: queue full)"
+        case let .unsegmentable(to):
+            return "not delivered to \(name(to)): a super-frame for a port without offloads that could not be segmented (\(Self.explain(.badOffload)))"
         }
     }
 

@@ -117,6 +117,16 @@ struct CaptureNoteTests {
         #expect(CaptureNote.notDelivered(to: 7, .queueFull).text(interfaceNames: names) == "not delivered to port 8: queue full")
     }
 
+    @Test("software segmentation says how many segments went where, and why a super-frame went nowhere")
+    func segmentationTexts() {
+        #expect(CaptureNote.segmented(to: 2, sent: 45, of: 45).text(interfaceNames: names) == "sent to esx02 as 45 segments (software segmentation)")
+        #expect(CaptureNote.segmented(to: 1, sent: 1, of: 1).text(interfaceNames: names) == "sent to esx01 as 1 segment (software segmentation)")
+        #expect(CaptureNote.segmented(to: 1, sent: 40, of: 45).text(interfaceNames: names)
+                == "sent to esx01 as 40 of 45 segments (software segmentation; 5 refused: queue full)")
+        #expect(CaptureNote.unsegmentable(to: 0).text(interfaceNames: names)
+                == "not delivered to client01: a super-frame for a port without offloads that could not be segmented (offload header does not fit the frame)")
+    }
+
     @Test("every drop reason has its own explanation")
     func reasons() {
         let texts = Set(DropReason.allCases.map(CaptureNote.explain))

@@ -105,7 +105,7 @@ struct SocketSwitchTests {
         #expect(closed.statistics.map(\.received) == [3, 4, 2])
     }
 
-    @Test("a port with offload metadata and one without: headers added and stripped, checksums filled in, super-frames held back")
+    @Test("a port with offload metadata and one without: headers added and stripped, checksums filled in, TCP super-frames segmented")
     func portsWithAndWithoutOffloads() throws {
         let bench = try SocketSwitchBench(virtioHeaders: [true, false])
         defer { bench.stop() }
@@ -128,23 +128,47 @@ struct SocketSwitchTests {
         expected[41] = UInt8(sum & 0xff)
         #expect(try bench.receive(from: 1) == expected)
 
-        // A TCP super-frame cannot go to a port without offloads (no software segmentation yet): held back and counted.
+        // A TCP super-frame for a port without offloads is cut into wire frames there: 2960 bytes of
+        // payload in segments of at most 1460, each with its own IP id and checksum, TCP sequence
+        // number and checksum (the super-frame's two checksum fields hold zeros).
         var tcp = b + a + [0x08, 0x00] + [0x45, 0, 0x0b, 0xb8, 0, 2, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]
         tcp += [0x30, 0x39, 0x00, 0x50] + [UInt8](repeating: 0, count: 8) + [0x50, 0x10, 0xff, 0xff, 0, 0, 0, 0]
         tcp += [UInt8](repeating: 0x5a, count: 3000 - 40)
         let tso = VirtioNetHeader(flags: VirtioNetHeader.needsChecksumFlag, segmentationType: 1, headerLength: 54,
                                   segmentSize: 1460, checksumStart: 34, checksumOffset: 16)
         try bench.send(Self.withHeader(tso, tcp), into: 0)
+        let segments = try (0..<3).map { _ in try #require(try bench.receive(from: 1)) }
+        #expect(segments.map(\.count) == [1514, 1514, 94])
+        for (index, segment) in segments.enumerated() {
+            #expect(Array(segment[..<14]) == b + a + [0x08, 0x00])
+            let ip = try IPv4Packet(segment[14...])
+            let wire = try TCPSegment(ip.payload)
+            #expect(ip.isChecksumValid && ip.identification == 2 + UInt16(index) && ip.dontFragment)
+            #expect(wire.isChecksumValid(source: ip.source, destination: ip.destination))
+            #expect(wire.sequenceNumber == UInt32(1460 * index) && wire.flags == .ack)
+        }
+        #expect(segments.flatMap { $0[54...] } == Array(tcp[54...]))
+        #expect(bench.counters(1).txFrames == 4 && bench.counters(1).txBytes == UInt64(expected.count + 1514 + 1514 + 94))
+        #expect(bench.counters(1).txDrops.badOffload == 0)
+
+        // A UDP super-frame (UFO) cannot be cut by the switch: it is dropped on the way out, counted and noted.
+        let ufo = VirtioNetHeader(flags: VirtioNetHeader.needsChecksumFlag, segmentationType: 3, headerLength: 42,
+                                  segmentSize: 8, checksumStart: 34, checksumOffset: 6)
+        try bench.send(Self.withHeader(ufo, udp), into: 0)
         #expect(bench.waitForCore { $0.counters(of: PortID(2))?.txDrops.badOffload == 1 })
-        // A frame after it still goes through, and the super-frame never did.
+        // A frame after them still goes through, and the UDP super-frame never did.
         let marker = TestFrames.frame(to: b, from: a, tag: 9)
         try bench.send(Self.withHeader(.plain, marker), into: 0)
         #expect(try bench.receive(from: 1) == marker)
         #expect(try bench.queued(on: 1) == nil)
         bench.daemon.flushCaptures()
-        let superFrame = try PcapReader.readAll(path: bench.daemon.settings.capturePath).first { $0.originalLength == tcp.count }
-        #expect(superFrame?.comments == ["not delivered to p2: a super-frame, and that port takes no offloads (no software segmentation yet)"],
-                "the capture records what entered, and says why it went nowhere")
+        let captured = try PcapReader.readAll(path: bench.daemon.settings.capturePath)
+        let superFrame = captured.first { $0.originalLength == tcp.count }
+        #expect(superFrame?.bytes == tcp, "the capture records the super-frame as it entered")
+        #expect(superFrame?.comments == ["sent to p2 as 3 segments (software segmentation)"])
+        #expect(captured.filter { $0.originalLength == udp.count }.map(\.comments) == [
+            [], ["not delivered to p2: a super-frame for a port without offloads that could not be segmented (offload header does not fit the frame)"],
+        ])
 
         // A header that does not fit its frame is dropped on ingress, checked once.
         var broken = partial

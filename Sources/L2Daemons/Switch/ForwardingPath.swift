@@ -1,4 +1,5 @@
 import L2Capture
+import L2Control
 import L2Edge
 import L2Switch
 import L2Wire
@@ -43,6 +44,12 @@ struct ForwardingPath {
     /// The ports whose descriptor to poll changes (QEMU stream ports: the listening socket, then the
     /// connection) and which may hold whole frames already read (several came in one read).
     let streamPorts: [(index: Int, session: Unmanaged<QEMUStreamSession>)]
+    /// Where a super-frame bound for a port without offloads is cut into wire frames, one at a time
+    /// (software segmentation, `SwitchDaemon.transmitSegments`).
+    let segmentBuffer: UnsafeMutableRawBufferPointer
+    /// The longest wire frame a port may carry: the largest MTU's IP packet behind an Ethernet header
+    /// and two 802.1Q tags.
+    static let segmentCapacity = PortSpec.maximumMTU + 14 + 2 * VLANTagging.tagLength
 
     init(ports: [any SwitchPort], capture: SegmentCapture, alsoPolled: [Int32], vlanAware: Bool) {
         channels = .allocate(capacity: ports.count)
@@ -54,6 +61,7 @@ struct ForwardingPath {
         // A GSO super-frame is up to 64 KiB of IP plus its Ethernet header and the virtio-net header.
         buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 128 * 1024, alignment: 64)
         variant = vlanAware ? UnsafeMutableRawBufferPointer.allocate(byteCount: buffer.count + VLANTagging.tagLength, alignment: 64) : nil
+        segmentBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.segmentCapacity, alignment: 64)
         answered = UnsafeMutableBufferPointer<Bool>.allocate(capacity: ports.count)
         answered.initialize(repeating: false)
         pollSet = .allocate(capacity: ports.count + alsoPolled.count)
@@ -123,6 +131,7 @@ struct ForwardingPath {
         channels.deallocate()
         buffer.deallocate()
         variant?.deallocate()
+        segmentBuffer.deallocate()
         answered.deallocate()
         pollSet.deallocate()
         failingPasses.deallocate()

@@ -404,8 +404,9 @@ public final class SwitchDaemon: Sendable {
     }
 
     /// Writes one packet (`ForwardingPath.headroom` bytes of virtio-net header, then the frame) to
-    /// `egress`: whole to a port that takes offload metadata, the frame alone to one that does not.
-    /// Marks a sent copy in `record`'s egress ports, and notes one that could not be sent.
+    /// `egress`: whole to a port that takes offload metadata, the frame alone to one that does not (a
+    /// super-frame cut into segments first). Marks a sent copy in `record`'s egress ports, and notes
+    /// one that could not be sent.
     @inline(__always)
     private func transmit(_ packet: UnsafeRawBufferPointer, offload: CheckedOffload?, to egress: PortID, _ path: ForwardingPath,
                           core: inout SwitchCore, record: inout CaptureRecord) {
@@ -416,8 +417,7 @@ public final class SwitchDaemon: Sendable {
             bytes = packet
         } else {
             if let offload, offload.header.isSuperFrame {
-                transmitUnsegmented(to: egress, core: &core)
-                if path.annotates { record.notes.add(.unsegmented(to: egress.rawValue - 1)) }
+                transmitSegments(of: packet, to: egress, path, core: &core, record: &record)
                 return
             }
             bytes = UnsafeRawBufferPointer(rebasing: packet[ForwardingPath.headroom...])
@@ -432,14 +432,37 @@ public final class SwitchDaemon: Sendable {
         }
     }
 
-    /// The place for software segmentation: a GSO super-frame bound for a port without offload
-    /// metadata must be cut into wire frames (each with its own IP length and id, TCP sequence number
-    /// and flags, and checksum) before it can go out there. Not built yet: all ports of a switch
-    /// made from `SwitchSettings` take offloads alike, so this happens only with mixed port kinds;
-    /// meanwhile the copy is counted as a `bad_offload` drop on the egress port.
+    /// Software segmentation, as the kernel does for a device without TSO: a GSO super-frame bound for
+    /// a port without offload metadata is cut into wire frames (`TCPSuperFrame`) in the path's segment
+    /// buffer, one at a time, each sent alone and counted as a frame sent on `egress`; one the port's
+    /// queue refuses counts as queue_full. A super-frame that cannot be cut (its header does not
+    /// describe a TCP frame, or a segment would not fit the buffer) is a bad_offload drop. The
+    /// header is read from the packet's headroom: it is the one for these very bytes (moved with a
+    /// tag that was pushed or popped). The capture keeps the super-frame as it entered, with a note
+    /// saying what became of it. Out of line, so an ordinary frame's path stays as it was.
     @inline(never)
-    private func transmitUnsegmented(to egress: PortID, core: inout SwitchCore) {
-        core.recordDrop(port: egress, reason: .badOffload)
+    private func transmitSegments(of packet: UnsafeRawBufferPointer, to egress: PortID, _ path: ForwardingPath,
+                                  core: inout SwitchCore, record: inout CaptureRecord) {
+        let index = egress.rawValue - 1
+        let frame = UnsafeRawBufferPointer(rebasing: packet[ForwardingPath.headroom...])
+        guard let header = try? VirtioNetHeader(parsing: packet), let superFrame = try? TCPSuperFrame(frame, header: header),
+              superFrame.largestSegmentLength <= path.segmentBuffer.count else {
+            core.recordDrop(port: egress, reason: .badOffload)
+            if path.annotates { record.notes.add(.unsegmentable(to: index)) }
+            return
+        }
+        let channel = path.channels[index]
+        var sent = 0
+        superFrame.forEachSegment(into: path.segmentBuffer) { segment in
+            if ((try? channel.send(segment)) ?? nil) != nil {
+                core.recordTransmit(port: egress, bytes: segment.count)
+                sent += 1
+            } else {
+                core.recordDrop(port: egress, reason: .queueFull)
+            }
+        }
+        if sent > 0, egress.rawValue <= 64 { record.egressPorts |= 1 << UInt64(index) }
+        if path.annotates { record.notes.add(.segmented(to: index, sent: sent, of: superFrame.segmentCount)) }
     }
 
     // MARK: control
