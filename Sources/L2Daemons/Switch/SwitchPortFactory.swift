@@ -8,7 +8,8 @@ import L2Edge
 /// way closes what was made, which removes those TAPs and socket files and releases those claims).
 enum SwitchPortFactory {
     /// Refuses, with what to fix, any port that cannot be made: a missing namespace, a TAP name that is
-    /// taken, an interface to attach that does not exist or is taken, a socket path that exists.
+    /// taken, an interface to attach that does not exist or is taken, a socket path that exists, a
+    /// tunnel that cannot bind its UDP port (tried, then closed).
     static func preflight(_ specs: [PortSpec]) throws {
         try validatePorts(specs)
         for spec in specs {
@@ -20,7 +21,19 @@ enum SwitchPortFactory {
                 if let underlay = tunnel.underlay, !NetworkNamespace.exists(underlay) {
                     throw ConfigurationError("port \(spec.name): underlay namespace \(underlay) does not exist; the tunnel's UDP socket lives there (create it, give it an address, or leave underlay= out)")
                 }
+                // A trial bind: an address the underlay lacks or a port taken there is refused now,
+                // before any TAP is made, rather than halfway through making the ports.
+                try openTunnel(spec, tunnel).close()
             }
+        }
+    }
+
+    /// The tunnel's port, a refusal naming the switch port.
+    private static func openTunnel(_ spec: PortSpec, _ tunnel: VXLANTunnelSpec) throws -> VXLANPort {
+        do {
+            return try VXLANPort(tunnel)
+        } catch let error as ConfigurationError {
+            throw ConfigurationError("port \(spec.name): \(error.message)")
         }
     }
 
@@ -80,7 +93,7 @@ enum SwitchPortFactory {
         case let .qemu(path):
             return try QEMUStreamPort(path: path, frameLimit: spec.switchMTU + 18)
         case let .vxlan(tunnel):
-            return try VXLANPort(tunnel)
+            return try openTunnel(spec, tunnel)
         }
     }
 }

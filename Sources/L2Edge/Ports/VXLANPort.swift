@@ -19,8 +19,24 @@ public final class VXLANPort: SwitchPort, EndpointReporting {
     public let tunnel: VXLANTunnel
     private let carrier = Atomic<Bool>(true)
 
+    /// Opens and binds the tunnel's socket. A place it cannot bind (an address the underlay does not
+    /// have, a port taken there) is a `ConfigurationError` saying what to change.
     public init(_ spec: VXLANTunnelSpec) throws {
-        let opened = try NetworkNamespace.perform(in: spec.underlay ?? "") { () throws(SystemError) -> OpenedSocket in
+        let opened: OpenedSocket
+        do {
+            opened = try Self.open(spec)
+        } catch let error as SystemError where error.call == Self.bindCall {
+            throw ConfigurationError(Self.bindRefusal(error.errno, spec))
+        }
+        socket = OwnedDescriptor(taking: opened.descriptor)
+        tunnelSpec = spec
+        tunnel = VXLANTunnel(socket: opened.descriptor, vni: spec.vni, remote: Self.address(spec.remote, port: spec.port))
+    }
+
+    private static let bindCall = "bind UDP port for a VXLAN tunnel"
+
+    private static func open(_ spec: VXLANTunnelSpec) throws -> OpenedSocket {
+        try NetworkNamespace.perform(in: spec.underlay ?? "") { () throws(SystemError) -> OpenedSocket in
             let fd = Glibc.socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
             guard fd >= 0 else { throw SystemError("socket(AF_INET, SOCK_DGRAM)") }
             var local = Self.address(spec.local, port: spec.port)
@@ -28,7 +44,7 @@ public final class VXLANPort: SwitchPort, EndpointReporting {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
             }
             guard bound == 0 else {
-                let error = SystemError("bind UDP port \(spec.port) for a VXLAN tunnel", spec.local?.description ?? "")
+                let error = SystemError(bindCall)
                 Glibc.close(fd)
                 throw error
             }
@@ -39,9 +55,20 @@ public final class VXLANPort: SwitchPort, EndpointReporting {
             _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, socklen_t(MemoryLayout<Int32>.size))
             return OpenedSocket(descriptor: fd)
         }
-        socket = OwnedDescriptor(taking: opened.descriptor)
-        tunnelSpec = spec
-        tunnel = VXLANTunnel(socket: opened.descriptor, vni: spec.vni, remote: Self.address(spec.remote, port: spec.port))
+    }
+
+    /// Why the tunnel's socket could not be bound, and what to change.
+    static func bindRefusal(_ code: Int32, _ spec: VXLANTunnelSpec) -> String {
+        let place = spec.underlay.map { "namespace \($0)" } ?? "the root namespace"
+        let list = spec.underlay.map { "ip -n \($0) -br addr" } ?? "ip -br addr"
+        switch code {
+        case EADDRNOTAVAIL:
+            return "local=\(spec.local?.description ?? "") is not an address of \(place); give local= one it has (`\(list)`), or leave local= out"
+        case EADDRINUSE:
+            return "UDP port \(spec.port) is taken in \(place) (a kernel vxlan device or another tunnel receives there); remove that one, or use another dstport= at both ends"
+        default:
+            return "cannot bind UDP \(spec.local?.description ?? "*"):\(spec.port) in \(place): \(String(cString: strerror(code)))"
+        }
     }
 
     static func address(_ address: IPv4Address?, port: UInt16) -> sockaddr_in {

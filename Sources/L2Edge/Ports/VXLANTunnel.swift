@@ -35,10 +35,16 @@ public final class VXLANTunnel: @unchecked Sendable {
         received.deallocate()
     }
 
+    /// Datagrams one `receive` drops at most before it returns nil: a stream of stray datagrams then
+    /// costs this port its turn, not the other ports theirs (the socket stays readable, so the next
+    /// pass comes back to it).
+    static let refusalsPerReceive = 64
+
     /// Reads the next frame from the remote end with this tunnel's VNI into `buffer`, dropping (and
-    /// counting) anything else on the way. Returns its length, nil when nothing is waiting.
+    /// counting) anything else on the way. Returns its length, nil when nothing is waiting (or after
+    /// `refusalsPerReceive` datagrams dropped).
     public func receive(into buffer: UnsafeMutableRawBufferPointer) throws(SystemError) -> Int? {
-        while true {
+        for _ in 0..<Self.refusalsPerReceive {
             var source = sockaddr_in()
             var vectors = [iovec(iov_base: received.baseAddress, iov_len: received.count),
                            iovec(iov_base: buffer.baseAddress, iov_len: buffer.count)]
@@ -70,6 +76,7 @@ public final class VXLANTunnel: @unchecked Sendable {
             }
             return count - VXLANHeader.length
         }
+        return nil
     }
 
     /// Sends one frame to the remote end. Returns its length, nil when the socket's queue is full.
