@@ -360,6 +360,12 @@ public final class SwitchDaemon: Sendable {
                 guard let read = try channel.receive(into: UnsafeMutableRawBufferPointer(rebasing: buffer[headroom...])), read > 0 else { return nil }
                 frame = UnsafeMutableRawBufferPointer(rebasing: buffer[headroom..<headroom + read])
                 if path.anyPortAcceptsOffloads { VirtioNetHeader.plain.write(to: buffer) }
+                // A frame from a Linux vxlan device on this host comes as it would go to a NIC: its
+                // checksum is completed here, and a TCP super-frame gets the header that describes it.
+                if case .tunnel = channel.framing, let header = TunnelIngress.prepare(frame, mtu: settings.ports[index].switchMTU) {
+                    header.write(to: buffer)
+                    offload = CheckedOffload(header, checkedAgainst: UnsafeRawBufferPointer(frame))
+                }
             }
         } catch {
             logger.error("port \(settings.ports[index].name): \(error)")
