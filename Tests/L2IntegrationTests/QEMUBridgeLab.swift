@@ -73,15 +73,7 @@ final class QEMUBridgeLab: SuiteFixture, @unchecked Sendable {
 
     /// `ping -c COUNT` from the namespace to the guest; returns how many replies came back.
     func ping(count: Int) -> (received: Int, output: String) {
-        do {
-            let output = try CommandRunner.run(inNamespace: namespace, ["ping", "-n", "-c", String(count), "-i", "0.2", "-W", "2", guestAddress])
-            let received = output.split(separator: "\n").first { $0.contains("packets transmitted") }
-                .flatMap { $0.split(separator: ",").dropFirst().first }
-                .flatMap { Int($0.trimmingCharacters(in: .whitespaces).split(separator: " ")[0]) } ?? 0
-            return (received, output)
-        } catch {
-            return (0, "\(error)")
-        }
+        QEMUGuest.ping(from: namespace, to: guestAddress, count: count)
     }
 
     func tearDown() {
@@ -109,16 +101,8 @@ final class QEMUBridgeLab: SuiteFixture, @unchecked Sendable {
     }
 
     private func addToBridge(_ tap: String, of guest: QEMUGuest) throws {
-        let name = guest.configuration.name
         // QEMU creates the TAP while it starts, before the guest runs; put it in the bridge at once.
-        let deadline = Date().addingTimeInterval(30)
-        while !NetworkNamespace.linkExists(tap, in: namespace) {
-            if let status = guest.process.exitStatus {
-                throw QEMUGuestError("QEMU \(name) exited (status \(status)) before creating TAP \(tap)" + guest.diagnostics)
-            }
-            guard Date() < deadline else { throw QEMUGuestError("QEMU \(name) made no TAP \(tap) in \(namespace) within 30 s" + guest.diagnostics) }
-            usleep(20_000)
-        }
+        try guest.waitForTAP(tap, in: namespace)
         try CommandRunner.run(["ip", "-n", namespace, "link", "set", tap, "master", bridge, "up"])
     }
 }

@@ -178,3 +178,31 @@ struct QEMUGuestError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
 }
+
+extension QEMUGuest {
+    /// Waits (up to 30 s) until the TAP this QEMU creates while it starts exists in `namespace`;
+    /// throws at once if QEMU exits first.
+    func waitForTAP(_ tap: String, in namespace: String) throws {
+        let deadline = Date().addingTimeInterval(30)
+        while !NetworkNamespace.linkExists(tap, in: namespace) {
+            if let status = process.exitStatus {
+                throw QEMUGuestError("QEMU \(configuration.name) exited (status \(status)) before creating TAP \(tap)" + diagnostics)
+            }
+            guard Date() < deadline else { throw QEMUGuestError("QEMU \(configuration.name) made no TAP \(tap) in \(namespace) within 30 s" + diagnostics) }
+            usleep(20_000)
+        }
+    }
+
+    /// `ping -c COUNT` from `namespace` to `address`: the replies received and ping's output.
+    static func ping(from namespace: String, to address: String, count: Int) -> (received: Int, output: String) {
+        do {
+            let output = try CommandRunner.run(inNamespace: namespace, ["ping", "-n", "-c", String(count), "-i", "0.2", "-W", "2", address])
+            let received = output.split(separator: "\n").first { $0.contains("packets transmitted") }
+                .flatMap { $0.split(separator: ",").dropFirst().first }
+                .flatMap { Int($0.trimmingCharacters(in: .whitespaces).split(separator: " ")[0]) } ?? 0
+            return (received, output)
+        } catch {
+            return (0, "\(error)")
+        }
+    }
+}

@@ -47,7 +47,7 @@ final class QEMULab: SuiteFixture, @unchecked Sendable {
                                    netdev: QEMUGuest.tap("tapc"), namespace: vmhost, incoming: "unix:\(sandbox.directory)/mig.sock",
                                    sandbox: sandbox, image: image)
             started.append(c)
-            for (tap, guest) in [("tapb", b), ("tapc", c)] { try Self.waitForTAP(tap, in: vmhost, of: guest) }
+            for (tap, guest) in [("tapb", b), ("tapc", c)] { try guest.waitForTAP(tap, in: vmhost) }
             switchProcess = try sandbox.l2motion(["switch", "sw", "--lab", sandbox.prefix, "--capture-dir", captureDirectory,
                                                   "--port", "name=client,netns=\(client),ifname=eth0,addr=10.96.\(subnet).100/24",
                                                   "--port", "name=qa,qemu=\(sandbox.directory)/a.sock",
@@ -82,28 +82,9 @@ final class QEMULab: SuiteFixture, @unchecked Sendable {
                                               namespace: namespace, incoming: incoming), image: image)
     }
 
-    private static func waitForTAP(_ tap: String, in namespace: String, of guest: QEMUGuest) throws {
-        let deadline = Date().addingTimeInterval(30)
-        while !NetworkNamespace.linkExists(tap, in: namespace) {
-            if let status = guest.process.exitStatus {
-                throw QEMUGuestError("QEMU \(guest.configuration.name) exited (status \(status)) before creating TAP \(tap)" + guest.diagnostics)
-            }
-            guard Date() < deadline else { throw QEMUGuestError("QEMU made no TAP \(tap) in \(namespace) within 30 s" + guest.diagnostics) }
-            usleep(20_000)
-        }
-    }
-
     /// `ping -c COUNT` from the client namespace; the replies received and ping's output.
     func ping(_ address: String, count: Int = 3) -> (received: Int, output: String) {
-        do {
-            let output = try CommandRunner.run(inNamespace: client, ["ping", "-n", "-c", String(count), "-i", "0.2", "-W", "2", address])
-            let received = output.split(separator: "\n").first { $0.contains("packets transmitted") }
-                .flatMap { $0.split(separator: ",").dropFirst().first }
-                .flatMap { Int($0.trimmingCharacters(in: .whitespaces).split(separator: " ")[0]) } ?? 0
-            return (received, output)
-        } catch {
-            return (0, "\(error)")
-        }
+        QEMUGuest.ping(from: client, to: address, count: count)
     }
 
     func capture() throws -> [CapturedFrame] {
