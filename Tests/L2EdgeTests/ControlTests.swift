@@ -247,9 +247,9 @@ struct PortSpecTests {
 
     @Test(arguments: [
         ("name=p1,netns=ns,ifname=eth0,speed=10",
-         "port \"name=p1,netns=ns,ifname=eth0,speed=10\": unknown key \"speed\"; keys are name, netns, ifname, mtu, addr, desc, vlan, trunk, native, max-macs, sticky, violation, port-mtu"),
+         "port \"name=p1,netns=ns,ifname=eth0,speed=10\": unknown key \"speed\"; keys are name, netns, ifname, mtu, addr, desc, vlan, trunk, native, max-macs, sticky, violation, port-mtu, attach, qemu, vxlan, vni, local, dstport, underlay"),
         ("name=p1,ifname=eth0",
-         "port \"name=p1,ifname=eth0\": missing netns=; write name=p1,netns=NS,ifname=eth0"),
+         "port \"name=p1,ifname=eth0\": missing netns=; write name=p1,netns=NS,ifname=eth0 (a TAP), or attach=IFNAME, qemu=PATH or vxlan=REMOTE,vni=N"),
         ("name=p1,netns=ns,ifname=eth0,mtu=9001",
          "port p1: mtu 9001 is out of range; use 68...9000"),
         ("name=p1,netns=ns,ifname=eth0,mtu=67",
@@ -263,7 +263,7 @@ struct PortSpecTests {
         ("name=p1,netns=ns,ifname=eth0,addr=10.10.0.1",
          "port p1: addr \"10.10.0.1\" is not an IPv4 address with prefix like 10.10.0.100/24"),
         ("name=p1,netns,ifname=eth0",
-         "port \"name=p1,netns,ifname=eth0\": \"netns\" is not key=value; write name=p1,netns=NS,ifname=eth0[,mtu=1500][,port-mtu=N][,vlan=N|trunk=10:20:30-40[,native=N]][,max-macs=N,sticky=yes|no,violation=drop|shut][,addr=10.0.0.1/24][,desc=TEXT]"),
+         "port \"name=p1,netns,ifname=eth0\": \"netns\" is not key=value; write name=p1,netns=NS,ifname=eth0[,mtu=1500][,port-mtu=N][,vlan=N|trunk=10:20:30-40[,native=N]][,max-macs=N,sticky=yes|no,violation=drop|shut][,addr=10.0.0.1/24][,desc=TEXT] (a TAP), or attach=IFNAME[,netns=NS], qemu=PATH or vxlan=REMOTE,vni=N[,local=A][,dstport=4789][,underlay=NS] in place of netns= and ifname="),
         ("name=p 1,netns=ns,ifname=eth0",
          "port name \"p 1\" must be 1-32 letters, digits, - or _"),
         ("name=p1,netns=ns,ifname=eth/0",
@@ -284,7 +284,7 @@ struct PortSpecTests {
         #expect(throws: ConfigurationError("port name p1 is used twice; give each --port its own name")) {
             try validatePorts([a, b, PortSpec(name: "p1", namespace: "l2m-esx03", interface: "vmnic0")])
         }
-        #expect(throws: ConfigurationError("two ports would both create vmnic0 in namespace l2m-esx01")) {
+        #expect(throws: ConfigurationError("ports p1 and p3 both use interface vmnic0 in namespace l2m-esx01; give each port its own")) {
             try validatePorts([a, b, PortSpec(name: "p3", namespace: "l2m-esx01", interface: "vmnic0")])
         }
         #expect(throws: ConfigurationError("a switch needs at least one --port")) { try validatePorts([]) }

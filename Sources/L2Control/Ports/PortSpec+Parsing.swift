@@ -6,7 +6,7 @@ extension PortSpec {
     public static let keys = ["name", "netns", "ifname", "mtu", "addr", "desc", "vlan", "trunk", "native", "max-macs", "sticky",
                               "violation", "port-mtu", "attach", "qemu", "vxlan", "vni", "local", "dstport", "underlay"]
 
-    static let syntax = "name=p1,netns=NS,ifname=eth0|attach=IFNAME[,netns=NS]|qemu=PATH|vxlan=REMOTE,vni=N[,local=A][,dstport=4789][,underlay=NS] [,mtu=1500][,port-mtu=N][,vlan=N|trunk=10:20:30-40[,native=N]][,max-macs=N,sticky=yes|no,violation=drop|shut][,addr=10.0.0.1/24][,desc=TEXT]"
+    static let syntax = "name=p1,netns=NS,ifname=eth0[,mtu=1500][,port-mtu=N][,vlan=N|trunk=10:20:30-40[,native=N]][,max-macs=N,sticky=yes|no,violation=drop|shut][,addr=10.0.0.1/24][,desc=TEXT] (a TAP), or attach=IFNAME[,netns=NS], qemu=PATH or vxlan=REMOTE,vni=N[,local=A][,dstport=4789][,underlay=NS] in place of netns= and ifname="
 
     /// Parses the `key=value,...` form; the error says which key is wrong and what to write.
     ///
