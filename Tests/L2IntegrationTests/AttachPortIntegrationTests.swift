@@ -79,6 +79,7 @@ struct AttachPortIntegrationTests {
         #expect(after.contains("promiscuity 0"), "promiscuity restored when the switch stops: \(after)")
         #expect(!after.contains("state UP") && !after.contains(",UP"), "left down, as it was found: \(after)")
         #expect(!FileManager.default.fileExists(atPath: "\(InterfaceClaim.directory)/\(lab.c)--att.lock"), "the claim is released")
+        #expect(!FileManager.default.fileExists(atPath: InterfaceClaim.directory), "the claims folder goes with the last claim")
     }
 
     @Test("a move between an attached port and a TAP port is learned on the first frame, both ways")

@@ -50,10 +50,11 @@ struct DissectorIntegrationTests {
             for (round, count) in zip(row[6], row[7]) { ended[Int(round) ?? -1] = Int(count) }
         }
         let rounds = report.migration.result.rounds
-        #expect(pages.keys.sorted() == rounds.map(\.round), "rounds with batches: \(pages.keys.sorted())")
+        // A round that found no dirty page sends no batch, only its round end.
+        #expect(pages.keys.sorted() == rounds.filter { $0.pages > 0 }.map(\.round), "rounds with batches: \(pages.keys.sorted())")
         for stats in rounds {
-            #expect(pages[stats.round] == stats.pages, "pages of round \(stats.round)")
-            #expect(zeroPages[stats.round] == stats.zeroPages, "zero pages of round \(stats.round)")
+            #expect(pages[stats.round, default: 0] == stats.pages, "pages of round \(stats.round)")
+            #expect(zeroPages[stats.round, default: 0] == stats.zeroPages, "zero pages of round \(stats.round)")
             #expect(ended[stats.round] == stats.pages, "round end \(stats.round)")
         }
         #expect(pages[1] == report.memoryMiB * 1024 * 1024 / 4096, "round 1 sends every page of the VM")

@@ -32,10 +32,13 @@ public final class InterfaceClaim: Sendable {
         _ = pwrite(fd, pid, pid.count, 0)
     }
 
-    /// Releases the claim and removes the file.
+    /// Releases the claim and removes the file, and the claims folder and /run/l2motion when that
+    /// leaves them empty (a lab's run folder keeps the latter).
     public func release() {
         guard descriptor.isOpen else { return }
         unlink(path)
         descriptor.close()
+        _ = rmdir(Self.directory)
+        _ = rmdir(RunFolder.root)
     }
 }
