@@ -13,9 +13,7 @@ extension NetworkNamespace {
     public static func perform<Result: Sendable>(in name: String, _ body: @escaping @Sendable () throws -> Result) throws -> Result {
         guard !name.isEmpty else { return try body() }
         let outcome = OutcomeBox<Result>()
-        let done = DispatchSemaphore(value: 0)
-        let thread = Thread {
-            defer { done.signal() }
+        let end = NamedThread.start("netns") {
             let fd = open(path(name), O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else {
                 outcome.set(.failure(SystemError("open the namespace", path(name))))
@@ -28,9 +26,7 @@ extension NetworkNamespace {
             }
             outcome.set(Swift.Result { try body() })
         }
-        thread.name = "netns"
-        thread.start()
-        done.wait()
+        guard end.wait(seconds: 60) else { throw SystemError("work in namespace", name, errno: ETIMEDOUT) }
         return try outcome.get()
     }
 }

@@ -27,8 +27,10 @@ struct ForwardingPath {
     let annotates: Bool
     /// Room before every frame for its virtio-net header.
     static let headroom = VirtioNetHeader.length
-    /// Some port takes offload metadata: frames from ports without it get a plain header.
-    let anyPortAcceptsOffloads: Bool
+    /// Some port takes or reads offload metadata (a TAP with offloads, an attached interface, a VXLAN
+    /// tunnel): frames from ports without it get a plain header, and a re-tagged copy's header moves
+    /// with its payload (`encode`).
+    let anyPortCarriesHeaders: Bool
     let buffer: UnsafeMutableRawBufferPointer
     let answered: UnsafeMutableBufferPointer<Bool>
     /// The descriptors `poll` waits on: one per port (the same order), then `alsoPolled`.
@@ -57,7 +59,7 @@ struct ForwardingPath {
         ring = capture.ring
         filter = capture.filter
         annotates = capture.ring?.encoder.recordsDirection ?? false
-        anyPortAcceptsOffloads = ports.contains { $0.acceptsOffloads }
+        anyPortCarriesHeaders = ports.contains { $0.channel.acceptsOffloads || $0.channel.readsHeader }
         // A GSO super-frame is up to 64 KiB of IP plus its Ethernet header and the virtio-net header.
         buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 128 * 1024, alignment: 64)
         variant = vlanAware ? UnsafeMutableRawBufferPointer.allocate(byteCount: buffer.count + VLANTagging.tagLength, alignment: 64) : nil
@@ -96,7 +98,7 @@ struct ForwardingPath {
         case let .push(vlan): length = VLANTagging.push(VLANTag(vid: vlan), from: frame, into: room)
         case .pop: length = VLANTagging.pop(from: frame, into: room)
         }
-        if anyPortAcceptsOffloads, let header = try? VirtioNetHeader(parsing: packet) {
+        if anyPortCarriesHeaders, let header = try? VirtioNetHeader(parsing: packet) {
             header.shifted(by: length - frame.count).write(to: variant)
         }
         return UnsafeRawBufferPointer(rebasing: variant[0..<headroom + length])

@@ -348,7 +348,7 @@ public final class SwitchDaemon: Sendable {
         let frame: UnsafeMutableRawBufferPointer
         var offload: CheckedOffload? = nil
         do {
-            if channel.acceptsOffloads {
+            if channel.readsHeader {
                 guard let read = try channel.receive(into: buffer), read > 0 else { return nil }
                 frame = UnsafeMutableRawBufferPointer(rebasing: buffer[min(headroom, read)..<read])
                 if let header = try? VirtioNetHeader(parsing: UnsafeRawBufferPointer(rebasing: buffer[0..<read])) {
@@ -359,13 +359,7 @@ public final class SwitchDaemon: Sendable {
             } else {
                 guard let read = try channel.receive(into: UnsafeMutableRawBufferPointer(rebasing: buffer[headroom...])), read > 0 else { return nil }
                 frame = UnsafeMutableRawBufferPointer(rebasing: buffer[headroom..<headroom + read])
-                if path.anyPortAcceptsOffloads { VirtioNetHeader.plain.write(to: buffer) }
-                // A frame from a Linux vxlan device on this host comes as it would go to a NIC: its
-                // checksum is completed here, and a TCP super-frame gets the header that describes it.
-                if case .tunnel = channel.framing, let header = TunnelIngress.prepare(frame, mtu: settings.ports[index].switchMTU) {
-                    header.write(to: buffer)
-                    offload = CheckedOffload(header, checkedAgainst: UnsafeRawBufferPointer(frame))
-                }
+                if path.anyPortCarriesHeaders { VirtioNetHeader.plain.write(to: buffer) }
             }
         } catch {
             logger.error("port \(settings.ports[index].name): \(error)")

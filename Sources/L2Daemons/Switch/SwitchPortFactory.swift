@@ -31,7 +31,7 @@ enum SwitchPortFactory {
     /// The tunnel's port, a refusal naming the switch port.
     private static func openTunnel(_ spec: PortSpec, _ tunnel: VXLANTunnelSpec) throws -> VXLANPort {
         do {
-            return try VXLANPort(tunnel)
+            return try VXLANPort(tunnel, frameMTU: spec.switchMTU)
         } catch let error as ConfigurationError {
             throw ConfigurationError("port \(spec.name): \(error.message)")
         }
@@ -83,41 +83,11 @@ enum SwitchPortFactory {
         case .tap:
             return TapPort(try TapPorts.make(spec, name: tapName, offloads: offloads))
         case .attach:
-            let claim = try InterfaceClaim(interface: spec.interface, namespace: spec.namespace)
-            do {
-                return try ClaimedAttachedPort(port: AttachedPort(interface: spec.interface, namespace: spec.namespace), claim: claim)
-            } catch {
-                claim.release()
-                throw error
-            }
+            return try AttachedPort(interface: spec.interface, namespace: spec.namespace)
         case let .qemu(path):
             return try QEMUStreamPort(path: path, frameLimit: spec.switchMTU + 18)
         case let .vxlan(tunnel):
             return try openTunnel(spec, tunnel)
         }
-    }
-}
-
-/// An attached interface's port together with the claim that keeps other switches off it; closing
-/// the port releases the claim.
-final class ClaimedAttachedPort: SwitchPort, EndpointReporting {
-    let port: AttachedPort
-    let claim: InterfaceClaim
-
-    init(port: AttachedPort, claim: InterfaceClaim) {
-        self.port = port
-        self.claim = claim
-    }
-
-    var name: String { port.name }
-    var channel: FrameChannel { port.channel }
-    var hasCarrier: Bool { port.hasCarrier }
-    func setCarrier(_ on: Bool) throws(SystemError) { try port.setCarrier(on) }
-    var endpointState: String { port.endpointState }
-    var endpointCounters: [String: UInt64] { port.endpointCounters }
-
-    func close() {
-        port.close()
-        claim.release()
     }
 }

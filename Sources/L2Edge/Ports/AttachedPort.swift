@@ -13,22 +13,40 @@ import Glibc
 /// (PACKET_VNET_HDR), so checksum and segmentation offloads cross where the interface has them and a
 /// super-frame arrives whole, with what it needs to be cut in software for a port without offloads.
 ///
+/// One switch port per interface: the port holds an `InterfaceClaim` for its life.
+///
 /// Carrier: `port P down` takes the interface down (its peer, a veth's other end, sees NO-CARRIER, as
 /// a TAP port's kernel side does); `up` brings it back. An interface that was down when attached is
 /// brought up, and left down again when the port closes.
 ///
 /// The corresponding C functions are `l2m_packet_open`, `l2m_packet_set_vnet_hdr`, `l2m_interface_flags`
 /// and `l2m_interface_set_up`.
-public final class AttachedPort: SwitchPort, EndpointReporting {
+public final class AttachedPort: SwitchPort {
     public let interface: String
     /// The interface's namespace; empty: the root namespace.
     public let namespace: String
     public let socket: OwnedDescriptor
+    private let claim: InterfaceClaim
     private let wasUp: Bool
     private let carrier = Atomic<Bool>(true)
 
-    /// Opens the socket in `namespace` (empty: here) on `interface` and brings the interface up.
+    /// Claims `interface` in `namespace` (empty: here), opens the socket there and brings the interface
+    /// up. A failure releases the claim.
     public init(interface: String, namespace: String) throws {
+        let claim = try InterfaceClaim(interface: interface, namespace: namespace)
+        do {
+            (socket, wasUp) = try Self.open(interface: interface, namespace: namespace)
+        } catch {
+            claim.release()
+            throw error
+        }
+        self.claim = claim
+        self.interface = interface
+        self.namespace = namespace
+    }
+
+    /// The socket on `interface`, and whether the interface was up (it is brought up if not).
+    private static func open(interface: String, namespace: String) throws -> (OwnedDescriptor, Bool) {
         let opened = try NetworkNamespace.perform(in: namespace) { () throws(SystemError) -> OpenedSocket in
             let fd = l2m_packet_open(interface, 1)
             guard fd >= 0 else { throw SystemError("open an AF_PACKET socket on", interface) }
@@ -39,13 +57,12 @@ public final class AttachedPort: SwitchPort, EndpointReporting {
             }
             return OpenedSocket(descriptor: fd)
         }
-        socket = OwnedDescriptor(taking: opened.descriptor)
-        self.interface = interface
-        self.namespace = namespace
+        let socket = OwnedDescriptor(taking: opened.descriptor)
         let flags = l2m_interface_flags(socket.rawValue, interface)
         guard flags >= 0 else { throw SystemError("read the flags of", interface) }
-        wasUp = flags & l2m_iff_up() != 0
-        if !wasUp { try setUp(true) }
+        let wasUp = flags & l2m_iff_up() != 0
+        if !wasUp && l2m_interface_set_up(socket.rawValue, interface, 1) != 0 { throw SystemError("set up", interface) }
+        return (socket, wasUp)
     }
 
     public var name: String { namespace.isEmpty ? interface : "\(namespace)/\(interface)" }
@@ -72,14 +89,14 @@ public final class AttachedPort: SwitchPort, EndpointReporting {
         return flags & l2m_iff_running() != 0 ? "attached" : "no-carrier"
     }
 
-    public var endpointCounters: [String: UInt64] { [:] }
 
-    /// Leaves the interface up or down as it was found, then closes the socket (which ends its
-    /// promiscuous membership).
+    /// Leaves the interface up or down as it was found, closes the socket (which ends its
+    /// promiscuous membership) and releases the claim.
     public func close() {
         guard socket.isOpen else { return }
         if !wasUp || !hasCarrier { _ = l2m_interface_set_up(socket.rawValue, interface, wasUp ? 1 : 0) }
         socket.close()
+        claim.release()
     }
 }
 

@@ -12,7 +12,7 @@ import Glibc
 /// port of its own, and the switch relearns from its RARP like any move).
 ///
 /// Carrier is only recorded (a socket has none to show); the switch's admin state stops frames.
-public final class QEMUStreamPort: SwitchPort, EndpointReporting {
+public final class QEMUStreamPort: SwitchPort {
     public let path: String
     public let listener: OwnedDescriptor
     public let session: QEMUStreamSession

@@ -22,6 +22,9 @@ public final class QEMUStreamSession: @unchecked Sendable {
     private var end = 0
     /// The longest frame the port takes: its MTU plus an Ethernet header and one 802.1Q tag.
     let frameLimit: Int
+    /// The 4-byte length before a frame being sent, and the message that sends both.
+    private let prefix: UnsafeMutableRawBufferPointer = .allocate(byteCount: LengthPrefixedFraming.prefixLength, alignment: 4)
+    private let message = TwoPartMessage()
 
     let connections = Atomic<UInt64>(0)
     let disconnects = Atomic<UInt64>(0)
@@ -39,7 +42,10 @@ public final class QEMUStreamSession: @unchecked Sendable {
         pending = .allocate(byteCount: max(256 * 1024, 4 * (frameLimit + LengthPrefixedFraming.prefixLength)), alignment: 64)
     }
 
-    deinit { pending.deallocate() }
+    deinit {
+        pending.deallocate()
+        prefix.deallocate()
+    }
 
     public var isConnected: Bool { connection.load(ordering: .relaxed) >= 0 }
 
@@ -104,18 +110,10 @@ public final class QEMUStreamSession: @unchecked Sendable {
             return nil
         }
         let (a, b, c, d) = LengthPrefixedFraming.prefix(for: frame.count)
-        var prefix = (a, b, c, d)
-        let total = LengthPrefixedFraming.prefixLength + frame.count
-        let sent = withUnsafeMutableBytes(of: &prefix) { prefixBytes -> Int in
-            var vectors = [iovec(iov_base: prefixBytes.baseAddress, iov_len: prefixBytes.count),
-                           iovec(iov_base: UnsafeMutableRawPointer(mutating: frame.baseAddress), iov_len: frame.count)]
-            return vectors.withUnsafeMutableBufferPointer { vectors in
-                var message = msghdr()
-                message.msg_iov = vectors.baseAddress
-                message.msg_iovlen = 2
-                return retryingOnInterrupt { sendmsg(fd, &message, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT)) }
-            }
-        }
+        prefix[0] = a; prefix[1] = b; prefix[2] = c; prefix[3] = d
+        let flags = Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT)
+        let total = prefix.count + frame.count
+        var sent = message.send(fd, UnsafeRawBufferPointer(prefix), frame, to: nil, flags: flags)
         if sent == total { return frame.count }
         if sent < 0 {
             if errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS { return nil }
@@ -123,21 +121,17 @@ public final class QEMUStreamSession: @unchecked Sendable {
             return nil
         }
         // Part of the frame went: the rest must follow before anything else.
-        var whole = [UInt8](repeating: 0, count: total)
-        whole[0] = a; whole[1] = b; whole[2] = c; whole[3] = d
-        whole.withUnsafeMutableBytes { $0.baseAddress!.advanced(by: 4).copyMemory(from: frame.baseAddress!, byteCount: frame.count) }
-        var offset = sent
-        while offset < total {
+        while sent < total {
             var entry = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
             guard retryingOnInterrupt({ poll(&entry, 1, Self.completionTimeoutMilliseconds) }) > 0 else {
                 stalledWrites.add(1, ordering: .relaxed)
                 disconnect()
                 return nil
             }
-            let count = whole.withUnsafeBytes { bytes in
-                retryingOnInterrupt { Glibc.send(fd, bytes.baseAddress! + offset, total - offset, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT)) }
-            }
-            if count > 0 { offset += count } else if count < 0 && errno != EAGAIN && errno != EWOULDBLOCK {
+            let prefixLeft = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(prefix)[min(sent, prefix.count)...])
+            let frameLeft = UnsafeRawBufferPointer(rebasing: frame[max(0, sent - prefix.count)...])
+            let count = message.send(fd, prefixLeft, frameLeft, to: nil, flags: flags)
+            if count > 0 { sent += count } else if count < 0 && errno != EAGAIN && errno != EWOULDBLOCK {
                 disconnect()
                 return nil
             }

@@ -20,6 +20,10 @@ public protocol SwitchPort: AnyObject, Sendable {
     func setCarrier(_ on: Bool) throws(SystemError)
     /// Closes the descriptor (a TAP device vanishes with it). Later reads and writes fail.
     func close()
+    /// One word for how the endpoint is doing: up, down, listening, connected, attached, ...
+    var endpointState: String { get }
+    /// The kind's own counts, by name (a QEMU port's connections, a tunnel's refusals); empty when it keeps none.
+    var endpointCounters: [String: UInt64] { get }
 }
 
 extension SwitchPort {
@@ -27,19 +31,10 @@ extension SwitchPort {
     public var acceptsOffloads: Bool { channel.acceptsOffloads }
 }
 
-/// What a port kind reports about its endpoint beyond the switch's counters (a QEMU connected or
-/// not, frames its framing refused). TAP and socket-pair ports report their carrier only.
-public protocol EndpointReporting {
-    /// One word: up, down, listening, connected, attached, ...
-    var endpointState: String { get }
-    /// The kind's own counts, by name; empty when it keeps none.
-    var endpointCounters: [String: UInt64] { get }
-}
-
 extension SwitchPort {
-    /// The port's endpoint state: its own report when it has one, else its carrier.
-    public var endpointState: String { (self as? any EndpointReporting)?.endpointState ?? (hasCarrier ? "up" : "down") }
-    public var endpointCounters: [String: UInt64] { (self as? any EndpointReporting)?.endpointCounters ?? [:] }
+    /// TAP and socket-pair ports report their carrier, and keep no counts of their own.
+    public var endpointState: String { hasCarrier ? "up" : "down" }
+    public var endpointCounters: [String: UInt64] { [:] }
 }
 
 /// How frames are delimited on a port's descriptor; the forwarding loop switches on it per frame (a
@@ -67,18 +62,22 @@ public enum PortFraming: @unchecked Sendable {
 public struct FrameChannel: Sendable {
     public let descriptor: Int32
     public let framing: PortFraming
-    /// Each frame read starts with, and each frame written must start with, a `VirtioNetHeader`
-    /// (`IFF_VNET_HDR` on a TAP, `PACKET_VNET_HDR` on an attached interface). A port without it cannot
-    /// take a GSO super-frame: the switch segments such a frame in software first (see its `transmit`).
+    /// Each frame written must start with a `VirtioNetHeader` (`IFF_VNET_HDR` on a TAP,
+    /// `PACKET_VNET_HDR` on an attached interface). A port without it cannot take a GSO super-frame:
+    /// the switch segments such a frame in software first (see its `transmit`).
     public let acceptsOffloads: Bool
+    /// Each frame read starts with a `VirtioNetHeader`: every port that accepts offloads, and a VXLAN
+    /// tunnel, whose framing describes what a Linux sender left undone (`TunnelIngress`).
+    public let readsHeader: Bool
 
-    public init(descriptor: Int32, framing: PortFraming = .datagram, acceptsOffloads: Bool) {
+    public init(descriptor: Int32, framing: PortFraming = .datagram, acceptsOffloads: Bool, readsHeader: Bool? = nil) {
         self.descriptor = descriptor
         self.framing = framing
         self.acceptsOffloads = acceptsOffloads
+        self.readsHeader = readsHeader ?? acceptsOffloads
     }
 
-    /// Reads one frame (after its virtio-net header when `acceptsOffloads`) into `buffer`. Returns the
+    /// Reads one frame (after its virtio-net header when `readsHeader`) into `buffer`. Returns the
     /// byte count, nil when none is queued, 0 at end of stream.
     @inlinable @inline(__always)
     public func receive(into buffer: UnsafeMutableRawBufferPointer) throws(SystemError) -> Int? {

@@ -13,7 +13,7 @@ import Glibc
 /// Datagrams go out without DF, as a Linux vxlan device sends them by default.
 ///
 /// Carrier is only recorded; the switch's admin state stops frames.
-public final class VXLANPort: SwitchPort, EndpointReporting {
+public final class VXLANPort: SwitchPort {
     public let tunnelSpec: VXLANTunnelSpec
     public let socket: OwnedDescriptor
     public let tunnel: VXLANTunnel
@@ -21,7 +21,8 @@ public final class VXLANPort: SwitchPort, EndpointReporting {
 
     /// Opens and binds the tunnel's socket. A place it cannot bind (an address the underlay does not
     /// have, a port taken there) is a `ConfigurationError` saying what to change.
-    public init(_ spec: VXLANTunnelSpec) throws {
+    /// `frameMTU`: the port's MTU, which tells a Linux sender's TCP super-frame from a frame.
+    public init(_ spec: VXLANTunnelSpec, frameMTU: Int) throws {
         let opened: OpenedSocket
         do {
             opened = try Self.open(spec)
@@ -30,7 +31,7 @@ public final class VXLANPort: SwitchPort, EndpointReporting {
         }
         socket = OwnedDescriptor(taking: opened.descriptor)
         tunnelSpec = spec
-        tunnel = VXLANTunnel(socket: opened.descriptor, vni: spec.vni, remote: Self.address(spec.remote, port: spec.port))
+        tunnel = VXLANTunnel(socket: opened.descriptor, vni: spec.vni, remote: Self.address(spec.remote, port: spec.port), frameMTU: frameMTU)
     }
 
     private static let bindCall = "bind UDP port for a VXLAN tunnel"
@@ -82,7 +83,8 @@ public final class VXLANPort: SwitchPort, EndpointReporting {
     public var name: String { "vxlan \(tunnelSpec.vni) to \(tunnelSpec.remote)" }
 
     public var channel: FrameChannel {
-        FrameChannel(descriptor: socket.rawValue, framing: .tunnel(Unmanaged.passUnretained(tunnel)), acceptsOffloads: false)
+        FrameChannel(descriptor: socket.rawValue, framing: .tunnel(Unmanaged.passUnretained(tunnel)), acceptsOffloads: false,
+                     readsHeader: true)
     }
 
     public var hasCarrier: Bool { carrier.load(ordering: .relaxed) }

@@ -11,19 +11,23 @@ import Glibc
 public final class VXLANTunnel: @unchecked Sendable {
     let socket: Int32
     let vni: UInt32
+    /// The port's MTU: a longer TCP frame from a Linux sender is a super-frame (`TunnelIngress`).
+    let frameMTU: Int
     /// The remote end's address and port, as `sendmsg` takes it.
-    private var remote: sockaddr_in
+    private let remote: sockaddr_in
     /// The header every frame sent gets, and where a received one is read to.
     private let header: UnsafeMutableRawBufferPointer
     private let received: UnsafeMutableRawBufferPointer
+    private let message = TwoPartMessage()
 
     let foreign = Atomic<UInt64>(0)
     let wrongVNI = Atomic<UInt64>(0)
     let malformed = Atomic<UInt64>(0)
 
-    init(socket: Int32, vni: UInt32, remote: sockaddr_in) {
+    init(socket: Int32, vni: UInt32, remote: sockaddr_in, frameMTU: Int) {
         self.socket = socket
         self.vni = vni
+        self.frameMTU = frameMTU
         self.remote = remote
         header = .allocate(byteCount: VXLANHeader.length, alignment: 8)
         header.copyBytes(from: VXLANHeader(vni: vni).bytes)
@@ -40,29 +44,21 @@ public final class VXLANTunnel: @unchecked Sendable {
     /// pass comes back to it).
     static let refusalsPerReceive = 64
 
-    /// Reads the next frame from the remote end with this tunnel's VNI into `buffer`, dropping (and
-    /// counting) anything else on the way. Returns its length, nil when nothing is waiting (or after
-    /// `refusalsPerReceive` datagrams dropped).
+    /// Reads the next frame from the remote end with this tunnel's VNI into `buffer`, after a
+    /// virtio-net header that says what a Linux sender left undone (`TunnelIngress`: a partial
+    /// checksum is completed, a TCP super-frame described; otherwise the plain header), dropping (and
+    /// counting) anything else on the way. Returns the header's and the frame's length, nil when
+    /// nothing is waiting (or after `refusalsPerReceive` datagrams dropped).
     public func receive(into buffer: UnsafeMutableRawBufferPointer) throws(SystemError) -> Int? {
+        let headroom = VirtioNetHeader.length
+        let frameArea = UnsafeMutableRawBufferPointer(rebasing: buffer[headroom...])
         for _ in 0..<Self.refusalsPerReceive {
-            var source = sockaddr_in()
-            var vectors = [iovec(iov_base: received.baseAddress, iov_len: received.count),
-                           iovec(iov_base: buffer.baseAddress, iov_len: buffer.count)]
-            let count = withUnsafeMutablePointer(to: &source) { sourcePointer in
-                vectors.withUnsafeMutableBufferPointer { vectors in
-                    var message = msghdr()
-                    message.msg_name = UnsafeMutableRawPointer(sourcePointer)
-                    message.msg_namelen = socklen_t(MemoryLayout<sockaddr_in>.size)
-                    message.msg_iov = vectors.baseAddress
-                    message.msg_iovlen = 2
-                    return retryingOnInterrupt { recvmsg(socket, &message, Int32(MSG_DONTWAIT)) }
-                }
-            }
+            let count = message.receive(socket, into: received, frameArea, flags: Int32(MSG_DONTWAIT))
             if count < 0 {
                 if errno == EAGAIN || errno == EWOULDBLOCK { return nil }
                 throw SystemError("recvmsg on a VXLAN socket")
             }
-            guard source.sin_addr.s_addr == remote.sin_addr.s_addr else {
+            guard message.source.sin_addr.s_addr == remote.sin_addr.s_addr else {
                 foreign.add(1, ordering: .relaxed)
                 continue
             }
@@ -74,25 +70,16 @@ public final class VXLANTunnel: @unchecked Sendable {
                 wrongVNI.add(1, ordering: .relaxed)
                 continue
             }
-            return count - VXLANHeader.length
+            let frame = UnsafeMutableRawBufferPointer(rebasing: frameArea[..<(count - VXLANHeader.length)])
+            (TunnelIngress.prepare(frame, mtu: frameMTU) ?? .plain).write(to: buffer)
+            return headroom + frame.count
         }
         return nil
     }
 
     /// Sends one frame to the remote end. Returns its length, nil when the socket's queue is full.
     public func send(_ frame: UnsafeRawBufferPointer) throws(SystemError) -> Int? {
-        var vectors = [iovec(iov_base: header.baseAddress, iov_len: header.count),
-                       iovec(iov_base: UnsafeMutableRawPointer(mutating: frame.baseAddress), iov_len: frame.count)]
-        let count = withUnsafeMutablePointer(to: &remote) { remotePointer in
-            vectors.withUnsafeMutableBufferPointer { vectors in
-                var message = msghdr()
-                message.msg_name = UnsafeMutableRawPointer(remotePointer)
-                message.msg_namelen = socklen_t(MemoryLayout<sockaddr_in>.size)
-                message.msg_iov = vectors.baseAddress
-                message.msg_iovlen = 2
-                return retryingOnInterrupt { sendmsg(socket, &message, Int32(MSG_DONTWAIT) | Int32(MSG_NOSIGNAL)) }
-            }
-        }
+        let count = message.send(socket, UnsafeRawBufferPointer(header), frame, to: remote, flags: Int32(MSG_DONTWAIT) | Int32(MSG_NOSIGNAL))
         if count >= 0 { return frame.count }
         if errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS { return nil }
         // An unreachable remote (ICMP port unreachable reported on the socket) loses this frame only.
