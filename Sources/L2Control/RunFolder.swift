@@ -11,4 +11,7 @@ public struct RunFolder: Sendable, Hashable {
     public func hostSocket(_ name: String) -> String { "\(path)/host-\(name).sock" }
     public func log(_ daemon: String) -> String { "\(path)/\(daemon).log" }
     public var stateFile: String { "\(path)/lab.json" }
+    /// The relay socket of one machine's part of a lab across machines: other machines' coordinators
+    /// reach this machine's hosts and switches through it (`ControlRoute`).
+    public var machineSocket: String { "\(path)/machine.sock" }
 }
