@@ -27,7 +27,7 @@ struct MultiNICTopologyTests {
     }
 
     @Test func examplesByName() throws {
-        #expect(TopologyExamples.names == ["default", "multi-nic", "vlan"])
+        #expect(TopologyExamples.names == ["default", "multi-nic", "vlan", "machines"])
         #expect(try TopologyExamples.yaml(named: "default") == DefaultTopology.yaml)
         #expect(throws: TopologyError.self) { try TopologyExamples.yaml(named: "multinic") }
         do {

@@ -28,10 +28,13 @@ public enum LabLifecycle {
         FileManager.default.fileExists(atPath: RunFolder(lab: name).path) || !NetworkNamespace.list(prefix: "\(name)-").isEmpty
     }
 
-    /// Brings the lab up; on any failure removes what was created and rethrows.
-    public static func up(_ topology: Topology, captureRoot: String, logger: Logger,
+    /// Brings the lab up, or in a lab across machines machine `machine`'s part of it (`strictMTU`:
+    /// refuse a segment whose MTU does not fit the underlay instead of lowering it); on any failure
+    /// removes what was created and rethrows. Everything about the machine is checked first.
+    public static func up(_ whole: Topology, machine: String? = nil, strictMTU: Bool = false, captureRoot: String, logger: Logger,
                           progress: (String) -> Void = { _ in }) throws -> LabState {
         try LabAccess.require()
+        let topology = try MachinePart.prepare(whole, machine: machine, strictMTU: strictMTU, progress: progress)
         guard !exists(topology.name) else {
             throw LabError("lab \(topology.name) is already up (or left over from a crash); run `l2motion lab down --name \(topology.name)` first, or choose another --name")
         }
@@ -40,14 +43,19 @@ public enum LabLifecycle {
         try FileManager.default.createDirectory(atPath: folder.path, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
         let captures = URL(fileURLWithPath: captureRoot).appendingPathComponent("\(CaptureStamp.now())-\(topology.name)").standardizedFileURL.path
         var state = LabState(topology: topology, captureDirectory: captures, datastoreRoot: "\(folder.path)/datastores")
+        if whole.spansMachines {
+            state.machine = machine
+            state.wholeTopology = whole
+        }
         do {
             try state.save()
             try FileManager.default.createDirectory(atPath: captures, withIntermediateDirectories: true)
             try createNamespaces(&state, progress: progress)
-            try createDatastores(state)
+            try createDatastores(&state)
             try startSwitches(&state, progress: progress)
             try startHosts(&state, progress: progress)
             try powerOnVMs(state, progress: progress)
+            if state.machine != nil { try MachinePart.startRelay(&state, progress: progress) }
             return state
         } catch {
             logger.error("lab \(topology.name) could not come up: \(error); removing what was created")
@@ -67,12 +75,16 @@ public enum LabLifecycle {
         progress("namespaces: \(state.namespaces.joined(separator: ", "))")
     }
 
-    private static func createDatastores(_ state: LabState) throws {
-        for store in state.topology.datastores {
+    private static func createDatastores(_ state: inout LabState) throws {
+        for store in state.topology.datastores where store.path == nil {
             try FileManager.default.createDirectory(atPath: "\(state.datastoreRoot)/\(store.name)", withIntermediateDirectories: true)
         }
         for vm in state.topology.vms {
-            let store = Datastore(name: vm.datastore, path: "\(state.datastoreRoot)/\(vm.datastore)")
+            let store = Datastore(name: vm.datastore, path: state.datastorePath(of: vm.datastore))
+            if state.topology.datastores.first(where: { $0.name == vm.datastore })?.path != nil {
+                state.sharedFolders = (state.sharedFolders ?? []) + [store.folder(of: vm.name)]
+                try state.save()
+            }
             try store.create(vmConfiguration(vm))
         }
     }
@@ -106,7 +118,7 @@ public enum LabLifecycle {
                              "--memory-limit", String(host.memoryMiB)]
             if let second = host.vmk2Address { arguments += ["--vmkernel2", host.vmkernel2Interface, "--vmk2-address", second.address.description] }
             for group in DaemonArguments.portGroups(of: host) { arguments += ["--port-group", group] }
-            for store in host.datastores { arguments += ["--datastore", "\(store)=\(state.datastoreRoot)/\(store)"] }
+            for store in host.datastores { arguments += ["--datastore", "\(store)=\(state.datastorePath(of: store))"] }
             let child = try ChildProcess(arguments, logPath: state.folder.log("host-\(host.name)"))
             state.processes.append(.init(role: "host", name: host.name, pid: child.pid))
             try state.save()
@@ -155,9 +167,10 @@ public enum LabLifecycle {
         var removed: [String] = []
         let marker = "--lab \(name) "
         var pids: [(String, Int32)] = []
-        if let state = LabState.load(lab: name) {
-            // Hosts before switches, so hosts never see their uplink vanish.
-            pids = state.processes.sorted { ($0.role == "host" ? 0 : 1) < ($1.role == "host" ? 0 : 1) }.map { ("\($0.role) \($0.name)", $0.pid) }
+        let state = LabState.load(lab: name)
+        if let state {
+            // The relay and hosts before switches, so hosts never see their uplink vanish.
+            pids = state.processes.sorted { ($0.role == "switch" ? 1 : 0) < ($1.role == "switch" ? 1 : 0) }.map { ("\($0.role) \($0.name)", $0.pid) }
         }
         pids += strays(marker: marker).map { ("stray process", $0) }
         for (what, pid) in pids where ProcessControl.isAlive(pid, commandLineContains: marker) {
@@ -166,6 +179,9 @@ public enum LabLifecycle {
         }
         for namespace in NetworkNamespace.list(prefix: "\(name)-") {
             if (try? NetworkNamespace.delete(namespace)) != nil { removed.append("namespace \(namespace)") }
+        }
+        for shared in state?.sharedFolders ?? [] where FileManager.default.fileExists(atPath: shared) {
+            if (try? FileManager.default.removeItem(atPath: shared)) != nil { removed.append("VM folder \(shared)") }
         }
         let folder = RunFolder(lab: name).path
         if FileManager.default.fileExists(atPath: folder) {
@@ -185,7 +201,8 @@ public enum LabLifecycle {
         return entries.compactMap { Int32($0) }.filter { pid in
             guard pid != getpid(), let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
             let text = String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
-            return text.contains("l2motion") && text.contains(marker) && (text.contains(" switch ") || text.contains(" host ") || text.contains(" udp-probe "))
+            return text.contains("l2motion") && text.contains(marker)
+                && (text.contains(" switch ") || text.contains(" host ") || text.contains(" udp-probe ") || text.contains(" machine-relay "))
         }
     }
 }

@@ -17,6 +17,12 @@ public struct LabState: Codable, Sendable {
     public var namespaces: [String] = []
     public var processes: [Process] = []
     public var createdAt: Date
+    /// A lab across machines: the machine this part belongs to, and the whole topology (its other
+    /// machines, where each host runs, how to reach them). Nil on one machine.
+    public var machine: String?
+    public var wholeTopology: Topology?
+    /// VM folders this part wrote into shared datastores (`datastores[].path`), removed by `lab down`.
+    public var sharedFolders: [String]?
 
     public init(topology: Topology, captureDirectory: String, datastoreRoot: String) {
         name = topology.name
@@ -37,6 +43,11 @@ public struct LabState: Codable, Sendable {
     public static func load(lab: String) -> LabState? {
         guard let data = FileManager.default.contents(atPath: RunFolder(lab: lab).stateFile) else { return nil }
         return try? ControlJSON.decoder.decode(LabState.self, from: data)
+    }
+
+    /// The folder of datastore `name`: its shared `path`, or a folder in the run folder.
+    public func datastorePath(of name: String) -> String {
+        topology.datastores.first { $0.name == name }?.path ?? "\(datastoreRoot)/\(name)"
     }
 
     /// The capture file of switch `switchName`, in its topology's format.

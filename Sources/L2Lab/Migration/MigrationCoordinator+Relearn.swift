@@ -3,15 +3,29 @@ import L2Edge
 import L2Switch
 import L2Wire
 
-/// Where a migration's relearn is read from: the production switch, the VM's MAC, the first event of
-/// the migration and the hosts' uplink interfaces.
+/// One production switch a migration's relearn is read from: where it answers, its lab (for the
+/// ports' namespaces), its event cursor when the migration began, and, in a lab across machines,
+/// the names of the ports the VM's frames come from before and after (an uplink or a VXLAN port).
+struct RelearnSwitch: Sendable {
+    var machine: String?
+    var lab: String
+    var route: ControlRoute
+    var cursor: UInt64
+    var sourcePortName: String?
+    var destinationPortName: String?
+}
+
+/// Where a migration's relearn is read from: the production switch (in a lab across machines, the
+/// one on the destination's machine first, then the other machines'), the VM's MAC and the hosts'
+/// uplink interfaces.
 struct RelearnSource: Sendable {
     var mac: MACAddress
     var productionSwitch: String
-    /// The switch's event cursor when the migration began.
-    var cursor: UInt64
+    var switches: [RelearnSwitch]
     var source: (host: String, uplink: String)
     var destination: (host: String, uplink: String)
+    /// The primary switch's cursor (a later migration's relearn stops there).
+    var cursor: UInt64 { switches.first?.cursor ?? 0 }
 }
 
 extension RelearnMatcher {
@@ -25,43 +39,113 @@ extension RelearnMatcher {
     /// order, as the switch numbers them): the one the lab describes as "vmnic0 of host esx02", else
     /// the one whose kernel side is `interface` in the lab's namespace of `host`.
     public static func uplinkPort(of host: String, interface: String, lab: String, in ports: [PortSpec]) -> SwitchPortRef? {
-        let numbered = ports.enumerated().map { (SwitchPortRef(id: PortID($0.offset + 1), name: $0.element.name), $0.element) }
+        let numbered = numberedPorts(ports)
         let described = numbered.first { $0.1.summary == "\(interface) of host \(host)" }
         let placed = numbered.first { $0.1.namespace == "\(lab)-\(host)" && $0.1.interface == interface }
         return (described ?? placed)?.0
     }
+
+    /// The port named `name` among a switch's ports.
+    public static func port(named name: String, in ports: [PortSpec]) -> SwitchPortRef? {
+        numberedPorts(ports).first { $0.1.name == name }?.0
+    }
+
+    private static func numberedPorts(_ ports: [PortSpec]) -> [(SwitchPortRef, PortSpec)] {
+        ports.enumerated().map { (SwitchPortRef(id: PortID($0.offset + 1), name: $0.element.name), $0.element) }
+    }
 }
 
 extension MigrationCoordinator {
-    /// Reads the RARP frames from the production switch's capture and its events since the
-    /// migration began, and lets `RelearnMatcher` find the relearn and any conflicts. Events from
-    /// `until` on (a later migration's) are left out.
-    func measureRelearn(into report: inout MigrationReport, from source: RelearnSource, until: UInt64? = nil) throws {
-        guard let resumedAt = report.resumedAt else { return }
-        report.relearnSource = source
-        let page = try directory.switchCall(source.productionSwitch, SwitchCall.events(since: source.cursor))
-        let status = try directory.switchCall(source.productionSwitch, SwitchCall.status)
-        _ = try directory.switchCall(source.productionSwitch, SwitchCall.captureFlush)
-        let stun = report.stunAt ?? resumedAt
-        let frames = try PcapReader.readAll(path: status.capture, filter: RelearnMatcher.announceFilter(mac: source.mac))
-        report.announceFrames = frames.filter { $0.wallNanoseconds >= stun }.map(\.number)
+    /// The production switches to read the relearn from, with their cursors now: the local one on
+    /// one machine; in a lab across machines the segment's switch on the destination's machine,
+    /// then on every other machine where the VM's frames change port.
+    func relearnSwitches(productionSwitch: String, source: String, destination: String) -> [RelearnSwitch] {
+        func cursor(_ route: ControlRoute) -> UInt64 {
+            (try? ControlClient.call(route, SwitchCall.events(since: UInt64.max)).next) ?? 0
+        }
+        guard let whole = directory.whole else {
+            let route = directory.switchRoute(productionSwitch)
+            return [RelearnSwitch(machine: nil, lab: directory.folder.lab, route: route, cursor: cursor(route))]
+        }
+        let destinationMachine = whole.machine(ofHost: destination)
+        let ordered = whole.machines(ofSegment: productionSwitch).sorted { ($0 == destinationMachine ? 0 : 1) < ($1 == destinationMachine ? 0 : 1) }
+        return ordered.compactMap { machine in
+            let from = whole.portTowards(host: source, onSegment: productionSwitch, machine: machine)
+            let to = whole.portTowards(host: destination, onSegment: productionSwitch, machine: machine)
+            guard from != to, machine == directory.machine || directory.remoteSockets[machine] != nil else { return nil }
+            let route = directory.switchRoute(productionSwitch, onMachine: machine)
+            return RelearnSwitch(machine: machine, lab: directory.partLab(of: machine), route: route, cursor: cursor(route),
+                                 sourcePortName: from, destinationPortName: to)
+        }
+    }
 
+    /// Reads the RARP frames from each production switch's capture and its events since the
+    /// migration began, and lets `RelearnMatcher` find the relearn and any conflicts: the first
+    /// switch's in the report's own fields, the others' in `switchRelearns`. Events from `until` on
+    /// (a later migration's) are left out.
+    func measureRelearn(into report: inout MigrationReport, from source: RelearnSource, until: UInt64? = nil) throws {
+        guard report.resumedAt != nil else { return }
+        report.relearnSource = source
+        report.switchRelearns = []
+        for (index, relearnSwitch) in source.switches.enumerated() {
+            let measured = try measure(relearnSwitch, report: report, source: source, until: index == 0 ? until : nil)
+            if index == 0 {
+                report.announceFrames = measured.announceFrames
+                report.destinationPort = measured.destinationPort
+                report.relearnMs = measured.relearnMs
+                report.relearnFrame = measured.relearnFrame
+                report.relearnByAnnounce = measured.relearnByAnnounce
+                report.stationConflicts = measured.conflicts
+                report.moveIgnored = measured.ignored
+            }
+            if directory.whole != nil { report.switchRelearns.append(measured.row) }
+        }
+    }
+
+    /// What one switch shows: the announce frames in its capture and the relearn on its port.
+    private struct Measured {
+        var row: SwitchRelearn
+        var announceFrames: [UInt64]
+        var destinationPort: SwitchPortRef?
+        var relearnMs: Double?
+        var relearnFrame: UInt64?
+        var relearnByAnnounce: Bool?
+        var conflicts: [StationMove] = []
+        var ignored: StationMove?
+    }
+
+    private func measure(_ relearnSwitch: RelearnSwitch, report: MigrationReport, source: RelearnSource, until: UInt64?) throws -> Measured {
+        let resumedAt = report.resumedAt ?? 0
+        let route = relearnSwitch.route
+        let page = try ControlClient.call(route, SwitchCall.events(since: relearnSwitch.cursor))
+        let status = try ControlClient.call(route, SwitchCall.status)
+        let stun = report.stunAt ?? resumedAt
+        let frames = try ControlClient.call(route, SwitchCall.captureFrames(filter: RelearnMatcher.announceFilter(mac: source.mac),
+                                                                           sinceWallNanoseconds: stun))
+        let announceFrames = frames.map(\.number)
         let events = page.events.filter { event in event.mac == source.mac && (until.map { event.sequence < $0 } ?? true) }
-        let lab = directory.folder.lab
-        let sourcePort = RelearnMatcher.uplinkPort(of: source.source.host, interface: source.source.uplink, lab: lab, in: status.ports)
+        let lab = relearnSwitch.lab
+        let sourcePort = relearnSwitch.sourcePortName.flatMap { RelearnMatcher.port(named: $0, in: status.ports) }
+            ?? RelearnMatcher.uplinkPort(of: source.source.host, interface: source.source.uplink, lab: lab, in: status.ports)
         // A switch whose ports the lab did not describe: the port the first announce came in on.
-        let announced = events.first { report.announceFrames.contains($0.frameNumber) }
-            .map { SwitchPortRef(id: $0.newPort, name: $0.newPortName) }
-        guard let destinationPort = RelearnMatcher.uplinkPort(of: source.destination.host, interface: source.destination.uplink,
-                                                              lab: lab, in: status.ports) ?? announced else { return }
+        let announced = events.first { announceFrames.contains($0.frameNumber) }.map { SwitchPortRef(id: $0.newPort, name: $0.newPortName) }
+        let destinationPort = relearnSwitch.destinationPortName.flatMap { RelearnMatcher.port(named: $0, in: status.ports) }
+            ?? RelearnMatcher.uplinkPort(of: source.destination.host, interface: source.destination.uplink, lab: lab, in: status.ports) ?? announced
+        var measured = Measured(row: SwitchRelearn(machine: relearnSwitch.machine, switchName: source.productionSwitch, port: destinationPort),
+                                announceFrames: announceFrames)
+        guard let destinationPort else { return measured }
         let match = RelearnMatcher.match(events: events, mac: source.mac, destinationPort: destinationPort.id, sourcePort: sourcePort?.id,
-                                         announceFrames: report.announceFrames, stunAt: report.stunAt, resumedAt: resumedAt)
-        report.destinationPort = destinationPort
-        report.relearnMs = match.relearn?.afterResumeMs
-        report.relearnFrame = match.relearn?.frame
-        report.relearnByAnnounce = match.relearn.map { _ in match.relearnByAnnounce }
-        report.stationConflicts = match.conflicts
-        report.moveIgnored = match.ignored
+                                         announceFrames: announceFrames, stunAt: report.stunAt, resumedAt: resumedAt)
+        measured.destinationPort = destinationPort
+        measured.relearnMs = match.relearn?.afterResumeMs
+        measured.relearnFrame = match.relearn?.frame
+        measured.relearnByAnnounce = match.relearn.map { _ in match.relearnByAnnounce }
+        measured.conflicts = match.conflicts
+        measured.ignored = match.ignored
+        measured.row.relearnMs = measured.relearnMs
+        measured.row.frame = measured.relearnFrame
+        measured.row.byAnnounce = measured.relearnByAnnounce
+        return measured
     }
 
     /// Measures a migration's relearn again with the switch's events up to now (or up to `until`,
@@ -76,4 +160,3 @@ extension MigrationCoordinator {
         } catch {}
     }
 }
-

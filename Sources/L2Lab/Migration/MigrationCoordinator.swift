@@ -18,7 +18,9 @@ public struct MigrationError: Error, Sendable, CustomStringConvertible {
 public struct MigrationCoordinator: Sendable {
     public let directory: LabDirectory
 
-    public init(lab: String) { directory = LabDirectory(lab: lab) }
+    /// `remotes`: in a lab across machines, other machines' relay sockets by machine name (they win
+    /// over the topology's `machines[].control`).
+    public init(lab: String, remotes: [String: String] = [:]) { directory = LabDirectory(lab: lab, remotes: remotes) }
 
     /// Which host runs `vm` now; an error if none, or (never expected) several.
     public func locate(vm: String) throws -> (host: String, summary: VMSummary) {
@@ -69,9 +71,10 @@ public struct MigrationCoordinator: Sendable {
             throw MigrationError("datastore \(summary.datastore) holding \(vm)'s files is not mounted on \(destination) (it mounts: \(destinationInfo.datastores.keys.sorted().joined(separator: ", "))); vMotion needs shared storage")
         }
         let sourcePath = sourceInfo.datastores[summary.datastore] ?? ""
+        // The source writes the probe file (it may run on another machine), the destination looks for it.
         let probe = ".l2motion-probe-\(UInt64.random(in: 1...UInt64.max))"
-        _ = FileManager.default.createFile(atPath: "\(sourcePath)/\(probe)", contents: Data())
-        defer { try? FileManager.default.removeItem(atPath: "\(sourcePath)/\(probe)") }
+        _ = try directory.host(source, HostCall.datastoreMark(summary.datastore, file: probe, remove: false))
+        defer { _ = try? directory.host(source, HostCall.datastoreMark(summary.datastore, file: probe, remove: true)) }
         let seen = try directory.host(destination, HostCall.datastoreProbe(summary.datastore, file: probe))
         guard seen.present else {
             throw MigrationError("datastore \(summary.datastore) on \(destination) (\(destinationPath)) is not the same storage as on \(source) (\(sourcePath)); vMotion needs shared storage")
@@ -117,6 +120,7 @@ public struct MigrationCoordinator: Sendable {
                         progress: @escaping @Sendable (MigrationProgress) -> Void = { _ in }) throws -> MigrationReport {
         try LabAccess.require()
         do { try options.validate() } catch { throw MigrationError(error.message) }
+        do { try directory.checkMachines() } catch { throw MigrationError(error.message) }
         let (source, summary) = try locate(vm: vm)
         let preflight = try preflight(vm: vm, from: source, summary: summary, to: destination, streams: options.streams,
                                       strictVLAN: options.strictVLAN, mtuCheck: !options.skipMTUCheck)
@@ -137,7 +141,7 @@ public struct MigrationCoordinator: Sendable {
             throw MigrationError("\(destination) refused to receive \(vm): \(error)")
         }
         let idText = id.description
-        let eventsBefore = (try? directory.switchCall(options.productionSwitch, SwitchCall.events()).next) ?? 0
+        let relearnSwitches = relearnSwitches(productionSwitch: options.productionSwitch, source: source, destination: destination)
 
         let outcome = SendOutcome()
         let directory = self.directory
@@ -207,7 +211,7 @@ public struct MigrationCoordinator: Sendable {
         }
         report.runsOn = (try? locate(vm: vm).host)
         if report.runsOn == destination {
-            let relearn = RelearnSource(mac: summary.mac, productionSwitch: options.productionSwitch, cursor: eventsBefore,
+            let relearn = RelearnSource(mac: summary.mac, productionSwitch: options.productionSwitch, switches: relearnSwitches,
                                         source: (source, preflight.sourceUplink), destination: (destination, preflight.destinationUplink))
             try? measureRelearn(into: &report, from: relearn)
         }

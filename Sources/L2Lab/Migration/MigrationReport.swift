@@ -35,6 +35,9 @@ public struct MigrationReport: Codable, Sendable {
     public var announceDropped: [Double] = []
     /// False when the migration was told not to announce at all (`--announce none`).
     public var notifySwitches = true
+    /// A lab across machines: the relearn on each machine's production switch, the destination's
+    /// machine first (the fields above repeat that one).
+    public var switchRelearns: [SwitchRelearn] = []
     /// Where the coordinator read the switch's events from, to measure the relearn again later
     /// (the demo does at its end); not part of the JSON.
     var relearnSource: RelearnSource?
@@ -58,6 +61,7 @@ public struct MigrationReport: Codable, Sendable {
         case notifySwitches = "notify-switches"
         case committedAt = "committed-at-ns"
         case runsOn = "runs-on"
+        case switchRelearns = "switch-relearns"
     }
 
     public init(result: MigrationResult, id: String, vm: String, source: String, destination: String, preflight: [String],
@@ -95,6 +99,7 @@ public struct MigrationReport: Codable, Sendable {
         if !notifySwitches { try container.encode(notifySwitches, forKey: .notifySwitches) }
         try container.encodeIfPresent(committedAt, forKey: .committedAt)
         try container.encodeIfPresent(runsOn, forKey: .runsOn)
+        if !switchRelearns.isEmpty { try container.encode(switchRelearns, forKey: .switchRelearns) }
         try container.encode(outcome, forKey: .outcome)
     }
 
@@ -120,6 +125,7 @@ public struct MigrationReport: Codable, Sendable {
         notifySwitches = try container.decodeIfPresent(Bool.self, forKey: .notifySwitches) ?? true
         committedAt = try container.decodeIfPresent(UInt64.self, forKey: .committedAt)
         runsOn = try container.decodeIfPresent(String.self, forKey: .runsOn)
+        switchRelearns = try container.decodeIfPresent([SwitchRelearn].self, forKey: .switchRelearns) ?? []
         outcome = try container.decode(String.self, forKey: .outcome)
     }
 }

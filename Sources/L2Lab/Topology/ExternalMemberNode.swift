@@ -21,6 +21,8 @@ public struct ExternalMemberNode: Codable, Sendable, Equatable {
     public var trunk: [Int]?
     /// What the capture says the port leads to; default: the endpoint in words.
     public var description: String?
+    /// A lab across machines: the machine whose part of the segment has this port.
+    public var machine: String?
 
     public init(name: String, attach: String? = nil, netns: String? = nil, qemu: String? = nil, vxlan: IPv4Address? = nil,
                 vni: UInt32? = nil, local: IPv4Address? = nil, dstport: UInt16? = nil, underlay: String? = nil) {
@@ -66,6 +68,6 @@ public struct ExternalMemberNode: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, attach, netns, qemu, vxlan, vni, local, dstport, underlay, vlan, trunk, description
+        case name, attach, netns, qemu, vxlan, vni, local, dstport, underlay, vlan, trunk, description, machine
     }
 }

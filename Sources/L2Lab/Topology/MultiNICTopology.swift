@@ -61,6 +61,7 @@ public enum TopologyExamples {
         ("default", DefaultTopology.yaml),
         ("multi-nic", MultiNICTopology.yaml),
         ("vlan", VLANTopology.yaml),
+        ("machines", MachinesTopology.yaml),
     ]
 
     public static var names: [String] { all.map(\.name) }

@@ -11,15 +11,33 @@ public struct Topology: Codable, Sendable, Equatable {
     public var hosts: [HostNode]
     public var datastores: [DatastoreNode]
     public var vms: [VMNode]
+    /// A lab across machines: the machines its hosts, clients and members are placed on (empty: one machine).
+    public var machines: [MachineNode] = []
 
     public init(name: String, switches: [SwitchNode], clients: [ClientNode], hosts: [HostNode],
-                datastores: [DatastoreNode], vms: [VMNode]) {
+                datastores: [DatastoreNode], vms: [VMNode], machines: [MachineNode] = []) {
         self.name = name
         self.switches = switches
         self.clients = clients
         self.hosts = hosts
         self.datastores = datastores
         self.vms = vms
+        self.machines = machines
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, switches, clients, hosts, datastores, vms, machines
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        switches = try container.decode([SwitchNode].self, forKey: .switches)
+        clients = try container.decodeIfPresent([ClientNode].self, forKey: .clients) ?? []
+        hosts = try container.decodeIfPresent([HostNode].self, forKey: .hosts) ?? []
+        datastores = try container.decodeIfPresent([DatastoreNode].self, forKey: .datastores) ?? []
+        vms = try container.decodeIfPresent([VMNode].self, forKey: .vms) ?? []
+        machines = try container.decodeIfPresent([MachineNode].self, forKey: .machines) ?? []
     }
 
     /// The namespace a client or host lives in: `<lab>-<node>`.
@@ -98,6 +116,12 @@ public struct SwitchNode: Codable, Sendable, Equatable {
     public var aging: Double?
     /// Ports for things outside the lab: existing interfaces, QEMU VMs, VXLAN tunnels.
     public var members: [ExternalMemberNode] = []
+    /// A lab across machines: the VNI of this segment's VXLAN ports between machines (nil: 5000 + its
+    /// position among the switches, from 1).
+    public var vni: UInt32?
+    /// A lab across machines: the UDP port this segment's VXLAN ports use (nil: 4789 + its position,
+    /// from 0). Each segment needs its own: its switch on a machine binds it in the machine's underlay.
+    public var vxlanPort: UInt16?
 
     public init(name: String, mtu: Int = 1500, snaplen: Int = 262_144, offloads: Bool = true,
                 captureFormat: CaptureFormat = .pcapng, egressRecords: Bool = false) {
@@ -114,7 +138,8 @@ public struct SwitchNode: Codable, Sendable, Equatable {
         case captureFormat = "capture-format"
         case egressRecords = "egress-records"
         case moveHolddown = "move-holddown"
-        case aging, members
+        case aging, members, vni
+        case vxlanPort = "vxlan_port"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -128,6 +153,8 @@ public struct SwitchNode: Codable, Sendable, Equatable {
         moveHolddown = try container.decodeIfPresent(Double.self, forKey: .moveHolddown)
         aging = try container.decodeIfPresent(Double.self, forKey: .aging)
         members = try container.decodeIfPresent([ExternalMemberNode].self, forKey: .members) ?? []
+        vni = try container.decodeIfPresent(UInt32.self, forKey: .vni)
+        vxlanPort = try container.decodeIfPresent(UInt16.self, forKey: .vxlanPort)
     }
 }
 
@@ -140,6 +167,8 @@ public struct ClientNode: Codable, Sendable, Equatable {
     public var vlan: Int?
     /// Port security on its switch port.
     public var portSecurity: PortSecurityNode?
+    /// A lab across machines: the machine it runs on.
+    public var machine: String?
 
     public init(name: String, switch: String, address: IPv4Interface, vlan: Int? = nil, portSecurity: PortSecurityNode? = nil) {
         self.name = name
@@ -155,7 +184,7 @@ public struct ClientNode: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, `switch`, address, vlan
+        case name, `switch`, address, vlan, machine
         case portSecurity = "port_security"
     }
 }
@@ -177,6 +206,8 @@ public struct HostNode: Codable, Sendable, Equatable {
     public var uplinkVLANs: [Int]?
     /// The MTU of its vMotion switch ports when it differs from the segment's (`port-mtu=`).
     public var vmkPortMTU: Int?
+    /// A lab across machines: the machine it runs on.
+    public var machine: String?
 
     /// The labels of its port groups (matched exactly, case included).
     public var portGroupLabels: [String] { portGroups.map(\.label) }
@@ -205,7 +236,7 @@ public struct HostNode: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, uplink, vmotion, datastores, vmotion2
+        case name, uplink, vmotion, datastores, vmotion2, machine
         case vmkAddress = "vmk_address"
         case memoryMiB = "memory_mib"
         case portGroups = "port_groups"
@@ -227,13 +258,21 @@ public struct HostNode: Codable, Sendable, Equatable {
         vmk2Address = try container.decodeIfPresent(IPv4Interface.self, forKey: .vmk2Address)
         uplinkVLANs = try container.decodeIfPresent([Int].self, forKey: .uplinkVLANs)
         vmkPortMTU = try container.decodeIfPresent(Int.self, forKey: .vmkPortMTU)
+        machine = try container.decodeIfPresent(String.self, forKey: .machine)
     }
 }
 
 /// A datastore: one directory, mounted under this name by every host that lists it (shared storage).
 public struct DatastoreNode: Codable, Sendable, Equatable {
     public var name: String
-    public init(name: String) { self.name = name }
+    /// The folder that is this datastore on every machine (shared storage such as an NFS mount; a
+    /// lab across machines needs it for a datastore its hosts on several machines list). Nil: a
+    /// folder in the lab's run folder.
+    public var path: String?
+    public init(name: String, path: String? = nil) {
+        self.name = name
+        self.path = path
+    }
 }
 
 /// A VM, its files on a datastore, powered on on `host` when the lab comes up.

@@ -33,19 +33,21 @@ public struct TopologyError: Error, Sendable, CustomStringConvertible {
 /// their location before anything is created.
 public enum TopologyLoader {
     static let knownKeys: [String: Set<String>] = [
-        "": ["name", "switches", "clients", "hosts", "datastores", "vms"],
-        "switches": ["name", "mtu", "snaplen", "offloads", "capture-format", "egress-records", "move-holddown", "aging", "members"],
-        "clients": ["name", "switch", "address", "vlan", "port_security"],
+        "": ["name", "switches", "clients", "hosts", "datastores", "vms", "machines"],
+        "switches": ["name", "mtu", "snaplen", "offloads", "capture-format", "egress-records", "move-holddown", "aging", "members",
+                     "vni", "vxlan_port"],
+        "clients": ["name", "switch", "address", "vlan", "port_security", "machine"],
         "hosts": ["name", "uplink", "vmotion", "vmk_address", "vmotion2", "vmk2_address", "memory_mib", "port_groups", "datastores",
-                  "uplink_vlans", "vmk_port_mtu"],
-        "datastores": ["name"],
+                  "uplink_vlans", "vmk_port_mtu", "machine"],
+        "datastores": ["name", "path"],
+        "machines": ["name", "underlay", "underlay_namespace", "control"],
         "vms": ["name", "host", "datastore", "mac", "ip", "memory_mib", "touched_mib", "port_group", "workload", "dirty-rate"],
     ]
     /// The fields of mappings one level further down: `hosts[0].port_groups[1]` (an item written as a
     /// mapping) and `clients[0].port_security`.
     static let nestedKeys: [String: [String: Set<String>]] = [
         "hosts": ["port_groups": ["label", "vlan", "forged_transmits"]],
-        "switches": ["members": ["name", "attach", "netns", "qemu", "vxlan", "vni", "local", "dstport", "underlay", "vlan", "trunk", "description"]],
+        "switches": ["members": ["name", "attach", "netns", "qemu", "vxlan", "vni", "local", "dstport", "underlay", "vlan", "trunk", "description", "machine"]],
         "clients": ["port_security": ["max_macs", "sticky", "violation"]],
     ]
 

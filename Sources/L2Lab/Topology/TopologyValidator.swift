@@ -136,7 +136,7 @@ public enum TopologyValidator {
                 add("clients[\(index)].address", "\(client.address) cannot reach VM \(vm.name) at \(vm.ip) without a router; put them in one subnet")
             }
         }
-        return problems + vlanProblems(in: topology) + memberProblems(in: topology, nodeNames: Set(nodeNames.keys))
+        return problems + vlanProblems(in: topology) + memberProblems(in: topology, nodeNames: Set(nodeNames.keys)) + machineProblems(in: topology)
     }
 
     static func isPlainName(_ text: String, maximum: Int, allowDash: Bool = false) -> Bool {

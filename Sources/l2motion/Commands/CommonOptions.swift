@@ -6,8 +6,13 @@ import L2Lab
 
 /// Options every verb that talks to a running lab shares.
 struct LabOptions: ParsableArguments {
-    @Option(name: .long, help: "The lab's name (its run folder is /run/l2motion/<lab>).")
-    var lab: String = "l2m"
+    @Option(name: .customLong("lab"), help: "The lab's name (its run folder is /run/l2motion/<lab>).")
+    var labName: String = "l2m"
+    @Option(name: .long, help: "A lab across machines: this machine's part of it (its run folder is /run/l2motion/<lab>-<machine>).")
+    var machine: String?
+
+    /// The lab the verb talks to: the lab, or this machine's part of it.
+    var lab: String { machine.map { L2Lab.Topology.partName(lab: labName, machine: $0) } ?? labName }
 
     var runFolder: RunFolder { RunFolder(lab: lab) }
 }

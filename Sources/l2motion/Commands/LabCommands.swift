@@ -42,14 +42,23 @@ struct LabCommand: ParsableCommand {
         @OptionGroup var topologyOptions: TopologyOptions
         @Option(help: "Where capture runs go.") var captures = "Captures"
         @OptionGroup var captureOptions: CaptureOptions
+        @Option(help: "A lab across machines: bring up this machine's part (its hosts, clients and share of each segment).") var machine: String?
+        @Flag(help: "A lab across machines: refuse a segment whose MTU does not fit the underlay with VXLAN's 50 bytes, instead of lowering it on this machine.")
+        var strictMtu = false
 
         func run() throws {
             var topology = try topologyOptions.load()
             captureOptions.apply(to: &topology)
             let logger = LoggingSetup.bootstrap(label: "l2motion.lab")
-            CleanupOnSignal.install(lab: topology.name)
-            let state = try LabLifecycle.up(topology, captureRoot: captures, logger: logger) { print("  \($0)") }
+            let labName = machine.map { L2Lab.Topology.partName(lab: topology.name, machine: $0) } ?? topology.name
+            CleanupOnSignal.install(lab: labName)
+            let state = try LabLifecycle.up(topology, machine: machine, strictMTU: strictMtu, captureRoot: captures, logger: logger) { print("  \($0)") }
             CleanupOnSignal.disarm()
+            if let machine {
+                print("lab \(topology.name), machine \(machine) is up (as lab \(state.name)); captures in \(state.captureDirectory)")
+                print("other machines' coordinators reach it through \(state.folder.machineSocket) (e.g. ssh -L /run/l2motion-remote/\(machine).sock:\(state.folder.machineSocket))")
+                return
+            }
             print("lab \(state.name) is up; captures in \(state.captureDirectory)")
             print("try: ip netns exec \(state.topology.namespace(of: state.topology.clients.first?.name ?? "client01")) ping \(state.topology.vms.first?.ip.address.description ?? "10.10.0.10")")
             print("     l2motion migrate \(state.topology.vms.first?.name ?? "web01") --to \(state.topology.hosts.last?.name ?? "esx02")")
@@ -59,8 +68,10 @@ struct LabCommand: ParsableCommand {
     struct Down: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "down", abstract: "Stop a lab's processes and remove its namespaces, TAPs and run folder.")
         @Option(help: "The lab's name.") var name = "l2m"
+        @Option(help: "A lab across machines: take down this machine's part only.") var machine: String?
 
         func run() throws {
+            let name = machine.map { L2Lab.Topology.partName(lab: self.name, machine: $0) } ?? self.name
             let removed = try LabLifecycle.down(lab: name)
             if removed.isEmpty {
                 print("lab \(name) does not exist; nothing to do")
@@ -73,16 +84,22 @@ struct LabCommand: ParsableCommand {
     struct Status: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "status", abstract: "Show a running lab's processes, VMs and MAC tables.")
         @Option(help: "The lab's name.") var name = "l2m"
+        @Option(help: "A lab across machines: show this machine's part.") var machine: String?
         @OptionGroup var output: OutputOptions
 
         func run() throws {
             try LabAccess.require()
+            let name = machine.map { L2Lab.Topology.partName(lab: self.name, machine: $0) } ?? self.name
             guard let state = LabState.load(lab: name) else {
                 throw UserFacingError("lab \(name) is not up (no \(RunFolder(lab: name).stateFile)); start it with `l2motion lab up`")
             }
             let status = LabStatus.collect(state)
             if output.json { return try printJSON(status) }
             print("lab \(status.name), up since \(status.createdAt), captures in \(status.captureDirectory)")
+            if let machine = state.machine, let whole = state.wholeTopology {
+                let others = whole.machines.filter { $0.name != machine }.map { "\($0.name) (\($0.underlay)\($0.control.map { ", control \($0)" } ?? ""))" }
+                print("machine \(machine) of lab \(whole.name), relay \(state.folder.machineSocket); other machines: \(others.joined(separator: ", "))")
+            }
             printTable(["PROCESS", "PID", "STATE"], status.processes.map { [$0.name, String($0.pid), $0.alive ? "running" : "DEAD"] })
             print("")
             let forged = status.hosts.contains { $0.forgedTransmitDrops > 0 || $0.portGroups.contains { $0.forgedTransmits == .reject } }
@@ -120,7 +137,8 @@ struct LabCommand: ParsableCommand {
         func run() throws {
             if let check {
                 let topology = try TopologyLoader.load(path: check)
-                print("\(check): valid lab \(topology.name) with \(topology.switches.count) switches, \(topology.clients.count) clients, \(topology.hosts.count) hosts, \(topology.vms.count) VMs")
+                print("\(check): valid lab \(topology.name) with \(topology.switches.count) switches, \(topology.clients.count) clients, \(topology.hosts.count) hosts, \(topology.vms.count) VMs"
+                      + (topology.spansMachines ? " on \(topology.machines.count) machines (\(topology.machines.map(\.name).joined(separator: ", ")))" : ""))
             } else {
                 print(try TopologyExamples.yaml(named: example))
             }

@@ -69,10 +69,28 @@ struct MigrateCommand: ParsableCommand {
     @Option(help: "The production switch (for the relearn measurement).") var productionSwitch = "pswitch"
     @OptionGroup var flags: MigrationFlags
     @OptionGroup var labOptions: LabOptions
+    @Option(name: .customLong("remote"), help: "A lab across machines: another machine's control socket, MACHINE=PATH (an ssh -L forward of /run/l2motion/<lab>-<machine>/machine.sock there); repeat per machine. Wins over the topology's machines[].control.")
+    var remotes: [String] = []
     @OptionGroup var output: OutputOptions
 
+    func validate() throws { _ = try Self.remoteSockets(remotes) }
+
+    /// `--remote a=/path` values as a map, refusing a value that is not MACHINE=/absolute/path.
+    static func remoteSockets(_ values: [String]) throws -> [String: String] {
+        var sockets: [String: String] = [:]
+        for value in values {
+            let parts = value.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty, parts[1].hasPrefix("/") else {
+                throw ValidationError("--remote must be MACHINE=/path/to/socket, like b=/run/l2motion-remote/b.sock, not \"\(value)\"")
+            }
+            guard sockets[parts[0]] == nil else { throw ValidationError("--remote gives machine \(parts[0]) twice") }
+            sockets[parts[0]] = parts[1]
+        }
+        return sockets
+    }
+
     func run() throws {
-        let coordinator = MigrationCoordinator(lab: labOptions.lab)
+        let coordinator = MigrationCoordinator(lab: labOptions.lab, remotes: try Self.remoteSockets(remotes))
         let display = ProgressLine(enabled: !output.json)
         let report: MigrationReport
         do {

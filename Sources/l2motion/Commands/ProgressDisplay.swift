@@ -79,6 +79,7 @@ enum MigrationSummary {
         if let dropped = RelearnText.dropped(report), !report.announce.isEmpty { Swift.print("  \(dropped)") }
         if let none = RelearnText.noAnnounce(report) { Swift.print("  \(none)") }
         if let relearn = RelearnText.relearn(report) { Swift.print("  \(relearn)") }
+        for line in RelearnText.perSwitch(report) { Swift.print("  \(line)") }
         for conflict in report.stationConflicts { Swift.print("  \(RelearnText.conflict(conflict, vm: report.vm))") }
         if let error = result.error { Swift.print("  error: \(error)") }
         Swift.print("  outcome: \(report.outcome)")
