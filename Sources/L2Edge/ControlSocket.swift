@@ -4,17 +4,6 @@ import L2Control
 import Glibc
 #endif
 
-/// A `sockaddr_un` for a filesystem path (the caller has checked it fits: under 108 bytes).
-public func unixSocketAddress(_ path: String) -> sockaddr_un {
-    var address = sockaddr_un()
-    address.sun_family = sa_family_t(AF_UNIX)
-    withUnsafeMutableBytes(of: &address.sun_path) { raw in
-        raw.copyBytes(from: path.utf8)
-        raw[path.utf8.count] = 0
-    }
-    return address
-}
-
 /// Serves a daemon's control socket: a Unix stream socket bound to a path (reachable from every
 /// namespace), mode 0600 so only root can connect, one JSON request per line (`Request`, decoded and
 /// range-checked here), one JSON reply per line. A malformed or unknown request gets an error reply
@@ -37,17 +26,7 @@ public final class ControlServer<Request: ControlRequestKind>: @unchecked Sendab
     public init(path: String, handler: @escaping Handler, streamer: Streamer? = nil) throws(SystemError) {
         guard path.utf8.count < 108 else { throw SystemError("bind control socket", path, errno: ENAMETOOLONG) }
         stopEvent = try WakeDescriptor.event()
-        unlink(path)
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw SystemError("socket(AF_UNIX)") }
-        listener = OwnedDescriptor(taking: fd)
-        var address = unixSocketAddress(path)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard bound == 0 else { throw SystemError("bind control socket", path) }
-        guard chmod(path, 0o600) == 0 else { throw SystemError("chmod 0600", path) }
-        guard listen(fd, 16) == 0 else { throw SystemError("listen", path) }
+        listener = try UnixSocket.listen(at: path)
         self.path = path
         self.handler = handler
         self.streamer = streamer
@@ -69,10 +48,7 @@ public final class ControlServer<Request: ControlRequestKind>: @unchecked Sendab
     private func acceptLoop() {
         while !isStopped {
             guard stopEvent.wait(orReadable: listener.rawValue) else { continue }
-            let client = accept(listener.rawValue, nil, nil)
-            guard client >= 0 else { continue }
-            _ = fcntl(client, F_SETFD, FD_CLOEXEC)
-            let connection = OwnedDescriptor(taking: client)
+            guard let connection = UnixSocket.accept(on: listener) else { continue }
             NamedThread.start("control-conn") { [self] in serve(connection) }
         }
         listener.close()
@@ -126,24 +102,47 @@ public final class ControlServer<Request: ControlRequestKind>: @unchecked Sendab
     }
 }
 
-/// Sends one typed request to a daemon's control socket and decodes its typed reply. Every failure is a
-/// `ControlError` with a code: `unreachable` (nothing listens), `permission-denied` (not root),
-/// `no-answer` (timeout or closed), or the daemon's own code.
+/// Sends one typed request to a daemon's control socket, directly or through a machine relay
+/// (`ControlRoute`), and decodes its typed reply. Every failure is a `ControlError` with a code:
+/// `unreachable` (nothing listens), `permission-denied` (not root), `no-answer` (timeout or closed),
+/// or the daemon's (or the relay's) own code.
 public enum ControlClient {
     public static func call<Request, Reply>(_ path: String, _ call: ControlCall<Request, Reply>,
                                             timeoutSeconds: Int = 30) throws(ControlError) -> Reply {
-        let line: Data
+        try self.call(.direct(path), call, timeoutSeconds: timeoutSeconds)
+    }
+
+    public static func call<Request, Reply>(_ route: ControlRoute, _ call: ControlCall<Request, Reply>,
+                                            timeoutSeconds: Int = 30) throws(ControlError) -> Reply {
+        let body = try exchange(route, line: try requestLine(call.request), command: call.request.command, timeoutSeconds: timeoutSeconds)
+        return try decodeReply(body, to: call, from: route)
+    }
+
+    /// Sends one line and returns the answer line (without its newline).
+    public static func exchange(_ path: String, line: Data, command: String, timeoutSeconds: Int = 30) throws(ControlError) -> Data {
+        try exchange(.direct(path), line: line, command: command, timeoutSeconds: timeoutSeconds)
+    }
+
+    /// Sends one line along `route` and returns the answer line (without its newline).
+    public static func exchange(_ route: ControlRoute, line: Data, command: String, timeoutSeconds: Int = 30) throws(ControlError) -> Data {
+        try exchangeKeepingConnection(route, line: line, command: command, timeoutSeconds: timeoutSeconds).reply
+    }
+
+    static func requestLine<Request: ControlRequestKind>(_ request: Request) throws(ControlError) -> Data {
         do {
-            line = try ControlJSON.encoder.encode(call.request)
+            return try ControlJSON.encoder.encode(request)
         } catch {
-            throw ControlError(.badRequest, "could not encode \"\(call.request.command)\": \(error)")
+            throw ControlError(.badRequest, "could not encode \"\(request.command)\": \(error)")
         }
-        let body = try exchange(path, line: line, command: call.request.command, timeoutSeconds: timeoutSeconds)
+    }
+
+    /// The typed result of an answer line, or the daemon's refusal as its `ControlError`.
+    static func decodeReply<Request, Reply>(_ body: Data, to call: ControlCall<Request, Reply>, from route: ControlRoute) throws(ControlError) -> Reply {
         let envelope: ControlEnvelope<Reply>
         do {
             envelope = try ControlJSON.decoder.decode(ControlEnvelope<Reply>.self, from: body)
         } catch {
-            throw ControlError(.failed, "the daemon at \(path) answered \"\(call.request.command)\" with something unreadable: \(error)")
+            throw ControlError(.failed, "the daemon at \(route) answered \"\(call.request.command)\" with something unreadable: \(error)")
         }
         guard envelope.ok, let result = envelope.result else {
             throw ControlError(envelope.code ?? .failed, envelope.error ?? "the daemon refused \"\(call.request.command)\" without a reason")
@@ -151,47 +150,42 @@ public enum ControlClient {
         return result
     }
 
-    /// Sends one line and returns the answer line (without its newline).
-    public static func exchange(_ path: String, line: Data, command: String, timeoutSeconds: Int = 30) throws(ControlError) -> Data {
-        try exchangeKeepingConnection(path, line: line, command: command, timeoutSeconds: timeoutSeconds).reply
-    }
-
     /// `exchange`, also returning the connection and any bytes that came after the answer line.
-    static func exchangeKeepingConnection(_ path: String, line: Data, command: String, timeoutSeconds: Int)
+    /// Through a relay the relay line goes first, in the same write as the request.
+    static func exchangeKeepingConnection(_ route: ControlRoute, line: Data, command: String, timeoutSeconds: Int)
         throws(ControlError) -> (reply: Data, connection: OwnedDescriptor, rest: [UInt8])
     {
-        guard path.utf8.count < 108 else { throw ControlError(.unreachable, "control socket path too long: \(path)") }
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw ControlError(.failed, SystemError("socket(AF_UNIX)").description) }
-        let connection = OwnedDescriptor(taking: fd)
-        var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = unixSocketAddress(path)
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        let connection: OwnedDescriptor
+        do {
+            connection = try UnixSocket.connect(to: route.socket)
+        } catch {
+            if error.errno == ENAMETOOLONG { throw ControlError(.unreachable, "control socket path too long: \(route.socket)") }
+            if error.errno == EACCES || error.errno == EPERM { throw ControlError.permissionDenied }
+            let reason = SystemError("connect", errno: error.errno).description
+            if let target = route.relayTarget {
+                throw ControlError(.unreachable, "cannot reach the machine relay at \(route.socket) (for \(target)): \(reason); is its machine-relay running and the socket forwarded?")
+            }
+            throw ControlError(.unreachable, "cannot reach the daemon at \(route.socket): \(reason); is the lab up?")
         }
-        guard connected == 0 else {
-            let code = errno
-            if code == EACCES || code == EPERM { throw ControlError.permissionDenied }
-            throw ControlError(.unreachable, "cannot reach the daemon at \(path): \(SystemError("connect", errno: code).description); is the lab up?")
-        }
-        var out = [UInt8](line)
+        UnixSocket.setReceiveTimeout(connection, seconds: timeoutSeconds)
+        var out = route.relayTarget.map { RelayLine.encode(target: $0) } ?? []
+        out.append(contentsOf: line)
         out.append(UInt8(ascii: "\n"))
         do { try connection.writeAll(out) } catch {
-            throw ControlError(.noAnswer, "the daemon at \(path) closed the connection before \"\(command)\" was sent: \(error)")
+            throw ControlError(.noAnswer, "the daemon at \(route) closed the connection before \"\(command)\" was sent: \(error)")
         }
         var reply = [UInt8]()
         var chunk = [UInt8](repeating: 0, count: 65536)
         while !reply.contains(UInt8(ascii: "\n")) {
             let count: Int?
             do { count = try chunk.withUnsafeMutableBytes { raw in try connection.read(into: raw) } } catch {
-                throw ControlError(.noAnswer, "no answer to \"\(command)\" from the daemon at \(path) within \(timeoutSeconds) s: \(error)")
+                throw ControlError(.noAnswer, "no answer to \"\(command)\" from the daemon at \(route) within \(timeoutSeconds) s: \(error)")
             }
             guard let count else {
-                throw ControlError(.noAnswer, "no answer to \"\(command)\" from the daemon at \(path) within \(timeoutSeconds) s")
+                throw ControlError(.noAnswer, "no answer to \"\(command)\" from the daemon at \(route) within \(timeoutSeconds) s")
             }
             guard count > 0 else {
-                throw ControlError(.noAnswer, "the daemon at \(path) closed the connection without answering \"\(command)\"")
+                throw ControlError(.noAnswer, "the daemon at \(route) closed the connection without answering \"\(command)\"")
             }
             reply.append(contentsOf: chunk[0..<count])
         }

@@ -18,21 +18,16 @@ extension ControlClient {
     /// refusal is the daemon's `ControlError`, as for `call`.
     public static func openStream<Request, Reply>(_ path: String, _ call: ControlCall<Request, Reply>,
                                                   timeoutSeconds: Int = 30) throws(ControlError) -> ControlStream<Reply> {
-        let line: Data
-        do { line = try ControlJSON.encoder.encode(call.request) } catch {
-            throw ControlError(.badRequest, "could not encode \"\(call.request.command)\": \(error)")
-        }
-        let (body, connection, rest) = try exchangeKeepingConnection(path, line: line, command: call.request.command,
+        try openStream(.direct(path), call, timeoutSeconds: timeoutSeconds)
+    }
+
+    /// `openStream` along a route: through a machine relay the stream's bytes come through it too.
+    public static func openStream<Request, Reply>(_ route: ControlRoute, _ call: ControlCall<Request, Reply>,
+                                                  timeoutSeconds: Int = 30) throws(ControlError) -> ControlStream<Reply> {
+        let (body, connection, rest) = try exchangeKeepingConnection(route, line: try requestLine(call.request), command: call.request.command,
                                                                      timeoutSeconds: timeoutSeconds)
-        let envelope: ControlEnvelope<Reply>
-        do { envelope = try ControlJSON.decoder.decode(ControlEnvelope<Reply>.self, from: body) } catch {
-            throw ControlError(.failed, "the daemon at \(path) answered \"\(call.request.command)\" with something unreadable: \(error)")
-        }
-        guard envelope.ok, let result = envelope.result else {
-            throw ControlError(envelope.code ?? .failed, envelope.error ?? "the daemon refused \"\(call.request.command)\" without a reason")
-        }
-        var none = timeval(tv_sec: 0, tv_usec: 0)
-        setsockopt(connection.rawValue, SOL_SOCKET, SO_RCVTIMEO, &none, socklen_t(MemoryLayout<timeval>.size))
+        let result = try decodeReply(body, to: call, from: route)
+        UnixSocket.setReceiveTimeout(connection, seconds: 0)
         return ControlStream(reply: result, connection: connection, firstBytes: rest)
     }
 }

@@ -18,6 +18,7 @@ struct L2Motion: ParsableCommand {
             PortCommand.self, FlushCommand.self, FrameGenCommand.self, CaptureCommand.self, ExtcapCommand.self,
             LabCommand.self, DemoCommand.self, AnnotateCommand.self, MigrateCommand.self, PingTestCommand.self, FaultMatrixCommand.self,
             HostCommand.self, VMCommand.self, HostInfoCommand.self, UDPProbeCommand.self, ScenarioCommand.self,
+            MachineRelayCommand.self,
         ])
 }
 

@@ -16,13 +16,14 @@ let sampleSecret = MigrationSecret(bytes: [UInt8](repeating: 0xab, count: 32))!
 @Suite("Typed control requests on the wire")
 struct RequestCodecTests {
     @Test func switchCommandsAreTheOnesItServes() {
-        #expect(SwitchRequest.commands == ["status", "events", "counters", "flush", "ports", "mac-table", "port", "capture-flush", "capture-stream"])
+        #expect(SwitchRequest.commands == ["status", "events", "counters", "flush", "ports", "mac-table", "port", "capture-flush", "capture-stream",
+                                           "capture-frames"])
     }
 
     @Test func hostCommandsAreTheOnesItServes() {
         #expect(HostRequest.commands == ["host-info", "power-on", "power-off", "list-vms", "vm-stats", "migrate-prepare",
                                          "migrate-send", "migration-status", "migration-resolve", "migrate-cancel",
-                                         "datastore-probe", "vmotion-reach", "port-group-add", "port-group-remove", "send-as"])
+                                         "datastore-probe", "datastore-mark", "vmotion-reach", "port-group-add", "port-group-remove", "send-as"])
     }
 
     @Test(arguments: [
@@ -37,6 +38,9 @@ struct RequestCodecTests {
         (.captureFlush, "{\"capture-flush\":{}}"),
         (.captureStream(port: nil), "{\"capture-stream\":{}}"),
         (.captureStream(port: "esx02"), "{\"capture-stream\":{\"port\":\"esx02\"}}"),
+        (.captureFrames(filter: "rarp", since: 0), "{\"capture-frames\":{\"filter\":\"rarp\",\"since\":0}}"),
+        (.captureFrames(filter: "arp or (vlan and arp)", since: 1_700_000_000_123_456_789),
+         "{\"capture-frames\":{\"filter\":\"arp or (vlan and arp)\",\"since\":1700000000123456789}}"),
     ])
     func switchRequests(request: SwitchRequest, line: String) throws {
         let (encoded, back) = try roundTrip(request)
@@ -53,7 +57,9 @@ struct RequestCodecTests {
             .hostInfo, .powerOn(vm: "web01", datastore: "ds01"), .powerOff(vm: "web01"), .listVMs(scan: false),
             .vmStats(vm: "web01"), .migratePrepare(arguments: prepare), .migrateSend(arguments: send),
             .migrationStatus(id: "m1"), .migrationResolve(id: "m1", decision: .keep), .migrateCancel(id: "m1"),
-            .datastoreProbe(datastore: "ds01", file: ".probe"), .vmotionReach(address: IPv4Address("192.168.100.12")!),
+            .datastoreProbe(datastore: "ds01", file: ".probe"),
+            .datastoreMark(datastore: "ds01", file: ".l2motion-probe-42", remove: false),
+            .datastoreMark(datastore: "ds01", file: ".l2motion-probe-42", remove: true), .vmotionReach(address: IPv4Address("192.168.100.12")!),
             .powerOn(vm: "web01", datastore: "ds01", dirtyRate: try DirtyRate(mebibytesPerSecond: 64)),
             .addPortGroup(label: "Production"), .removePortGroup(label: "Test"),
             .addPortGroup(label: "Production", vlan: 10, forgedTransmits: .reject),
@@ -79,11 +85,36 @@ struct RequestCodecTests {
         (.sendAs(arguments: try! SendAsArguments(vm: "web02", mac: MACAddress("00:50:56:00:00:10")!, count: 5, intervalMs: 100)),
          #"{"send-as":{"arguments":{"count":5,"interval-ms":100,"mac":"00:50:56:00:00:10","vm":"web02"}}}"#),
         (.removePortGroup(label: "Production"), #"{"port-group-remove":{"label":"Production"}}"#),
+        (.datastoreMark(datastore: "ds01", file: ".l2motion-probe-7", remove: false),
+         #"{"datastore-mark":{"datastore":"ds01","file":".l2motion-probe-7","remove":false}}"#),
+        (.datastoreMark(datastore: "ds01", file: ".l2motion-probe-7", remove: true),
+         #"{"datastore-mark":{"datastore":"ds01","file":".l2motion-probe-7","remove":true}}"#),
     ])
     func powerOnAndPortGroupLines(request: HostRequest, line: String) throws {
         let (encoded, back) = try roundTrip(request)
         #expect(encoded == line)
         #expect(back == request)
+    }
+
+    @Test func newCallsCarryTheirRequests() {
+        #expect(HostCall.datastoreMark("ds01", file: ".l2motion-probe-7", remove: true).request
+                == .datastoreMark(datastore: "ds01", file: ".l2motion-probe-7", remove: true))
+        #expect(SwitchCall.captureFrames(filter: "rarp").request == .captureFrames(filter: "rarp", since: 0))
+        #expect(SwitchCall.captureFrames(filter: "arp", sinceWallNanoseconds: 5).request == .captureFrames(filter: "arp", since: 5))
+    }
+
+    @Test func capturedFrameRefsTravelSnakeCase() throws {
+        let refs = [CapturedFrameRef(number: 3, wallNanoseconds: 1_700_000_000_000_000_001)]
+        let line = String(decoding: try ControlJSON.encoder.encode(refs), as: UTF8.self)
+        #expect(line == #"[{"number":3,"wall_nanoseconds":1700000000000000001}]"#)
+        #expect(try ControlJSON.decoder.decode([CapturedFrameRef].self, from: Data(line.utf8)) == refs)
+    }
+
+    @Test func newRequestsMissingAnArgumentAreRefusedByName() {
+        #expect(ControlLine.decode(HostRequest.self, from: Data(#"{"datastore-mark":{"datastore":"ds01","file":".l2motion-probe-7"}}"#.utf8))
+            .failureValue == ControlError(.invalidArgument, "datastore-mark: missing argument \"remove\""))
+        #expect(ControlLine.decode(SwitchRequest.self, from: Data(#"{"capture-frames":{"filter":"arp","since":-1}}"#.utf8))
+            .failureValue?.code == .invalidArgument)
     }
 
     /// A dirty rate a client hands the host is range-checked on decoding, like the CLI's `--dirty-rate`.

@@ -1,6 +1,7 @@
 import Foundation
 import L2Control
 import L2Edge
+import Synchronization
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -198,6 +199,47 @@ struct ControlSocketTests {
                 try ControlClient.call("\(directory)/absent.sock", SwitchCall.status)
             }
             #expect(error == ControlError(.unreachable, "cannot reach the daemon at \(directory)/absent.sock: connect: No such file or directory; is the lab up?"))
+        }
+    }
+
+    /// Through a relay the client sends the relay line and the request in one write, then reads the
+    /// answer as from the daemon itself.
+    @Test func aRoutedCallSendsTheRelayLineFirstInTheSameWrite() throws {
+        try withTemporaryDirectory { directory throws in
+            let listener = try UnixSocket.listen(at: "\(directory)/machine.sock")
+            let received = Mutex<[UInt8]>([])
+            let served = NamedThread.start("fake-relay") {
+                guard let connection = UnixSocket.accept(on: listener) else { return }
+                var chunk = [UInt8](repeating: 0, count: 4096)
+                let count = chunk.withUnsafeMutableBytes { (try? connection.read(into: $0)) ?? nil } ?? 0
+                received.withLock { $0 = Array(chunk[0..<count]) }
+                _ = try? connection.writeAll(Array("{\"ok\":true,\"result\":{\"a\":\"b\"}}\n".utf8))
+            }
+            let route = ControlRoute(socket: "\(directory)/machine.sock", relayTarget: "switch-pswitch")
+            #expect(try ControlClient.call(route, EchoCall.echo(["a": "b"])) == ["a": "b"])
+            #expect(served.wait(seconds: 5))
+            #expect(String(decoding: received.withLock { $0 }, as: UTF8.self)
+                    == "{\"relay\":\"switch-pswitch\"}\n{\"echo\":{\"fields\":{\"a\":\"b\"}}}\n")
+        }
+    }
+
+    @Test func aRoutedCallToAMissingRelayNamesTheRelayAndTheTarget() throws {
+        try withTemporaryDirectory { directory throws in
+            let error = #expect(throws: ControlError.self) {
+                try ControlClient.call(ControlRoute(socket: "\(directory)/b.sock", relayTarget: "host-esx02"), SwitchCall.status)
+            }
+            #expect(error == ControlError(.unreachable, "cannot reach the machine relay at \(directory)/b.sock (for host-esx02): connect: No such file or directory; is its machine-relay running and the socket forwarded?"))
+        }
+    }
+
+    @Test func aTimeoutThroughARelayNamesTheRoute() throws {
+        try withTemporaryDirectory { directory throws in
+            let listener = try UnixSocket.listen(at: "\(directory)/b.sock")  // accepts (backlog) but never answers
+            defer { listener.close() }
+            let error = #expect(throws: ControlError.self) {
+                try ControlClient.call(ControlRoute(socket: "\(directory)/b.sock", relayTarget: "host-esx02"), SwitchCall.status, timeoutSeconds: 1)
+            }
+            #expect(error == ControlError(.noAnswer, "no answer to \"status\" from the daemon at host-esx02 via \(directory)/b.sock within 1 s"))
         }
     }
 

@@ -93,4 +93,41 @@ struct HostIntegrationTests {
         let attributes = try FileManager.default.attributesOfItem(atPath: lab.folder.hostSocket("esx01"))
         #expect((attributes[.posixPermissions] as? Int) == 0o600, "control sockets are root-only")
     }
+
+    @Test("datastore-mark makes a probe file another host's datastore-probe sees, removes it, refuses other names; also through the machine relay")
+    func datastoreMark() throws {
+        try RootEnvironment.require()
+        let lab = try TestLab()
+        defer { lab.tearDown() }
+        let folder = lab.state.datastoreRoot + "/ds01"
+        let probe = ".l2motion-probe-\(UInt64.random(in: 1...UInt64.max))"
+        _ = try lab.host("esx01", HostCall.datastoreMark("ds01", file: probe, remove: false))
+        #expect(FileManager.default.fileExists(atPath: "\(folder)/\(probe)"), "the mark is in the datastore's folder")
+        #expect(try lab.host("esx02", HostCall.datastoreProbe("ds01", file: probe)).present, "esx02 sees esx01's mark")
+        _ = try lab.host("esx01", HostCall.datastoreMark("ds01", file: probe, remove: false))  // again: still there, no error
+        _ = try lab.host("esx01", HostCall.datastoreMark("ds01", file: probe, remove: true))
+        #expect(!FileManager.default.fileExists(atPath: "\(folder)/\(probe)"))
+        #expect(try !lab.host("esx02", HostCall.datastoreProbe("ds01", file: probe)).present)
+        _ = try lab.host("esx01", HostCall.datastoreMark("ds01", file: probe, remove: true))  // absent is fine
+
+        for file in ["web01/web01.json", "web01", ".l2motion-probe-x/../../web01", "../.l2motion-probe-1"] {
+            for remove in [false, true] {
+                let error = #expect(throws: ControlError.self) { try lab.host("esx01", HostCall.datastoreMark("ds01", file: file, remove: remove)) }
+                #expect(error?.code == .invalidArgument, "\(file)")
+                #expect(error?.message.hasPrefix("datastore mark \"\(file)\" refused") == true, "\(error?.message ?? "")")
+            }
+        }
+        #expect(FileManager.default.fileExists(atPath: "\(folder)/web01/web01.json"), "the VM's files are untouched")
+        let unmounted = #expect(throws: ControlError.self) { try lab.host("esx01", HostCall.datastoreMark("ds09", file: probe, remove: false)) }
+        #expect(unmounted == ControlError(.notFound, "datastore ds09 is not mounted on esx01 (it mounts: ds01)"))
+
+        // What a coordinator on another machine does: the same call through this machine's relay.
+        _ = try lab.sandbox.l2motion(["machine-relay", "--lab", lab.name], log: "relay")
+        #expect(lab.sandbox.waitUntil { FileManager.default.fileExists(atPath: lab.folder.machineSocket) }, "\(lab.sandbox.logText("relay"))")
+        let route = ControlRoute(socket: lab.folder.machineSocket, relayTarget: ControlRoute.hostTarget("esx01"))
+        _ = try ControlClient.call(route, HostCall.datastoreMark("ds01", file: probe, remove: false))
+        #expect(FileManager.default.fileExists(atPath: "\(folder)/\(probe)"))
+        _ = try ControlClient.call(route, HostCall.datastoreMark("ds01", file: probe, remove: true))
+        #expect(!FileManager.default.fileExists(atPath: "\(folder)/\(probe)"))
+    }
 }

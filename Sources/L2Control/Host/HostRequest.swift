@@ -28,6 +28,10 @@ public enum HostRequest: ControlRequestKind, Equatable {
     case migrateCancel(id: String)
     /// Whether a file the coordinator made on the source's datastore is visible here → `ProbeResult`.
     case datastoreProbe(datastore: String, file: String)
+    /// Create (or, with `remove`, delete) an empty probe file in a datastore's folder as this host
+    /// mounts it, for a coordinator that cannot write there itself (the host is on another machine):
+    /// the shared-storage preflight's mark. `file` must be a `DatastoreMark` name → `Nothing`.
+    case datastoreMark(datastore: String, file: String, remove: Bool)
     /// Whether the vMotion interface reaches an address → `ReachResult`.
     case vmotionReach(address: IPv4Address)
     /// Add a port group to the host's virtual switch (`esxcli network vswitch standard portgroup add`),
@@ -52,6 +56,7 @@ public enum HostRequest: ControlRequestKind, Equatable {
         case migrationResolve = "migration-resolve"
         case migrateCancel = "migrate-cancel"
         case datastoreProbe = "datastore-probe"
+        case datastoreMark = "datastore-mark"
         case vmotionReach = "vmotion-reach"
         case addPortGroup = "port-group-add"
         case removePortGroup = "port-group-remove"
@@ -84,6 +89,7 @@ public enum HostRequest: ControlRequestKind, Equatable {
         case .migrationResolve: .migrationResolve
         case .migrateCancel: .migrateCancel
         case .datastoreProbe: .datastoreProbe
+        case .datastoreMark: .datastoreMark
         case .vmotionReach: .vmotionReach
         case .addPortGroup: .addPortGroup
         case .removePortGroup: .removePortGroup
@@ -108,6 +114,9 @@ public enum HostCall {
     public static func migrationResolve(_ id: String, _ decision: ResolveDecision) -> ControlCall<HostRequest, ResolveResult> { .init(.migrationResolve(id: id, decision: decision)) }
     public static func migrateCancel(_ id: String) -> ControlCall<HostRequest, Nothing> { .init(.migrateCancel(id: id)) }
     public static func datastoreProbe(_ datastore: String, file: String) -> ControlCall<HostRequest, ProbeResult> { .init(.datastoreProbe(datastore: datastore, file: file)) }
+    public static func datastoreMark(_ datastore: String, file: String, remove: Bool) -> ControlCall<HostRequest, Nothing> {
+        .init(.datastoreMark(datastore: datastore, file: file, remove: remove))
+    }
     public static func vmotionReach(_ address: IPv4Address) -> ControlCall<HostRequest, ReachResult> { .init(.vmotionReach(address: address)) }
     public static func addPortGroup(_ label: String, vlan: UInt16? = nil, forgedTransmits: ForgedTransmitsPolicy? = nil) -> ControlCall<HostRequest, [PortGroup]> {
         .init(.addPortGroup(label: label, vlan: vlan, forgedTransmits: forgedTransmits))

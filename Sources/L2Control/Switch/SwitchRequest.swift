@@ -22,6 +22,11 @@ public enum SwitchRequest: ControlRequestKind, Equatable {
     /// Stream the capture live, of one port or all → `CaptureStreamStart`, then pcapng bytes on
     /// the same connection until the reader closes it or the switch stops.
     case captureStream(port: String?)
+    /// The captured frames a BPF filter keeps (`"arp"`, `"rarp"`), at or after a wall-clock time
+    /// (`since`, Unix nanoseconds; 0: all), read from the switch's own capture file after a flush, for
+    /// a coordinator that cannot read the file (the switch is on another machine) →
+    /// `[CapturedFrameRef]`.
+    case captureFrames(filter: String, since: UInt64)
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case status, events, counters, flush, ports
@@ -29,6 +34,7 @@ public enum SwitchRequest: ControlRequestKind, Equatable {
         case setPort = "port"
         case captureFlush = "capture-flush"
         case captureStream = "capture-stream"
+        case captureFrames = "capture-frames"
     }
 
     public static let daemon = "switch"
@@ -45,6 +51,7 @@ public enum SwitchRequest: ControlRequestKind, Equatable {
         case .flush: CodingKeys.flush.rawValue
         case .captureFlush: CodingKeys.captureFlush.rawValue
         case .captureStream: CodingKeys.captureStream.rawValue
+        case .captureFrames: CodingKeys.captureFrames.rawValue
         }
     }
 }
@@ -82,6 +89,24 @@ public struct CaptureStreamStart: Codable, Sendable, Equatable {
     }
 }
 
+/// One frame `capture-frames` found: its number in the capture file (1-based, as Wireshark and
+/// `PcapReader` number the file's frames, outbound copies not counted) and when it was captured.
+public struct CapturedFrameRef: Codable, Sendable, Equatable {
+    public var number: UInt64
+    /// Unix time in nanoseconds.
+    public var wallNanoseconds: UInt64
+
+    public init(number: UInt64, wallNanoseconds: UInt64) {
+        self.number = number
+        self.wallNanoseconds = wallNanoseconds
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case number
+        case wallNanoseconds = "wall_nanoseconds"
+    }
+}
+
 /// The switch's calls, each with its reply type.
 public enum SwitchCall {
     public static let status = ControlCall<SwitchRequest, SwitchStatus>(.status)
@@ -93,4 +118,7 @@ public enum SwitchCall {
     public static func flush(port: String? = nil) -> ControlCall<SwitchRequest, FlushResult> { .init(.flush(port: port)) }
     public static let captureFlush = ControlCall<SwitchRequest, CaptureFlushResult>(.captureFlush)
     public static func captureStream(port: String? = nil) -> ControlCall<SwitchRequest, CaptureStreamStart> { .init(.captureStream(port: port)) }
+    public static func captureFrames(filter: String, sinceWallNanoseconds: UInt64 = 0) -> ControlCall<SwitchRequest, [CapturedFrameRef]> {
+        .init(.captureFrames(filter: filter, since: sinceWallNanoseconds))
+    }
 }

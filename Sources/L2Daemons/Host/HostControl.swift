@@ -32,6 +32,9 @@ extension HostDaemon {
                 return .done
             case let .datastoreProbe(datastore, file):
                 return .result(try migrations.probe(datastore: datastore, file: file))
+            case let .datastoreMark(datastore, file, remove):
+                try markDatastore(datastore, file: file, remove: remove)
+                return .done
             case let .vmotionReach(address):
                 return .result(migrations.reach(address))
             case let .addPortGroup(label, vlan, forgedTransmits):

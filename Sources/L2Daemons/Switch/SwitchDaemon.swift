@@ -502,6 +502,8 @@ public final class SwitchDaemon: Sendable {
         case .captureFlush:
             flushCaptures()
             return .result(CaptureFlushResult(frames: capture.framesWritten))
+        case let .captureFrames(filter, since):
+            return capturedFrames(filter: filter, since: since)
         case .captureStream:
             // The control server hands stream requests to `openCaptureStream` before they get here.
             return .failure(ControlError(.refused, "capture-stream opens a stream; use `l2motion capture`"))
