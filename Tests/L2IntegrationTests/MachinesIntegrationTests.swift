@@ -90,6 +90,11 @@ struct MachinesIntegrationTests {
         usleep(150_000)
         try CommandRunner.run(["ip", "-n", lab.underlay.a, "link", "set", VXLANNetworks.underlayLink, "down"])
         #expect(migration.wait(seconds: 90) != nil, "the coordinator ends: \(lab.sandbox.logText("migrate"))")
+        // The cut came during pre-copy: the migration failed (after its stall timeout) and said where the VM runs.
+        let log = lab.sandbox.logText("migrate")
+        let json = String(log[(log.firstIndex(of: "{") ?? log.startIndex)...])
+        let report = try ControlJSON.decoder.decode(MigrationReport.self, from: Data(json.utf8))
+        #expect(report.result.status.rawValue != "completed" && report.runsOn == "esx01", "\(report.outcome); runs on \(report.runsOn ?? "nil"); \(json)")
         let onA = (try ControlClient.call(esx01, HostCall.listVMs())).filter { $0.name == "web01" }
         let onB = (try ControlClient.call(esx02, HostCall.listVMs())).filter { $0.name == "web01" }
         #expect(onA.count + onB.count == 1, "exactly one host holds web01: a \(onA.map(\.statistics.state)), b \(onB.map(\.statistics.state)); \(lab.sandbox.logText("migrate"))")

@@ -170,7 +170,7 @@ struct TopologyStructureTests {
         #expect(problem.path == "colour")
         #expect(try problem.line == line(of: "colour: blue", in: yaml))
         #expect(problem.message.contains("unknown field"))
-        #expect(problem.message.contains("clients, datastores, hosts, name, switches, vms"))
+        #expect(problem.message.contains("clients, datastores, hosts, machines, name, switches, vms"))
     }
 
     @Test func unknownFieldInSecondHost() throws {

@@ -56,7 +56,7 @@ extension Topology {
     /// reached: its uplink port if it runs there, else the VXLAN port towards it (nil: the segment
     /// is not on that machine).
     public func portTowards(host: String, onSegment name: String, machine: String) -> String? {
-        guard let target = machine(ofHost: host) else { return nil }
+        guard let target = self.machine(ofHost: host) else { return nil }
         if target == machine { return host }
         let members = machines(ofSegment: name)
         guard let hub = members.first, members.contains(machine) else { return nil }

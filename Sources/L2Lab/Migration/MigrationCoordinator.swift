@@ -32,6 +32,10 @@ public struct MigrationCoordinator: Sendable {
         guard !found.isEmpty else {
             throw MigrationError("no host of lab \(directory.folder.lab) runs a VM named \(vm) (hosts: \(directory.hosts.joined(separator: ", ")))")
         }
+        // A copy still being received (a failed migration's destination, until its cancel lands) does
+        // not run there.
+        let running = found.filter { $0.1.statistics.state != .migratingIn }
+        if running.count == 1 { return running[0] }
         guard found.count == 1 else {
             throw MigrationError("VM \(vm) is registered on several hosts (\(found.map(\.0).joined(separator: ", "))); resolve that first")
         }
