@@ -65,8 +65,12 @@ struct AttachPortIntegrationTests {
         let macB = try lab.mac(of: lab.b)
         let table: [MACTableEntrySnapshot] = try ControlClient.call(lab.socket, SwitchCall.macTable)
         #expect(table.first { $0.mac == macB }?.portName == "p2", "b's MAC is learned on the attached port")
+        // The kernel sets the operational state (IFF_RUNNING) through its link watcher, which may
+        // lag the first frames by up to a second on a busy machine.
+        #expect(sandbox.waitUntil(seconds: 5) {
+            (try? ControlClient.call(lab.socket, SwitchCall.status))?.endpoints?[1] == PortEndpointState(port: "p2", kind: "attach", state: "attached")
+        }, "the attached port reports its carrier: \(String(describing: try? ControlClient.call(lab.socket, SwitchCall.status).endpoints))")
         let status = try ControlClient.call(lab.socket, SwitchCall.status)
-        #expect(status.endpoints?[1] == PortEndpointState(port: "p2", kind: "attach", state: "attached"))
         #expect(status.ports[1].endpoint == .attach)
         let frames = try lab.capture()
         #expect(frames.contains { $0.interface == "p2" && Array($0.bytes[6..<12]) == macB.bytes }, "the capture holds b's frames on p2")
@@ -79,7 +83,10 @@ struct AttachPortIntegrationTests {
         #expect(after.contains("promiscuity 0"), "promiscuity restored when the switch stops: \(after)")
         #expect(!after.contains("state UP") && !after.contains(",UP"), "left down, as it was found: \(after)")
         #expect(!FileManager.default.fileExists(atPath: "\(InterfaceClaim.directory)/\(lab.c)--att.lock"), "the claim is released")
-        #expect(!FileManager.default.fileExists(atPath: InterfaceClaim.directory), "the claims folder goes with the last claim")
+        // Other suites may hold claims at the same time: the folder exists only while one is in it.
+        let remaining = (try? FileManager.default.contentsOfDirectory(atPath: InterfaceClaim.directory)) ?? []
+        #expect(FileManager.default.fileExists(atPath: InterfaceClaim.directory) == !remaining.isEmpty,
+                "the claims folder goes with the last claim (left: \(remaining))")
     }
 
     @Test("a move between an attached port and a TAP port is learned on the first frame, both ways")

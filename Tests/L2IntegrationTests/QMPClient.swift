@@ -23,16 +23,14 @@ final class QMPClient: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(connectTimeout)
         var lastError = "no attempt"
         while true {
-            let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-            guard fd >= 0 else { throw SystemError("socket") }
-            let descriptor = OwnedDescriptor(taking: fd)
-            var address = unixSocketAddress(path)
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            let code: Int32
+            do {
+                return try QMPClient(descriptor: try UnixSocket.connect(to: path), name: path, replyTimeout: replyTimeout)
+            } catch let error as SystemError {
+                code = error.errno
+                lastError = String(cString: strerror(code))
             }
-            if connected == 0 { return try QMPClient(descriptor: descriptor, name: path, replyTimeout: replyTimeout) }
-            lastError = String(cString: strerror(errno))
-            guard errno == ENOENT || errno == ECONNREFUSED || errno == EAGAIN, Date() < deadline else {
+            guard code == ENOENT || code == ECONNREFUSED || code == EAGAIN, Date() < deadline else {
                 throw QMPError.protocolError("cannot connect to QMP socket \(path) (\(lastError)); is QEMU running with -qmp unix:\(path),server=on,wait=off?")
             }
             usleep(20_000)

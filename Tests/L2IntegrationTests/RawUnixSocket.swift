@@ -5,14 +5,7 @@ import L2Edge
 /// daemon's control socket input that the real client would never send.
 enum RawUnixSocket {
     static func exchange(path: String, line: String) throws -> String {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw SystemError("socket") }
-        let connection = OwnedDescriptor(taking: fd)
-        var address = unixSocketAddress(path)
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard connected == 0 else { throw SystemError("connect", path) }
+        let connection = try UnixSocket.connect(to: path)
         try connection.writeAll(Array((line + "\n").utf8))
         var reply = [UInt8]()
         var chunk = [UInt8](repeating: 0, count: 4096)

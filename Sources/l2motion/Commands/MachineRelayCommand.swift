@@ -35,17 +35,8 @@ struct MachineRelayCommand: ParsableCommand {
         SignalWaiter.blockTerminationSignals()
         let logger = LoggingSetup.bootstrap(label: "l2motion.machine-relay.\(lab)")
         let folder = RunFolder(lab: lab)
-        let folderExisted = FileManager.default.fileExists(atPath: folder.path)
-        let rootExisted = FileManager.default.fileExists(atPath: RunFolder.root)
-        try FileManager.default.createDirectory(atPath: folder.path, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
-        // A relay run on its own leaves no empty run folder behind, nor the empty /run/l2motion it made.
-        defer {
-            for (path, existed) in [(folder.path, folderExisted), (RunFolder.root, rootExisted)]
-            where !existed && (try? FileManager.default.contentsOfDirectory(atPath: path))?.isEmpty == true {
-                try? FileManager.default.removeItem(atPath: path)
-            }
-        }
+        let lease = try RunFolderLease(folder)
+        defer { lease.release() }
         let relay = try MachineRelay(lab: lab, folder: folder.path, socket: folder.machineSocket, logger: logger)
         relay.run()
     }

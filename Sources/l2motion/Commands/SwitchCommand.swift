@@ -117,18 +117,8 @@ struct SwitchCommand: ParsableCommand {
         let logger = LoggingSetup.bootstrap(label: "l2motion.switch.\(name)")
         let specs = try ports.map { try PortSpec(parsing: $0) }
         let folder = labOptions.runFolder
-        let folderExisted = FileManager.default.fileExists(atPath: folder.path)
-        let rootExisted = FileManager.default.fileExists(atPath: RunFolder.root)
-        try FileManager.default.createDirectory(atPath: folder.path, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
-        // A switch run on its own leaves no empty run folder behind, nor the empty /run/l2motion it
-        // made (a lab's folder is the lab's).
-        defer {
-            for (path, existed) in [(folder.path, folderExisted), (RunFolder.root, rootExisted)]
-            where !existed && (try? FileManager.default.contentsOfDirectory(atPath: path))?.isEmpty == true {
-                try? FileManager.default.removeItem(atPath: path)
-            }
-        }
+        let lease = try RunFolderLease(folder)
+        defer { lease.release() }
         let directory = captureDir ?? "Captures/\(CaptureRun.stamp())-\(name)"
         var settings = SwitchSettings(
             name: name, ports: specs, captureDirectory: directory, snaplen: snaplen, captureFilter: captureFilter,
