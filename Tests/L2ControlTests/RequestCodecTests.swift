@@ -23,7 +23,7 @@ struct RequestCodecTests {
     @Test func hostCommandsAreTheOnesItServes() {
         #expect(HostRequest.commands == ["host-info", "power-on", "power-off", "list-vms", "vm-stats", "migrate-prepare",
                                          "migrate-send", "migration-status", "migration-resolve", "migrate-cancel",
-                                         "datastore-probe", "datastore-mark", "vmotion-reach", "port-group-add", "port-group-remove", "send-as"])
+                                         "datastore-probe", "datastore-mark", "vmotion-reach", "vmotion-mtu-probe", "port-group-add", "port-group-remove", "send-as"])
     }
 
     @Test(arguments: [
@@ -59,7 +59,7 @@ struct RequestCodecTests {
             .migrationStatus(id: "m1"), .migrationResolve(id: "m1", decision: .keep), .migrateCancel(id: "m1"),
             .datastoreProbe(datastore: "ds01", file: ".probe"),
             .datastoreMark(datastore: "ds01", file: ".l2motion-probe-42", remove: false),
-            .datastoreMark(datastore: "ds01", file: ".l2motion-probe-42", remove: true), .vmotionReach(address: IPv4Address("192.168.100.12")!),
+            .datastoreMark(datastore: "ds01", file: ".l2motion-probe-42", remove: true), .vmotionReach(address: IPv4Address("192.168.100.12")!), .vmotionMTUProbe(interface: "vmk1", address: IPv4Address("192.168.100.12")!),
             .powerOn(vm: "web01", datastore: "ds01", dirtyRate: try DirtyRate(mebibytesPerSecond: 64)),
             .addPortGroup(label: "Production"), .removePortGroup(label: "Test"),
             .addPortGroup(label: "Production", vlan: 10, forgedTransmits: .reject),
@@ -89,6 +89,8 @@ struct RequestCodecTests {
          #"{"datastore-mark":{"datastore":"ds01","file":".l2motion-probe-7","remove":false}}"#),
         (.datastoreMark(datastore: "ds01", file: ".l2motion-probe-7", remove: true),
          #"{"datastore-mark":{"datastore":"ds01","file":".l2motion-probe-7","remove":true}}"#),
+        (.vmotionMTUProbe(interface: "vmk1", address: IPv4Address("192.168.100.12")!),
+         #"{"vmotion-mtu-probe":{"address":"192.168.100.12","interface":"vmk1"}}"#),
     ])
     func powerOnAndPortGroupLines(request: HostRequest, line: String) throws {
         let (encoded, back) = try roundTrip(request)

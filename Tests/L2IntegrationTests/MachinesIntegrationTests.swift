@@ -65,13 +65,19 @@ struct MachinesIntegrationTests {
         #expect(after.before == counterBefore + 1, "the counter continues from its value before the migration")
         #expect(try ControlClient.call(RunFolder(lab: lab.part("a")).hostSocket("esx01"), HostCall.listVMs()).isEmpty, "the source dropped its copy")
 
-        // Back, coordinated from machine b this time, in the text report's format.
-        let back = try lab.run(["migrate", "web01", "--to", "esx01", "--downtime", "5"], on: "b")
+        // Back, still coordinated from machine a (the source now on the other machine: its preflight
+        // probes run there), in the text report's format.
+        let back = try lab.run(["migrate", "web01", "--to", "esx01", "--downtime", "5"], on: "a")
+        #expect(back.contains("carries 9000-byte frames with DF set"), "the MTU probe ran on the source, on machine b: \(back)")
         #expect(back.contains("machine a, switch pswitch: relearned the MAC on esx01"), "\(back)")
         #expect(back.contains("machine b, switch pswitch: relearned the MAC on vx-a"), "\(back)")
         let list = try ControlClient.call(RunFolder(lab: lab.part("a")).hostSocket("esx01"), HostCall.listVMs())
         #expect(list.map(\.name) == ["web01"])
         #expect(VXLANNetworks.ping(in: lab.namespace("a", "client01"), "10.10.0.10"))
+        // And across again, coordinated from machine b (the source on the other machine, the destination here).
+        let third = try ControlJSON.decoder.decode(MigrationReport.self, from: Data(
+            try lab.run(["migrate", "web01", "--to", "esx02", "--downtime", "5", "--json"], on: "b").utf8))
+        #expect(third.runsOn == "esx02" && third.switchRelearns.allSatisfy { $0.relearnMs != nil }, "\(third.outcome) \(third.switchRelearns)")
     }
 
     @Test("the underlay cut mid-migration: the VM ends on exactly one host, and answers once it is back")

@@ -34,6 +34,9 @@ public enum HostRequest: ControlRequestKind, Equatable {
     case datastoreMark(datastore: String, file: String, remove: Bool)
     /// Whether the vMotion interface reaches an address → `ReachResult`.
     case vmotionReach(address: IPv4Address)
+    /// Whether the path from vMotion interface `interface` to `address` carries frames of the
+    /// interface's full MTU with DF set (`vmkping -d -s 8972`) → `MTUProbeResult`.
+    case vmotionMTUProbe(interface: String, address: IPv4Address)
     /// Add a port group to the host's virtual switch (`esxcli network vswitch standard portgroup add`),
     /// on VLAN `vlan` (nil or 0: untagged) with its forged-transmits policy (nil: accept) → the port
     /// groups now, `[PortGroup]`.
@@ -58,6 +61,7 @@ public enum HostRequest: ControlRequestKind, Equatable {
         case datastoreProbe = "datastore-probe"
         case datastoreMark = "datastore-mark"
         case vmotionReach = "vmotion-reach"
+        case vmotionMTUProbe = "vmotion-mtu-probe"
         case addPortGroup = "port-group-add"
         case removePortGroup = "port-group-remove"
         case sendAs = "send-as"
@@ -91,6 +95,7 @@ public enum HostRequest: ControlRequestKind, Equatable {
         case .datastoreProbe: .datastoreProbe
         case .datastoreMark: .datastoreMark
         case .vmotionReach: .vmotionReach
+        case .vmotionMTUProbe: .vmotionMTUProbe
         case .addPortGroup: .addPortGroup
         case .removePortGroup: .removePortGroup
         case .sendAs: .sendAs
@@ -118,6 +123,9 @@ public enum HostCall {
         .init(.datastoreMark(datastore: datastore, file: file, remove: remove))
     }
     public static func vmotionReach(_ address: IPv4Address) -> ControlCall<HostRequest, ReachResult> { .init(.vmotionReach(address: address)) }
+    public static func vmotionMTUProbe(interface: String, to address: IPv4Address) -> ControlCall<HostRequest, MTUProbeResult> {
+        .init(.vmotionMTUProbe(interface: interface, address: address))
+    }
     public static func addPortGroup(_ label: String, vlan: UInt16? = nil, forgedTransmits: ForgedTransmitsPolicy? = nil) -> ControlCall<HostRequest, [PortGroup]> {
         .init(.addPortGroup(label: label, vlan: vlan, forgedTransmits: forgedTransmits))
     }

@@ -37,6 +37,8 @@ extension HostDaemon {
                 return .done
             case let .vmotionReach(address):
                 return .result(migrations.reach(address))
+            case let .vmotionMTUProbe(interface, address):
+                return .result(try migrations.probeMTU(interface: interface, to: address))
             case let .addPortGroup(label, vlan, forgedTransmits):
                 return .result(try addPortGroup(PortGroup(label: label, vlanID: vlan ?? 0, forgedTransmits: forgedTransmits ?? .accept)))
             case let .removePortGroup(label):

@@ -160,6 +160,30 @@ final class MigrationService: @unchecked Sendable {
         })
     }
 
+    /// The MTU preflight from this host: the vMotion interface's MTU, then a DF ping of exactly that
+    /// size to `address` (`MTUProbe`). Only this host's vMotion interfaces may be named.
+    func probeMTU(interface: String, to address: IPv4Address) throws -> MTUProbeResult {
+        let nics = host.settings.vmotionNICs.map(\.interface)
+        guard nics.contains(interface) else {
+            throw ControlError(.invalidArgument, "\(interface) is not a vMotion interface of this host (it has: \(nics.joined(separator: ", ")))")
+        }
+        let link: String
+        do {
+            link = try CommandRunner.run(MTUProbe.linkArguments(interface: interface))
+        } catch {
+            return MTUProbeResult(mtu: nil, carried: false, failure: "cannot read the MTU of \(interface): \(error)")
+        }
+        guard let mtu = MTUProbe.mtu(fromLink: link) else {
+            return MTUProbeResult(mtu: nil, carried: false, failure: "`ip -o link show` printed no MTU: \(link)")
+        }
+        do {
+            try CommandRunner.run(MTUProbe.pingArguments(interface: interface, mtu: mtu, to: address))
+            return MTUProbeResult(mtu: mtu, carried: true)
+        } catch let error as CommandError {
+            return MTUProbeResult(mtu: mtu, carried: false, failure: MTUProbe.failure(standardError: error.standardError, mtu: mtu))
+        }
+    }
+
     private var cancelRequests = Set<String>()
     private var settled = Set<String>()
 

@@ -3,8 +3,8 @@ import L2Wire
 
 /// The jumbo-frame check vCenter's users run by hand before a vMotion (`vmkping -d -s 8972`): a
 /// ping with Don't Fragment set whose packet fills the vMotion interface's MTU exactly. The pieces
-/// here are pure (arguments built, output read); `MigrationCoordinator` runs them in the source
-/// host's namespace.
+/// here are pure (arguments built, output read); the source host runs them in its namespace when
+/// the coordinator asks (`vmotion-mtu-probe`), wherever that host runs.
 public enum MTUProbe {
     /// IPv4 header (20) and ICMP echo header (8): the ping payload is the MTU minus these.
     public static let headerBytes = 28
@@ -34,5 +34,19 @@ public enum MTUProbe {
         let line = standardError.split(separator: "\n").first.map { String($0).trimmingCharacters(in: .whitespaces) } ?? ""
         let probe = "ping -M do -s \(mtu - headerBytes)"
         return line.isEmpty ? "no reply to \(count) probes (\(probe))" : "\(probe): \(line)"
+    }
+}
+
+/// What `vmotion-mtu-probe` answers: the interface's MTU (nil if it could not be read) and whether a
+/// DF ping of exactly that size was answered; `failure` says why not, in words.
+public struct MTUProbeResult: Codable, Sendable, Equatable {
+    public var mtu: Int?
+    public var carried: Bool
+    public var failure: String?
+
+    public init(mtu: Int?, carried: Bool, failure: String? = nil) {
+        self.mtu = mtu
+        self.carried = carried
+        self.failure = failure
     }
 }
