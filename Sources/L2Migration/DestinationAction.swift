@@ -11,6 +11,15 @@ public enum DestinationAction: Sendable, Equatable {
     /// The copy is proved: attach the VM to its port group, load this state, deliver the queued frames,
     /// run it, then call `resumed(now:)`.
     case resumeVM(SwitchoverState)
+    /// Post-copy: run the VM here now with `missingPages` pages still to come (`isMissing`): a vCPU,
+    /// the workload or the network responder that touches one waits for it (`pageFault`, then
+    /// `.pagesArrived`). Then call `resumed(now:)`.
+    case resumeVMPostcopy(SwitchoverState, missingPages: Int)
+    /// Post-copy: these pages arrived; what waited on them may go on.
+    case pagesArrived([Int])
+    /// Post-copy: the link failed after the resume; pause the VM here (it cannot run on the source
+    /// again) until the migration recovers.
+    case pauseVM(reason: String)
     /// A frame the source forwarded for the running VM.
     case deliverFrame([UInt8])
     /// Free everything this migration created; the VM stays (or goes back) to the source.
@@ -24,6 +33,10 @@ public enum DestinationAction: Sendable, Equatable {
 /// Where a migration destination is.
 public enum DestinationPhase: String, Sendable, Equatable {
     case awaitingHello, awaitingSpec, allocating, receiving, resuming, running, committed, discarded, awaitingCoordinator
+    /// Post-copy: the VM runs here while missing pages arrive.
+    case postcopyActive = "postcopy-active"
+    /// Post-copy: the link failed; the VM is paused here until the migration recovers.
+    case postcopyPaused = "postcopy-paused"
 }
 
 /// What the destination received.
@@ -41,10 +54,12 @@ public struct DestinationReport: Codable, Sendable, Equatable {
     public var encryption: MigrationStreamCipher?
     /// What this host checked when it confirmed the switchover (switchover-ack); nil before.
     public var switchoverAck: String?
+    /// Post-copy's figures on this side (faults, their wait, duplicates); nil for pre-copy.
+    public var postcopy: PostcopyStats?
 
     enum CodingKeys: String, CodingKey {
         case vmName = "vm-name", pagesReceived = "pages-received", zeroPages = "zero-pages",
              normalPages = "normal-pages", bytesReceived = "bytes-received", rounds, digest,
-             resumedAt = "resumed-at", encryption, switchoverAck = "switchover-ack"
+             resumedAt = "resumed-at", encryption, switchoverAck = "switchover-ack", postcopy
     }
 }

@@ -169,18 +169,7 @@ public struct MigrationDecoder: Sendable {
                                 bytes: try reader.u64("bytes"))
         case .switchover:
             let round = try reader.u32("final round")
-            let vcpu = try reader.blob("vCPU state", limit: MigrationWire.defaultMaxPayloadLength)
-            let workload = try reader.blob("workload state", limit: MigrationWire.defaultMaxPayloadLength)
-            let frameCount = Int(try reader.u32("queued frame count"))
-            // Each frame needs at least its 4-byte length: a count beyond that is a lie, not a big batch.
-            guard frameCount <= reader.remaining / 4 else {
-                throw reader.fail("claims \(frameCount) queued frames in \(reader.remaining) bytes")
-            }
-            var frames: [[UInt8]] = []
-            frames.reserveCapacity(frameCount)
-            for _ in 0..<frameCount {
-                frames.append(try reader.blob("queued frame", limit: MigrationWire.maxFrameLength))
-            }
+            let (vcpu, workload, frames) = try decodeVMState(&reader)
             let pages = try reader.u64("page count")
             let digest = try reader.u64("memory digest")
             message = .switchover(SwitchoverState(finalRound: round, vcpuState: vcpu, workloadState: workload,
@@ -196,6 +185,44 @@ public struct MigrationDecoder: Sendable {
                 throw reader.fail("a forwarded frame must be 1 to \(MigrationWire.maxFrameLength) bytes, got \(reader.remaining)")
             }
             message = .forwardedFrame(Array(try reader.take(reader.remaining, "frame")))
+        case .postcopyStart:
+            let round = try reader.u32("last round")
+            let (vcpu, workload, frames) = try decodeVMState(&reader)
+            let pages = try reader.u64("page count")
+            let rangeCount = Int(try reader.u32("missing range count"))
+            guard rangeCount <= reader.remaining / 16 else {
+                throw reader.fail("claims \(rangeCount) missing ranges in \(reader.remaining) bytes")
+            }
+            var missing: [Range<UInt64>] = []
+            missing.reserveCapacity(rangeCount)
+            var end: UInt64 = 0
+            for _ in 0..<rangeCount {
+                let first = try reader.u64("first missing page")
+                let count = try reader.u64("missing pages")
+                // Ranges ascend without overlap and stay inside memory, so a page is listed once.
+                guard count > 0, first >= end, first <= pages, count <= pages - first else {
+                    throw reader.fail("missing range \(first) +\(count) is empty, out of order or outside \(pages) pages")
+                }
+                missing.append(first..<first + count)
+                end = first + count
+            }
+            message = .postcopyStart(PostcopyStart(lastRound: round, vcpuState: vcpu, workloadState: workload,
+                                                   queuedFrames: frames, pageCount: pages, missing: missing))
+        case .pageRequest:
+            let count = Int(try reader.u32("requested page count"))
+            guard (1...MigrationWire.maxRequestPages).contains(count), count <= reader.remaining / 8 else {
+                throw reader.fail("a page request names 1 to \(MigrationWire.maxRequestPages) pages, this one \(count) in \(reader.remaining) bytes")
+            }
+            var pages: [UInt64] = []
+            pages.reserveCapacity(count)
+            for _ in 0..<count {
+                let page = try reader.u64("requested page")
+                if let pageCount, page >= UInt64(pageCount) { throw .pageIndexOutOfRange(index: page, pageCount: pageCount) }
+                pages.append(page)
+            }
+            message = .pageRequest(pages: pages)
+        case .postcopyEnd:
+            message = .postcopyEnd(pages: try reader.u64("post-copy pages"), digest: try reader.u64("digest"))
         case .laneHello:
             let id = MigrationID(high: try reader.u64("migration id"), low: try reader.u64("migration id"))
             let lane = try reader.u16("lane")
@@ -206,6 +233,23 @@ public struct MigrationDecoder: Sendable {
         }
         try reader.finish()
         return message
+    }
+
+    /// The VM's state as `switchover` and `postcopyStart` carry it: vCPU and workload blobs, queued frames.
+    static func decodeVMState(_ reader: inout PayloadReader) throws(MigrationProtocolError) -> ([UInt8], [UInt8], [[UInt8]]) {
+        let vcpu = try reader.blob("vCPU state", limit: MigrationWire.defaultMaxPayloadLength)
+        let workload = try reader.blob("workload state", limit: MigrationWire.defaultMaxPayloadLength)
+        let frameCount = Int(try reader.u32("queued frame count"))
+        // Each frame needs at least its 4-byte length: a count beyond that is a lie, not a big batch.
+        guard frameCount <= reader.remaining / 4 else {
+            throw reader.fail("claims \(frameCount) queued frames in \(reader.remaining) bytes")
+        }
+        var frames: [[UInt8]] = []
+        frames.reserveCapacity(frameCount)
+        for _ in 0..<frameCount {
+            frames.append(try reader.blob("queued frame", limit: MigrationWire.maxFrameLength))
+        }
+        return (vcpu, workload, frames)
     }
 
     static func decodePageBatch(_ reader: inout PayloadReader,

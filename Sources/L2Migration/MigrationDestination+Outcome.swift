@@ -9,7 +9,7 @@ extension MigrationDestination {
         switch phase {
         case .awaitingHello, .awaitingSpec, .allocating, .receiving:
             return send(.abort(reason: error.description)) + discard(error.description)
-        case .resuming, .running:
+        case .resuming, .running, .postcopyActive, .postcopyPaused:
             return awaitCoordinator("after the VM resumed here: \(error.description)")
         case .committed, .discarded, .awaitingCoordinator:
             return []

@@ -34,7 +34,7 @@ extension MigrationDestination {
     /// switchover arrived and `verifiedAt` (when the driver took the verified copy; default `now`).
     public mutating func resumed(now: UInt64, verifiedAt: UInt64? = nil) -> [DestinationAction] {
         guard phase == .resuming else { return [] }
-        phase = .running
+        phase = postcopy == nil ? .running : .postcopyActive
         report.resumedAt = now
         let arrived = switchoverArrivedAt ?? now
         return send(.resumed(atNanoseconds: now, arrivedAtNanoseconds: arrived,

@@ -51,6 +51,8 @@ public struct MigrationDestination: Sendable {
     var sealFailure: SecureChannelError?
     /// Lanes 1 and up of a migration over several connections (`MigrationDestination+Lanes`).
     var lanes = DestinationLanes()
+    /// Post-copy's state, from `postcopyStart` on (`MigrationDestination+Postcopy`).
+    var postcopy: DestinationPostcopy?
 
     public init(settings: MigrationDestinationSettings, now: UInt64) {
         self.settings = settings
@@ -93,9 +95,11 @@ public struct MigrationDestination: Sendable {
         switch phase {
         case .awaitingHello, .awaitingSpec, .allocating, .receiving:
             return discard("connection to the source lost before the VM resumed here")
+        case .resuming where postcopy != nil, .postcopyActive:
+            return pausePostcopy(now: now)
         case .resuming, .running:
             return awaitCoordinator("connection to the source lost after the VM resumed here and before the source committed")
-        case .committed, .discarded, .awaitingCoordinator:
+        case .committed, .discarded, .awaitingCoordinator, .postcopyPaused:
             return []
         }
     }
@@ -116,7 +120,11 @@ public struct MigrationDestination: Sendable {
     }
 
     /// What was received so far.
-    public var currentReport: DestinationReport { report }
+    public var currentReport: DestinationReport {
+        var current = report
+        current.postcopy = postcopyReport
+        return current
+    }
 
     /// One bit per page that holds bytes this migration stored (as `DirtyBitmap` words).
     public var storedPageBits: [UInt64] { storedPages }
@@ -131,6 +139,7 @@ public struct MigrationDestination: Sendable {
         case .receiving: "receiving round \(expectedRound)"
         case .resuming: "resuming the VM"
         case .running: "running the VM before commit"
+        case .postcopyActive: "running the VM in post-copy"
         default: phase.rawValue
         }
     }
@@ -159,6 +168,15 @@ public struct MigrationDestination: Sendable {
         case let (.receiving, .switchover(state)):
             switchoverArrivedAt = now
             return switchover(state)
+        case let (.receiving, .postcopyStart(start)):
+            return startPostcopy(start, now: now)
+        case let (.resuming, .pageBatch(batch)) where postcopy != nil && batch.round == MigrationWire.postcopyRound,
+             let (.postcopyActive, .pageBatch(batch)) where batch.round == MigrationWire.postcopyRound:
+            return applyPostcopy(batch, now: now)
+        case let (.postcopyActive, .postcopyEnd(pages, digest)):
+            return endPostcopy(pages: pages, digest: digest, now: now)
+        case let (.postcopyActive, .forwardedFrame(frame)):
+            return [.deliverFrame(frame)]
         case let (.resuming, .forwardedFrame(frame)), let (.running, .forwardedFrame(frame)),
              let (.committed, .forwardedFrame(frame)):
             return [.deliverFrame(frame)]

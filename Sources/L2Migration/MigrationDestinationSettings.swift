@@ -20,6 +20,9 @@ public struct MigrationDestinationSettings: Sendable {
     public var lanes: Int = 1 {
         didSet { lanes = max(1, min(lanes, MigrationWire.maxLanes)) }
     }
+    /// Whether the coordinator prepared this host for post-copy (`--mode postcopy|hybrid`): a
+    /// `postcopyStart` otherwise is refused before anything resumes.
+    public var acceptsPostcopy = false
 
     public init(migrationID: MigrationID, secret: MigrationSecret, encryption: MigrationEncryptionMode = .opportunistic,
                 maxMemoryBytes: UInt64, portGroups: Set<String>, datastores: Set<String>? = nil,

@@ -69,6 +69,29 @@ public enum MigrationEncoder {
             buffer.appendBigEndian(verified)
         case let .forwardedFrame(frame):
             buffer.append(contentsOf: frame)
+        case let .postcopyStart(start):
+            buffer.appendBigEndian(start.lastRound)
+            buffer.appendBigEndian(UInt32(start.vcpuState.count))
+            buffer.append(contentsOf: start.vcpuState)
+            buffer.appendBigEndian(UInt32(start.workloadState.count))
+            buffer.append(contentsOf: start.workloadState)
+            buffer.appendBigEndian(UInt32(start.queuedFrames.count))
+            for frame in start.queuedFrames {
+                buffer.appendBigEndian(UInt32(frame.count))
+                buffer.append(contentsOf: frame)
+            }
+            buffer.appendBigEndian(start.pageCount)
+            buffer.appendBigEndian(UInt32(start.missing.count))
+            for range in start.missing {
+                buffer.appendBigEndian(range.lowerBound)
+                buffer.appendBigEndian(UInt64(range.count))
+            }
+        case let .pageRequest(pages):
+            buffer.appendBigEndian(UInt32(pages.count))
+            for page in pages { buffer.appendBigEndian(page) }
+        case let .postcopyEnd(pages, digest):
+            buffer.appendBigEndian(pages)
+            buffer.appendBigEndian(digest)
         case let .laneHello(hello):
             buffer.appendBigEndian(hello.id.high)
             buffer.appendBigEndian(hello.id.low)

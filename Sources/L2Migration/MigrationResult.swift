@@ -9,6 +9,10 @@ public enum MigrationStatus: String, Codable, Sendable, Equatable {
     case cancelled
     /// The link died between the switchover and the destination's "resumed": the coordinator decides.
     case awaitingCoordinator = "awaiting-coordinator"
+    /// Post-copy: the VM runs on the destination while pages it lacks still come from the source.
+    case postcopyActive = "postcopy-active"
+    /// Post-copy: the link failed; the VM is paused on the destination until the migration recovers.
+    case postcopyPaused = "postcopy-paused"
 }
 
 /// One pre-copy round's figures (the last one is the stop-and-copy round sent during the stun).
@@ -125,6 +129,10 @@ public struct MigrationResult: Codable, Sendable, Equatable {
     public var switchoverAck: String?
     /// Each lane's bytes and rate (one entry with a single stream).
     public var lanes: [LaneStats]?
+    /// How the memory moved (`MigrationMode`); nil in reports from before post-copy (pre-copy).
+    public var mode: MigrationMode?
+    /// Post-copy's figures (QEMU's names where it has them); nil for pre-copy.
+    public var postcopy: PostcopyStats?
 
     enum CodingKeys: String, CodingKey {
         case status, downtime, ram, rounds, verified, encryption, error, switchover
@@ -137,7 +145,7 @@ public struct MigrationResult: Codable, Sendable, Equatable {
         case startedAt = "started-at-ns"
         case precopyStartedAt = "precopy-started-at-ns"
         case endedAt = "ended-at-ns"
-        case lanes
+        case lanes, mode, postcopy
     }
 
     public init(status: MigrationStatus, totalTime: Double, setupTime: Double? = nil, downtime: Double? = nil,

@@ -31,7 +31,9 @@ extension MigrationSource {
                         now: now, sendAbort: false)
         case .switchover:
             return awaitCoordinator("connection lost after the switchover was sent and before the destination reported resumed; the VM stays stunned on the source until the coordinator decides", now: now)
-        case .idle, .completed, .failed, .awaitingCoordinator:
+        case .postcopy:
+            return postcopyConnectionLost(now: now)
+        case .idle, .completed, .failed, .awaitingCoordinator, .postcopyPaused:
             return []
         }
     }
@@ -51,6 +53,9 @@ extension MigrationSource {
              .stunning where elapsed(startTime, now) > settings.convergence.maxTotalNanoseconds:
             return fail("the migration exceeded the total-time limit of \(milliseconds(settings.convergence.maxTotalNanoseconds)) ms in round \(round)",
                         now: now, sendAbort: true)
+        case .postcopy where postcopy?.destinationResumed == false
+            && elapsed(timeline.finalPagesAt ?? now, now) > settings.switchoverTimeoutNanoseconds:
+            return awaitCoordinator("the destination did not report resumed within \(milliseconds(settings.switchoverTimeoutNanoseconds)) ms of the post-copy switchover; the VM stays stunned on the source until the coordinator decides", now: now)
         case .switchover where elapsed(timeline.finalPagesAt ?? now, now) > settings.switchoverTimeoutNanoseconds:
             return awaitCoordinator("the destination did not report resumed within \(milliseconds(settings.switchoverTimeoutNanoseconds)) ms of the switchover; the VM stays stunned on the source until the coordinator decides", now: now)
         default:
@@ -116,10 +121,18 @@ extension MigrationSource {
         result.switchover = timeline.decidedAt == nil ? nil : timeline
         result.switchoverAck = acknowledgement
         attachLanes(to: &result, now: now)
+        result.mode = settings.mode == .precopy ? nil : settings.mode
+        if var stats = postcopy?.stats {
+            if let paused = postcopy?.pausedAt, phase == .postcopyPaused { stats.pausedMs += milliseconds(elapsed(paused, now)) }
+            result.postcopy = stats
+        }
         return result
     }
 
     mutating func protocolFailure(_ error: MigrationProtocolError, now: UInt64) -> [SourceAction] {
+        if phase == .postcopy {
+            return awaitCoordinator("during post-copy: \(error.description); the coordinator decides", now: now)
+        }
         if phase == .switchover {
             return awaitCoordinator("after the switchover: \(error.description); the VM stays stunned on the source until the coordinator decides", now: now)
         }

@@ -49,6 +49,11 @@ extension MigrationSource {
             done = writePiece(into: &buffer, budget: pieceBudget)
         }
         ram.transferred += buffer.count - start
+        if phase == .postcopy {
+            postcopy?.stats.bytes += buffer.count - start
+            if let sealFailure { return protocolFailure(.secureChannel(sealFailure), now: now) }
+            return []
+        }
         if lane != 0 { lanes.wireBytes[lane, default: 0] += buffer.count - start }
         lanes.count(buffer.count - start, lane: lane, round: producedRound, lanes: laneCount)
         if final { ram.downtimeBytes += buffer.count - start } else { ram.precopyBytes += buffer.count - start }
@@ -231,11 +236,14 @@ extension MigrationSource {
             return query.isEmpty ? [] : [.send(query)]
         case let .nextRound(expected, throttle):
             expectedDowntime = expected
+            // Hybrid: rounds that stop converging (the policy would throttle) switch to post-copy.
+            if settings.mode == .hybrid, throttle != nil { return beginPostcopy(now: now) }
             startRound(now: now)
             guard let throttle else { return [] }
             maxThrottle = max(maxThrottle, throttle)
             return [.throttle(percent: throttle)]
         case let .fail(reason):
+            if settings.mode == .hybrid { return beginPostcopy(now: now) }
             return fail(reason, now: now, sendAbort: true)
         }
     }

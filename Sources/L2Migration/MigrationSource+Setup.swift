@@ -49,6 +49,8 @@ extension MigrationSource {
         phase = .precopy
         status = .active
         startFirstRound(now: now)
+        // Post-copy from the start: no pre-copy round; the pages never backed are not missing there.
+        if settings.mode == .postcopy { return beginPostcopy(now: now) }
         return []
     }
 }

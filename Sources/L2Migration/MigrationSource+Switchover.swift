@@ -16,6 +16,7 @@ extension MigrationSource {
     /// Page batches of the current round up to `budget`; in the final round, once the last page is in,
     /// the round marker, the digest and the switchover message. Returns true when the round is complete.
     mutating func writePiece(into buffer: inout [UInt8], budget: Int) -> Bool {
+        if phase == .postcopy { return writePostcopy(into: &buffer, budget: budget) }
         guard writePrecopy(into: &buffer, budget: budget) else { return false }
         guard let state = finalRound else { return true }
         rounds.append(RoundStats(round: round, pages: roundPages, zeroPages: roundZeroPages, bytes: roundBytes,
@@ -76,11 +77,20 @@ extension MigrationSource {
     /// freeze, with the VM still running); downtime counts from it. Without it, downtime counts from
     /// the `.stun` request. `frozenAt` (the vCPUs stopped) and `stateCapturedAt` (their state read)
     /// split the first moments of the downtime in the report; `now` is when the final pages start.
+    /// In post-copy, `hotPages` (the pages the VM touches first: its network state) go out before the
+    /// VM resumes on the destination, the rest after it.
     public mutating func stunned(vcpuState: [UInt8], workloadState: [UInt8], queuedFrames: [[UInt8]],
                                  stunnedAt: UInt64? = nil, frozenAt: UInt64? = nil, stateCapturedAt: UInt64? = nil,
-                                 now: UInt64) -> [SourceAction] {
+                                 hotPages: [Int] = [], now: UInt64) -> [SourceAction] {
         guard phase == .stunning, finalRound == nil else { return [] }
         if let stunnedAt { stunRequestedAt = stunnedAt }
+        if postcopyPending {
+            timeline.freezeAt = stunRequestedAt ?? now
+            timeline.frozenAt = frozenAt ?? timeline.freezeAt
+            timeline.stateCapturedAt = stateCapturedAt ?? now
+            return startPostcopy(FinalRound(vcpuState: vcpuState, workloadState: workloadState, queuedFrames: queuedFrames),
+                                 hotPages: hotPages, now: now)
+        }
         mergeDirtyBits()
         timeline.freezeAt = stunRequestedAt ?? now
         timeline.frozenAt = frozenAt ?? timeline.freezeAt

@@ -77,6 +77,10 @@ public struct MigrationSource: Sendable {
     var sealFailure: SecureChannelError?
     /// Lanes 1 and up of a migration over several connections (`MigrationSource+Lanes`).
     var lanes = SourceLanes()
+    /// Post-copy was decided: the next `stunned` starts it (`MigrationSource+Postcopy`).
+    var postcopyPending = false
+    /// Post-copy's state, from its switchover on.
+    var postcopy: SourcePostcopy?
 
     /// `spec.memoryBytes` must equal `memory.byteCount` and `spec.pageSize` must be 4096.
     public init(spec: MigrationSpec, memory: GuestMemory, settings: MigrationSourceSettings, now: UInt64) {
@@ -95,7 +99,7 @@ public struct MigrationSource: Sendable {
 
     /// True while `produce` has page data to write: during pre-copy, and while the final round
     /// streams out after `stunned`.
-    public var wantsToProduce: Bool { phase == .precopy || (phase == .stunning && finalRound != nil) }
+    public var wantsToProduce: Bool { phase == .precopy || (phase == .stunning && finalRound != nil) || postcopyWantsToProduce }
 
     /// The current pre-copy round (1-based; 0 before the first).
     public var currentRound: Int { round }
@@ -137,6 +141,7 @@ public struct MigrationSource: Sendable {
 
     var isActive: Bool {
         phase == .setup || phase == .precopy || phase == .awaitingAck || phase == .stunning || phase == .switchover
+            || phase == .postcopy
     }
 
     var phaseDescription: String {
@@ -146,6 +151,7 @@ public struct MigrationSource: Sendable {
         case .awaitingAck: "the switchover-ack"
         case .stunning: "the stun"
         case .switchover: "the switchover"
+        case .postcopy: "post-copy"
         default: phase.rawValue
         }
     }
@@ -174,6 +180,18 @@ public struct MigrationSource: Sendable {
             timeline.switchoverArrivedAt = arrived
             timeline.verifiedAt = verified
             return commit(destinationResumedAt: at, now: now)
+        case let (.postcopy, .resumed(at, arrived, verified)) where postcopy?.destinationResumed == false:
+            return postcopyResumed(at: at, arrived: arrived, verified: verified, now: now)
+        case let (.postcopy, .pageRequest(pages)):
+            requested(pages)
+            return []
+        case let (.postcopy, .verified(digest)) where postcopy?.endSent == true && postcopy?.destinationResumed == true:
+            return postcopyVerified(digest: digest, now: now)
+        case let (.postcopy, .verifyFailed(reason)) where postcopy?.destinationResumed == true:
+            return awaitCoordinator("post-copy: the destination could not verify the copy: \(reason); the VM runs there", now: now)
+        case let (.postcopy, .abort(reason)) where postcopy?.destinationResumed == false:
+            // The destination aborts only before it resumes the VM, so the source may run it again.
+            return fail("the destination aborted: \(reason)", now: now, sendAbort: false)
         default:
             return protocolFailure(.unexpectedMessage(message.type, phase: "the source is in \(phaseDescription)"), now: now)
         }

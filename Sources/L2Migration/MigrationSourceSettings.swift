@@ -34,6 +34,8 @@ public struct MigrationSourceSettings: Sendable {
     }
     /// What the lanes run over, for the report (`vmk1`, `vmk2`): lane k shows entry k mod the count.
     public var laneInterfaces: [String] = []
+    /// Pre-copy, post-copy or hybrid (`MigrationMode`). Post-copy and hybrid use lane 0 only.
+    public var mode: MigrationMode = .precopy
 
     public init(migrationID: MigrationID, secret: MigrationSecret, encryption: MigrationEncryptionMode = .opportunistic,
                 convergence: ConvergencePolicy = ConvergencePolicy(),

@@ -8,7 +8,7 @@ import L2Wire
 /// | offset | len | field |
 /// |---|---|---|
 /// | 0 | 4 | magic `"L2MV"` (0x4C324D56) |
-/// | 4 | 1 | protocol version (3; 2 had no switchover-ack, lane-hello or three-time `resumed`, 1 no zero-range records) |
+/// | 4 | 1 | protocol version (4; 3 had no post-copy, 2 no switchover-ack, lane-hello or three-time `resumed`, 1 no zero-range records) |
 /// | 5 | 1 | message type (`MigrationMessageType`) |
 /// | 6 | 2 | flags (none defined: must be 0) |
 /// | 8 | 4 | payload length |
@@ -28,15 +28,25 @@ import L2Wire
 /// (zero range) by `pages u64`: that many pages from the index on are all zero. A zero page (kind 0)
 /// costs 9 bytes instead of 4105; a zero range 17 bytes for any number of pages (round 1 sends one for
 /// each run of pages the kernel never backed).
+///
+/// Post-copy (version 4): `postcopyStart` carries what `switchover` carries minus the digest, plus the
+/// pages the destination does not hold yet as `count u32` ranges of `first u64, pages u64`;
+/// `pageRequest` (destination to source) `count u32` page indices `u64`; post-copy pages travel in
+/// page batches of round `postcopyRound`; `postcopyEnd` `pages u64, digest u64` ends them.
 public enum MigrationWire {
     /// `"L2MV"` as a big-endian 32-bit value.
     public static let magic: UInt32 = 0x4C32_4D56
-    /// The only version this implementation speaks. 2 added the zero-range page record; 3 the
+    /// The only version this implementation speaks. 4 added post-copy (`postcopy-start`,
+    /// `page-request`, `postcopy-end`); 2 added the zero-range page record; 3 the
     /// switchover-ack (`switchover-query`, `switchover-ready`, `switchover-refused`), the
     /// destination's switchover moments in `resumed` and `lane-hello` for several streams. A host of another version refuses the first
     /// header with a message naming both versions, rather than failing on a message it does not know
     /// in the middle of a migration.
-    public static let version: UInt8 = 3
+    public static let version: UInt8 = 4
+    /// The round number of post-copy page batches (after the switchover, pages the destination lacks).
+    public static let postcopyRound = UInt32.max
+    /// The most pages one `pageRequest` may name.
+    public static let maxRequestPages = 4096
     /// Bytes in a message header.
     public static let headerLength = 12
     /// The default cap on a message payload; a header announcing more is rejected before any payload arrives.
@@ -78,12 +88,18 @@ public struct MigrationMessageType: RawRepresentable, Hashable, Sendable, Custom
     public static let switchoverRefused = Self(rawValue: 16)
     /// Opens an extra lane of a multi-stream migration (types 14–16 belong to the switchover acknowledgement).
     public static let laneHello = Self(rawValue: 17)
+    /// Post-copy: the VM resumes on the destination with the pages it lacks listed.
+    public static let postcopyStart = Self(rawValue: 18)
+    /// Post-copy: the destination asks for pages its VM touched and it lacks.
+    public static let pageRequest = Self(rawValue: 19)
+    /// Post-copy: every missing page was sent; the digest of the memory at the switchover.
+    public static let postcopyEnd = Self(rawValue: 20)
 
     static let names: [UInt8: String] = [
         1: "hello", 2: "spec", 3: "spec-accepted", 4: "spec-rejected", 5: "page-batch", 6: "round-end",
         7: "switchover", 8: "verified", 9: "verify-failed", 10: "resumed", 11: "forwarded-frame",
         12: "commit", 13: "abort", 14: "switchover-query", 15: "switchover-ready", 16: "switchover-refused",
-        17: "lane-hello",
+        17: "lane-hello", 18: "postcopy-start", 19: "page-request", 20: "postcopy-end",
     ]
 
     /// True for the types this version defines.
@@ -205,6 +221,32 @@ public struct SwitchoverState: Sendable, Equatable {
     }
 }
 
+/// Post-copy's switchover message: the stunned VM's state as in `SwitchoverState` (without a digest:
+/// the pages are not all there yet) and the pages the destination does not hold, as ranges.
+public struct PostcopyStart: Sendable, Equatable {
+    /// The last pre-copy round before it (0: post-copy from the start).
+    public var lastRound: UInt32
+    public var vcpuState: [UInt8]
+    public var workloadState: [UInt8]
+    public var queuedFrames: [[UInt8]]
+    public var pageCount: UInt64
+    /// Pages the destination lacks (never sent, or dirtied after they were), as `first..<first+count`.
+    public var missing: [Range<UInt64>]
+
+    public init(lastRound: UInt32, vcpuState: [UInt8], workloadState: [UInt8], queuedFrames: [[UInt8]],
+                pageCount: UInt64, missing: [Range<UInt64>]) {
+        self.lastRound = lastRound
+        self.vcpuState = vcpuState
+        self.workloadState = workloadState
+        self.queuedFrames = queuedFrames
+        self.pageCount = pageCount
+        self.missing = missing
+    }
+
+    /// How many pages `missing` covers.
+    public var missingPages: UInt64 { missing.reduce(0) { $0 + UInt64($1.count) } }
+}
+
 /// One decoded migration message.
 public enum MigrationMessage: Sendable, Equatable {
     /// The source's first message: the migration, the protocol version, and the proof that it holds the
@@ -236,6 +278,13 @@ public enum MigrationMessage: Sendable, Equatable {
     case switchoverRefused(reason: String)
     /// The first message of lane `hello.lane` (1 or more) of a multi-stream migration, in clear.
     case laneHello(LaneHello)
+    /// Post-copy's switchover: the VM's state and the pages the destination lacks; it resumes at once.
+    case postcopyStart(PostcopyStart)
+    /// Post-copy: pages the destination's VM is waiting for (they jump ahead of the background push).
+    case pageRequest(pages: [UInt64])
+    /// Post-copy: every page the destination lacked was sent (`pages` of them in post-copy batches);
+    /// `digest` is over the hashes of every page as the source holds it since the stun.
+    case postcopyEnd(pages: UInt64, digest: UInt64)
 
     /// The message's type byte.
     public var type: MigrationMessageType {
@@ -257,6 +306,9 @@ public enum MigrationMessage: Sendable, Equatable {
         case .switchoverReady: .switchoverReady
         case .switchoverRefused: .switchoverRefused
         case .laneHello: .laneHello
+        case .postcopyStart: .postcopyStart
+        case .pageRequest: .pageRequest
+        case .postcopyEnd: .postcopyEnd
         }
     }
 }

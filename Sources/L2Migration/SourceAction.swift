@@ -12,6 +12,9 @@ public enum SourceAction: Sendable, Equatable {
     case releaseSource
     /// The outcome is ambiguous: keep the VM stunned and ask the coordinator.
     case awaitCoordinator(reason: String)
+    /// Post-copy: the link failed after the destination resumed the VM. Keep the frozen memory and
+    /// wait for a recovery (the VM cannot run here again).
+    case postcopyPaused(reason: String)
     case completed(MigrationResult)
     case failed(MigrationResult)
 }
@@ -22,5 +25,11 @@ public enum SourcePhase: String, Sendable, Equatable {
     /// The policy chose to switch over; waiting for the destination's switchover-ack (the VM runs).
     case awaitingAck = "switchover-ack"
     case stunning, switchover, completed, failed, awaitingCoordinator
+    /// Post-copy: the VM resumed (or is resuming) on the destination; the pages it lacks go out,
+    /// requested ones first.
+    case postcopy = "postcopy-active"
+    /// Post-copy: the link failed after the destination resumed; the source keeps the frozen memory
+    /// and waits for the migration to recover.
+    case postcopyPaused = "postcopy-paused"
 }
 

@@ -76,7 +76,7 @@ struct CodecTests {
         let message = MigrationMessage.resumed(atNanoseconds: 0x0102_0304_0506_0708, arrivedAtNanoseconds: 0x1112_1314_1516_1718,
                                                verifiedAtNanoseconds: 0x2122_2324_2526_2728)
         let bytes = MigrationEncoder.encode(message)
-        #expect(bytes == [0x4C, 0x32, 0x4D, 0x56, 3, 10, 0, 0, 0, 0, 0, 24, 1, 2, 3, 4, 5, 6, 7, 8,
+        #expect(bytes == [0x4C, 0x32, 0x4D, 0x56, 4, 10, 0, 0, 0, 0, 0, 24, 1, 2, 3, 4, 5, 6, 7, 8,
                           0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0x28])
         #expect(try decodeAll(bytes) == [message])
     }
@@ -199,11 +199,13 @@ struct CodecTests {
 
     @Test("malformed headers are rejected with typed errors")
     func badHeaders() {
-        #expect(decodeError(header(.commit, length: 0, version: 1)) == .unsupportedVersion(found: 1, supported: 3),
+        #expect(decodeError(header(.commit, length: 0, version: 1)) == .unsupportedVersion(found: 1, supported: 4),
                 "a host of version 1 (no zero ranges) is refused at the first header")
-        #expect(decodeError(header(.commit, length: 0, version: 2)) == .unsupportedVersion(found: 2, supported: 3),
+        #expect(decodeError(header(.commit, length: 0, version: 2)) == .unsupportedVersion(found: 2, supported: 4),
                 "a host of version 2 (no switchover-ack) is refused at the first header")
-        #expect(decodeError(header(.commit, length: 0, version: 4)) == .unsupportedVersion(found: 4, supported: 3))
+        #expect(decodeError(header(.commit, length: 0, version: 3)) == .unsupportedVersion(found: 3, supported: 4),
+                "a host of version 3 (no post-copy) is refused at the first header")
+        #expect(decodeError(header(.commit, length: 0, version: 5)) == .unsupportedVersion(found: 5, supported: 4))
         #expect(decodeError(header(MigrationMessageType(rawValue: 99), length: 0)) == .unknownMessageType(99))
         #expect(decodeError(header(MigrationMessageType(rawValue: 0), length: 0)) == .unknownMessageType(0))
         #expect(decodeError(header(.commit, length: 0, flags: 0x8000)) == .unknownFlags(0x8000, type: .commit))

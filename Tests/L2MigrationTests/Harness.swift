@@ -135,11 +135,20 @@ struct Pipe {
     var sourceWrites: [[UInt8]] = []
     /// How many of `sourceWrites` had gone out when the source asked to stun.
     var writesAtStun: Int?
+    /// Post-copy: pages the destination's VM touches after it resumes, one per step (faults for the
+    /// missing ones), the pages that arrived, and whether the VM was paused.
+    var destinationTouches: [Int] = []
+    var arrivedPages: [Int] = []
+    var pausedReason: String?
+    var sourcePaused: String?
+    var hotPages: [Int] = []
+    /// The source's memory at the stun (what post-copy must reproduce at the destination).
+    var shadowAtStun: [UInt8]?
 
     init(vm: TestVM, policy: ConvergencePolicy, workload: Workload, chunkSizes: ClosedRange<Int> = 1...9000,
          destination: MigrationDestinationSettings = destinationSettings(), start: UInt64 = 1_000_000_000,
          encryption: MigrationEncryptionMode = .opportunistic, secret: MigrationSecret = testSecret,
-         populatedPages: (@Sendable () -> [UInt64]?)? = nil, switchoverAck: Bool = true) {
+         populatedPages: (@Sendable () -> [UInt64]?)? = nil, switchoverAck: Bool = true, mode: MigrationMode = .precopy) {
         self.vm = vm
         self.workload = workload
         self.chunkSizes = chunkSizes
@@ -147,8 +156,11 @@ struct Pipe {
         var settings = MigrationSourceSettings(migrationID: testID, secret: secret, encryption: encryption, convergence: policy)
         settings.populatedPages = populatedPages
         settings.switchoverAck = switchoverAck
+        settings.mode = mode
         source = MigrationSource(spec: makeSpec(pages: vm.memory.pageCount), memory: vm.memory, settings: settings, now: start)
-        self.destination = MigrationDestination(settings: destination, now: start)
+        var destinationSettings = destination
+        if mode != .precopy { destinationSettings.acceptsPostcopy = true }
+        self.destination = MigrationDestination(settings: destinationSettings, now: start)
     }
 
     mutating func advance(_ nanoseconds: UInt64) {
@@ -173,15 +185,19 @@ struct Pipe {
                 advance(freezeDelay)
                 let frozenAt = clock
                 advance(stateCaptureDelay)
+                shadowAtStun = vm.shadow
                 handleSource(source.stunned(vcpuState: [1, 2, 3], workloadState: [9, 8, 7, 6],
                                             queuedFrames: queuedFrames, stunnedAt: freezeAt, frozenAt: frozenAt,
-                                            stateCapturedAt: clock, now: clock))
+                                            stateCapturedAt: clock, hotPages: hotPages, now: clock))
             case let .throttle(percent):
                 throttles.append(percent)
                 workload.throttlePercent = percent
             case .resumeSource:
                 workload.stunned = false
             case .releaseSource, .awaitCoordinator:
+                sourceDone = true
+            case let .postcopyPaused(reason):
+                sourcePaused = reason
                 sourceDone = true
             case let .completed(result), let .failed(result):
                 self.result = result
@@ -209,6 +225,15 @@ struct Pipe {
                 let verifiedAt = clock
                 advance(resumeDelay)
                 handleDestination(destination.resumed(now: clock, verifiedAt: verifiedAt))
+            case let .resumeVMPostcopy(state, _):
+                resumedState = state
+                let verifiedAt = clock
+                advance(resumeDelay)
+                handleDestination(destination.resumed(now: clock, verifiedAt: verifiedAt))
+            case let .pagesArrived(pages):
+                arrivedPages += pages
+            case let .pauseVM(reason):
+                pausedReason = reason
             case let .deliverFrame(frame):
                 deliveredFrames.append(frame)
             case .discard, .awaitCoordinator, .completed:
@@ -274,6 +299,9 @@ struct Pipe {
                 handleSource(actions)
             } else {
                 advance(10_000)
+            }
+            if destination.phase == .postcopyActive, !destinationTouches.isEmpty {
+                handleDestination(destination.pageFault([destinationTouches.removeFirst()], now: clock))
             }
             handleSource(source.tick(now: clock))
             handleDestination(destination.tick(now: clock))

@@ -76,7 +76,7 @@ struct LanePipe {
                 workload.throttlePercent = percent
             case .resumeSource:
                 workload.stunned = false
-            case .releaseSource, .awaitCoordinator:
+            case .releaseSource, .awaitCoordinator, .postcopyPaused:
                 sourceDone = true
             case let .completed(result), let .failed(result):
                 self.result = result
@@ -100,7 +100,7 @@ struct LanePipe {
                 resumedState = state
                 advance(resumeDelay)
                 handleDestination(destination.resumed(now: clock))
-            case .deliverFrame, .discard, .awaitCoordinator, .completed:
+            case .deliverFrame, .discard, .awaitCoordinator, .completed, .resumeVMPostcopy, .pagesArrived, .pauseVM:
                 break
             }
         }

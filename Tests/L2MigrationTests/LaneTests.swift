@@ -298,7 +298,7 @@ struct LaneTests {
     func laneHelloCodec() throws {
         let hello = LaneHello(id: testID, lane: 3, mac: [UInt8](0..<32))
         let bytes = MigrationEncoder.encode(.laneHello(hello))
-        #expect(bytes == [0x4C, 0x32, 0x4D, 0x56, 3, 17, 0, 0, 0, 0, 0, 50,
+        #expect(bytes == [0x4C, 0x32, 0x4D, 0x56, 4, 17, 0, 0, 0, 0, 0, 50,
                           0x01, 0x23, 0x45, 0x67, 0x89, 0xAB, 0xCD, 0xEF, 0xFE, 0xDC, 0xBA, 0x98, 0x76, 0x54, 0x32, 0x10,
                           0, 3] + [UInt8](0..<32))
         #expect(try decodeAll(bytes) == [.laneHello(hello)])

@@ -138,9 +138,13 @@ struct DestinationDriver {
                     case let .discard(reason):
                         discard(reason: reason)
                         done = true
-                    case let .awaitCoordinator(reason):
+                    case let .awaitCoordinator(reason), let .pauseVM(reason):
                         awaitCoordinator(reason: reason)
                         done = true
+                    case .resumeVMPostcopy, .pagesArrived:
+                        // The host prepares pre-copy only so far (`acceptsPostcopy` is off): the state
+                        // machine refuses post-copy before these can come.
+                        break
                     case let .completed(report):
                         service.update(key) { $0.status = .completed; $0.destination = report }
                         host.logger.info("migration \(id): \(expectation.vm) committed; it is \(host.settings.name)'s now")

@@ -51,7 +51,8 @@ struct SourceLoop: PumpUser {
                     // Drop our copy only once the destination's kernel has acknowledged the commit:
                     // a destination that died after resuming must not leave the VM running nowhere.
                     releaseDeadline = SystemClock.monotonicNanoseconds() + 2_000_000_000
-                case let .awaitCoordinator(reason):
+                case let .awaitCoordinator(reason), let .postcopyPaused(reason):
+                    // (The host runs pre-copy only so far: a post-copy pause is held like an ambiguous end.)
                     driver.outgoing.awaitCoordinator(reason: reason)
                     outcome = (.awaitingCoordinator, reason)
                 case let .completed(result):
