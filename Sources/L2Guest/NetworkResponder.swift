@@ -67,6 +67,15 @@ public struct NetworkResponder: Sendable {
         return reply
     }
 
+    /// The guest page answering `frame` would touch (the UDP service's counter), or nil: ARP and ICMP
+    /// answers need no guest memory.
+    public func page(touchedBy frame: ArraySlice<UInt8>) -> Int? {
+        guard let ethernet = try? EthernetFrame(frame), ethernet.etherType == .ipv4, ethernet.destination == mac,
+              let packet = try? IPv4Packet(ethernet.payload), packet.destination == ip, packet.protocol == .udp,
+              let datagram = try? UDPDatagram(packet.payload), datagram.destinationPort == Self.udpPort else { return nil }
+        return counterOffset >> GuestMemory.pageShift
+    }
+
     /// The reply to a frame held in an array.
     public mutating func handle(frame: [UInt8], memory: GuestMemory) -> [UInt8]? {
         handle(frame: frame[...], memory: memory)

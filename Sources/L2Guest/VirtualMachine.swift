@@ -11,6 +11,9 @@ public enum VMState: String, Hashable, Sendable, Codable, CustomStringConvertibl
     case stunned
     /// Destination side of a migration: memory arriving, not running yet.
     case migratingIn
+    /// Post-copy destination whose link to the source failed: frozen until the migration recovers
+    /// (it cannot run on the source again).
+    case paused
 
     public var description: String { rawValue }
 }
@@ -70,6 +73,8 @@ public final class VirtualMachine {
     public private(set) var migrationCount: UInt32 = 0
     public private(set) var framesWhileNotRunning = 0
     private var lastTick: UInt64 = 0
+    /// Post-copy: the pages not here yet (`PostcopyPages`); nil when every page is here.
+    public private(set) var postcopyPages: PostcopyPages?
     /// (time, writes) samples of the last second or so of running, oldest first.
     private var samples: [(time: UInt64, writes: UInt64)] = []
 
@@ -125,6 +130,12 @@ public final class VirtualMachine {
             return []
         }
         tick(now: now)
+        // Post-copy: a request that touches a page not here yet waits for it.
+        if var pages = postcopyPages, let page = responder.page(touchedBy: frame), pages.isMissing(page) {
+            pages.hold(Array(frame), waitingFor: page)
+            postcopyPages = pages
+            return []
+        }
         return responder.handle(frame: frame, memory: memory).map { [$0] } ?? []
     }
 
@@ -138,7 +149,14 @@ public final class VirtualMachine {
             instructionCounter &+= now - lastTick
             lastTick = now
         }
-        let writes = workload.advance(to: now, memory: memory)
+        let writes: Int
+        if var pages = postcopyPages {
+            writes = workload.advance(to: now, memory: memory) { pages.isMissing($0) }
+            if let blocked = workload.blockedPage { pages.fault(blocked) }
+            postcopyPages = pages
+        } else {
+            writes = workload.advance(to: now, memory: memory)
+        }
         record(now)
         return writes
     }
@@ -167,6 +185,47 @@ public final class VirtualMachine {
     public func resume(now: UInt64) throws(VMStateError) {
         try require([.stunned, .migratingIn], "resume")
         if state == .migratingIn { migrationCount &+= 1 }
+        workload.resume(at: now)
+        startClock(now)
+        state = .running
+    }
+
+    /// Post-copy destination: the VM resumes with `missing` pages (bit words) not here yet.
+    public func resumePostcopy(now: UInt64, missing: [UInt64]) throws(VMStateError) {
+        try resume(now: now)
+        let pages = PostcopyPages(missing: missing)
+        postcopyPages = pages.missingCount == 0 ? nil : pages
+    }
+
+    /// Post-copy: the pages the VM waits for and has not asked for yet (the host requests them).
+    public func takeFaults() -> [Int] {
+        guard var pages = postcopyPages else { return [] }
+        let faults = pages.takeFaults()
+        postcopyPages = pages
+        return faults
+    }
+
+    /// Post-copy: `pages` arrived; what waited on them goes on. Returns the replies to frames that
+    /// waited. Once every page is here the VM runs as any other.
+    public func pagesArrived(_ pages: [Int], now: UInt64) -> [[UInt8]] {
+        guard var state = postcopyPages else { return [] }
+        let released = state.arrived(pages)
+        postcopyPages = state.missingCount == 0 ? nil : state
+        guard isRunning else { return [] }
+        return released.flatMap { handle(frame: $0[...], now: now) }
+    }
+
+    /// Post-copy: the link to the source failed; the VM freezes here until the migration recovers.
+    public func pauseForRecovery(now: UInt64) throws(VMStateError) {
+        try require([.running], "pause")
+        tick(now: now)
+        workload.pause()
+        state = .paused
+    }
+
+    /// Post-copy: the migration recovered; the VM runs on.
+    public func unpause(now: UInt64) throws(VMStateError) {
+        try require([.paused], "unpause")
         workload.resume(at: now)
         startClock(now)
         state = .running

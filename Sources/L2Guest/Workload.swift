@@ -137,6 +137,10 @@ public struct Workload: Hashable, Sendable {
     public static let maxCatchUpNanoseconds: UInt64 = 1_000_000_000
 
     public private(set) var state: WorkloadState
+    /// Post-copy: the page the next write goes to, which is not here yet; the workload waits for it
+    /// (its vCPU blocks) and writes it first once it arrives. Not part of the migrated state: a VM
+    /// migrates again only once every page is here.
+    public private(set) var blockedPage: Int?
 
     public var spec: WorkloadSpec { state.spec }
     public var writes: UInt64 { state.writes }
@@ -186,10 +190,23 @@ public struct Workload: Hashable, Sendable {
 
     /// Performs the writes owed between the last call and `now`; returns how many it performed.
     /// A `now` earlier than the last call writes nothing.
+    ///
+    /// `isMissing` (post-copy): a write whose page is not here yet stops the workload there, as a
+    /// vCPU blocks on a page fault: `blockedPage` names it, the time until it arrives pays no writes,
+    /// and the next call after it arrived writes it first.
     @discardableResult
-    public mutating func advance(to now: UInt64, memory: GuestMemory) -> Int {
+    public mutating func advance(to now: UInt64, memory: GuestMemory, isMissing: ((Int) -> Bool)? = nil) -> Int {
         guard !state.paused else { return 0 }
         guard now > state.lastAdvance else { return 0 }
+        if let blocked = blockedPage {
+            // Blocked time is lost, as for a vCPU waiting on a fault.
+            guard isMissing?(blocked) != true else {
+                state.lastAdvance = now
+                return 0
+            }
+            blockedPage = nil
+            write(page: blocked, memory: memory)
+        }
         let elapsed = min(now - state.lastAdvance, Self.maxCatchUpNanoseconds)
         state.lastAdvance = now
         let owed = effectiveRate * Double(elapsed) / 1e9 + state.carry
@@ -198,13 +215,22 @@ public struct Workload: Hashable, Sendable {
         let count = Int(whole)
         let set = Self.workingSet(state.spec, pageCount: memory.pageCount)
         guard count > 0, !set.isEmpty else { return 0 }
-        for _ in 0..<count {
+        for done in 0..<count {
             let page = set.lowerBound + nextPageIndex(in: set.count)
-            state.writes &+= 1
-            let slot = Int(truncatingIfNeeded: state.writes & 511) << 3
-            memory.storeUInt64(state.writes, at: (page << GuestMemory.pageShift) + slot)
+            if let isMissing, isMissing(page) {
+                blockedPage = page
+                state.carry = 0
+                return done
+            }
+            write(page: page, memory: memory)
         }
         return count
+    }
+
+    private mutating func write(page: Int, memory: GuestMemory) {
+        state.writes &+= 1
+        let slot = Int(truncatingIfNeeded: state.writes & 511) << 3
+        memory.storeUInt64(state.writes, at: (page << GuestMemory.pageShift) + slot)
     }
 
     private mutating func nextPageIndex(in size: Int) -> Int {

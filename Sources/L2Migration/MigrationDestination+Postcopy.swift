@@ -29,6 +29,9 @@ extension MigrationDestination {
         return postcopy.missing[page >> 6] & (UInt64(1) << UInt64(page & 63)) != 0
     }
 
+    /// The missing pages as bit words (`DirtyBitmap` layout; empty outside post-copy).
+    public var missingPageBits: [UInt64] { postcopy?.missing ?? [] }
+
     /// Pages still missing (0 outside post-copy).
     public var missingPageCount: Int { postcopy?.missingCount ?? 0 }
 

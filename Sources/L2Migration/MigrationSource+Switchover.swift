@@ -113,11 +113,12 @@ extension MigrationSource {
     }
 
     /// A frame that reached the source for the VM after the switchover: returns a `.send` forwarding it,
+    /// (post-copy included: the VM runs on the destination while pages still go out),
     /// or nothing once forwarding makes no sense (before switchover, after the grace period, or a frame
     /// of 0 or over 65535 bytes). Sealed when the stream is encrypted.
     public mutating func forwardFrame(_ frame: [UInt8], now: UInt64) -> [SourceAction] {
         guard (1...MigrationWire.maxFrameLength).contains(frame.count) else { return [] }
-        let forwarding = phase == .switchover
+        let forwarding = phase == .switchover || phase == .postcopy
             || (phase == .completed && elapsed(timeline.resumedAckAt ?? now, now) <= settings.forwardGraceNanoseconds)
         guard forwarding else { return [] }
         let bytes = emit(MigrationEncoder.encode(.forwardedFrame(frame)))

@@ -18,10 +18,12 @@ public struct MigratePrepareArguments: Codable, Sendable, Equatable {
     public var streams: Int
     /// Fault injection: the first N scheduled announces are suppressed (and recorded as dropped).
     public var dropAnnounces: Int
+    /// Pre-copy, post-copy or hybrid: a destination prepared for pre-copy refuses post-copy.
+    public var mode: MigrationMode = .precopy
 
     public init(id: MigrationID, secret: MigrationSecret, vm: String, datastore: String, garp: Bool = false,
                 announceMs: [Int] = [0, 50, 200, 450, 800], encryption: MigrationEncryptionMode = .opportunistic,
-                streams: Int = 1, dropAnnounces: Int = 0) {
+                streams: Int = 1, dropAnnounces: Int = 0, mode: MigrationMode = .precopy) {
         self.id = id
         self.secret = secret
         self.vm = vm
@@ -31,12 +33,14 @@ public struct MigratePrepareArguments: Codable, Sendable, Equatable {
         self.encryption = encryption
         self.streams = streams
         self.dropAnnounces = dropAnnounces
+        self.mode = mode
     }
 
     /// Every range check; the decoder runs it too, so a daemon never holds an unchecked value.
     public func validate() throws(ConfigurationError) {
         try Self.checkAnnounce(announceMs, drop: dropAnnounces, garp: garp)
         try Limits.streams.named("streams").check(streams)
+        try MigrateSendArguments.checkMode(mode, streams: streams)
     }
 
     /// An announce schedule (each time 0...60000 ms; none at all is Notify Switches off), how many of
@@ -56,7 +60,7 @@ public struct MigratePrepareArguments: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, secret, vm, datastore, garp, encryption, streams
+        case id, secret, vm, datastore, garp, encryption, streams, mode
         case announceMs = "announce-ms"
         case dropAnnounces = "drop-announces"
     }
@@ -68,7 +72,8 @@ public struct MigratePrepareArguments: Codable, Sendable, Equatable {
                   garp: try container.decode(Bool.self, forKey: .garp), announceMs: try container.decode([Int].self, forKey: .announceMs),
                   encryption: try container.decode(MigrationEncryptionMode.self, forKey: .encryption),
                   streams: try container.decodeIfPresent(Int.self, forKey: .streams) ?? 1,
-                  dropAnnounces: try container.decodeIfPresent(Int.self, forKey: .dropAnnounces) ?? 0)
+                  dropAnnounces: try container.decodeIfPresent(Int.self, forKey: .dropAnnounces) ?? 0,
+                  mode: try container.decodeIfPresent(MigrationMode.self, forKey: .mode) ?? .precopy)
         try validate()
     }
 }
@@ -101,12 +106,14 @@ public struct MigrateSendArguments: Codable, Sendable, Equatable {
     /// Multi-NIC vMotion: lane k goes over path k mod the count (path 0 is vmk1 to `destination`);
     /// empty: every lane goes from vmk1 to `destination`.
     public var paths: [VMotionPath]
+    /// Pre-copy, post-copy or hybrid (`MigrationMode`).
+    public var mode: MigrationMode = .precopy
 
     public init(vm: String, id: MigrationID, secret: MigrationSecret, destination: IPv4Address, port: UInt16 = 8000,
                 downtimeMs: Double = 300, switchoverShare: Double = ConvergencePolicy.defaultSwitchoverShare, maxRounds: Int = 30, maxSeconds: Double = 100,
                 autoConverge: Bool = true, graceMs: Double = 2000, stallSeconds: Double = 5,
                 encryption: MigrationEncryptionMode = .opportunistic, fault: FaultPlan? = nil, streams: Int = 1,
-                paths: [VMotionPath] = []) {
+                paths: [VMotionPath] = [], mode: MigrationMode = .precopy) {
         self.vm = vm
         self.id = id
         self.secret = secret
@@ -123,6 +130,14 @@ public struct MigrateSendArguments: Codable, Sendable, Equatable {
         self.fault = fault
         self.streams = streams
         self.paths = paths
+        self.mode = mode
+    }
+
+    /// Post-copy and hybrid run over one stream: its requests must not wait behind other lanes.
+    public static func checkMode(_ mode: MigrationMode, streams: Int) throws(ConfigurationError) {
+        guard mode == .precopy || streams == 1 else {
+            throw ConfigurationError("--mode \(mode.rawValue) runs over one stream; drop --streams \(streams) (pre-copy takes several)")
+        }
     }
 
     public func validate() throws(ConfigurationError) {
@@ -136,6 +151,7 @@ public struct MigrateSendArguments: Codable, Sendable, Equatable {
         for path in paths where path.interface.isEmpty || path.interface.utf8.count > 15 {
             throw ConfigurationError("paths: \"\(path.interface)\" is not an interface name (1 to 15 bytes)")
         }
+        try Self.checkMode(mode, streams: streams)
     }
 
     /// The checks of every tuning number a user can set, shared with the CLI's options.
@@ -151,7 +167,7 @@ public struct MigrateSendArguments: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case vm, id, secret, destination, port, encryption, fault, streams, paths
+        case vm, id, secret, destination, port, encryption, fault, streams, paths, mode
         case downtimeMs = "downtime-ms"
         case switchoverShare = "switchover-share"
         case maxRounds = "max-rounds"
@@ -174,7 +190,8 @@ public struct MigrateSendArguments: Codable, Sendable, Equatable {
                   encryption: try c.decode(MigrationEncryptionMode.self, forKey: .encryption),
                   fault: try c.decodeIfPresent(FaultPlan.self, forKey: .fault),
                   streams: try c.decodeIfPresent(Int.self, forKey: .streams) ?? 1,
-                  paths: try c.decodeIfPresent([VMotionPath].self, forKey: .paths) ?? [])
+                  paths: try c.decodeIfPresent([VMotionPath].self, forKey: .paths) ?? [],
+                  mode: try c.decodeIfPresent(MigrationMode.self, forKey: .mode) ?? .precopy)
         try validate()
     }
 }

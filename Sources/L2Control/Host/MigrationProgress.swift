@@ -19,9 +19,16 @@ public enum MigrationProgressStatus: String, Codable, Sendable, CaseIterable, Cu
     case discarded
     /// Coordinator side: the source stopped answering before it reported an end.
     case sourceLost = "source-lost"
+    /// Post-copy: the VM runs on the destination while the pages it lacks still come from the source.
+    case postcopyActive = "postcopy-active"
+    /// Post-copy: the link failed after the switchover; the VM is paused on the destination and the
+    /// source keeps its memory until `migrate --recover` (or, if the source is gone, the VM is lost).
+    case postcopyPaused = "postcopy-paused"
+    /// Post-copy: the source is gone during post-copy; the destination stopped the VM. The VM is lost.
+    case vmLost = "vm-lost"
 
     /// No further change comes without the coordinator.
-    public var isFinished: Bool { [.completed, .failed, .cancelled, .discarded, .awaitingCoordinator].contains(self) }
+    public var isFinished: Bool { [.completed, .failed, .cancelled, .discarded, .awaitingCoordinator, .postcopyPaused, .vmLost].contains(self) }
 
     public var description: String { rawValue }
 }

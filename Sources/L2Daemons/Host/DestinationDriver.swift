@@ -103,6 +103,7 @@ struct DestinationDriver {
                 migrationID: id, secret: expectation.secret, encryption: expectation.encryption, maxMemoryBytes: UInt64(max(free, 0)) << 20, portGroups: labels,
                 datastores: Set(host.settings.datastores.keys))
             settings.lanes = expectation.streams
+            settings.acceptsPostcopy = expectation.mode != .precopy
             destination = MigrationDestination(settings: settings, now: SystemClock.wallNanoseconds())
         }
 
@@ -138,13 +139,19 @@ struct DestinationDriver {
                     case let .discard(reason):
                         discard(reason: reason)
                         done = true
-                    case let .awaitCoordinator(reason), let .pauseVM(reason):
+                    case let .awaitCoordinator(reason):
                         awaitCoordinator(reason: reason)
                         done = true
-                    case .resumeVMPostcopy, .pagesArrived:
-                        // The host prepares pre-copy only so far (`acceptsPostcopy` is off): the state
-                        // machine refuses post-copy before these can come.
-                        break
+                    case let .resumeVMPostcopy(state, missing):
+                        pending += resume(state, verifiedAt: SystemClock.wallNanoseconds(), missingPages: missing)
+                    case let .pagesArrived(pages):
+                        if let hosted {
+                            let now = SystemClock.monotonicNanoseconds()
+                            for reply in hosted.with({ $0.pagesArrived(pages, now: now) }) { host.sendFromVM(reply, source: hosted.mac) }
+                        }
+                    case let .pauseVM(reason):
+                        pause(reason: reason)
+                        done = true
                     case let .completed(report):
                         service.update(key) { $0.status = .completed; $0.destination = report }
                         host.logger.info("migration \(id): \(expectation.vm) committed; it is \(host.settings.name)'s now")
@@ -160,7 +167,13 @@ struct DestinationDriver {
                     return
                 }
                 pending += adopt(inbox.take(), into: &lanes)
-                pending += turn(&pump, &lanes, timeoutMilliseconds: 5)
+                // Post-copy: the pages the VM waits for go out at once, and the loop looks often.
+                let postcopy = destination.phase == .postcopyActive || destination.phase == .resuming
+                if postcopy, let hosted {
+                    let faults = hosted.with { $0.takeFaults() }
+                    if !faults.isEmpty { pending += destination.pageFault(faults, now: SystemClock.wallNanoseconds()) }
+                }
+                pending += turn(&pump, &lanes, timeoutMilliseconds: postcopy ? 1 : 5)
                 let now = SystemClock.wallNanoseconds()
                 pending += destination.tick(now: now)
                 if now - lastProgress > 50_000_000 {
@@ -201,15 +214,21 @@ struct DestinationDriver {
             }
         }
 
-        /// The copy is proved: load the vCPU state, run the VM, announce it, deliver what was queued.
-        private func resume(_ state: SwitchoverState, verifiedAt: UInt64) -> [DestinationAction] {
+        /// The copy is proved (or, in post-copy, the pages it lacks are listed): load the vCPU state,
+        /// run the VM, announce it, deliver what was queued.
+        private func resume(_ state: SwitchoverState, verifiedAt: UInt64, missingPages: Int? = nil) -> [DestinationAction] {
             guard let hosted else { return [] }
             do {
                 let vcpu = try VCPUState(bytes: state.vcpuState)
                 let monotonic = SystemClock.monotonicNanoseconds()
+                let missing = missingPages == nil ? nil : destination.missingPageBits
                 try hosted.with { machine in
                     try machine.restore(vcpuState: vcpu)
-                    try machine.resume(now: monotonic)
+                    if let missing {
+                        try machine.resumePostcopy(now: monotonic, missing: missing)
+                    } else {
+                        try machine.resume(now: monotonic)
+                    }
                 }
             } catch {
                 host.logger.error("migration \(id): could not resume \(hosted.name): \(error)")
@@ -229,6 +248,17 @@ struct DestinationDriver {
         private func deliver(_ frame: [UInt8]) {
             guard let hosted else { return }
             for reply in hosted.deliver(frame[...], now: SystemClock.monotonicNanoseconds()) { host.sendFromVM(reply, source: hosted.mac) }
+        }
+
+        /// Post-copy: the link failed after the VM resumed here. It pauses (the source can no longer
+        /// run it) and the coordinator is told; nothing is discarded.
+        private func pause(reason: String) {
+            if let hosted {
+                let now = SystemClock.monotonicNanoseconds()
+                hosted.with { try? $0.pauseForRecovery(now: now) }
+            }
+            service.update(key) { $0.status = .postcopyPaused; $0.error = reason }
+            host.logger.warning("migration \(id): \(reason)")
         }
 
         /// Nothing of the migration stays: the VM lives on at the source.

@@ -20,4 +20,6 @@ public struct MigrationRequest: Sendable {
     public var streams = 1
     /// Where lane k goes: `paths[k % paths.count]`; empty: every lane from vmk1 to `destinationIP`.
     public var paths: [VMotionPath] = []
+    /// Pre-copy, post-copy or hybrid.
+    public var mode: MigrationMode = .precopy
 }

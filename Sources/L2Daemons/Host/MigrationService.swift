@@ -29,6 +29,8 @@ final class MigrationService: @unchecked Sendable {
         let encryption: MigrationEncryptionMode
         /// Lanes the source may open.
         let streams: Int
+        /// Post-copy (or hybrid) was agreed: the destination accepts `postcopyStart`.
+        var mode: MigrationMode = .precopy
     }
 
     init(host: HostDaemon) { self.host = host }
@@ -206,7 +208,7 @@ final class MigrationService: @unchecked Sendable {
         let schedule = arguments.announceMs.map { UInt64($0) * 1_000_000 }
         let expectation = Expectation(secret: arguments.secret, vm: arguments.vm, garp: arguments.garp,
                                       announceSchedule: schedule, dropAnnounces: arguments.dropAnnounces,
-                                      encryption: arguments.encryption, streams: arguments.streams)
+                                      encryption: arguments.encryption, streams: arguments.streams, mode: arguments.mode)
         lock.withLock { expected[arguments.id] = expectation }
         host.logger.info("prepared to receive \(arguments.vm) (migration \(arguments.id))")
         return PrepareResult(listening: "\(host.settings.vmkernelAddress):\(host.settings.migrationPort)")
@@ -229,6 +231,7 @@ final class MigrationService: @unchecked Sendable {
         migration.stallTimeoutNanoseconds = Nanoseconds.from(seconds: arguments.stallSeconds)
         migration.streams = arguments.streams
         migration.paths = arguments.paths
+        migration.mode = arguments.mode
         for path in arguments.paths where !host.settings.vmotionNICs.contains(where: { $0.interface == path.interface }) {
             let have = host.settings.vmotionNICs.map(\.interface).joined(separator: ", ")
             throw ControlError(.invalidArgument, "no vMotion interface \(path.interface) on \(host.settings.name) (it has: \(have))")

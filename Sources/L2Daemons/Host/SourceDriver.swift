@@ -58,6 +58,7 @@ struct SourceDriver {
                                                convergence: request.policy,
                                                forwardGraceNanoseconds: request.forwardGraceNanoseconds)
         settings.lanes = request.streams
+        settings.mode = request.mode
         settings.laneInterfaces = request.paths.isEmpty ? [host.settings.vmkernel] : request.paths.map(\.interface)
         let memory = vm.memory
         settings.populatedPages = { PageResidency.populated(base: UnsafeRawPointer(memory.base), pageCount: memory.pageCount) }

@@ -51,6 +51,9 @@ extension SourceLoop {
 
     /// Gives every lane whose output drained the next chunk of the round: the extra lanes first, then
     /// lane 0, told whether the others are idle (only then may it carry the round marker).
+    /// Post-copy: at most this many bytes on the wire and queued at once.
+    static let postcopyInFlightBytes = 256 * 1024
+
     mutating func produceOnLanes<Pump: MigrationPump>(_ pump: inout Pump, _ lanes: inout LaneSet, now: UInt64) -> [SourceAction] {
         var actions: [SourceAction] = []
         guard !lanes.isEmpty else {

@@ -1,5 +1,6 @@
 import L2Control
 import L2Edge
+import L2Guest
 import L2Migration
 
 /// The source driver's loop: feeds `MigrationSource` what the connection brings, the time and the
@@ -51,10 +52,14 @@ struct SourceLoop: PumpUser {
                     // Drop our copy only once the destination's kernel has acknowledged the commit:
                     // a destination that died after resuming must not leave the VM running nowhere.
                     releaseDeadline = SystemClock.monotonicNanoseconds() + 2_000_000_000
-                case let .awaitCoordinator(reason), let .postcopyPaused(reason):
-                    // (The host runs pre-copy only so far: a post-copy pause is held like an ambiguous end.)
+                case let .awaitCoordinator(reason):
                     driver.outgoing.awaitCoordinator(reason: reason)
                     outcome = (.awaitingCoordinator, reason)
+                case let .postcopyPaused(reason):
+                    // The VM runs (paused) on the destination: it never runs here again, and the
+                    // frozen memory stays for the pages the destination still lacks.
+                    driver.service.update(id) { $0.vmHere = true; $0.vmRunningHere = false }
+                    outcome = (.postcopyPaused, reason)
                 case let .completed(result):
                     // The commit was queued just before: the state machine's own end time is when it
                     // heard `resumed`, before it proved the frozen memory (tens of ms for a large VM).
@@ -104,13 +109,19 @@ struct SourceLoop: PumpUser {
                 continue
             }
             pending += openLanes(&lanes)
-            if source.wantsToProduce {
+            // Sends already sealed (forwarded frames) go out before anything `produce` seals after them.
+            if !pending.isEmpty { continue }
+            // Post-copy: little in flight, so a page the destination asks for does not wait behind
+            // a socket buffer of pushed pages (QEMU sends such pages on a channel of their own).
+            let postcopy = source.phase == .postcopy
+            let roomInFlight = !postcopy || pump.unacknowledgedBytes + pump.pendingOutputBytes < Self.postcopyInFlightBytes
+            if source.wantsToProduce && roomInFlight {
                 let final = source.phase == .stunning
                 pending += produceOnLanes(&pump, &lanes, now: now)
                 if final && source.phase == .switchover { source.finalPagesQueued(at: SystemClock.wallNanoseconds()) }
             }
             let busy = pump.hasPendingOutput || !lanes.allDrained || source.wantsToProduce
-            let (events, laneActions) = turnLanes(&pump, &lanes, timeoutMilliseconds: busy ? 2 : 5)
+            let (events, laneActions) = turnLanes(&pump, &lanes, timeoutMilliseconds: postcopy ? 1 : busy ? 2 : 5)
             pending += handle(events, &pump, pendingIsEmpty: pending.isEmpty)
             pending += laneActions + checkStalledLanes(&lanes)
             pending += source.tick(now: SystemClock.wallNanoseconds())
@@ -171,7 +182,7 @@ struct SourceLoop: PumpUser {
 
     /// During the switchover: the frames queued for the VM since the stun, as sends to the destination.
     private mutating func queuedFrameActions(now: UInt64) -> [SourceAction] {
-        guard source.phase == .switchover else { return [] }
+        guard source.phase == .switchover || source.phase == .postcopy else { return [] }
         return forwardable(driver.vm.takeQueuedFrames()).flatMap { source.forwardFrame($0, now: now) }
     }
 
@@ -209,8 +220,11 @@ struct SourceLoop: PumpUser {
         let state = vm.with { $0.vcpuState }
         let vcpu = state.encoded(), workload = state.workload.encoded(), queued = forwardable(vm.takeQueuedFrames())
         let captured = SystemClock.wallNanoseconds()
+        // Post-copy: the boot record and the UDP counter go before the resume (the network responder
+        // touches them first), the rest after it.
+        let hot = [GuestLayout.bootRecordOffset >> GuestMemory.pageShift, GuestLayout.udpCounterOffset >> GuestMemory.pageShift]
         let actions = source.stunned(vcpuState: vcpu, workloadState: workload, queuedFrames: queued, stunnedAt: stunAt,
-                                     frozenAt: frozen, stateCapturedAt: captured, now: captured)
+                                     frozenAt: frozen, stateCapturedAt: captured, hotPages: hot, now: captured)
         driver.service.update(id) { $0.stunAt = stunAt; $0.vmRunningHere = false }
         return actions
     }

@@ -135,12 +135,12 @@ public struct MigrationCoordinator: Sendable {
             downtimeMs: options.downtimeMs, switchoverShare: options.switchoverShare, maxRounds: options.maxRounds,
             maxSeconds: options.maxSeconds, autoConverge: options.autoConverge, graceMs: options.graceMs,
             stallSeconds: options.stallSeconds, encryption: options.encryption, fault: options.fault,
-            streams: options.streams, paths: preflight.paths)
+            streams: options.streams, paths: preflight.paths, mode: options.mode)
         do {
             _ = try directory.host(destination, HostCall.migratePrepare(MigratePrepareArguments(
                 id: id, secret: secret, vm: vm, datastore: summary.datastore, garp: options.garp,
                 announceMs: options.announceMs, encryption: options.encryption, streams: options.streams,
-                dropAnnounces: options.dropAnnounces)))
+                dropAnnounces: options.dropAnnounces, mode: options.mode)))
         } catch {
             throw MigrationError("\(destination) refused to receive \(vm): \(error)")
         }
@@ -185,6 +185,9 @@ public struct MigrationCoordinator: Sendable {
         case .completed:
             outcomeText = "\(vm) runs on \(destination)"
             destinationRecord = try? directory.host(destination, HostCall.migrationStatus(idText), timeoutSeconds: 2)
+        case .postcopyPaused:
+            outcomeText = "\(vm) is paused on \(destination) (postcopy-paused): the vMotion link failed during post-copy, after \(vm) resumed there; \(source) keeps the pages \(destination) still lacks. Repair the link, then run `l2motion migrate --recover \(vm)` to finish"
+            destinationRecord = try? directory.host(destination, HostCall.migrationStatus(idText), timeoutSeconds: 2)
         case .awaitingCoordinator, .sourceLost:
             let resolution = resolve(id: idText, source: source, destination: destination,
                                      sourceLost: sourceRecord.status == .sourceLost)
@@ -200,6 +203,15 @@ public struct MigrationCoordinator: Sendable {
 
         var result = sourceRecord.result ?? MigrationResult.placeholder(status: .failed, error: sourceRecord.error)
         if result.error == nil, let error = sourceRecord.error { result.error = error }
+        // Post-copy's destination side: the faults its VM waited on, their latency, duplicates.
+        if var postcopy = result.postcopy, let waited = destinationRecord?.destination?.postcopy {
+            postcopy.faults = waited.faults
+            postcopy.faultLatencyP50Ms = waited.faultLatencyP50Ms
+            postcopy.faultLatencyP99Ms = waited.faultLatencyP99Ms
+            postcopy.faultLatencyMaxMs = waited.faultLatencyMaxMs
+            postcopy.duplicatePages = waited.duplicatePages
+            result.postcopy = postcopy
+        }
         // The first announce is the destination's to tell: its record holds when each frame went out.
         if result.switchover != nil, let first = destinationRecord?.announces.first { result.switchover?.firstAnnounceAt = first }
         var report = MigrationReport(result: result, id: idText, vm: vm, source: source, destination: destination,

@@ -31,6 +31,8 @@ public struct MigrationOptions: Sendable {
     /// Refuse the migration when the destination's port group of the VM's label is on another VLAN
     /// (without it, the preflight only warns).
     public var strictVLAN = false
+    /// Pre-copy (default), post-copy, or hybrid (pre-copy while rounds converge, then post-copy).
+    public var mode = MigrationMode.precopy
     /// Called once the source reports it is holding at the fault point (the test applies its fault then).
     public var onHold: (@Sendable (MigrationProgress) -> Void)?
     public init() {}
@@ -41,5 +43,6 @@ public struct MigrationOptions: Sendable {
                                              maxSeconds: maxSeconds, graceMs: graceMs, stallSeconds: stallSeconds, fault: fault)
         try MigratePrepareArguments.checkAnnounce(announceMs, drop: dropAnnounces, garp: garp)
         try Limits.streams.check(streams)
+        try MigrateSendArguments.checkMode(mode, streams: streams)
     }
 }

@@ -21,6 +21,8 @@ struct MigrationFlags: ParsableArguments {
     @Option(help: "Encrypted vMotion (AES-256-GCM): disabled, opportunistic or required.") var encryption = MigrationEncryptionMode.opportunistic
     @Option(help: "TCP connections carrying the pages (1...16), like QEMU's multifd channels; with Multi-NIC vMotion they alternate over the hosts' vMotion NICs.") var streams = 1
     @Flag(help: "Refuse when the destination's port group of the VM's label is on another VLAN (the preflight otherwise only warns).") var strictVLAN = false
+    @Option(help: "How memory moves: precopy (the VM runs on the source until the rest fits the downtime), postcopy (it resumes on the destination at once; the pages it lacks follow, those it touches first), or hybrid (pre-copy while rounds converge, then post-copy). After a post-copy switchover a failed link pauses the VM on the destination (migrate --recover) and a lost source loses it.")
+    var mode = MigrationMode.precopy
 
     /// Every number checked before anything is created or sent (ArgumentParser calls this before `run`).
     func validate() throws {
@@ -44,6 +46,7 @@ struct MigrationFlags: ParsableArguments {
         options.encryption = encryption
         options.streams = streams
         options.strictVLAN = strictVLAN
+        options.mode = mode
         return options
     }
 
@@ -112,3 +115,4 @@ struct MigrateCommand: ParsableCommand {
 }
 
 extension MigrationEncryptionMode: ExpressibleByArgument {}
+extension MigrationMode: ExpressibleByArgument {}

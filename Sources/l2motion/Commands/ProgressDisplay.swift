@@ -71,6 +71,7 @@ enum MigrationSummary {
             if let around = SwitchoverText.around(timeline) { Swift.print("             \(around)") }
         }
         if let ack = result.switchoverAck { Swift.print("  switchover-ack  \(report.destination): \(ack)") }
+        if let postcopy = PostcopyText.summary(result) { Swift.print("  post-copy  \(postcopy)") }
         Swift.print("  pages: \(result.ram.normal) normal, \(result.ram.duplicate) zero; dirty syncs \(result.ram.dirtySyncCount); throttle \(result.cpuThrottlePercentage)%; copy verified: \(result.verified ? "yes" : "no")")
         if !report.announce.isEmpty {
             Swift.print("  RARP sent at +" + report.announce.map { String(format: "%.1f", $0) }.joined(separator: ", +") + " ms after resume"
