@@ -20,6 +20,8 @@ public enum DestinationAction: Sendable, Equatable {
     /// Post-copy: the link failed after the resume; pause the VM here (it cannot run on the source
     /// again) until the migration recovers.
     case pauseVM(reason: String)
+    /// Post-copy: the migration recovered over a new connection; the paused VM runs on.
+    case unpauseVM
     /// A frame the source forwarded for the running VM.
     case deliverFrame([UInt8])
     /// Free everything this migration created; the VM stays (or goes back) to the source.

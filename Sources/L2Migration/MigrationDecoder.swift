@@ -189,23 +189,7 @@ public struct MigrationDecoder: Sendable {
             let round = try reader.u32("last round")
             let (vcpu, workload, frames) = try decodeVMState(&reader)
             let pages = try reader.u64("page count")
-            let rangeCount = Int(try reader.u32("missing range count"))
-            guard rangeCount <= reader.remaining / 16 else {
-                throw reader.fail("claims \(rangeCount) missing ranges in \(reader.remaining) bytes")
-            }
-            var missing: [Range<UInt64>] = []
-            missing.reserveCapacity(rangeCount)
-            var end: UInt64 = 0
-            for _ in 0..<rangeCount {
-                let first = try reader.u64("first missing page")
-                let count = try reader.u64("missing pages")
-                // Ranges ascend without overlap and stay inside memory, so a page is listed once.
-                guard count > 0, first >= end, first <= pages, count <= pages - first else {
-                    throw reader.fail("missing range \(first) +\(count) is empty, out of order or outside \(pages) pages")
-                }
-                missing.append(first..<first + count)
-                end = first + count
-            }
+            let missing = try decodeRanges(&reader, pageCount: pages)
             message = .postcopyStart(PostcopyStart(lastRound: round, vcpuState: vcpu, workloadState: workload,
                                                    queuedFrames: frames, pageCount: pages, missing: missing))
         case .pageRequest:
@@ -221,6 +205,9 @@ public struct MigrationDecoder: Sendable {
                 pages.append(page)
             }
             message = .pageRequest(pages: pages)
+        case .postcopyRecovered:
+            guard let pageCount else { throw .pageBatchWithoutMemory }
+            message = .postcopyRecovered(missing: try decodeRanges(&reader, pageCount: UInt64(pageCount)))
         case .postcopyEnd:
             message = .postcopyEnd(pages: try reader.u64("post-copy pages"), digest: try reader.u64("digest"))
         case .laneHello:
@@ -233,6 +220,29 @@ public struct MigrationDecoder: Sendable {
         }
         try reader.finish()
         return message
+    }
+
+    /// Page ranges (`count u32`, then `first u64, pages u64`): ascending, not overlapping, not empty,
+    /// inside `pageCount` pages.
+    static func decodeRanges(_ reader: inout PayloadReader, pageCount pages: UInt64) throws(MigrationProtocolError) -> [Range<UInt64>] {
+        let rangeCount = Int(try reader.u32("missing range count"))
+        guard rangeCount <= reader.remaining / 16 else {
+            throw reader.fail("claims \(rangeCount) missing ranges in \(reader.remaining) bytes")
+        }
+        var missing: [Range<UInt64>] = []
+        missing.reserveCapacity(rangeCount)
+        var end: UInt64 = 0
+        for _ in 0..<rangeCount {
+            let first = try reader.u64("first missing page")
+            let count = try reader.u64("missing pages")
+            // Ranges ascend without overlap and stay inside memory, so a page is listed once.
+            guard count > 0, first >= end, first <= pages, count <= pages - first else {
+                throw reader.fail("missing range \(first) +\(count) is empty, out of order or outside \(pages) pages")
+            }
+            missing.append(first..<first + count)
+            end = first + count
+        }
+        return missing
     }
 
     /// The VM's state as `switchover` and `postcopyStart` carry it: vCPU and workload blobs, queued frames.

@@ -14,6 +14,8 @@ struct DestinationPostcopy: Sendable {
     var latencies: [UInt64] = []
     var stats = PostcopyStats()
     var pausedAt: UInt64?
+    /// The last recovery accepted (its lane is `recoveryLaneBase + generation`).
+    var generation: UInt16 = 0
 }
 
 /// Post-copy on the destination: `postcopyStart` lists the pages this host lacks and the VM resumes
@@ -166,6 +168,34 @@ extension MigrationDestination {
         let reason = "connection to the source lost during post-copy with \(missingPageCount) pages missing; the VM is paused here until the migration recovers"
         return [.pauseVM(reason: reason)]
     }
+
+    /// A recovery of this paused migration: the lane hello that opened a new connection must be this
+    /// migration's, of a later recovery lane, and prove the key and both handshake nonces. Then the
+    /// connection's bytes are sealed with that lane's keys; the destination tells what it lacks,
+    /// asks again for the pages its VM waits on, and the VM runs on. Returns nil, changing nothing,
+    /// when the hello does not qualify (the driver closes that connection).
+    public mutating func recover(with hello: LaneHello, now: UInt64) -> [DestinationAction]? {
+        guard phase == .postcopyPaused, var state = postcopy, let memory, let sourceNonce,
+              hello.id == settings.migrationID, hello.lane > MigrationWire.recoveryLaneBase,
+              hello.lane - MigrationWire.recoveryLaneBase > state.generation,
+              hello.isValid(sourceNonce: sourceNonce, destinationNonce: nonce, key: settings.secret) else { return nil }
+        state.generation = hello.lane - MigrationWire.recoveryLaneBase
+        if let paused = state.pausedAt { state.stats.pausedMs += milliseconds(elapsed(paused, now)) }
+        state.pausedAt = nil
+        let outstanding = Set(state.requestedAt.keys).union(state.unsentRequests).sorted().map { UInt64($0) }
+        state.unsentRequests.removeAll()
+        postcopy = state
+        channel = cipher == .aes256GCM
+            ? SecureChannel(secret: settings.secret, id: settings.migrationID, sourceNonce: sourceNonce, destinationNonce: nonce,
+                            role: .destination, lane: Int(hello.lane))
+            : nil
+        decoder = MigrationDecoder(pageCount: memory.pageCount)
+        opened.removeAll()
+        phase = .postcopyActive
+        let missing = MigrationSource.ranges(of: state.missing, pageCount: memory.pageCount)
+        return send(.postcopyRecovered(missing: missing)) + requestPages(outstanding) + [.unpauseVM]
+    }
+
 
     /// Post-copy's figures so far, with the fault latencies as p50 / p99 / max.
     var postcopyReport: PostcopyStats? {

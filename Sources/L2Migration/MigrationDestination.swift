@@ -110,6 +110,8 @@ public struct MigrationDestination: Sendable {
             return protocolFailure(.secureChannel(sealFailure))
         }
         switch phase {
+        case .postcopyActive where missingPageCount > 0 && elapsed(lastActivity, now) > settings.postcopyIdleNanoseconds:
+            return pausePostcopy(now: now)
         case .awaitingHello, .awaitingSpec, .allocating, .receiving:
             guard elapsed(lastActivity, now) > settings.idleTimeoutNanoseconds else { return [] }
             let reason = "no data from the source for \(milliseconds(settings.idleTimeoutNanoseconds)) ms"

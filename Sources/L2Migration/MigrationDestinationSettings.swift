@@ -23,6 +23,9 @@ public struct MigrationDestinationSettings: Sendable {
     /// Whether the coordinator prepared this host for post-copy (`--mode postcopy|hybrid`): a
     /// `postcopyStart` otherwise is refused before anything resumes.
     public var acceptsPostcopy = false
+    /// Post-copy: silence from the source this long while pages are still missing means the link is
+    /// gone (a cut link sends no reset): the VM pauses until the migration recovers.
+    public var postcopyIdleNanoseconds: UInt64 = 3_000_000_000
 
     public init(migrationID: MigrationID, secret: MigrationSecret, encryption: MigrationEncryptionMode = .opportunistic,
                 maxMemoryBytes: UInt64, portGroups: Set<String>, datastores: Set<String>? = nil,

@@ -81,14 +81,12 @@ public enum MigrationEncoder {
                 buffer.append(contentsOf: frame)
             }
             buffer.appendBigEndian(start.pageCount)
-            buffer.appendBigEndian(UInt32(start.missing.count))
-            for range in start.missing {
-                buffer.appendBigEndian(range.lowerBound)
-                buffer.appendBigEndian(UInt64(range.count))
-            }
+            appendRanges(start.missing, to: &buffer)
         case let .pageRequest(pages):
             buffer.appendBigEndian(UInt32(pages.count))
             for page in pages { buffer.appendBigEndian(page) }
+        case let .postcopyRecovered(missing):
+            appendRanges(missing, to: &buffer)
         case let .postcopyEnd(pages, digest):
             buffer.appendBigEndian(pages)
             buffer.appendBigEndian(digest)
@@ -99,6 +97,15 @@ public enum MigrationEncoder {
             buffer.append(contentsOf: hello.mac)
         }
         buffer.storeBigEndian(UInt32(buffer.count - payloadStart), at: lengthOffset)
+    }
+
+    /// Page ranges: `count u32`, then `first u64, pages u64` each.
+    static func appendRanges(_ ranges: [Range<UInt64>], to buffer: inout [UInt8]) {
+        buffer.appendBigEndian(UInt32(ranges.count))
+        for range in ranges {
+            buffer.appendBigEndian(range.lowerBound)
+            buffer.appendBigEndian(UInt64(range.count))
+        }
     }
 
     /// Appends a header with a zero length; returns the offset of the length field to patch.

@@ -31,7 +31,7 @@ extension MigrationSource {
                         now: now, sendAbort: false)
         case .switchover:
             return awaitCoordinator("connection lost after the switchover was sent and before the destination reported resumed; the VM stays stunned on the source until the coordinator decides", now: now)
-        case .postcopy:
+        case .postcopy, .postcopyRecovering:
             return postcopyConnectionLost(now: now)
         case .idle, .completed, .failed, .awaitingCoordinator, .postcopyPaused:
             return []
@@ -130,6 +130,7 @@ extension MigrationSource {
     }
 
     mutating func protocolFailure(_ error: MigrationProtocolError, now: UInt64) -> [SourceAction] {
+        if phase == .postcopyRecovering { return postcopyConnectionLost(now: now, reason: "the recovery failed: \(error.description)") }
         if phase == .postcopy {
             return awaitCoordinator("during post-copy: \(error.description); the coordinator decides", now: now)
         }

@@ -18,6 +18,8 @@ struct SourcePostcopy: Sendable {
     /// `postcopyEnd` went out.
     var endSent = false
     var pausedAt: UInt64?
+    /// Recoveries started (each over a new connection, lane `recoveryLaneBase + generation`).
+    var generation: UInt16 = 0
 }
 
 /// Post-copy on the source: the stun sends the VM's state and the list of pages the destination
@@ -221,17 +223,67 @@ extension MigrationSource {
     /// The link failed during post-copy. Before the destination's `resumed` the end is ambiguous (the
     /// coordinator decides, as for a pre-copy switchover); after it the VM runs there and pauses: the
     /// source keeps its frozen memory for a recovery.
-    mutating func postcopyConnectionLost(now: UInt64) -> [SourceAction] {
+    mutating func postcopyConnectionLost(now: UInt64, reason given: String? = nil) -> [SourceAction] {
         guard postcopy?.destinationResumed == true else {
             return awaitCoordinator("connection lost after the post-copy switchover and before the destination reported resumed; the VM stays stunned on the source until the coordinator decides", now: now)
         }
+        if phase == .postcopy {
+            postcopy?.pausedAt = now
+            postcopy?.stats.pauses += 1
+        }
         phase = .postcopyPaused
         status = .postcopyPaused
-        postcopy?.pausedAt = now
-        postcopy?.stats.pauses += 1
-        let reason = "connection to the destination lost during post-copy (\(postcopy?.unsentCount ?? 0) pages not sent); the VM is paused on the destination until the migration recovers"
+        let reason = given ?? "connection to the destination lost during post-copy (\(postcopy?.unsentCount ?? 0) pages not sent); the VM is paused on the destination until the migration recovers"
         errorText = reason
         return [.postcopyPaused(reason: reason)]
+    }
+
+    /// `migrate --recover`: over a new connection (the driver opened it), the lane hello of the next
+    /// recovery lane, in clear; what follows on it is sealed with that lane's keys. The destination
+    /// answers with what it still lacks.
+    public mutating func recover(now: UInt64) -> [SourceAction] {
+        guard phase == .postcopyPaused, var state = postcopy, let destinationNonce = lanes.destinationNonce else { return [] }
+        state.generation &+= 1
+        postcopy = state
+        let lane = MigrationWire.recoveryLaneBase + state.generation
+        let hello = LaneHello(id: settings.migrationID, lane: lane, sourceNonce: nonce, destinationNonce: destinationNonce, key: settings.secret)
+        channel = cipher == .aes256GCM
+            ? SecureChannel(secret: settings.secret, id: settings.migrationID, sourceNonce: nonce, destinationNonce: destinationNonce,
+                            role: .source, lane: Int(lane))
+            : nil
+        decoder = MigrationDecoder(pageCount: memory.pageCount)
+        opened.removeAll()
+        writer = PageBatchWriter()
+        phase = .postcopyRecovering
+        let bytes = MigrationEncoder.encode(.laneHello(hello))
+        ram.transferred += bytes.count
+        return [.send(bytes)]
+    }
+
+    /// The destination's answer to a recovery: exactly the pages it lacks go out again (those that
+    /// were in flight when the link failed included), then `postcopyEnd` as before.
+    mutating func recovered(missing: [Range<UInt64>], now: UInt64) -> [SourceAction] {
+        guard var state = postcopy else { return [] }
+        var bits = [UInt64](repeating: 0, count: state.unsent.count)
+        var count = 0
+        for range in missing {
+            for page in Int(range.lowerBound)..<Int(range.upperBound) { bits[page >> 6] |= UInt64(1) << UInt64(page & 63) }
+            count += range.count
+        }
+        state.unsent = bits
+        state.unsentCount = count
+        state.queue.removeAll()
+        state.queueHead = 0
+        state.queued = [UInt64](repeating: 0, count: bits.count)
+        state.cursorWord = 0
+        state.endSent = false
+        if let paused = state.pausedAt { state.stats.pausedMs += milliseconds(elapsed(paused, now)) }
+        state.pausedAt = nil
+        postcopy = state
+        phase = .postcopy
+        status = .postcopyActive
+        errorText = nil
+        return []
     }
 
     /// Page ranges of the set bits of `bitmap`, ascending.

@@ -141,7 +141,7 @@ public struct MigrationSource: Sendable {
 
     var isActive: Bool {
         phase == .setup || phase == .precopy || phase == .awaitingAck || phase == .stunning || phase == .switchover
-            || phase == .postcopy
+            || phase == .postcopy || phase == .postcopyRecovering
     }
 
     var phaseDescription: String {
@@ -182,6 +182,10 @@ public struct MigrationSource: Sendable {
             return commit(destinationResumedAt: at, now: now)
         case let (.postcopy, .resumed(at, arrived, verified)) where postcopy?.destinationResumed == false:
             return postcopyResumed(at: at, arrived: arrived, verified: verified, now: now)
+        case let (.postcopyRecovering, .postcopyRecovered(missing)):
+            return recovered(missing: missing, now: now)
+        case let (.postcopyRecovering, .abort(reason)):
+            return postcopyConnectionLost(now: now, reason: "the destination refused the recovery: \(reason)")
         case let (.postcopy, .pageRequest(pages)):
             requested(pages)
             return []

@@ -47,6 +47,9 @@ public enum MigrationWire {
     public static let postcopyRound = UInt32.max
     /// The most pages one `pageRequest` may name.
     public static let maxRequestPages = 4096
+    /// A lane hello of lane `recoveryLaneBase + g` reopens a paused post-copy migration (generation
+    /// g ≥ 1) instead of adding a lane; its bytes are sealed with that lane's keys.
+    public static let recoveryLaneBase: UInt16 = 0x8000
     /// Bytes in a message header.
     public static let headerLength = 12
     /// The default cap on a message payload; a header announcing more is rejected before any payload arrives.
@@ -94,12 +97,14 @@ public struct MigrationMessageType: RawRepresentable, Hashable, Sendable, Custom
     public static let pageRequest = Self(rawValue: 19)
     /// Post-copy: every missing page was sent; the digest of the memory at the switchover.
     public static let postcopyEnd = Self(rawValue: 20)
+    /// Post-copy recovery: the destination's answer on the new connection: the pages it still lacks.
+    public static let postcopyRecovered = Self(rawValue: 21)
 
     static let names: [UInt8: String] = [
         1: "hello", 2: "spec", 3: "spec-accepted", 4: "spec-rejected", 5: "page-batch", 6: "round-end",
         7: "switchover", 8: "verified", 9: "verify-failed", 10: "resumed", 11: "forwarded-frame",
         12: "commit", 13: "abort", 14: "switchover-query", 15: "switchover-ready", 16: "switchover-refused",
-        17: "lane-hello", 18: "postcopy-start", 19: "page-request", 20: "postcopy-end",
+        17: "lane-hello", 18: "postcopy-start", 19: "page-request", 20: "postcopy-end", 21: "postcopy-recovered",
     ]
 
     /// True for the types this version defines.
@@ -285,6 +290,9 @@ public enum MigrationMessage: Sendable, Equatable {
     /// Post-copy: every page the destination lacked was sent (`pages` of them in post-copy batches);
     /// `digest` is over the hashes of every page as the source holds it since the stun.
     case postcopyEnd(pages: UInt64, digest: UInt64)
+    /// Post-copy recovery: on the connection a paused migration resumed over (opened by a lane hello of
+    /// lane `MigrationWire.recoveryLaneBase + generation`), the pages the destination still lacks.
+    case postcopyRecovered(missing: [Range<UInt64>])
 
     /// The message's type byte.
     public var type: MigrationMessageType {
@@ -309,6 +317,7 @@ public enum MigrationMessage: Sendable, Equatable {
         case .postcopyStart: .postcopyStart
         case .pageRequest: .pageRequest
         case .postcopyEnd: .postcopyEnd
+        case .postcopyRecovered: .postcopyRecovered
         }
     }
 }

@@ -31,5 +31,7 @@ public enum SourcePhase: String, Sendable, Equatable {
     /// Post-copy: the link failed after the destination resumed; the source keeps the frozen memory
     /// and waits for the migration to recover.
     case postcopyPaused = "postcopy-paused"
+    /// Post-copy: a new connection is open and the destination has not yet said what it lacks.
+    case postcopyRecovering = "postcopy-recover"
 }
 

@@ -24,8 +24,13 @@ public enum HostRequest: ControlRequestKind, Equatable {
     case migrationStatus(id: String)
     /// The coordinator's decision for a migration whose end this host could not see → `ResolveResult`.
     case migrationResolve(id: String, decision: ResolveDecision)
-    /// Drop a migration this host prepared or runs → `Nothing`.
+    /// Drop a migration this host prepared or runs → `Nothing`. For a destination paused in post-copy
+    /// whose source is gone: stop the VM (it is lost).
     case migrateCancel(id: String)
+    /// Source: reconnect a migration paused in post-copy and run it to its end → `MigrationProgress`.
+    case migrateRecover(id: String)
+    /// The migrations paused in post-copy here, either side → `[MigrationProgress]`.
+    case pausedMigrations
     /// Whether a file the coordinator made on the source's datastore is visible here → `ProbeResult`.
     case datastoreProbe(datastore: String, file: String)
     /// Create (or, with `remove`, delete) an empty probe file in a datastore's folder as this host
@@ -58,6 +63,8 @@ public enum HostRequest: ControlRequestKind, Equatable {
         case migrationStatus = "migration-status"
         case migrationResolve = "migration-resolve"
         case migrateCancel = "migrate-cancel"
+        case migrateRecover = "migrate-recover"
+        case pausedMigrations = "paused-migrations"
         case datastoreProbe = "datastore-probe"
         case datastoreMark = "datastore-mark"
         case vmotionReach = "vmotion-reach"
@@ -92,6 +99,8 @@ public enum HostRequest: ControlRequestKind, Equatable {
         case .migrationStatus: .migrationStatus
         case .migrationResolve: .migrationResolve
         case .migrateCancel: .migrateCancel
+        case .migrateRecover: .migrateRecover
+        case .pausedMigrations: .pausedMigrations
         case .datastoreProbe: .datastoreProbe
         case .datastoreMark: .datastoreMark
         case .vmotionReach: .vmotionReach
@@ -118,6 +127,8 @@ public enum HostCall {
     public static func migrationStatus(_ id: String) -> ControlCall<HostRequest, MigrationProgress> { .init(.migrationStatus(id: id)) }
     public static func migrationResolve(_ id: String, _ decision: ResolveDecision) -> ControlCall<HostRequest, ResolveResult> { .init(.migrationResolve(id: id, decision: decision)) }
     public static func migrateCancel(_ id: String) -> ControlCall<HostRequest, Nothing> { .init(.migrateCancel(id: id)) }
+    public static func migrateRecover(_ id: String) -> ControlCall<HostRequest, MigrationProgress> { .init(.migrateRecover(id: id)) }
+    public static let pausedMigrations = ControlCall<HostRequest, [MigrationProgress]>(.pausedMigrations)
     public static func datastoreProbe(_ datastore: String, file: String) -> ControlCall<HostRequest, ProbeResult> { .init(.datastoreProbe(datastore: datastore, file: file)) }
     public static func datastoreMark(_ datastore: String, file: String, remove: Bool) -> ControlCall<HostRequest, Nothing> {
         .init(.datastoreMark(datastore: datastore, file: file, remove: remove))

@@ -151,7 +151,9 @@ struct DestinationDriver {
                         }
                     case let .pauseVM(reason):
                         pause(reason: reason)
-                        done = true
+                        pump.abort()
+                    case .unpauseVM:
+                        unpause()
                     case let .completed(report):
                         service.update(key) { $0.status = .completed; $0.destination = report }
                         host.logger.info("migration \(id): \(expectation.vm) committed; it is \(host.settings.name)'s now")
@@ -160,6 +162,26 @@ struct DestinationDriver {
                 if done || pump.closed && destination.phase == .committed {
                     pump.flushAndClose(milliseconds: 500)
                     return
+                }
+                if destination.phase == .postcopyPaused {
+                    // Paused post-copy: wait for the source to reconnect (`migrate --recover`), or for
+                    // the coordinator to say the source is gone (the VM is lost: it stops here).
+                    if service.takeCancelRequest(key) {
+                        loseVM()
+                        return
+                    }
+                    for offered in inbox.take() {
+                        let now = SystemClock.wallNanoseconds()
+                        if let actions = destination.recover(with: offered.hello, now: now) {
+                            pump = StreamPump(connection: offered.connection)
+                            pending += actions + destination.receive(bytes: offered.rest, now: now)
+                            host.logger.info("migration \(id): recovered over a new connection (lane \(offered.hello.lane))")
+                        } else {
+                            DestinationDriver.refuse(offered, reason: "migration \(id) is not paused here, or the recovery hello does not verify")
+                        }
+                    }
+                    if pending.isEmpty { usleep(5_000) }
+                    continue
                 }
                 if service.takeCancelRequest(key), [.awaitingHello, .awaitingSpec, .allocating, .receiving].contains(destination.phase) {
                     discard(reason: "cancelled by the coordinator: the VM stays on the source")
@@ -259,6 +281,29 @@ struct DestinationDriver {
             }
             service.update(key) { $0.status = .postcopyPaused; $0.error = reason }
             host.logger.warning("migration \(id): \(reason)")
+        }
+
+        /// Post-copy recovered: the VM runs on.
+        private func unpause() {
+            if let hosted {
+                let now = SystemClock.monotonicNanoseconds()
+                hosted.with { try? $0.unpause(now: now) }
+            }
+            service.update(key) { $0.status = .resumed; $0.error = nil }
+        }
+
+        /// Post-copy without a source: the pages the VM lacks are gone with it. The VM stops here
+        /// and is removed; nothing claims it runs anywhere.
+        private func loseVM() {
+            let missing = destination.missingPageCount
+            if let hosted {
+                hosted.with { $0.powerOff() }
+                host.remove(vm: hosted.name, ifSameAs: hosted)
+            }
+            hosted = nil
+            let reason = "the source is gone during post-copy with \(missing) pages of \(expectation.vm) never sent: the VM is lost (stopped on \(host.settings.name))"
+            service.update(key) { $0.status = .vmLost; $0.error = reason; $0.vmHere = false; $0.vmRunningHere = false }
+            host.logger.error("migration \(id): \(reason)")
         }
 
         /// Nothing of the migration stays: the VM lives on at the source.

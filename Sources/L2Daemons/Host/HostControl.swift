@@ -30,6 +30,10 @@ extension HostDaemon {
             case let .migrateCancel(id):
                 migrations.cancel(id)
                 return .done
+            case let .migrateRecover(id):
+                return .result(try migrations.recover(id))
+            case .pausedMigrations:
+                return .result(migrations.pausedMigrations())
             case let .datastoreProbe(datastore, file):
                 return .result(try migrations.probe(datastore: datastore, file: file))
             case let .datastoreMark(datastore, file, remove):

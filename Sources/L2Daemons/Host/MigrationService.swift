@@ -9,10 +9,12 @@ import L2Wire
 /// receive, the ones it runs as source or destination, and their control commands.
 final class MigrationService: @unchecked Sendable {
     unowned let host: HostDaemon
-    private let lock = NSLock()
+    let lock = NSLock()
     private var listener: TCPSocket?
     private var expected: [MigrationID: Expectation] = [:]
-    private var progress: [String: MigrationProgress] = [:]
+    var progress: [String: MigrationProgress] = [:]
+    /// Paused post-copy sources, by id (`MigrationService+Recovery`).
+    var parked: [String: ParkedSource] = [:]
     /// Migrations waiting for the coordinator's decision, by id, with how to carry it out.
     private var pendingDecisions: [String: @Sendable (ResolveDecision) -> Result<String, ConfigurationError>] = [:]
     private var stopped = false

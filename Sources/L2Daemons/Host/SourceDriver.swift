@@ -67,6 +67,24 @@ struct SourceDriver {
         return PumpSetup.run(over: StreamPump(connection: connection), fault: request.fault, hooks: faultHooks, &loop)
     }
 
+    /// `migrate-recover`: a new connection to the destination, and the paused state machine runs on
+    /// over it. If the destination cannot be reached, the migration stays paused (and parked).
+    func recover(_ source: MigrationSource) -> MigrationProgress {
+        service.update(id) { $0.status = .postcopyActive; $0.error = nil }
+        let connection: TCPSocket
+        do {
+            connection = try TCPSocket.connect(from: host.settings.vmkernelAddress.rawValue, to: request.destinationIP,
+                                               port: request.destinationPort, timeoutMilliseconds: 5000, sendBuffer: 1 << 20)
+        } catch {
+            service.park(id, driver: self, source: source)
+            return finish(status: .postcopyPaused,
+                          error: "recovery: cannot reach the destination's vMotion listener \(TCPSocket.ipText(request.destinationIP)):\(request.destinationPort): \(error); the VM stays paused there", source: source)
+        }
+        host.logger.info("recovering post-copy migration \(id) of \(vm.name)")
+        var loop = SourceLoop(driver: self, source: source, recovering: true)
+        return PumpSetup.run(over: StreamPump(connection: connection), fault: nil, hooks: faultHooks, &loop)
+    }
+
     /// How a fault plan's firing shows: a warning in the log, a hold as the phase `held:<point>`.
     private var faultHooks: FaultHooks {
         let host = self.host, service = self.service, id = self.id

@@ -10,16 +10,20 @@ import L2Migration
 struct SourceLoop: PumpUser {
     let driver: SourceDriver
     var source: MigrationSource
+    /// A paused post-copy migration reconnecting (`migrate-recover`): it starts with the recovery
+    /// hello instead of `hello`.
+    var recovering = false
 
     mutating func use<Pump: MigrationPump>(_ pump: inout Pump) -> MigrationProgress {
         let request = driver.request, id = driver.id, service = driver.service, vm = driver.vm
-        var pending = source.start(now: SystemClock.wallNanoseconds())
+        var pending = recovering ? source.recover(now: SystemClock.wallNanoseconds()) : source.start(now: SystemClock.wallNanoseconds())
         var outcome: (status: MigrationProgressStatus, error: String?)?
         var lingerUntil: UInt64?
         var lastProgress: UInt64 = 0
         var releaseDeadline: UInt64?
         var lastWriteProgress = SystemClock.monotonicNanoseconds()
         var lastPendingBytes = 0
+        var lastUnacknowledged = Int.max
         // Lanes 1…N−1 when the migration runs over several streams (`SourceLoop+Lanes`).
         var lanes = LaneSet()
 
@@ -97,6 +101,7 @@ struct SourceLoop: PumpUser {
             if let outcome, lingerUntil.map({ now >= $0 }) ?? true || pump.closed {
                 pump.flushAndClose(milliseconds: 500)
                 lanes.closeAll()
+                if outcome.status == .postcopyPaused { service.park(id, driver: driver, source: source) }
                 return driver.finish(status: outcome.status, error: outcome.error, source: source)
             }
             for frame in driver.lateFrames.take() { pending += source.forwardFrame(frame, now: now) }
@@ -126,7 +131,10 @@ struct SourceLoop: PumpUser {
             pending += laneActions + checkStalledLanes(&lanes)
             pending += source.tick(now: SystemClock.wallNanoseconds())
             let stillPending = pump.pendingOutputBytes
-            if !pump.hasPendingOutput || stillPending != lastPendingBytes {
+            // Bytes queued here, or (post-copy keeps little queued) in the socket, that move no more.
+            let unacknowledged = pump.unacknowledgedBytes
+            let idle = !pump.hasPendingOutput && (source.phase != .postcopy || unacknowledged == 0)
+            if idle || stillPending != lastPendingBytes || unacknowledged < lastUnacknowledged {
                 lastWriteProgress = SystemClock.monotonicNanoseconds()
                 lastPendingBytes = stillPending
             } else if !pump.closed && SystemClock.monotonicNanoseconds() - lastWriteProgress > request.stallTimeoutNanoseconds {
@@ -134,6 +142,7 @@ struct SourceLoop: PumpUser {
                 pump.abort()
                 pending += source.connectionLost(now: SystemClock.wallNanoseconds())
             }
+            lastUnacknowledged = unacknowledged
             if now - lastProgress > 50_000_000 {
                 lastProgress = now
                 let snapshot = source.result(now: now)

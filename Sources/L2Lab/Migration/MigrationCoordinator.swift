@@ -181,12 +181,18 @@ public struct MigrationCoordinator: Sendable {
 
         var outcomeText: String
         var destinationRecord: MigrationProgress?
+        // Post-copy: a source gone after the switchover takes the pages the VM lacks with it.
+        let lost = sourceRecord.status == .sourceLost && options.mode != .precopy
+            ? lostInPostcopy(vm: vm, id: idText, source: source, destination: destination) : nil
         switch sourceRecord.status {
         case .completed:
             outcomeText = "\(vm) runs on \(destination)"
             destinationRecord = try? directory.host(destination, HostCall.migrationStatus(idText), timeoutSeconds: 2)
         case .postcopyPaused:
             outcomeText = "\(vm) is paused on \(destination) (postcopy-paused): the vMotion link failed during post-copy, after \(vm) resumed there; \(source) keeps the pages \(destination) still lacks. Repair the link, then run `l2motion migrate --recover \(vm)` to finish"
+            destinationRecord = try? directory.host(destination, HostCall.migrationStatus(idText), timeoutSeconds: 2)
+        case .sourceLost where lost != nil:
+            outcomeText = lost ?? ""
             destinationRecord = try? directory.host(destination, HostCall.migrationStatus(idText), timeoutSeconds: 2)
         case .awaitingCoordinator, .sourceLost:
             let resolution = resolve(id: idText, source: source, destination: destination,

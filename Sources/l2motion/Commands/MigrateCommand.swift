@@ -68,7 +68,9 @@ struct MigrateCommand: ParsableCommand {
         commandName: "migrate", abstract: "Live-migrate a VM to another host of a running lab.")
 
     @Argument(help: "The VM, e.g. web01.") var vm: String
-    @Option(help: "The destination host, e.g. esx02.") var to: String
+    @Option(help: "The destination host, e.g. esx02.") var to: String?
+    @Flag(help: "Finish a post-copy migration of VM that a failed link paused (postcopy-paused): the source reconnects and sends what the destination lacks. Takes no --to. If the source is gone, the VM is lost and the destination stops it.")
+    var recover = false
     @Option(help: "The production switch (for the relearn measurement).") var productionSwitch = "pswitch"
     @OptionGroup var flags: MigrationFlags
     @OptionGroup var labOptions: LabOptions
@@ -76,7 +78,11 @@ struct MigrateCommand: ParsableCommand {
     var remotes: [String] = []
     @OptionGroup var output: OutputOptions
 
-    func validate() throws { _ = try Self.remoteSockets(remotes) }
+    func validate() throws {
+        _ = try Self.remoteSockets(remotes)
+        if recover && to != nil { throw ValidationError("--recover resumes the migration of \(vm) in progress; it takes no --to") }
+        if !recover && to == nil { throw ValidationError("give the destination host with --to HOST (or --recover to finish a paused post-copy migration)") }
+    }
 
     /// `--remote a=/path` values as a map, refusing a value that is not MACHINE=/absolute/path.
     static func remoteSockets(_ values: [String]) throws -> [String: String] {
@@ -97,12 +103,15 @@ struct MigrateCommand: ParsableCommand {
         let display = ProgressLine(enabled: !output.json)
         let report: MigrationReport
         do {
-            report = try coordinator.migrate(vm: vm, to: to, options: try flags.options(productionSwitch: productionSwitch)) { record in
-                display.show(record)
+            let options = try flags.options(productionSwitch: productionSwitch)
+            if recover {
+                report = try coordinator.recover(vm: vm, options: options) { record in display.show(record) }
+            } else {
+                report = try coordinator.migrate(vm: vm, to: to ?? "", options: options) { record in display.show(record) }
             }
         } catch {
             display.finish()
-            throw UserFacingError("migration refused: \(error)")
+            throw UserFacingError((recover ? "recovery refused: " : "migration refused: ") + "\(error)")
         }
         display.finish()
         if output.json {
@@ -110,7 +119,7 @@ struct MigrateCommand: ParsableCommand {
         } else {
             MigrationSummary.print(report)
         }
-        if report.runsOn != to { throw ExitCode(1) }
+        if recover ? report.runsOn != report.destination : report.runsOn != to { throw ExitCode(1) }
     }
 }
 
