@@ -234,6 +234,8 @@ struct Pipe {
                 arrivedPages += pages
             case let .pauseVM(reason):
                 pausedReason = reason
+            case .unpauseVM:
+                pausedReason = nil
             case let .deliverFrame(frame):
                 deliveredFrames.append(frame)
             case .discard, .awaitCoordinator, .completed:

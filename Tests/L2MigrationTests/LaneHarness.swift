@@ -100,7 +100,7 @@ struct LanePipe {
                 resumedState = state
                 advance(resumeDelay)
                 handleDestination(destination.resumed(now: clock))
-            case .deliverFrame, .discard, .awaitCoordinator, .completed, .resumeVMPostcopy, .pagesArrived, .pauseVM:
+            case .deliverFrame, .discard, .awaitCoordinator, .completed, .resumeVMPostcopy, .pagesArrived, .pauseVM, .unpauseVM:
                 break
             }
         }

@@ -135,6 +135,47 @@ struct PostcopyTests {
         #expect(early.source.phase == .awaitingCoordinator)
     }
 
+    @Test("a paused migration recovers over a new connection with fresh keys: what was lost in flight comes again, the copy is proved")
+    func recovery() throws {
+        let vm = try TestVM(pages: 2048, nonZero: 900)
+        var pipe = Pipe(vm: vm, policy: ConvergencePolicy(), workload: Workload(pagesPerMillisecond: 0, hotPages: 0..<1), mode: .postcopy)
+        pipe.budget = 8 * 1024
+        pipe.run(stopWhen: { $0.destination.phase == .postcopyActive && $0.arrivedPages.count > 50 && $0.source.postcopy?.destinationResumed == true })
+        // The link dies with bytes in flight (they are lost), and the VM waits for a page meanwhile.
+        pipe.toDestination.removeAll()
+        pipe.handleSource(pipe.source.connectionLost(now: pipe.clock))
+        pipe.handleDestination(pipe.destination.connectionLost(now: pipe.clock))
+        let waiting = try #require((0..<2048).last { pipe.destination.isMissing($0) })
+        #expect(pipe.destination.pageFault([waiting], now: pipe.clock).isEmpty, "asked once the link is back")
+        #expect(pipe.source.phase == .postcopyPaused && pipe.destination.phase == .postcopyPaused)
+
+        // The source's first bytes on the new connection: a lane hello of recovery lane 1.
+        let hello = pipe.source.recover(now: pipe.clock)
+        guard case let .send(bytes) = try #require(hello.first) else { Issue.record("no hello"); return }
+        var decoder = MigrationDecoder()
+        decoder.append(bytes)
+        guard case let .laneHello(laneHello) = try decoder.next() else { Issue.record("not a lane hello"); return }
+        #expect(laneHello.lane == MigrationWire.recoveryLaneBase + 1)
+        // A forged or replayed hello changes nothing.
+        var forged = laneHello
+        forged.mac[0] ^= 1
+        let refused = pipe.destination.recover(with: forged, now: pipe.clock)
+        #expect(refused == nil)
+        let accepted = pipe.destination.recover(with: laneHello, now: pipe.clock)
+        let actions = try #require(accepted)
+        #expect(actions.contains(.unpauseVM))
+        let replayed = pipe.destination.recover(with: laneHello, now: pipe.clock)
+        #expect(replayed == nil, "a hello is used once")
+        pipe.sourceDone = false
+        pipe.sourcePaused = nil
+        pipe.handleDestination(actions)
+        let result = try pipe.runToCompletion()
+        #expect(result.postcopy?.pauses == 1)
+        #expect(result.verified)
+        #expect(try Self.matchesStun(pipe), "the pages lost in flight came again")
+        #expect(pipe.destination.phase == .committed)
+    }
+
     @Test("a destination prepared for pre-copy refuses post-copy before anything resumes")
     func notAgreed() throws {
         let vm = try TestVM(pages: 256, nonZero: 50)
