@@ -23,7 +23,7 @@ struct RequestCodecTests {
     @Test func hostCommandsAreTheOnesItServes() {
         #expect(HostRequest.commands == ["host-info", "power-on", "power-off", "list-vms", "vm-stats", "migrate-prepare",
                                          "migrate-send", "migration-status", "migration-resolve", "migrate-cancel",
-                                         "datastore-probe", "datastore-mark", "vmotion-reach", "vmotion-mtu-probe", "port-group-add", "port-group-remove", "send-as"])
+                                         "migrate-recover", "paused-migrations", "datastore-probe", "datastore-mark", "vmotion-reach", "vmotion-mtu-probe", "port-group-add", "port-group-remove", "send-as"])
     }
 
     @Test(arguments: [
@@ -57,6 +57,10 @@ struct RequestCodecTests {
             .hostInfo, .powerOn(vm: "web01", datastore: "ds01"), .powerOff(vm: "web01"), .listVMs(scan: false),
             .vmStats(vm: "web01"), .migratePrepare(arguments: prepare), .migrateSend(arguments: send),
             .migrationStatus(id: "m1"), .migrationResolve(id: "m1", decision: .keep), .migrateCancel(id: "m1"),
+            .migrateRecover(id: "m1"), .pausedMigrations,
+            .migrateSend(arguments: MigrateSendArguments(vm: "web01", id: sampleID, secret: sampleSecret,
+                                                         destination: IPv4Address("192.168.100.12")!, mode: .hybrid)),
+            .migratePrepare(arguments: MigratePrepareArguments(id: sampleID, secret: sampleSecret, vm: "web01", datastore: "ds01", mode: .postcopy)),
             .datastoreProbe(datastore: "ds01", file: ".probe"),
             .datastoreMark(datastore: "ds01", file: ".l2motion-probe-42", remove: false),
             .datastoreMark(datastore: "ds01", file: ".l2motion-probe-42", remove: true), .vmotionReach(address: IPv4Address("192.168.100.12")!), .vmotionMTUProbe(interface: "vmk1", address: IPv4Address("192.168.100.12")!),

@@ -193,7 +193,8 @@ struct PostcopyTests {
     func codec() throws {
         let start = PostcopyStart(lastRound: 2, vcpuState: [1, 2], workloadState: [3], queuedFrames: [[9, 9, 9]], pageCount: 100,
                                   missing: [3..<5, 10..<100])
-        for message in [MigrationMessage.postcopyStart(start), .pageRequest(pages: [1, 99]), .postcopyEnd(pages: 92, digest: 0xABCD)] {
+        for message in [MigrationMessage.postcopyStart(start), .pageRequest(pages: [1, 99]), .postcopyEnd(pages: 92, digest: 0xABCD),
+                        .postcopyRecovered(missing: [0..<1, 50..<60])] {
             var decoder = MigrationDecoder(pageCount: 100)
             decoder.append(MigrationEncoder.encode(message))
             #expect(try decoder.next() == message)
@@ -204,6 +205,7 @@ struct PostcopyTests {
             .postcopyStart(PostcopyStart(lastRound: 0, vcpuState: [], workloadState: [], queuedFrames: [], pageCount: 100, missing: [90..<120])),
             .pageRequest(pages: [100]),
             .pageRequest(pages: []),
+            .postcopyRecovered(missing: [5..<5]),
         ]
         for message in bad {
             var decoder = MigrationDecoder(pageCount: 100)

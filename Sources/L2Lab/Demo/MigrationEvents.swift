@@ -29,7 +29,12 @@ public enum MigrationEvents {
             events.append(CaptureEvent(wallNanoseconds: stun, text: "stun: \(vm) stops on \(report.source)"))
         }
         if let resumed = report.resumedAt {
-            events.append(CaptureEvent(wallNanoseconds: resumed, text: "resume: \(vm) runs on \(report.destination)"))
+            let missing = result.postcopy == nil ? "" : " with pages missing (postcopy-active)"
+            events.append(CaptureEvent(wallNanoseconds: resumed, text: "resume: \(vm) runs on \(report.destination)\(missing)"))
+        }
+        if let postcopy = result.postcopy, let ended = postcopy.endedAt {
+            events.append(CaptureEvent(wallNanoseconds: ended, text: "post-copy of \(vm) ends: " + (PostcopyText.summary(result) ?? ""),
+                                       preferredSwitch: vmotionSwitch))
         }
         let base = report.resumedAt ?? report.stunAt ?? 0
         let dropped = report.announceDropped.count

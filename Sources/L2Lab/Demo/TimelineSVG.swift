@@ -42,11 +42,18 @@ public enum TimelineSVG {
         for migration in migrations {
             let total = migration.result.totalTime
             if let stun = migration.stunAt {
-                let precopyStart = stun &- UInt64(max(total - (migration.result.downtime ?? 0), 0) * 1e6)
+                // (Post-copy's total runs past the stun: the pre-copy start comes from its own stamp.)
+                let precopyStart = migration.result.precopyStartedAt.map { min($0, stun) }
+                    ?? stun &- UInt64(max(total - (migration.result.downtime ?? 0), 0) * 1e6)
                 let precopy = "pre-copy \(migration.source) → \(migration.destination)"
                 svg += rect(x(precopyStart), rttTop, x(stun) - x(precopyStart), rttBottom - rttTop, "#dbeafe", precopy)
                 svg += label(x(precopyStart) + 3, precopy)
                 if let resumed = migration.resumedAt {
+                    if let postcopy = migration.result.postcopy, let ended = postcopy.endedAt, ended > resumed {
+                        let text = "postcopy-active: \(postcopy.requests) postcopy-requests" + (postcopy.faultLatencyP99Ms.map { String(format: ", fault p99 %.2f ms", $0) } ?? "")
+                        svg += rect(x(resumed), rttTop, x(ended) - x(resumed), rttBottom - rttTop, "#fde68a", text)
+                        svg += label(x(resumed) + 3, text, color: "#92400e")
+                    }
                     let stunText = String(format: "stun %.2f ms", migration.result.downtime ?? 0)
                     svg += rect(x(stun), rttTop, max(x(resumed) - x(stun), 1.5), rttBottom - rttTop, "#fca5a5", stunText)
                     svg += label(x(stun) + 3, stunText)

@@ -21,6 +21,15 @@ public enum FaultMoment: String, CaseIterable, Sendable, Codable {
     case laterRound = "later-round"
     case switchover
     case resumedBeforeCommit = "resumed-before-commit"
+    /// Post-copy (`--mode postcopy`), after the VM resumed on the destination with pages missing:
+    /// the one moment where a failed migration does not leave the VM on its source (a cut link
+    /// pauses it there until `--recover`; a lost host loses it).
+    case postcopy = "during-post-copy"
+
+    /// Whether `fault` can be injected at this moment (the stream faults act on pre-copy's points).
+    public func applies(to fault: InjectedFault) -> Bool {
+        self != .postcopy || ![.corruptStream, .truncatedStream].contains(fault)
+    }
 }
 
 /// One run of one cell: what happened and whether the invariants held.
@@ -67,8 +76,10 @@ public struct FaultMatrix {
     public func topology() -> Topology {
         var topology = DefaultTopology.topology()
         topology.name = labName
-        topology.vms[0].memoryMiB = 256
-        topology.vms[0].touchedMiB = 96
+        // Post-copy cells need a VM whose post-copy lasts long enough to be hit.
+        let postcopy = moments.contains(.postcopy)
+        topology.vms[0].memoryMiB = postcopy ? 1024 : 256
+        topology.vms[0].touchedMiB = postcopy ? 768 : 96
         return topology
     }
 
@@ -77,7 +88,7 @@ public struct FaultMatrix {
         var lab: LabState?
         defer { if lab != nil { _ = try? LabLifecycle.down(lab: labName) } }
         for fault in faults {
-            for moment in moments {
+            for moment in moments where moment.applies(to: fault) {
                 for _ in 0..<runs {
                     if lab == nil { lab = try LabLifecycle.up(topology(), captureRoot: captureRoot, logger: logger) }
                     let result = runOnce(fault: fault, moment: moment, lab: lab!)
@@ -157,6 +168,20 @@ public struct FaultMatrix {
             } else {
                 apply()
             }
+        case .postcopy:
+            options.mode = .postcopy
+            // Apply the fault once the VM runs on the destination and the source still holds it
+            // stunned with pages to send.
+            Thread {
+                let deadline = Date().addingTimeInterval(20)
+                while Date() < deadline {
+                    let there = (try? directory.host(destination, HostCall.vmStats(vm.name), timeoutSeconds: 1))?.statistics.state
+                    let here = (try? directory.host(source, HostCall.vmStats(vm.name), timeoutSeconds: 1))?.statistics.state
+                    if there == .running && here == .stunned { break }
+                    usleep(5_000)
+                }
+                apply()
+            }.start()
         case .round1, .laterRound, .switchover, .resumedBeforeCommit:
             let point: FaultPlan.Point = switch moment {
             case .round1: .round1
@@ -197,6 +222,15 @@ public struct FaultMatrix {
         }
         for action in restore { action() }
         usleep(300_000)
+        // Post-copy paused by a link or a stalled host: once it is repaired, `--recover` finishes.
+        if moment == .postcopy, outcome.contains("postcopy-paused") {
+            if fault == .destinationStalled { usleep(4_000_000) }
+            do {
+                outcome += "; --recover: " + (try coordinator.recover(vm: vm.name, options: options)).outcome
+            } catch {
+                outcome += "; --recover refused: \(error)"
+            }
+        }
 
         // Where does the VM run now?
         var runningOn: [String] = []
@@ -206,7 +240,10 @@ public struct FaultMatrix {
                 runningOn.append(host)
             }
         }
-        let sourceDiedEarly = fault == .sourceKilled && [.preflight, .round1, .laterRound, .switchover].contains(moment)
+        // A dead host during post-copy loses the VM: its pages (source) or its running state
+        // (destination) are gone. Expected, and said so.
+        let lostInPostcopy = moment == .postcopy && (fault == .sourceKilled || fault == .destinationKilled)
+        let sourceDiedEarly = fault == .sourceKilled && [.preflight, .round1, .laterRound, .switchover].contains(moment) || lostInPostcopy
         if runningOn.count > 1 { problems.append("the VM runs on \(runningOn.joined(separator: " and "))") }
         if runningOn.isEmpty && !sourceDiedEarly { problems.append("the VM runs nowhere: \(outcome)") }
         let duplicates = ping?.stop().duplicates ?? 0

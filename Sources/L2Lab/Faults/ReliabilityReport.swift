@@ -34,7 +34,10 @@ public enum ReliabilityReport {
                 guard let first = cell.first else { continue }
                 let outcomes = Dictionary(grouping: cell.map { simplify($0.outcome) }, by: { $0 }).mapValues(\.count)
                 let text = outcomes.sorted { $0.value > $1.value }.map { "\($0.key) (×\($0.value))" }.joined(separator: "; ")
-                lines.append("- **\(fault.rawValue) at \(moment.rawValue)**: \(text)" + (first.expectedDown ? " — the source itself died before the switchover, so the VM is down by design" : ""))
+                let down = moment == .postcopy
+                    ? " — a host died after the post-copy switchover: the VM is lost by design (post-copy's exception)"
+                    : " — the source itself died before the switchover, so the VM is down by design"
+                lines.append("- **\(fault.rawValue) at \(moment.rawValue)**: \(text)" + (first.expectedDown ? down : ""))
                 for failed in cell where !failed.passed {
                     lines.append("  - FAILED: " + failed.problems.joined(separator: "; "))
                 }

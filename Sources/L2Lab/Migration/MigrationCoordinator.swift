@@ -189,8 +189,16 @@ public struct MigrationCoordinator: Sendable {
             outcomeText = "\(vm) runs on \(destination)"
             destinationRecord = try? directory.host(destination, HostCall.migrationStatus(idText), timeoutSeconds: 2)
         case .postcopyPaused:
-            outcomeText = "\(vm) is paused on \(destination) (postcopy-paused): the vMotion link failed during post-copy, after \(vm) resumed there; \(source) keeps the pages \(destination) still lacks. Repair the link, then run `l2motion migrate --recover \(vm)` to finish"
-            destinationRecord = try? directory.host(destination, HostCall.migrationStatus(idText), timeoutSeconds: 2)
+            // Gone (nothing listens on its control socket) is not the same as slow (no answer yet).
+            var destinationGone = false
+            do {
+                destinationRecord = try directory.host(destination, HostCall.migrationStatus(idText), timeoutSeconds: 5)
+            } catch {
+                destinationGone = error.code == .unreachable
+            }
+            outcomeText = destinationGone
+                ? "\(vm) is LOST: \(destination) is gone after the post-copy switchover, and \(vm) ran there since; \(source) holds only its memory as of the stun. Power it on again from its datastore"
+                : "\(vm) is paused on \(destination) (postcopy-paused): the vMotion link failed during post-copy, after \(vm) resumed there; \(source) keeps the pages \(destination) still lacks. Repair the link, then run `l2motion migrate --recover \(vm)` to finish"
         case .sourceLost where lost != nil:
             outcomeText = lost ?? ""
             destinationRecord = try? directory.host(destination, HostCall.migrationStatus(idText), timeoutSeconds: 2)
