@@ -48,13 +48,7 @@ extension MigrationDestination {
             return protocolFailure(.inconsistent("post-copy after round \(start.lastRound) for \(start.pageCount) pages; received \(expectedRound - 1) rounds for \(memory.pageCount) pages"))
         }
         var missing = [UInt64](repeating: 0, count: (memory.pageCount + 63) / 64)
-        var count = 0
-        for range in start.missing {
-            for page in Int(range.lowerBound)..<Int(range.upperBound) {
-                missing[page >> 6] |= UInt64(1) << UInt64(page & 63)
-            }
-            count += range.count
-        }
+        let count = MigrationSource.setBits(start.missing, in: &missing)
         var state = DestinationPostcopy(missing: missing, missingCount: count)
         state.stats.startedAt = now
         postcopy = state

@@ -265,11 +265,7 @@ extension MigrationSource {
     mutating func recovered(missing: [Range<UInt64>], now: UInt64) -> [SourceAction] {
         guard var state = postcopy else { return [] }
         var bits = [UInt64](repeating: 0, count: state.unsent.count)
-        var count = 0
-        for range in missing {
-            for page in Int(range.lowerBound)..<Int(range.upperBound) { bits[page >> 6] |= UInt64(1) << UInt64(page & 63) }
-            count += range.count
-        }
+        let count = Self.setBits(missing, in: &bits)
         state.unsent = bits
         state.unsentCount = count
         state.queue.removeAll()
@@ -286,19 +282,47 @@ extension MigrationSource {
         return []
     }
 
-    /// Page ranges of the set bits of `bitmap`, ascending.
+    /// Page ranges of the set bits of `bitmap`, ascending (a bit word at a time where it is all
+    /// set or all clear: this runs inside the stun).
     static func ranges(of bitmap: [UInt64], pageCount: Int) -> [Range<UInt64>] {
         var ranges: [Range<UInt64>] = []
-        var open: UInt64?
-        for page in 0..<pageCount {
-            let set = bitmap[page >> 6] & (UInt64(1) << UInt64(page & 63)) != 0
-            if set, open == nil { open = UInt64(page) }
-            if !set, let first = open {
-                ranges.append(first..<UInt64(page))
+        var open: Int?
+        func set(_ page: Int, _ on: Bool) {
+            if on, open == nil { open = page }
+            if !on, let first = open {
+                ranges.append(UInt64(first)..<UInt64(page))
                 open = nil
             }
         }
-        if let first = open { ranges.append(first..<UInt64(pageCount)) }
+        for (word, bits) in bitmap.enumerated() where word << 6 < pageCount {
+            let base = word << 6
+            if bits == 0 || bits == .max {
+                set(base, bits == .max)
+                continue
+            }
+            for bit in 0..<64 where base + bit < pageCount { set(base + bit, bits & (UInt64(1) << UInt64(bit)) != 0) }
+        }
+        if let first = open { ranges.append(UInt64(first)..<UInt64(pageCount)) }
         return ranges
+    }
+
+    /// Sets the bits of `ranges` in `bitmap` (whole words where a range covers them).
+    static func setBits(_ ranges: [Range<UInt64>], in bitmap: inout [UInt64]) -> Int {
+        var count = 0
+        for range in ranges {
+            var page = Int(range.lowerBound)
+            let end = Int(range.upperBound)
+            while page < end {
+                if page & 63 == 0 && end - page >= 64 {
+                    bitmap[page >> 6] = .max
+                    page += 64
+                } else {
+                    bitmap[page >> 6] |= UInt64(1) << UInt64(page & 63)
+                    page += 1
+                }
+            }
+            count += range.count
+        }
+        return count
     }
 }

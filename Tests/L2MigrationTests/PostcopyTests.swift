@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import L2Guest
+import L2Wire
 import Testing
 @testable import L2Migration
 
@@ -187,6 +188,29 @@ struct PostcopyTests {
         #expect(pipe.destination.phase == .discarded)
         #expect(pipe.result?.status == .failed)
         #expect(pipe.resumedState == nil)
+    }
+
+    @Test("missing pages as ranges and back, whole words and single bits, a last partial word")
+    func ranges() {
+        var rng = SplitMix64(seed: 7)
+        for pageCount in [1, 63, 64, 65, 200, 4096 + 17] {
+            var bitmap = [UInt64](repeating: 0, count: (pageCount + 63) / 64)
+            for word in bitmap.indices {
+                switch rng.next() % 4 {
+                case 0: bitmap[word] = 0
+                case 1: bitmap[word] = .max
+                default: bitmap[word] = rng.next()
+                }
+            }
+            // Bits past the last page are not pages.
+            if pageCount & 63 != 0 { bitmap[bitmap.count - 1] &= (UInt64(1) << UInt64(pageCount & 63)) - 1 }
+            let ranges = MigrationSource.ranges(of: bitmap, pageCount: pageCount)
+            #expect(zip(ranges, ranges.dropFirst()).allSatisfy { $0.upperBound < $1.lowerBound }, "ascending, apart")
+            var back = [UInt64](repeating: 0, count: bitmap.count)
+            let count = MigrationSource.setBits(ranges, in: &back)
+            #expect(back == bitmap, "\(pageCount) pages")
+            #expect(count == bitmap.reduce(0) { $0 + $1.nonzeroBitCount })
+        }
     }
 
     @Test("post-copy messages round-trip; bad ranges and requests are refused")
