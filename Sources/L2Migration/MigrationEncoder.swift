@@ -50,15 +50,7 @@ public enum MigrationEncoder {
             buffer.appendBigEndian(bytes)
         case let .switchover(state):
             buffer.appendBigEndian(state.finalRound)
-            buffer.appendBigEndian(UInt32(state.vcpuState.count))
-            buffer.append(contentsOf: state.vcpuState)
-            buffer.appendBigEndian(UInt32(state.workloadState.count))
-            buffer.append(contentsOf: state.workloadState)
-            buffer.appendBigEndian(UInt32(state.queuedFrames.count))
-            for frame in state.queuedFrames {
-                buffer.appendBigEndian(UInt32(frame.count))
-                buffer.append(contentsOf: frame)
-            }
+            appendVMState(vcpu: state.vcpuState, workload: state.workloadState, frames: state.queuedFrames, to: &buffer)
             buffer.appendBigEndian(state.pageCount)
             buffer.appendBigEndian(state.memoryDigest)
         case let .verified(digest):
@@ -71,15 +63,7 @@ public enum MigrationEncoder {
             buffer.append(contentsOf: frame)
         case let .postcopyStart(start):
             buffer.appendBigEndian(start.lastRound)
-            buffer.appendBigEndian(UInt32(start.vcpuState.count))
-            buffer.append(contentsOf: start.vcpuState)
-            buffer.appendBigEndian(UInt32(start.workloadState.count))
-            buffer.append(contentsOf: start.workloadState)
-            buffer.appendBigEndian(UInt32(start.queuedFrames.count))
-            for frame in start.queuedFrames {
-                buffer.appendBigEndian(UInt32(frame.count))
-                buffer.append(contentsOf: frame)
-            }
+            appendVMState(vcpu: start.vcpuState, workload: start.workloadState, frames: start.queuedFrames, to: &buffer)
             buffer.appendBigEndian(start.pageCount)
             appendRanges(start.missing, to: &buffer)
         case let .pageRequest(pages):
@@ -97,6 +81,19 @@ public enum MigrationEncoder {
             buffer.append(contentsOf: hello.mac)
         }
         buffer.storeBigEndian(UInt32(buffer.count - payloadStart), at: lengthOffset)
+    }
+
+    /// The VM's state as `switchover` and `postcopyStart` carry it: vCPU and workload blobs, queued frames.
+    static func appendVMState(vcpu: [UInt8], workload: [UInt8], frames: [[UInt8]], to buffer: inout [UInt8]) {
+        buffer.appendBigEndian(UInt32(vcpu.count))
+        buffer.append(contentsOf: vcpu)
+        buffer.appendBigEndian(UInt32(workload.count))
+        buffer.append(contentsOf: workload)
+        buffer.appendBigEndian(UInt32(frames.count))
+        for frame in frames {
+            buffer.appendBigEndian(UInt32(frame.count))
+            buffer.append(contentsOf: frame)
+        }
     }
 
     /// Page ranges: `count u32`, then `first u64, pages u64` each.

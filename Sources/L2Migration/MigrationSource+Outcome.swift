@@ -9,6 +9,12 @@ extension MigrationSource {
     mutating func commit(destinationResumedAt at: UInt64, now: UInt64) -> [SourceAction] {
         timeline.resumedAt = at
         timeline.resumedAckAt = now
+        return proveFrozenAndCommit(now: now)
+    }
+
+    /// Proves the frozen memory is what was sent (when the settings ask), then commits and releases
+    /// the source's copy; a difference leaves the decision to the coordinator.
+    mutating func proveFrozenAndCommit(now: UInt64) -> [SourceAction] {
         if settings.verifyFrozenMemoryBeforeCommit {
             frozenVerified = verifySourceFrozenMemory()
             if frozenVerified == false {

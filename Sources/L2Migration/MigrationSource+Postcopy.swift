@@ -206,18 +206,7 @@ extension MigrationSource {
         destinationVerified = true
         postcopy?.stats.endedAt = now
         if let started = postcopy?.stats.startedAt { postcopy?.stats.durationMs = milliseconds(elapsed(started, now)) }
-        if settings.verifyFrozenMemoryBeforeCommit {
-            frozenVerified = verifySourceFrozenMemory()
-            if frozenVerified == false {
-                return awaitCoordinator("the source memory changed after it was sent (dirty tracking missed a write); the destination runs a copy that may differ, the coordinator must decide", now: now)
-            }
-        }
-        phase = .completed
-        status = .completed
-        endTime = now
-        let commit = emit(MigrationEncoder.encode(.commit))
-        ram.transferred += commit.count
-        return [.send(commit), .releaseSource, .completed(result(now: now))]
+        return proveFrozenAndCommit(now: now)
     }
 
     /// The link failed during post-copy. Before the destination's `resumed` the end is ambiguous (the

@@ -84,19 +84,7 @@ struct PostcopyIntegrationTests {
         let nothing = try lab.refusal(["migrate", "web01", "--recover"])
         #expect(nothing.contains("no migration of web01 is paused in post-copy"), "\(nothing)")
 
-        func cutDuringPostcopy() throws -> String {
-            let migration = try lab.sandbox.l2motion(["migrate", "web01", "--to", "esx02", "--mode", "postcopy", "--json", "--lab", lab.name], log: "migrate")
-            // Post-copy: the VM runs on esx02 while esx01 still holds it stunned with pages to send.
-            let active = lab.sandbox.waitUntil(seconds: 30) {
-                (try? lab.host("esx02", HostCall.vmStats("web01")))?.statistics.state == .running
-                    && (try? lab.host("esx01", HostCall.vmStats("web01")))?.statistics.state == .stunned
-            }
-            #expect(active, "post-copy under way: \(lab.sandbox.logText("migrate"))")
-            _ = try lab.run(["port", "vmotion", "esx02", "down"])
-            #expect(migration.wait(seconds: 60) != nil)
-            return lab.sandbox.logText("migrate")
-        }
-        let paused = try cutDuringPostcopy()
+        let paused = try Self.cutDuringPostcopy(lab, log: "migrate", repair: false)
         #expect(paused.contains("postcopy-paused") && paused.contains("migrate --recover web01"), "\(paused)")
         #expect(try lab.host("esx02", HostCall.vmStats("web01")).statistics.state == .paused)
         #expect(try lab.host("esx01", HostCall.vmStats("web01")).statistics.state == .stunned, "the source keeps the frozen memory")
@@ -110,7 +98,7 @@ struct PostcopyIntegrationTests {
 
         // Back to esx01 with post-copy, cut again, and the source (esx02 now) dies: the VM is lost.
         _ = try lab.run(["migrate", "web01", "--to", "esx01"])
-        let second = try cutDuringPostcopyBack(lab)
+        let second = try Self.cutDuringPostcopy(lab, log: "migrate2", repair: true)
         #expect(second.contains("postcopy-paused"), "\(second)")
         let sourcePID = try #require(lab.state.processes.first { $0.role == "host" && $0.name == "esx01" }?.pid)
         #expect(kill(sourcePID, SIGKILL) == 0)
@@ -124,18 +112,20 @@ struct PostcopyIntegrationTests {
         #expect(try lab.host("esx02", HostCall.listVMs()).isEmpty, "the destination stopped and dropped the VM")
     }
 
-    /// esx01 → esx02 was done; now web01 is on esx01 again: move it to esx02 with post-copy and cut.
-    func cutDuringPostcopyBack(_ lab: TestLab) throws -> String {
-        let migration = try lab.sandbox.l2motion(["migrate", "web01", "--to", "esx02", "--mode", "postcopy", "--json", "--lab", lab.name], log: "migrate2")
+    /// Moves web01 esx01 → esx02 with post-copy and takes the vMotion link down once the VM runs on
+    /// esx02 while esx01 still holds it stunned; returns what `migrate` printed (`repair`: the link
+    /// comes back up after).
+    static func cutDuringPostcopy(_ lab: TestLab, log: String, repair: Bool) throws -> String {
+        let migration = try lab.sandbox.l2motion(["migrate", "web01", "--to", "esx02", "--mode", "postcopy", "--json", "--lab", lab.name], log: log)
         let active = lab.sandbox.waitUntil(seconds: 30) {
             (try? lab.host("esx02", HostCall.vmStats("web01")))?.statistics.state == .running
                 && (try? lab.host("esx01", HostCall.vmStats("web01")))?.statistics.state == .stunned
         }
-        #expect(active, "post-copy under way: \(lab.sandbox.logText("migrate2"))")
+        #expect(active, "post-copy under way: \(lab.sandbox.logText(log))")
         _ = try lab.run(["port", "vmotion", "esx02", "down"])
         #expect(migration.wait(seconds: 60) != nil)
-        _ = try lab.run(["port", "vmotion", "esx02", "up"])
-        return lab.sandbox.logText("migrate2")
+        if repair { _ = try lab.run(["port", "vmotion", "esx02", "up"]) }
+        return lab.sandbox.logText(log)
     }
 
     @Test("bad modes and recoveries are refused with what to do")

@@ -65,14 +65,7 @@ extension MigrationCoordinator {
         let destinationRecord = try? directory.host(destination.host, HostCall.migrationStatus(id), timeoutSeconds: 2)
         var result = record.result ?? MigrationResult.placeholder(status: .failed, error: record.error)
         if result.error == nil, let error = record.error { result.error = error }
-        if var postcopy = result.postcopy, let waited = destinationRecord?.destination?.postcopy {
-            postcopy.faults = waited.faults
-            postcopy.faultLatencyP50Ms = waited.faultLatencyP50Ms
-            postcopy.faultLatencyP99Ms = waited.faultLatencyP99Ms
-            postcopy.faultLatencyMaxMs = waited.faultLatencyMaxMs
-            postcopy.duplicatePages = waited.duplicatePages
-            result.postcopy = postcopy
-        }
+        result.addDestinationPostcopy(destinationRecord?.destination?.postcopy)
         report.result = result
         report.stunAt = record.stunAt
         report.resumedAt = destinationRecord?.resumedAt

@@ -217,15 +217,7 @@ public struct MigrationCoordinator: Sendable {
 
         var result = sourceRecord.result ?? MigrationResult.placeholder(status: .failed, error: sourceRecord.error)
         if result.error == nil, let error = sourceRecord.error { result.error = error }
-        // Post-copy's destination side: the faults its VM waited on, their latency, duplicates.
-        if var postcopy = result.postcopy, let waited = destinationRecord?.destination?.postcopy {
-            postcopy.faults = waited.faults
-            postcopy.faultLatencyP50Ms = waited.faultLatencyP50Ms
-            postcopy.faultLatencyP99Ms = waited.faultLatencyP99Ms
-            postcopy.faultLatencyMaxMs = waited.faultLatencyMaxMs
-            postcopy.duplicatePages = waited.duplicatePages
-            result.postcopy = postcopy
-        }
+        result.addDestinationPostcopy(destinationRecord?.destination?.postcopy)
         // The first announce is the destination's to tell: its record holds when each frame went out.
         if result.switchover != nil, let first = destinationRecord?.announces.first { result.switchover?.firstAnnounceAt = first }
         var report = MigrationReport(result: result, id: idText, vm: vm, source: source, destination: destination,
@@ -259,6 +251,17 @@ final class SendOutcome: @unchecked Sendable {
 }
 
 extension MigrationResult {
+    /// Post-copy's destination side: the faults its VM waited on, their latency, duplicates.
+    mutating func addDestinationPostcopy(_ waited: PostcopyStats?) {
+        guard var postcopy, let waited else { return }
+        postcopy.faults = waited.faults
+        postcopy.faultLatencyP50Ms = waited.faultLatencyP50Ms
+        postcopy.faultLatencyP99Ms = waited.faultLatencyP99Ms
+        postcopy.faultLatencyMaxMs = waited.faultLatencyMaxMs
+        postcopy.duplicatePages = waited.duplicatePages
+        self.postcopy = postcopy
+    }
+
     /// A result for a migration that never reported one (e.g. its source died).
     static func placeholder(status: MigrationStatus, error: String?) -> MigrationResult {
         MigrationResult(status: status, totalTime: 0, setupTime: nil, downtime: nil, expectedDowntime: nil, stunToResumedAck: nil,
