@@ -17,7 +17,7 @@ local l2motion = Proto("l2motion", "l2motion live migration")
 
 -- Protocol constants (MigrationWire, SecureChannel).
 local MAGIC = 0x4C324D56
-local VERSION = 3
+local VERSION = 4
 local HEADER_LENGTH = 12
 local MAX_PAYLOAD = 4 * 1024 * 1024
 local PAGE_SIZE = 4096
@@ -33,12 +33,14 @@ local TYPE = {
     hello = 1, spec = 2, spec_accepted = 3, spec_rejected = 4, page_batch = 5, round_end = 6,
     switchover = 7, verified = 8, verify_failed = 9, resumed = 10, forwarded_frame = 11, commit = 12,
     abort = 13, switchover_query = 14, switchover_ready = 15, switchover_refused = 16, lane_hello = 17,
+    postcopy_start = 18, page_request = 19, postcopy_end = 20, postcopy_recovered = 21,
 }
 local TYPE_NAMES = {
     [1] = "hello", [2] = "spec", [3] = "spec-accepted", [4] = "spec-rejected", [5] = "page-batch",
     [6] = "round-end", [7] = "switchover", [8] = "verified", [9] = "verify-failed", [10] = "resumed",
     [11] = "forwarded-frame", [12] = "commit", [13] = "abort", [14] = "switchover-query",
     [15] = "switchover-ready", [16] = "switchover-refused", [17] = "lane-hello",
+    [18] = "postcopy-start", [19] = "page-request", [20] = "postcopy-end", [21] = "postcopy-recovered",
 }
 local ENCRYPTION_MODES = { [0] = "disabled", [1] = "opportunistic", [2] = "required" }
 local CIPHERS = { [0] = "none", [1] = "AES-256-GCM" }
@@ -105,6 +107,13 @@ local f = {
     frame_length = ProtoField.uint32("l2motion.frame_length", "Frame length"),
     frame = ProtoField.bytes("l2motion.frame", "Frame"),
     switchover_pages = ProtoField.uint64("l2motion.switchover.pages", "Pages of memory"),
+    last_round = ProtoField.uint32("l2motion.postcopy.last_round", "Last pre-copy round"),
+    missing_ranges = ProtoField.uint32("l2motion.postcopy.missing_ranges", "Missing page ranges"),
+    missing_first = ProtoField.uint64("l2motion.postcopy.missing_first", "First missing page"),
+    missing_count = ProtoField.uint64("l2motion.postcopy.missing_pages", "Missing pages"),
+    requested_count = ProtoField.uint32("l2motion.postcopy.requested", "Requested pages"),
+    requested_page = ProtoField.uint64("l2motion.postcopy.requested_page", "Requested page"),
+    postcopy_pages = ProtoField.uint64("l2motion.postcopy.pages", "Pages sent after the switchover"),
     digest = ProtoField.uint64("l2motion.digest", "Memory digest", base.HEX),
     digest_matches = ProtoField.bool("l2motion.verified.matches", "Equals the switchover's digest"),
 
@@ -471,15 +480,15 @@ payloads[TYPE.round_end] = function(r, ctx)
     return string.format("round-end %s: %s pages, %s bytes", round or "?", pages or "?", bytes or "?")
 end
 
-payloads[TYPE.switchover] = function(r, ctx)
-    local round = r:uint(f.final_round, 4, "final round")
+-- The VM's state as switchover and postcopy-start carry it; returns the queued frame count.
+local function vm_state(r)
     r:blob(f.vcpu_length, f.vcpu, "vCPU state", MAX_PAYLOAD)
     r:blob(f.workload_length, f.workload, "workload state", MAX_PAYLOAD)
     local frames = r:uint(f.queued, 4, "queued frame count")
     if frames and frames > r:remaining() / 4 then
         r:fail(string.format("claims %d queued frames in %d bytes", frames, r:remaining()))
     end
-    for number = 1, (r.problem and 0 or frames) do
+    for number = 1, (r.problem and 0 or frames or 0) do
         local start = r.pos
         local tree = r.tree:add(f.frame, r.tvb(start, 4))
         local length = r:blob(f.frame_length, f.frame, "queued frame " .. number, MAX_FRAME, tree)
@@ -487,12 +496,72 @@ payloads[TYPE.switchover] = function(r, ctx)
         tree:set_len(r.pos - start)
         tree:set_text(string.format("Queued frame %d (%d bytes)", number, length))
     end
+    return frames
+end
+
+-- Page ranges (count u32, then first u64 and pages u64 each); returns how many pages they cover.
+local function page_ranges(r)
+    local count = r:uint(f.missing_ranges, 4, "missing range count")
+    if not count then return nil end
+    if count > r:remaining() / 16 then
+        r:fail(string.format("claims %d missing ranges in %d bytes", count, r:remaining()))
+        return nil
+    end
+    local pages = 0
+    for _ = 1, count do
+        r:uint(f.missing_first, 8, "first missing page")
+        pages = pages + (r:uint(f.missing_count, 8, "missing pages") or 0)
+    end
+    return pages
+end
+
+payloads[TYPE.switchover] = function(r, ctx)
+    local round = r:uint(f.final_round, 4, "final round")
+    local frames = vm_state(r)
     local pages = r:uint(f.switchover_pages, 8, "page count")
     local digest_range = r:add(f.digest, 8, "memory digest")
     local digest = digest_range and digest_range:uint64()
     if ctx.first and digest then ctx.conv.digest = digest end
     return string.format("switchover after round %s: %s pages, %d queued frames, digest %s",
                          round or "?", pages or "?", frames or 0, digest and hex64(digest:tonumber()) or "?")
+end
+
+payloads[TYPE.postcopy_start] = function(r, ctx)
+    local round = r:uint(f.last_round, 4, "last round")
+    local frames = vm_state(r)
+    local pages = r:uint(f.switchover_pages, 8, "page count")
+    local missing = page_ranges(r)
+    return string.format("postcopy-start after round %s: %s of %s pages missing, %d queued frames",
+                         round or "?", missing or "?", pages or "?", frames or 0)
+end
+
+payloads[TYPE.page_request] = function(r, ctx)
+    local count = r:uint(f.requested_count, 4, "requested page count")
+    if not count then return "page-request" end
+    if count < 1 or count > 4096 or count > r:remaining() / 8 then
+        r:fail(string.format("a page request names 1 to 4096 pages, this one %d in %d bytes", count, r:remaining()))
+        return "page-request"
+    end
+    local first
+    for number = 1, count do
+        local page = r:uint(f.requested_page, 8, "requested page")
+        if number == 1 then first = page end
+    end
+    return string.format("page-request: %d page%s (first %s)", count, count == 1 and "" or "s", first or "?")
+end
+
+payloads[TYPE.postcopy_end] = function(r, ctx)
+    local pages = r:uint(f.postcopy_pages, 8, "post-copy pages")
+    local digest_range = r:add(f.digest, 8, "memory digest")
+    local digest = digest_range and digest_range:uint64()
+    if ctx.first and digest then ctx.conv.digest = digest end
+    return string.format("postcopy-end: %s pages after the switchover, digest %s", pages or "?",
+                         digest and hex64(digest:tonumber()) or "?")
+end
+
+payloads[TYPE.postcopy_recovered] = function(r, ctx)
+    local missing = page_ranges(r)
+    return string.format("postcopy-recovered: %s pages still missing", missing or "?")
 end
 
 payloads[TYPE.verified] = function(r, ctx)
