@@ -16,6 +16,8 @@ struct DestinationPostcopy: Sendable {
     var pausedAt: UInt64?
     /// The last recovery accepted (its lane is `recoveryLaneBase + generation`).
     var generation: UInt16 = 0
+    /// `postcopyEnd` that arrived while the VM was still resuming: handled right after `resumed`.
+    var heldEnd: (pages: UInt64, digest: UInt64)?
 }
 
 /// Post-copy on the destination: `postcopyStart` lists the pages this host lacks and the VM resumes

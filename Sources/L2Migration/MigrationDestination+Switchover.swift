@@ -37,8 +37,13 @@ extension MigrationDestination {
         phase = postcopy == nil ? .running : .postcopyActive
         report.resumedAt = now
         let arrived = switchoverArrivedAt ?? now
-        return send(.resumed(atNanoseconds: now, arrivedAtNanoseconds: arrived,
-                             verifiedAtNanoseconds: min(max(verifiedAt ?? now, arrived), now)))
+        let told = send(.resumed(atNanoseconds: now, arrivedAtNanoseconds: arrived,
+                                 verifiedAtNanoseconds: min(max(verifiedAt ?? now, arrived), now)))
+        if let end = postcopy?.heldEnd {
+            postcopy?.heldEnd = nil
+            return told + endPostcopy(pages: end.pages, digest: end.digest, now: now)
+        }
+        return told
     }
 
 }

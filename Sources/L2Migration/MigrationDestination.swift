@@ -177,6 +177,10 @@ public struct MigrationDestination: Sendable {
             return applyPostcopy(batch, now: now)
         case let (.postcopyActive, .postcopyEnd(pages, digest)):
             return endPostcopy(pages: pages, digest: digest, now: now)
+        case let (.resuming, .postcopyEnd(pages, digest)) where postcopy != nil:
+            // Few pages were missing: they all came before the driver resumed the VM.
+            postcopy?.heldEnd = (pages, digest)
+            return []
         case let (.postcopyActive, .forwardedFrame(frame)):
             return [.deliverFrame(frame)]
         case let (.resuming, .forwardedFrame(frame)), let (.running, .forwardedFrame(frame)),

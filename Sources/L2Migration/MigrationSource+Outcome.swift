@@ -61,7 +61,7 @@ extension MigrationSource {
                         now: now, sendAbort: true)
         case .postcopy where postcopy?.destinationResumed == false
             && elapsed(timeline.finalPagesAt ?? now, now) > settings.switchoverTimeoutNanoseconds:
-            return awaitCoordinator("the destination did not report resumed within \(milliseconds(settings.switchoverTimeoutNanoseconds)) ms of the post-copy switchover; the VM stays stunned on the source until the coordinator decides", now: now)
+            return postcopyConnectionLost(now: now, reason: "the destination did not report resumed within \(milliseconds(settings.switchoverTimeoutNanoseconds)) ms of the post-copy switchover; the frozen memory stays here until the coordinator decides")
         case .switchover where elapsed(timeline.finalPagesAt ?? now, now) > settings.switchoverTimeoutNanoseconds:
             return awaitCoordinator("the destination did not report resumed within \(milliseconds(settings.switchoverTimeoutNanoseconds)) ms of the switchover; the VM stays stunned on the source until the coordinator decides", now: now)
         default:
@@ -137,9 +137,7 @@ extension MigrationSource {
 
     mutating func protocolFailure(_ error: MigrationProtocolError, now: UInt64) -> [SourceAction] {
         if phase == .postcopyRecovering { return postcopyConnectionLost(now: now, reason: "the recovery failed: \(error.description)") }
-        if phase == .postcopy {
-            return awaitCoordinator("during post-copy: \(error.description); the coordinator decides", now: now)
-        }
+        if phase == .postcopy { return postcopyConnectionLost(now: now, reason: "during post-copy: \(error.description)") }
         if phase == .switchover {
             return awaitCoordinator("after the switchover: \(error.description); the VM stays stunned on the source until the coordinator decides", now: now)
         }

@@ -101,6 +101,8 @@ extension MigrationSource {
         state.stats.requests += 1
         state.stats.requestedPages += pages.count
         for value in pages {
+            // The source's decoder does not know the page count: out-of-range pages are dropped here.
+            guard value < UInt64(memory.pageCount) else { continue }
             let page = Int(value)
             let (word, bit) = (page >> 6, UInt64(1) << UInt64(page & 63))
             guard state.unsent[word] & bit != 0 else {
@@ -201,7 +203,7 @@ extension MigrationSource {
     /// the source's over the frozen memory; then the commit.
     mutating func postcopyVerified(digest: UInt64, now: UInt64) -> [SourceAction] {
         guard digest == runningDigest.value else {
-            return awaitCoordinator("post-copy: the destination's memory digest \(digest) differs from the source's \(runningDigest.value); the VM runs on the destination with memory that may differ", now: now)
+            return postcopyConnectionLost(now: now, reason: "post-copy: the destination's memory digest \(digest) differs from the source's \(runningDigest.value); the frozen memory stays here")
         }
         destinationVerified = true
         postcopy?.stats.endedAt = now
@@ -212,10 +214,12 @@ extension MigrationSource {
     /// The link failed during post-copy. Before the destination's `resumed` the end is ambiguous (the
     /// coordinator decides, as for a pre-copy switchover); after it the VM runs there and pauses: the
     /// source keeps its frozen memory for a recovery.
+    ///
+    /// Whether or not the destination's `resumed` arrived, the source parks: it may have resumed the
+    /// VM (the message lost with the link), so the frozen memory must stay for a recovery. The
+    /// pre-copy resolution would release it. If the destination never ran the VM, the coordinator
+    /// resumes it here instead.
     mutating func postcopyConnectionLost(now: UInt64, reason given: String? = nil) -> [SourceAction] {
-        guard postcopy?.destinationResumed == true else {
-            return awaitCoordinator("connection lost after the post-copy switchover and before the destination reported resumed; the VM stays stunned on the source until the coordinator decides", now: now)
-        }
         if phase == .postcopy {
             postcopy?.pausedAt = now
             postcopy?.stats.pauses += 1
@@ -231,8 +235,9 @@ extension MigrationSource {
     /// recovery lane, in clear; what follows on it is sealed with that lane's keys. The destination
     /// answers with what it still lacks.
     public mutating func recover(now: UInt64) -> [SourceAction] {
-        guard phase == .postcopyPaused, var state = postcopy, let destinationNonce = lanes.destinationNonce else { return [] }
-        state.generation &+= 1
+        guard phase == .postcopyPaused, var state = postcopy, let destinationNonce = lanes.destinationNonce,
+              state.generation < UInt16.max - MigrationWire.recoveryLaneBase else { return [] }
+        state.generation += 1
         postcopy = state
         let lane = MigrationWire.recoveryLaneBase + state.generation
         let hello = LaneHello(id: settings.migrationID, lane: lane, sourceNonce: nonce, destinationNonce: destinationNonce, key: settings.secret)

@@ -192,7 +192,7 @@ public struct MigrationSource: Sendable {
         case let (.postcopy, .verified(digest)) where postcopy?.endSent == true && postcopy?.destinationResumed == true:
             return postcopyVerified(digest: digest, now: now)
         case let (.postcopy, .verifyFailed(reason)) where postcopy?.destinationResumed == true:
-            return awaitCoordinator("post-copy: the destination could not verify the copy: \(reason); the VM runs there", now: now)
+            return postcopyConnectionLost(now: now, reason: "post-copy: the destination could not verify the copy: \(reason); the frozen memory stays here")
         case let (.postcopy, .abort(reason)) where postcopy?.destinationResumed == false:
             // The destination aborts only before it resumes the VM, so the source may run it again.
             return fail("the destination aborted: \(reason)", now: now, sendAbort: false)

@@ -16,7 +16,7 @@ final class MigrationService: @unchecked Sendable {
     /// Paused post-copy sources, by id (`MigrationService+Recovery`).
     var parked: [String: ParkedSource] = [:]
     /// Migrations waiting for the coordinator's decision, by id, with how to carry it out.
-    private var pendingDecisions: [String: @Sendable (ResolveDecision) -> Result<String, ConfigurationError>] = [:]
+    var pendingDecisions: [String: @Sendable (ResolveDecision) -> Result<String, ConfigurationError>] = [:]
     private var stopped = false
     /// The incoming migrations running here, by id: where their lanes are handed over.
     private var laneInboxes: [MigrationID: LaneInbox] = [:]
@@ -239,6 +239,9 @@ final class MigrationService: @unchecked Sendable {
             throw ControlError(.invalidArgument, "no vMotion interface \(path.interface) on \(host.settings.name) (it has: \(have))")
         }
         let hosted = try host.hostedVM(arguments.vm)
+        if hosted.with({ $0.postcopyPages != nil }) {
+            throw ControlError(.refused, "\(arguments.vm) is still receiving post-copy pages on \(host.settings.name); migrate it once that migration completed")
+        }
         return SourceDriver(service: self, host: host, vm: hosted, request: migration).run()
     }
 }

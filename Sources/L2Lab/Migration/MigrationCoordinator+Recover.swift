@@ -15,14 +15,24 @@ extension MigrationCoordinator {
         var destination: (host: String, record: MigrationProgress)?
         var source: (host: String, record: MigrationProgress)?
         var unreachable: [String] = []
+        var silent: [String] = []
+        var sources: [(host: String, record: MigrationProgress)] = []
         for host in directory.hosts {
-            guard let paused = try? directory.host(host, HostCall.pausedMigrations, timeoutSeconds: 5) else {
-                unreachable.append(host)
+            let paused: [MigrationProgress]
+            do {
+                paused = try directory.host(host, HostCall.pausedMigrations, timeoutSeconds: 10)
+            } catch {
+                // Nothing listens: the host is gone. No answer in time: it may be busy; that is not gone.
+                if error.code == .unreachable { unreachable.append(host) } else { silent.append(host) }
                 continue
             }
             for record in paused where record.vm == vm {
-                if record.role == .destination { destination = (host, record) } else { source = (host, record) }
+                if record.role == .destination { destination = (host, record) } else { sources.append((host, record)) }
             }
+        }
+        if let destination { source = sources.first { $0.record.id == destination.record.id } }
+        guard silent.isEmpty || source != nil else {
+            throw MigrationError("\(silent.joined(separator: ", ")) did not answer in time; nothing was changed. Run `l2motion migrate --recover \(vm)` again when it answers")
         }
         guard let destination else {
             let now = (try? locate(vm: vm)).map { "\(vm) is \($0.summary.statistics.state) on \($0.host)" } ?? "no host runs \(vm)"

@@ -196,6 +196,13 @@ public struct MigrationCoordinator: Sendable {
             } catch {
                 destinationGone = error.code == .unreachable
             }
+            if let record = destinationRecord, record.status == .discarded || !record.vmHere {
+                // The link failed before post-copy reached the destination: it never ran the VM.
+                let resumed = (try? directory.host(source, HostCall.migrationResolve(idText, .resume))) != nil
+                outcomeText = resumed ? "\(vm) still runs on \(source): the vMotion link failed before the post-copy switchover reached \(destination)"
+                                      : "\(vm) is stunned on \(source): \(destination) never ran it, and \(source) did not resume it; run `l2motion migrate --recover \(vm)` or check \(source)"
+                break
+            }
             outcomeText = destinationGone
                 ? "\(vm) is LOST: \(destination) is gone after the post-copy switchover, and \(vm) ran there since; \(source) holds only its memory as of the stun. Power it on again from its datastore"
                 : "\(vm) is paused on \(destination) (postcopy-paused): the vMotion link failed during post-copy, after \(vm) resumed there; \(source) keeps the pages \(destination) still lacks. Repair the link, then run `l2motion migrate --recover \(vm)` to finish"
