@@ -102,11 +102,14 @@ struct PostcopyIntegrationTests {
         #expect(second.contains("postcopy-paused"), "\(second)")
         let sourcePID = try #require(lab.state.processes.first { $0.role == "host" && $0.name == "esx01" }?.pid)
         #expect(kill(sourcePID, SIGKILL) == 0)
+        // Gone, not merely slow: a dying daemon's socket still queues connections for a moment.
+        #expect(lab.sandbox.waitUntil { !FileManager.default.fileExists(atPath: "/proc/\(sourcePID)") })
         // It exits 1 (the VM runs nowhere): read what it printed from its log.
         let recovery = try lab.sandbox.l2motion(["migrate", "web01", "--recover", "--lab", lab.name, "--json"], log: "lost")
         #expect(recovery.wait(seconds: 60) != nil)
         let lost = lab.sandbox.logText("lost")
-        let report = try ControlJSON.decoder.decode(MigrationReport.self, from: Data(String(lost[(lost.firstIndex(of: "{") ?? lost.startIndex)...]).utf8))
+        let decoded = try? ControlJSON.decoder.decode(MigrationReport.self, from: Data(String(lost[(lost.firstIndex(of: "{") ?? lost.startIndex)...]).utf8))
+        let report = try #require(decoded, "the recovery's report: \(lost)")
         #expect(report.outcome.contains("web01 is LOST"), "\(report.outcome)")
         #expect(report.runsOn == nil)
         #expect(try lab.host("esx02", HostCall.listVMs()).isEmpty, "the destination stopped and dropped the VM")
