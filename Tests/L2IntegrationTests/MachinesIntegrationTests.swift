@@ -28,7 +28,7 @@ struct MachinesIntegrationTests {
 
         let ping = try lab.sandbox.spawn(["ip", "netns", "exec", lab.namespace("a", "client01"), "ping", "-D", "-O", "-n", "-i", "0.01", "10.10.0.10"], log: "ping")
         func replies() -> Int {
-            ((try? String(contentsOfFile: lab.sandbox.directory + "/ping.log", encoding: .utf8)) ?? "").components(separatedBy: "bytes from").count - 1
+            Sandbox.pingReplies(in: lab.sandbox.directory + "/ping.log")
         }
         #expect(lab.sandbox.waitUntil(seconds: 10) { replies() >= 30 }, "the VM answers before the migration")
         let output = try lab.run(["migrate", "web01", "--to", "esx02", "--downtime", "5", "--json"], on: "a")

@@ -33,7 +33,7 @@ struct PostcopyIntegrationTests {
         let before = try #require(try udpCounter(lab))
         let ping = try lab.sandbox.spawn(["ip", "netns", "exec", lab.namespace("client01"), "ping", "-D", "-O", "-n", "-i", "0.01", "10.10.0.10"], log: "ping")
         let log = lab.sandbox.directory + "/ping.log"
-        func replies() -> Int { ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").components(separatedBy: "bytes from").count - 1 }
+        func replies() -> Int { Sandbox.pingReplies(in: log) }
         #expect(lab.sandbox.waitUntil { replies() >= 30 })
         let report = try ControlJSON.decoder.decode(MigrationReport.self, from: Data(
             try lab.run(["migrate", "web01", "--to", "esx02", "--mode", "postcopy", "--json"]).utf8))

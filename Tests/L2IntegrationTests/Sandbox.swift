@@ -53,6 +53,11 @@ final class Sandbox: @unchecked Sendable {
         (try? String(contentsOfFile: "\(directory)/\(log).log", encoding: .utf8)) ?? ""
     }
 
+    /// How many echo replies the kernel's `ping` has written to the log at `path` so far.
+    static func pingReplies(in path: String) -> Int {
+        ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").components(separatedBy: "bytes from").count - 1
+    }
+
     /// Waits until `condition` holds, up to `seconds`.
     func waitUntil(seconds: Double = 10, _ condition: () -> Bool) -> Bool {
         let deadline = Date().addingTimeInterval(seconds)

@@ -32,7 +32,7 @@ struct StreamsIntegrationTests {
         let pingLog = lab.sandbox.directory + "/ping.txt"
         let ping = try ChildProcess(["ip", "netns", "exec", lab.namespace("client01"), "ping", "-D", "-O", "-n", "-i", "0.01", "10.10.0.10"], logPath: pingLog)
         func replies() -> Int {
-            ((try? String(contentsOfFile: pingLog, encoding: .utf8)) ?? "").components(separatedBy: "bytes from").count - 1
+            Sandbox.pingReplies(in: pingLog)
         }
         #expect(lab.sandbox.waitUntil(seconds: 10) { replies() >= 30 }, "the VM answers before the migration")
         let report = try Self.report(try lab.run(["migrate", "web01", "--to", "esx02", "--streams", "2", "--downtime", "5", "--json"]))

@@ -190,7 +190,7 @@ struct DestinationDriver {
                 }
                 pending += adopt(inbox.take(), into: &lanes)
                 // Post-copy: the pages the VM waits for go out at once, and the loop looks often.
-                let postcopy = destination.phase == .postcopyActive || destination.phase == .resuming
+                let postcopy = destination.missingPageCount > 0
                 if postcopy, let hosted {
                     let faults = hosted.with { $0.takeFaults() }
                     if !faults.isEmpty { pending += destination.pageFault(faults, now: SystemClock.wallNanoseconds()) }

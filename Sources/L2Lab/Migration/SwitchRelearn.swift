@@ -1,5 +1,3 @@
-import L2Switch
-
 /// The relearn on one production switch of a lab across machines: which machine's switch, the port
 /// the VM's MAC was to move onto (the destination's uplink, or the VXLAN port towards its machine),
 /// and when and by which frame it moved.
