@@ -4,7 +4,10 @@
 /// - page 0: boot record (magic, boot id) written at power-on;
 /// - page 1, offset 4096: the UDP service's 64-bit request counter (little-endian);
 /// - pages 2..<16: reserved, zero;
-/// - pages 16...: data — the power-on fill and the workload's working set start here.
+/// - pages 16...: data — the power-on fill and the workload's working set start here and end where
+///   the network region begins;
+/// - the top of memory: the network region (`networkRegion(pageCount:)`), where the VM's TCP
+///   connections and its services' data live, so a migration carries them with the rest of memory.
 public enum GuestLayout {
     /// Guest offset of the boot record (magic then boot id, both 64-bit little-endian).
     public static let bootRecordOffset = 0
@@ -14,4 +17,41 @@ public enum GuestLayout {
     public static let udpCounterOffset = 4096
     /// First page the power-on fill and the workload may use.
     public static let firstDataPage = 16
+
+    /// Pages of one TCP connection slot: its control block (1), receive buffer (4) and send ring (16).
+    public static let tcpSlotPages = 21
+    /// The most TCP connection slots a VM has.
+    public static let maximumTCPSlots = 128
+    /// Pages of the services' store (key-value data, counters).
+    public static let servicePages = 256
+    /// Smallest VM with a network region: 16 MiB. Smaller VMs answer ARP, ICMP and UDP only.
+    public static let smallestNetworkedPageCount = 4_096
+
+    /// The network region of a VM with `pageCount` pages: at most an eighth of memory, at the top.
+    public static func networkRegion(pageCount: Int) -> NetworkRegion? {
+        guard pageCount >= smallestNetworkedPageCount else { return nil }
+        let slots = min(maximumTCPSlots, (pageCount / 8 - servicePages - 1) / tcpSlotPages)
+        guard slots > 0 else { return nil }
+        let tcpPages = 1 + slots * tcpSlotPages
+        let first = pageCount - servicePages - tcpPages
+        return NetworkRegion(tcpPages: first..<(first + tcpPages), tcpSlots: slots,
+                             servicePages: (first + tcpPages)..<pageCount)
+    }
+
+    /// The first page past the data pages (the network region's first page, or the end of memory).
+    public static func dataEnd(pageCount: Int) -> Int {
+        networkRegion(pageCount: pageCount)?.firstPage ?? pageCount
+    }
+}
+
+/// Where a VM's network stack lives in guest memory (page ranges).
+public struct NetworkRegion: Hashable, Sendable {
+    /// The TCP table: one header page, then `tcpSlots` slots of `GuestLayout.tcpSlotPages` pages.
+    public let tcpPages: Range<Int>
+    public let tcpSlots: Int
+    /// The services' store.
+    public let servicePages: Range<Int>
+
+    public var firstPage: Int { tcpPages.lowerBound }
+    public var pages: Range<Int> { tcpPages.lowerBound..<servicePages.upperBound }
 }

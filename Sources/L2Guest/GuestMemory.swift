@@ -75,6 +75,12 @@ public final class GuestMemory: @unchecked Sendable {
         bytes.withUnsafeBytes { write(at: offset, bytes: $0) }
     }
 
+    /// Copies `count` bytes from `offset` within the guest's address space.
+    public func read(at offset: Int, count: Int) -> [UInt8] {
+        precondition(offset >= 0 && count >= 0 && offset + count <= byteCount, "read outside guest memory")
+        return [UInt8](UnsafeRawBufferPointer(start: base + offset, count: count))
+    }
+
     /// Loads a little-endian 64-bit value at an 8-byte aligned guest offset.
     public func loadUInt64(at offset: Int) -> UInt64 {
         precondition(offset >= 0 && offset + 8 <= byteCount && offset % 8 == 0, "unaligned or outside load")

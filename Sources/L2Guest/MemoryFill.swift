@@ -7,14 +7,15 @@ public struct MemoryFillResult: Hashable, Sendable {
 extension GuestMemory {
     /// Fills `mebibytes` of data pages (from `GuestLayout.firstDataPage`) with non-zero pseudo-random
     /// bytes derived from `seed`, marking them dirty; everything else is left as it is (zero on a fresh
-    /// VM). Clamped to the memory there is. Same seed, same bytes.
+    /// VM). Clamped to the data pages there are (they end where the network region starts). Same seed, same bytes.
     ///
     /// Each page starts with its page number with the top bit set, so no filled page is ever zero.
     @discardableResult
     public func fillPseudoRandom(mebibytes: Int, seed: UInt64) -> MemoryFillResult {
         let wanted = max(0, mebibytes) * (1_048_576 / Self.pageSize)
-        let first = min(GuestLayout.firstDataPage, pageCount)
-        let pages = first..<min(pageCount, first + wanted)
+        let end = GuestLayout.dataEnd(pageCount: pageCount)
+        let first = min(GuestLayout.firstDataPage, end)
+        let pages = first..<min(end, first + wanted)
         var random = GuestRandom(seed: seed ^ 0xF111_F111_F111_F111)
         let words = Self.pageSize / 8
         for page in pages {

@@ -183,8 +183,9 @@ public struct Workload: Hashable, Sendable {
 
     /// The pages the workload may write, given the memory it runs in.
     public static func workingSet(_ spec: WorkloadSpec, pageCount: Int) -> Range<Int> {
-        let first = min(GuestLayout.firstDataPage, pageCount)
-        let count = max(0, min(spec.workingSetPages, pageCount - first))
+        let end = GuestLayout.dataEnd(pageCount: pageCount)
+        let first = min(GuestLayout.firstDataPage, end)
+        let count = max(0, min(spec.workingSetPages, end - first))
         return first..<(first + count)
     }
 

@@ -6,12 +6,14 @@ public struct IPProtocol: RawRepresentable, Hashable, Sendable, CustomStringConv
     public static let icmp = IPProtocol(rawValue: 1)
     public static let tcp = IPProtocol(rawValue: 6)
     public static let udp = IPProtocol(rawValue: 17)
+    public static let icmpv6 = IPProtocol(rawValue: 58)
 
     public var description: String {
         switch self {
         case .icmp: "ICMP"
         case .tcp: "TCP"
         case .udp: "UDP"
+        case .icmpv6: "ICMPv6"
         default: "ip-proto-\(rawValue)"
         }
     }

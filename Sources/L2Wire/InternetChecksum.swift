@@ -39,6 +39,21 @@ public struct InternetChecksum: Hashable, Sendable {
         return checksum
     }
 
+    /// An accumulator preloaded with the IPv6 pseudo-header used by UDP, TCP and ICMPv6 (RFC 8200
+    /// section 8.1): source, destination, the 32-bit upper-layer length, three zero bytes and the next header.
+    @inlinable
+    public static func pseudoHeader(source: IPv6Address, destination: IPv6Address,
+                                    protocol proto: IPProtocol, length: UInt32) -> InternetChecksum {
+        var checksum = InternetChecksum()
+        for half in [source.high, source.low, destination.high, destination.low] {
+            for shift in stride(from: 48, through: 0, by: -16) { checksum.add(word: UInt16(truncatingIfNeeded: half >> UInt64(shift))) }
+        }
+        checksum.add(word: UInt16(truncatingIfNeeded: length >> 16))
+        checksum.add(word: UInt16(truncatingIfNeeded: length))
+        checksum.add(word: UInt16(proto.rawValue))
+        return checksum
+    }
+
     /// Adds one 16-bit word in host order. Must not be called while an odd byte is pending.
     @inlinable
     public mutating func add(word: UInt16) {
