@@ -64,6 +64,6 @@ let package = Package(
         .testTarget(name: "L2MotionCLITests", dependencies: ["l2motion", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                     swiftSettings: strict),
         .testTarget(name: "L2LabTests", dependencies: ["L2Lab", "L2Capture", "L2Edge"], swiftSettings: strict),
-        .testTarget(name: "L2IntegrationTests", dependencies: ["L2Edge", "L2Control", "L2Wire", "L2Switch", "L2Lab", "L2Daemons", "L2Migration", "L2Guest", "L2Capture"], swiftSettings: strict),
+        .testTarget(name: "L2IntegrationTests", dependencies: ["L2Edge", "L2Control", "L2Wire", "L2Switch", "L2Lab", "L2Daemons", "L2Migration", "L2Guest", "L2Capture", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
     ]
 )

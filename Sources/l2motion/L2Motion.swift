@@ -17,7 +17,7 @@ struct L2Motion: ParsableCommand {
             SwitchCommand.self, MACTableCommand.self, SwitchEventsCommand.self, SwitchPortsCommand.self, CountersCommand.self,
             PortCommand.self, FlushCommand.self, FrameGenCommand.self, CaptureCommand.self, ExtcapCommand.self,
             LabCommand.self, DemoCommand.self, AnnotateCommand.self, MigrateCommand.self, PingTestCommand.self, FaultMatrixCommand.self,
-            HostCommand.self, VMCommand.self, HostInfoCommand.self, UDPProbeCommand.self, ScenarioCommand.self,
+            HostCommand.self, VMCommand.self, HostInfoCommand.self, UDPProbeCommand.self, TCPProbeCommand.self, TCPTestCommand.self, ScenarioCommand.self,
             MachineRelayCommand.self,
         ])
 }

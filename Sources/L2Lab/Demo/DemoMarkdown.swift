@@ -74,6 +74,12 @@ public enum DemoMarkdown {
         lines.append("## UDP counter (kept in guest memory)")
         lines.append("")
         lines.append("Before: \(udp.before.map(String.init) ?? "-"), after: \(udp.after.map(String.init) ?? "-"), \(udp.received) of \(udp.sent) replies, \(udp.monotonic ? "always increasing" : "went backwards \(udp.backwardsSteps) times").")
+        if let tcp = report.tcp {
+            lines.append("")
+            lines.append("## TCP sessions (an echo connection and a download, kept open across the move)")
+            lines.append("")
+            lines.append(TCPProbeText.summary(tcp, from: "client", to: report.vm).split(separator: "\n").map { "- \($0)" }.joined(separator: "\n"))
+        }
         lines.append("")
         lines.append("## Captures")
         lines.append("")

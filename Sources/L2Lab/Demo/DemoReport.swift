@@ -1,8 +1,8 @@
 import Foundation
 
-/// Everything one demo run found: the migration(s), ping continuity, the UDP counter, where the
-/// captures are, and whether the run passed (no ping lost, counter never backwards, VM moved, no
-/// station-move conflict).
+/// Everything one demo run found: the migration(s), ping continuity, the UDP counter, the TCP
+/// sessions, where the captures are, and whether the run passed (no ping lost, counter never
+/// backwards, no TCP reset or wrong byte, VM moved, no station-move conflict).
 public struct DemoReport: Codable, Sendable {
     public struct Captures: Codable, Sendable {
         public var directory: String
@@ -34,12 +34,15 @@ public struct DemoReport: Codable, Sendable {
     public var back: MigrationReport?
     public var ping: PingReport
     public var udpCounter: UDPProbeReport
+    /// The TCP probe: an echo connection and a checked download across the migration (nil when off,
+    /// and in reports written before it existed).
+    public var tcp: TCPProbeReport? = nil
     public var captures: Captures
     public var passed: Bool
     public var problems: [String]
 
     enum CodingKeys: String, CodingKey {
-        case lab, vm, workload, migration, back, ping, captures, passed, problems
+        case lab, vm, workload, migration, back, ping, captures, passed, problems, tcp
         case memoryMiB = "memory_mib"
         case touchedMiB = "touched_mib"
         case startedAtNs = "started_at_ns"

@@ -15,6 +15,10 @@ public struct DemoOptions: Sendable {
     public var dirtyRate: DirtyRate?
     public var pingIntervalMs: Double = 10
     public var udpIntervalMs: Double = 20
+    /// Milliseconds between the TCP probe's echo requests (0: no TCP probe).
+    public var tcpIntervalMs: Double = 20
+    /// The TCP probe's download pace in MiB/s (it downloads until the probes stop).
+    public var tcpDownloadMiBPerSecond: Double = 8
     public var back = false
     public var keep = false
     public var settleMs: Double = 1000
@@ -121,6 +125,15 @@ public struct DemoRunner {
         let udp = try ChildProcess(["ip", "netns", "exec", namespace, LabLifecycle.executable, "udp-probe", vm.ip.address.description,
                                     "--interval", String(options.udpIntervalMs), "--lab", topology.name], logPath: udpLog)
         probes.append(udp)
+        var tcp: TCPProbeRun?
+        if options.tcpIntervalMs > 0 {
+            say("TCP probe from \(client.name): an echo connection every \(options.tcpIntervalMs) ms and a download checked byte for byte at \(options.tcpDownloadMiBPerSecond) MiB/s")
+            let run = try TCPProbeRun(namespace: namespace, address: vm.ip.address.description, intervalMs: options.tcpIntervalMs,
+                                      downloadBytes: 1 << 40, downloadMiBPerSecond: options.tcpDownloadMiBPerSecond, lab: topology.name,
+                                      logPath: "\(state.captureDirectory)/tcp-probe.txt")
+            probes.append(run.process)
+            tcp = run
+        }
         usleep(UInt32(options.settleMs * 1000))
 
         let coordinator = MigrationCoordinator(lab: topology.name)
@@ -138,10 +151,15 @@ public struct DemoRunner {
         udp.signal(SIGTERM)
         let pingReport = ping.stop()
         _ = udp.wait(seconds: 3)
+        var tcpReport = tcp?.stop()
         for switchNode in topology.switches {
             _ = try? ControlClient.call(state.folder.switchSocket(switchNode.name), SwitchCall.captureFlush)
         }
         let udpReport = UDPProbeReport.parse((try? String(contentsOfFile: udpLog, encoding: .utf8)) ?? "")
+        if let run = tcp, tcpReport != nil {
+            tcpReport?.capture = try? TCPCaptureCheck.findings(file: state.capturePath(of: client.switch), addresses: [vm.ip.address.description],
+                                                              sinceNs: run.startedAtNs)
+        }
         // Someone sending the VM's MAC after a migration returned moves it too: look again, each
         // migration up to the next one's start.
         coordinator.remeasureRelearn(&first, until: back)
@@ -151,14 +169,14 @@ public struct DemoRunner {
         }
         var expectations = [(first, destination)]
         if let back { expectations.append((back, vm.host)) }
-        let problems = DemoReport.problems(ping: pingReport, udp: udpReport, migrations: expectations)
+        let problems = DemoReport.problems(ping: pingReport, udp: udpReport, migrations: expectations) + (tcpReport?.problems ?? [])
         let directory = state.captureDirectory
         let production = topology.switches.first { $0.name == client.switch }?.name ?? "pswitch"
         let vmotion = topology.hosts.first?.vmotion ?? "vmotion"
         let report = DemoReport(
             lab: topology.name, vm: vm.name, memoryMiB: vm.memoryMiB, touchedMiB: vm.touchedMiB, workload: vm.workload,
             dirtyRateMiBPerSecond: vm.workloadSpec.mebibytesPerSecond,
-            startedAtNs: startedAt, migration: first, back: back, ping: pingReport, udpCounter: udpReport,
+            startedAtNs: startedAt, migration: first, back: back, ping: pingReport, udpCounter: udpReport, tcp: tcpReport,
             captures: .init(directory: directory, pswitch: state.capturePath(of: production), vmotion: state.capturePath(of: vmotion),
                             reportJSON: "\(directory)/report.json", reportMarkdown: "\(directory)/report.md",
                             timeline: "\(directory)/timeline.svg"),

@@ -100,6 +100,12 @@ public enum TimelineSVG {
         for lost in report.ping.lostSequences.prefix(200) {
             svg += "<text x=\"\(plotLeft)\" y=\"\(rttBottom - 4)\" fill=\"red\">lost icmp_seq \(lost)</text>\n"
         }
+        if let echo = report.tcp?.echo, echo.stallEndNs > 0, echo.longestStallMs > 0 {
+            let end = x(echo.stallEndNs)
+            let begin = x(echo.stallEndNs &- UInt64(echo.longestStallMs * 1e6))
+            svg += "<rect x=\"\(f(begin))\" y=\"\(f(rttTop))\" width=\"\(f(max(end - begin, 1.5)))\" height=\"\(f(rttBottom - rttTop))\" fill=\"#f59e0b\" fill-opacity=\"0.35\"/>\n"
+            svg += label(begin, String(format: "TCP stall %.1f ms", echo.longestStallMs), color: "#b45309")
+        }
         let extra = (migrations.contains { !$0.announceDropped.isEmpty } ? ", grey dots dropped RARP" : "")
             + (migrations.contains { !$0.stationConflicts.isEmpty } ? ", red line station-move conflict" : "")
         svg += String(format: "<text x=\"%@\" y=\"%@\">%d pings, %d lost, longest gap %.1f ms; blue band pre-copy, red stun, green dashes RARP, purple relearn%@</text>\n",

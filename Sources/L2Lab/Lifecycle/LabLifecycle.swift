@@ -202,7 +202,7 @@ public enum LabLifecycle {
             guard pid != getpid(), let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
             let text = String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
             return text.contains("l2motion") && text.contains(marker)
-                && (text.contains(" switch ") || text.contains(" host ") || text.contains(" udp-probe ") || text.contains(" machine-relay "))
+                && (text.contains(" switch ") || text.contains(" host ") || text.contains(" udp-probe ") || text.contains(" tcp-probe ") || text.contains(" machine-relay "))
         }
     }
 }

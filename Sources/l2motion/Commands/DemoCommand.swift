@@ -8,7 +8,7 @@ struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
         abstract: "Bring up the default lab, ping web01 while it migrates esx01 → esx02, report, take the lab down.",
-        discussion: "Exits non-zero if a ping was lost, the UDP counter went backwards, or the migration failed.")
+        discussion: "Exits non-zero if a ping was lost, the UDP counter went backwards, a TCP connection was reset or a downloaded byte was wrong, or the migration failed.")
 
     @Option(help: "The lab's name.") var name = "l2m"
     @Option(help: "web01's memory in MiB.") var memory: Int?
@@ -17,6 +17,8 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "MiB/s web01's workload writes, instead of its preset's rate (same working set and pattern; 0: no writes).")
     var dirtyRate: Double?
     @Option(help: "Milliseconds between pings (the kernel's ping; 1 ms and up).") var pingInterval: Double = 10
+    @Option(help: "Milliseconds between the TCP probe's echo requests (0: no TCP probe; it also downloads a checked stream).") var tcpInterval: Double = 20
+    @Option(help: "The TCP probe's download pace, MiB/s.") var tcpDownloadRate: Double = 8
     @Option(help: "A YAML topology instead of the embedded default.") var topology: String?
     @Option(help: "An embedded example topology instead of the default: \(TopologyExamples.names.joined(separator: ", ")).") var example: String?
     @Option(help: "Where capture runs go.") var captures = "Captures"
@@ -28,6 +30,8 @@ struct DemoCommand: ParsableCommand {
 
     func validate() throws {
         try Limits.pingInterval.validate(pingInterval)
+        guard tcpInterval >= 0, tcpInterval <= 60_000 else { throw ValidationError("--tcp-interval must be 0...60000 ms, not \(tcpInterval)") }
+        guard tcpDownloadRate > 0 else { throw ValidationError("--tcp-download-rate must be positive, not \(tcpDownloadRate)") }
         if let memory { try Limits.vmMemory.validate(memory) }
         if let touched { try Limits.vmTouched.validate(touched) }
         if let dirtyRate { try Limits.dirtyRate.validate(dirtyRate) }
@@ -47,6 +51,8 @@ struct DemoCommand: ParsableCommand {
         options.workload = workload
         options.dirtyRate = try dirtyRate.map { try DirtyRate(mebibytesPerSecond: $0) }
         options.pingIntervalMs = pingInterval
+        options.tcpIntervalMs = tcpInterval
+        options.tcpDownloadMiBPerSecond = tcpDownloadRate
         options.back = back
         options.keep = keep
         options.captureRoot = captures
