@@ -3,7 +3,8 @@
 ///
 /// - page 0: boot record (magic, boot id) written at power-on;
 /// - page 1, offset 4096: the UDP service's 64-bit request counter (little-endian);
-/// - pages 2..<16: reserved, zero;
+/// - page 2, offset 8192: the neighbour cache (`NeighborCache`: which MAC each peer IP uses);
+/// - pages 3..<16: reserved, zero;
 /// - pages 16...: data — the power-on fill and the workload's working set start here and end where
 ///   the network region begins;
 /// - the top of memory: the network region (`networkRegion(pageCount:)`), where the VM's TCP
@@ -15,6 +16,11 @@ public enum GuestLayout {
     public static let bootMagic: UInt64 = 0x4E4F_4954_4F4D_324C
     /// Guest offset of the UDP service counter (page 1).
     public static let udpCounterOffset = 4096
+    /// Guest offset of the neighbour cache (page 2).
+    public static let neighborCacheOffset = 8192
+    /// The pages a post-copy migration sends before the VM resumes: the boot record, the UDP counter
+    /// and the neighbour cache, which the network responder touches first.
+    public static let hotPages = [bootRecordOffset >> 12, udpCounterOffset >> 12, neighborCacheOffset >> 12]
     /// First page the power-on fill and the workload may use.
     public static let firstDataPage = 16
 

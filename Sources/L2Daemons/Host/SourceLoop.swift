@@ -229,9 +229,9 @@ struct SourceLoop: PumpUser {
         let state = vm.with { $0.vcpuState }
         let vcpu = state.encoded(), workload = state.workload.encoded(), queued = forwardable(vm.takeQueuedFrames())
         let captured = SystemClock.wallNanoseconds()
-        // Post-copy: the boot record and the UDP counter go before the resume (the network responder
-        // touches them first), the rest after it.
-        let hot = [GuestLayout.bootRecordOffset >> GuestMemory.pageShift, GuestLayout.udpCounterOffset >> GuestMemory.pageShift]
+        // Post-copy: the boot record, the UDP counter and the neighbour cache go before the resume
+        // (the network responder touches them first), the rest after it.
+        let hot = GuestLayout.hotPages
         let actions = source.stunned(vcpuState: vcpu, workloadState: workload, queuedFrames: queued, stunnedAt: stunAt,
                                      frozenAt: frozen, stateCapturedAt: captured, hotPages: hot, now: captured)
         driver.service.update(id) { $0.stunAt = stunAt; $0.vmRunningHere = false }
