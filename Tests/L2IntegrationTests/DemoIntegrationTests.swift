@@ -19,6 +19,11 @@ struct DemoIntegrationTests {
         #expect(report.ping.lost == 0 && report.ping.sent > 50)
         let before = try #require(report.udpCounter.before), after = try #require(report.udpCounter.after)
         #expect(after > before)
+        let tcp = try #require(report.tcp, "the demo ran its TCP probe")
+        #expect(tcp.problems.isEmpty, "\(tcp.problems)")
+        #expect((tcp.echo?.received ?? 0) > 50 && tcp.echo?.failure == nil, "\(String(describing: tcp.echo))")
+        #expect((tcp.download?.received ?? 0) > 1_000_000 && tcp.download?.mismatchAt == nil, "\(String(describing: tcp.download))")
+        #expect(tcp.capture?.resets == 0 && tcp.capture?.malformed == 0, "\(String(describing: tcp.capture))")
         #expect(!LabLifecycle.exists(report.lab), "the demo took its lab down")
         for file in [report.captures.reportJSON, report.captures.reportMarkdown, report.captures.timeline] {
             #expect(FileManager.default.fileExists(atPath: file), "\(file) exists")
