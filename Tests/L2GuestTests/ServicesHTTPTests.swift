@@ -129,6 +129,15 @@ import Testing
         #expect(http.serve("GET /?a=b HTTP/1.1\r\nHost: x\r\n\r\n", store: try makeServiceStore()).text.hasPrefix("HTTP/1.1 200 OK"))
     }
 
+    @Test func absoluteFormTargetsAreRouted() throws {
+        let store = try makeServiceStore()
+        #expect(http.serve("GET http://10.10.0.10/bytes/5 HTTP/1.1\r\nHost: 10.10.0.10\r\n\r\n", store: store).output.last
+            == .pattern(offset: 0, count: 5))
+        #expect(http.serve("GET HTTP://10.10.0.10 HTTP/1.1\r\nHost: 10.10.0.10\r\n\r\n", store: store).text
+            .hasPrefix("HTTP/1.1 200 OK"))
+        #expect(HTTPService.path(of: "/a?b?c") == "/a")
+    }
+
     @Test func otherMethodsAre405WithAllow() throws {
         let reply = http.serve("DELETE / HTTP/1.1\r\nHost: x\r\n\r\n", store: try makeServiceStore())
         #expect(reply.text.hasPrefix("HTTP/1.1 405 Method Not Allowed\r\nServer: l2motion-vm\r\nAllow: GET, HEAD\r\n"))

@@ -1,5 +1,5 @@
 /// Where the services keep their state inside `ServiceStore.bytes` (offsets from its first byte,
-/// which is page aligned). All-zero memory is a valid, empty store, so a fresh VM needs no setup and
+/// which must be 8-byte aligned; the network region's is page aligned). All-zero memory is a valid, empty store, so a fresh VM needs no setup and
 /// a migration carries the store with the other pages.
 ///
 /// - page 0, the counters (64-bit little-endian words):
