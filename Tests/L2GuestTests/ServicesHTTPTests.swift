@@ -180,6 +180,11 @@ import Testing
         #expect(reply.consumed > 0)
     }
 
+    @Test func bareLineFeedIsExplainedInThe400() throws {
+        let reply = http.serve("GET / HTTP/1.1\nHost: x\n\n", store: try makeServiceStore())
+        #expect(reply.text.hasSuffix("\r\n\r\n400 Bad Request: a line ends in a bare LF; HTTP lines end in CRLF\n"))
+    }
+
     @Test func otherHTTPVersionsAre505() throws {
         let reply = http.serve("GET / HTTP/2.0\r\nHost: x\r\n\r\n", store: try makeServiceStore())
         #expect(reply.text.hasPrefix("HTTP/1.1 505 HTTP Version Not Supported\r\n"))
@@ -192,6 +197,7 @@ import Testing
         let full = start + String(repeating: "a", count: TCPServiceLimits.receiveBuffer - start.utf8.count)
         let reply = http.serve(full, store: store)
         #expect(reply.text.hasPrefix("HTTP/1.1 431 Request Header Fields Too Large\r\n"))
+        #expect(reply.text.hasSuffix("\r\n\r\n431 Request Header Fields Too Large: no end of the request head within 16384 bytes\n"))
         #expect(reply.close)
         #expect(reply.consumed == TCPServiceLimits.receiveBuffer)
         // One byte short of the limit still waits.

@@ -31,13 +31,14 @@ public struct HTTPService: TCPService {
         case .needMoreInput:
             return .needMoreInput
         case let .failure(failure):
-            let status: HTTPStatus = switch failure {
-            case .malformed: .badRequest
-            case .unsupportedVersion: .versionNotSupported
-            case .headTooLarge: .headerFieldsTooLarge
+            let (status, why): (HTTPStatus, String) = switch failure {
+            case let .malformed(reason): (.badRequest, reason)
+            case .unsupportedVersion: (.versionNotSupported, "this server speaks HTTP/1.0 and HTTP/1.1")
+            case .headTooLarge: (.headerFieldsTooLarge, "no end of the request head within \(TCPServiceLimits.receiveBuffer) bytes")
             }
             store.bump(ServiceStoreLayout.httpRequestsOffset)
-            return reply(HTTPResponse(status: status), consumed: input.count, headOnly: false, keepAlive: false, http10: false)
+            let response = HTTPResponse(status: status, body: Array("\(status.code) \(status.reason): \(why)\n".utf8))
+            return reply(response, consumed: input.count, headOnly: false, keepAlive: false, http10: false)
         case let .head(parsed):
             head = parsed
         }
