@@ -46,6 +46,12 @@ public struct FrameSummary: Hashable, Sendable, CustomStringConvertible {
             } catch {
                 text += "malformed: \(error)"
             }
+        case .ipv6:
+            do throws(WireError) {
+                text += describe(try IPv6Packet(payload))
+            } catch {
+                text += "malformed: \(error)"
+            }
         default:
             text += "length \(payload.count)"
         }
@@ -72,6 +78,33 @@ public struct FrameSummary: Hashable, Sendable, CustomStringConvertible {
                 return "\(source).\(tcp.sourcePort) > \(destination).\(tcp.destinationPort): \(tcp.summary)"
             default:
                 return "\(source) > \(destination): \(packet.protocol) \(payload.count)"
+            }
+        } catch {
+            return "\(source) > \(destination): malformed: \(error)"
+        }
+    }
+}
+
+extension FrameSummary {
+    /// Describes an IPv6 packet: `src > dst: <transport>`; extension headers are named, not walked.
+    public static func describe(_ packet: IPv6Packet) -> String {
+        let source = packet.source, destination = packet.destination
+        let payload = packet.payload
+        if packet.hasExtensionHeaders {
+            return "\(source) > \(destination): extension header \(packet.nextHeader.rawValue), length \(payload.count)"
+        }
+        do throws(WireError) {
+            switch packet.nextHeader {
+            case .icmpv6:
+                return "\(source) > \(destination): \(try ICMPv6Message(payload))"
+            case .udp:
+                let udp = try UDPDatagram(payload)
+                return "\(source).\(udp.sourcePort) > \(destination).\(udp.destinationPort): UDP, length \(udp.payload.count)"
+            case .tcp:
+                let tcp = try TCPSegment(payload)
+                return "\(source).\(tcp.sourcePort) > \(destination).\(tcp.destinationPort): \(tcp.summary)"
+            default:
+                return "\(source) > \(destination): \(packet.nextHeader) \(payload.count)"
             }
         } catch {
             return "\(source) > \(destination): malformed: \(error)"
