@@ -22,21 +22,22 @@ public struct ResponderStatistics: Hashable, Sendable, Codable {
     /// Frames answered with a reply.
     public var answered: Int { arpReplies + echoReplies + udpReplies + neighborAdvertisements + echoV6Replies }
 
-    enum CodingKeys: String, CodingKey {
-        case arpReplies, echoReplies, udpReplies, gratuitousARPs, neighborAdvertisements, echoV6Replies, unsolicitedNAs, ignored
+    /// Every counter and its JSON key: the one list encoding and decoding use, so a counter added
+    /// here is coded and one missing from a host's JSON reads 0 (a test checks it names every property).
+    static var counters: [(key: String, path: WritableKeyPath<ResponderStatistics, Int>)] {
+        [("arpReplies", \.arpReplies), ("echoReplies", \.echoReplies), ("udpReplies", \.udpReplies),
+         ("gratuitousARPs", \.gratuitousARPs), ("neighborAdvertisements", \.neighborAdvertisements),
+         ("echoV6Replies", \.echoV6Replies), ("unsolicitedNAs", \.unsolicitedNAs), ("ignored", \.ignored)]
     }
 
     public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        func count(_ key: CodingKeys) throws -> Int { try container.decodeIfPresent(Int.self, forKey: key) ?? 0 }
-        arpReplies = try count(.arpReplies)
-        echoReplies = try count(.echoReplies)
-        udpReplies = try count(.udpReplies)
-        gratuitousARPs = try count(.gratuitousARPs)
-        neighborAdvertisements = try count(.neighborAdvertisements)
-        echoV6Replies = try count(.echoV6Replies)
-        unsolicitedNAs = try count(.unsolicitedNAs)
-        ignored = try count(.ignored)
+        let container = try decoder.container(keyedBy: AnyKey.self)
+        for (key, path) in Self.counters { self[keyPath: path] = try container.decodeIfPresent(Int.self, forKey: AnyKey(key)) ?? 0 }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: AnyKey.self)
+        for (key, path) in Self.counters { try container.encode(self[keyPath: path], forKey: AnyKey(key)) }
     }
 }
 

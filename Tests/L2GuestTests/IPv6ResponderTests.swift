@@ -139,6 +139,8 @@ struct IPv6ResponderTests {
         let old = #"{"arpReplies": 3, "echoReplies": 2, "udpReplies": 1, "gratuitousARPs": 1, "ignored": 7}"#
         let statistics = try JSONDecoder().decode(ResponderStatistics.self, from: Data(old.utf8))
         #expect(statistics.arpReplies == 3 && statistics.ignored == 7 && statistics.neighborAdvertisements == 0 && statistics.unsolicitedNAs == 0)
+        // The coding list names every counter, so none is silently left out of the JSON.
+        #expect(Mirror(reflecting: ResponderStatistics()).children.compactMap(\.label) == ResponderStatistics.counters.map(\.key))
         var counted = ResponderStatistics()
         counted.echoV6Replies = 4
         #expect(try JSONDecoder().decode(ResponderStatistics.self, from: JSONEncoder().encode(counted)) == counted)
