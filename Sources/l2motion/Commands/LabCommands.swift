@@ -61,6 +61,10 @@ struct LabCommand: ParsableCommand {
             }
             print("lab \(state.name) is up; captures in \(state.captureDirectory)")
             print("try: ip netns exec \(state.topology.namespace(of: state.topology.clients.first?.name ?? "client01")) ping \(state.topology.vms.first?.ip.address.description ?? "10.10.0.10")")
+            if let client = state.topology.clients.first, let vm = state.topology.vms.first,
+               let address = LabLifecycle.vmConfiguration(vm).effectiveIPv6.first?.address {
+                print("     ip netns exec \(state.topology.namespace(of: client.name)) ping -6 \(address)")
+            }
             print("     l2motion migrate \(state.topology.vms.first?.name ?? "web01") --to \(state.topology.hosts.last?.name ?? "esx02")")
         }
     }
