@@ -7,6 +7,7 @@
 /// 00:50:56:00:00:10 > ff:ff:ff:ff:ff:ff, RARP, Reverse Request who-is 00:50:56:00:00:10 tell 00:50:56:00:00:10, length 46
 /// 00:50:56:00:00:64 > 00:50:56:00:00:10, IPv4, 10.10.0.100 > 10.10.0.10: ICMP echo request, id 7, seq 3, length 64
 /// 00:50:56:00:00:64 > ff:ff:ff:ff:ff:ff, vlan 100, p 0, ARP, Request who-has 10.10.0.10 tell 10.10.0.100, length 46
+/// 5e:a3:6b:0c:11:64 > 33:33:ff:00:00:10, IPv6, fd00:10:10::100 > ff02::1:ff00:10: ICMP6, neighbor solicitation, who has fd00:10:10::10, length 32
 /// ```
 public struct FrameSummary: Hashable, Sendable, CustomStringConvertible {
     /// The frame's bytes.
