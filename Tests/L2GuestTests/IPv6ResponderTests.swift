@@ -3,8 +3,11 @@ import Testing
 import L2Wire
 @testable import L2Guest
 
-/// Golden frames between a Linux 6.1 client (5e:a3:6b:0c:11:64, fd00:10:10::100) and web01
-/// (00:50:56:00:00:10, fd00:10:10::10). Checksums by a separate Python script, confirmed by tshark.
+/// Golden frames between a Linux client (5e:a3:6b:0c:11:64, fd00:10:10::100) and web01
+/// (00:50:56:00:00:10, fd00:10:10::10). The client's solicitations are real: captured with tcpdump
+/// from this machine's kernel (Linux 6.18; the layout is what 6.1 sends too) in a namespace whose
+/// veth had that MAC and address. The rest were computed by a separate Python script and shown
+/// "[correct]" by tshark.
 enum V6Golden {
     static func hex(_ text: String) -> [UInt8] {
         let digits = text.filter(\.isHexDigit).map { UInt8(String($0), radix: 16)! }
@@ -14,8 +17,8 @@ enum V6Golden {
     static let vmMAC = MACAddress(0x00, 0x50, 0x56, 0x00, 0x00, 0x10)
     static let ula = IPv6Interface("fd00:10:10::10/64")!
 
-    /// What the kernel sends to resolve fd00:10:10::10: to ff02::1:ff00:10 (33:33:ff:00:00:10),
-    /// hop limit 255, source link-layer address option.
+    /// What the kernel sent to resolve fd00:10:10::10 (captured): to ff02::1:ff00:10
+    /// (33:33:ff:00:00:10), hop limit 255, traffic class and flow label 0, source link-layer address option.
     static let solicitation = hex("""
         3333ff0000105ea36b0c116486dd6000 000000203afffd000010001000000000 000000000100ff020000000000000000
         0001ff0000108700a32900000000fd00 00100010000000000000000000100101 5ea36b0c1164
@@ -35,10 +38,11 @@ enum V6Golden {
         00000000010081007ee71f2e0001d2e8 53690000000010111213141516171819 1a1b1c1d1e1f20212223242526272829
         2a2b2c2d2e2f3031323334353637
         """)
-    /// Duplicate address detection for fd00:10:10::10 from `::`, with Linux's nonce option (type 14).
+    /// Duplicate address detection for fd00:10:10::10 from `::`, with Linux's nonce option (type 14,
+    /// enhanced DAD): captured from this machine's kernel (Linux 6.18) with tcpdump on a veth.
     static let dadSolicitation = hex("""
         3333ff0000105ea36b0c116486dd6000 000000203aff00000000000000000000 000000000000ff020000000000000000
-        0001ff000010870023e000000000fd00 00100010000000000000000000100e01 a1b2c3d4e5f6
+        0001ff00001087006c5f00000000fd00 00100010000000000000000000100e01 7bbfa32fe40f
         """)
     /// web01 defends the address: to ff02::1, solicited clear, override set.
     static let dadAdvertisement = hex("""

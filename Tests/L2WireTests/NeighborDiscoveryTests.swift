@@ -1,17 +1,18 @@
 import Testing
 @testable import L2Wire
 
-/// Golden IPv6 frames between a Linux 6.1 client (5e:a3:6b:0c:11:64, fd00:10:10::100) and web01
-/// (00:50:56:00:00:10, fd00:10:10::10). Checksums computed by a separate Python script and shown
-/// "[correct]" by tshark.
+/// Golden IPv6 frames between a Linux client (5e:a3:6b:0c:11:64, fd00:10:10::100) and web01
+/// (00:50:56:00:00:10, fd00:10:10::10). The solicitation is real, captured with tcpdump from this
+/// machine's kernel (Linux 6.18; 6.1 sends the same layout); the others were computed by a separate
+/// Python script and shown "[correct]" by tshark.
 enum GoldenIPv6 {
     static let clientMAC = MACAddress(0x5e, 0xa3, 0x6b, 0x0c, 0x11, 0x64)
     static let vmMAC = MACAddress(0x00, 0x50, 0x56, 0x00, 0x00, 0x10)
     static let client = IPv6Address("fd00:10:10::100")!
     static let vm = IPv6Address("fd00:10:10::10")!
 
-    /// The kernel's Neighbor Solicitation for fd00:10:10::10: to ff02::1:ff00:10, hop limit 255,
-    /// source link-layer address option.
+    /// The kernel's Neighbor Solicitation for fd00:10:10::10 (captured): to ff02::1:ff00:10, hop
+    /// limit 255, source link-layer address option.
     static let solicitation = Golden.hex("""
         3333ff0000105ea36b0c116486dd6000 000000203afffd000010001000000000 000000000100ff020000000000000000
         0001ff0000108700a32900000000fd00 00100010000000000000000000100101 5ea36b0c1164
