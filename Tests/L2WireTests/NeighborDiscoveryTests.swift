@@ -22,16 +22,16 @@ enum GoldenIPv6 {
         5ea36b0c116400505600001086dd6000 000000203afffd000010001000000000 000000000010fd000010001000000000
         0000000001008800c6c060000000fd00 00100010000000000000000000100201 005056000010
         """)
-    /// `ping -6 -s 48`: id 0x1f2e, seq 1, 48 bytes of data, flow label 0x8d4c1.
+    /// `ping -6 -s 48` from the same kernel (captured): id 0x63f6, seq 1, 48 bytes of data, flow label 0xf545a.
     static let echoRequest = Golden.hex("""
-        0050560000105ea36b0c116486dd6008 d4c100383a40fd000010001000000000 000000000100fd000010001000000000
-        00000000001080007fe71f2e0001d2e8 53690000000010111213141516171819 1a1b1c1d1e1f20212223242526272829
-        2a2b2c2d2e2f3031323334353637
+        0050560000105ea36b0c116486dd600f 545a00383a40fd000010001000000000 000000000100fd000010001000000000
+        00000000001080004d4163f600011ba9 146b00000000a6ec0a00000000001011 12131415161718191a1b1c1d1e1f2021
+        22232425262728292a2b2c2d2e2f
         """)
     static let echoReply = Golden.hex("""
         5ea36b0c116400505600001086dd6000 000000383a40fd000010001000000000 000000000010fd000010001000000000
-        00000000010081007ee71f2e0001d2e8 53690000000010111213141516171819 1a1b1c1d1e1f20212223242526272829
-        2a2b2c2d2e2f3031323334353637
+        00000000010081004c4163f600011ba9 146b00000000a6ec0a00000000001011 12131415161718191a1b1c1d1e1f2021
+        22232425262728292a2b2c2d2e2f
         """)
     /// web01's unsolicited advertisement of its link-local address after a migration.
     static let unsolicitedLinkLocal = Golden.hex("""
@@ -68,7 +68,7 @@ struct NeighborDiscoveryTests {
         #expect(Frames.unsolicitedNeighborAdvertisement(mac: GoldenIPv6.vmMAC, address: .linkLocal(eui64: GoldenIPv6.vmMAC))
                 == GoldenIPv6.unsolicitedLinkLocal)
         #expect(Frames.icmpv6Echo(sourceMAC: GoldenIPv6.vmMAC, destinationMAC: GoldenIPv6.clientMAC, source: GoldenIPv6.vm,
-                                  destination: GoldenIPv6.client, type: .echoReply, identifier: 0x1f2e, sequence: 1,
+                                  destination: GoldenIPv6.client, type: .echoReply, identifier: 0x63f6, sequence: 1,
                                   payload: GoldenIPv6.echoRequest[(14 + 40 + 8)...]) == GoldenIPv6.echoReply)
     }
 
@@ -85,11 +85,11 @@ struct NeighborDiscoveryTests {
     @Test("echo request decodes; flow label read, checksum valid")
     func echo() throws {
         let packet = try IPv6Packet(try EthernetFrame(GoldenIPv6.echoRequest).payload)
-        #expect(packet.flowLabel == 0x8d4c1 && packet.hopLimit == 64)
+        #expect(packet.flowLabel == 0xf545a && packet.hopLimit == 64)
         let message = try ICMPv6Message(packet.payload)
         #expect(message.isChecksumValid(source: packet.source, destination: packet.destination))
         let echo = try ICMPv6Echo(message)
-        #expect(echo.identifier == 0x1f2e && echo.sequence == 1 && echo.payload.count == 48)
+        #expect(echo.identifier == 0x63f6 && echo.sequence == 1 && echo.payload.count == 48)
         #expect(echo.reply().bytes(source: GoldenIPv6.vm, destination: GoldenIPv6.client)[...]
                 == (try IPv6Packet(try EthernetFrame(GoldenIPv6.echoReply).payload)).payload)
     }
@@ -129,7 +129,7 @@ struct NeighborDiscoveryTests {
         #expect(describe(frame: GoldenIPv6.advertisement)
                 == "00:50:56:00:00:10 > 5e:a3:6b:0c:11:64, IPv6, fd00:10:10::10 > fd00:10:10::100: ICMP6, neighbor advertisement, tgt is fd00:10:10::10 [solicited, override], length 32")
         #expect(describe(frame: GoldenIPv6.echoRequest)
-                == "5e:a3:6b:0c:11:64 > 00:50:56:00:00:10, IPv6, fd00:10:10::100 > fd00:10:10::10: ICMP6, echo request, id 7982, seq 1, length 56")
+                == "5e:a3:6b:0c:11:64 > 00:50:56:00:00:10, IPv6, fd00:10:10::100 > fd00:10:10::10: ICMP6, echo request, id 25590, seq 1, length 56")
         #expect(describe(frame: Array(GoldenIPv6.echoRequest.prefix(30))).hasSuffix("IPv6, malformed: IPv6: truncated, needs 40 bytes, has 16"))
     }
 }
