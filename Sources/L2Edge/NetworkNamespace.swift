@@ -38,24 +38,39 @@ public enum NetworkNamespace {
         public var name: String
         public var mtu: Int
         public var address: String?
+        /// IPv6 addresses with prefix; with any, IPv6 is turned on for this link (see `adopt`).
+        public var ipv6Addresses: [String]
 
-        public init(namespace: String, name: String, mtu: Int, address: String? = nil) {
+        public init(namespace: String, name: String, mtu: Int, address: String? = nil, ipv6Addresses: [String] = []) {
             self.namespace = namespace
             self.name = name
             self.mtu = mtu
             self.address = address
+            self.ipv6Addresses = ipv6Addresses
         }
     }
 
     /// Moves `link` (in this process's namespace) into the setup's namespace, renames it, sets its
-    /// MTU, turns IPv6 off on it, assigns the address if any and brings it up.
+    /// MTU, turns IPv6 off on it, assigns the address if any and brings it up. With IPv6 addresses,
+    /// IPv6 is turned on for this link alone, without duplicate address detection (so the addresses
+    /// and the link-local one are usable at once) and without router solicitations or
+    /// advertisements (the lab has no router); the addresses are added `nodad`.
     public static func adopt(link: String, as setup: LinkSetup) throws {
         try CommandRunner.run(["ip", "link", "set", "dev", link, "netns", setup.namespace])
         let ns = setup.namespace
         try CommandRunner.run(["ip", "-n", ns, "link", "set", "dev", link, "name", setup.name, "mtu", String(setup.mtu)])
-        _ = try? CommandRunner.run(inNamespace: ns, ["sysctl", "-qw", "net.ipv6.conf.\(setup.name).disable_ipv6=1"])
+        if setup.ipv6Addresses.isEmpty {
+            _ = try? CommandRunner.run(inNamespace: ns, ["sysctl", "-qw", "net.ipv6.conf.\(setup.name).disable_ipv6=1"])
+        } else {
+            let conf = "net.ipv6.conf.\(setup.name)"
+            try CommandRunner.run(inNamespace: ns, ["sysctl", "-qw", "\(conf).accept_dad=0", "\(conf).accept_ra=0",
+                                                   "\(conf).router_solicitations=0", "\(conf).disable_ipv6=0"])
+        }
         if let address = setup.address {
             try CommandRunner.run(["ip", "-n", ns, "addr", "add", address, "dev", setup.name])
+        }
+        for address in setup.ipv6Addresses {
+            try CommandRunner.run(["ip", "-n", ns, "-6", "addr", "add", address, "dev", setup.name, "nodad"])
         }
         try CommandRunner.run(["ip", "-n", ns, "link", "set", "dev", setup.name, "up"])
     }

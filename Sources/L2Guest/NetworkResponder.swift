@@ -1,18 +1,44 @@
 import L2Wire
 
 /// What a VM's network responder has answered and ignored.
+///
+/// Decodes JSON from hosts that predate a counter (a missing counter is 0).
 public struct ResponderStatistics: Hashable, Sendable, Codable {
     public var arpReplies = 0
     public var echoReplies = 0
     public var udpReplies = 0
     public var gratuitousARPs = 0
+    /// IPv6: Neighbor Advertisements answering a solicitation (`IPv6Responder`).
+    public var neighborAdvertisements = 0
+    /// IPv6: ICMPv6 echo replies.
+    public var echoV6Replies = 0
+    /// IPv6: unsolicited Neighbor Advertisements sent (one per address per announce round).
+    public var unsolicitedNAs = 0
     /// Frames not for this VM, not understood, or failing a checksum.
     public var ignored = 0
 
     public init() {}
 
     /// Frames answered with a reply.
-    public var answered: Int { arpReplies + echoReplies + udpReplies }
+    public var answered: Int { arpReplies + echoReplies + udpReplies + neighborAdvertisements + echoV6Replies }
+
+    /// Every counter and its JSON key: the one list encoding and decoding use, so a counter added
+    /// here is coded and one missing from a host's JSON reads 0 (a test checks it names every property).
+    static var counters: [(key: String, path: WritableKeyPath<ResponderStatistics, Int>)] {
+        [("arpReplies", \.arpReplies), ("echoReplies", \.echoReplies), ("udpReplies", \.udpReplies),
+         ("gratuitousARPs", \.gratuitousARPs), ("neighborAdvertisements", \.neighborAdvertisements),
+         ("echoV6Replies", \.echoV6Replies), ("unsolicitedNAs", \.unsolicitedNAs), ("ignored", \.ignored)]
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: AnyKey.self)
+        for (key, path) in Self.counters { self[keyPath: path] = try container.decodeIfPresent(Int.self, forKey: AnyKey(key)) ?? 0 }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: AnyKey.self)
+        for (key, path) in Self.counters { try container.encode(self[keyPath: path], forKey: AnyKey(key)) }
+    }
 }
 
 /// The VM's tiny network stack: frame bytes in, reply frames out. Pure — the only state outside the
@@ -26,6 +52,8 @@ public struct ResponderStatistics: Hashable, Sendable, Codable {
 ///   `maximumEcho` bytes so the reply fits a 1500-byte MTU). The reply comes from port 7777 to the
 ///   request's source port.
 ///
+/// - IPv6: Neighbor Discovery and ICMPv6 echo for its addresses (`IPv6Responder`).
+///
 /// Anything else — other MACs, other IPs, IP fragments, bad checksums, other ports — is ignored.
 /// Replies keep the request's 802.1Q tag, if any.
 public struct NetworkResponder: Sendable {
@@ -36,11 +64,14 @@ public struct NetworkResponder: Sendable {
     public let mac: MACAddress
     public let ip: IPv4Address
     public let counterOffset: Int
+    /// IPv6: the link-local address and `ipv6` (see `IPv6Responder`).
+    public let ipv6: IPv6Responder
     public private(set) var statistics = ResponderStatistics()
 
-    public init(mac: MACAddress, ip: IPv4Address, counterOffset: Int = GuestLayout.udpCounterOffset) {
+    public init(mac: MACAddress, ip: IPv4Address, ipv6: [IPv6Interface] = [], counterOffset: Int = GuestLayout.udpCounterOffset) {
         self.mac = mac
         self.ip = ip
+        self.ipv6 = IPv6Responder(mac: mac, interfaces: ipv6)
         self.counterOffset = counterOffset
     }
 
@@ -49,7 +80,8 @@ public struct NetworkResponder: Sendable {
 
     /// The reply to `frame`, or nil when the frame is ignored.
     public mutating func handle(frame bytes: ArraySlice<UInt8>, memory: GuestMemory) -> [UInt8]? {
-        guard let frame = try? EthernetFrame(bytes), frame.destination == mac || frame.destination.isBroadcast else {
+        guard let frame = try? EthernetFrame(bytes), frame.destination == mac || frame.destination.isBroadcast
+                || (frame.etherType == .ipv6 && ipv6.listens(to: frame.destination)) else {
             statistics.ignored += 1
             return nil
         }
@@ -60,6 +92,8 @@ public struct NetworkResponder: Sendable {
             if reply != nil { statistics.arpReplies += 1 }
         case .ipv4 where frame.destination == mac:
             reply = ipv4Reply(to: frame, memory: memory)
+        case .ipv6:
+            reply = ipv6.handle(frame, statistics: &statistics)
         default:
             reply = nil
         }
@@ -85,6 +119,11 @@ public struct NetworkResponder: Sendable {
     public mutating func gratuitousARP() -> [UInt8] {
         statistics.gratuitousARPs += 1
         return Announce.gratuitousARPFrame(mac: mac, ip: ip)
+    }
+
+    /// IPv6: one unsolicited Neighbor Advertisement per address (to all nodes, override set).
+    public mutating func unsolicitedNeighborAdvertisements() -> [[UInt8]] {
+        ipv6.unsolicitedAdvertisements(statistics: &statistics)
     }
 
     private mutating func ipv4Reply(to frame: EthernetFrame, memory: GuestMemory) -> [UInt8]? {

@@ -35,8 +35,11 @@ public struct VMConfigurationError: Error, Hashable, Sendable, CustomStringConve
 /// ```json
 /// { "name": "web01", "mac": "00:50:56:00:00:10", "ip": "10.10.0.10/24", "memoryMiB": 512,
 ///   "portGroup": "Production", "workload": "web", "touchedMiB": 128,
-///   "gratuitousARPAtPowerOn": true, "disk": "web01.img", "seed": 42 }
+///   "gratuitousARPAtPowerOn": true, "disk": "web01.img", "seed": 42, "ipv6": ["fd00:10:10::10/64"] }
 /// ```
+/// `ipv6` (optional) lists the VM's IPv6 addresses besides its EUI-64 link-local one, which it always
+/// has; without the key it gets `IPv6Interface.defaultULA(for: ip)` (10.10.0.10 → fd00:10:10::10/64),
+/// and `"ipv6": []` leaves it with the link-local address only.
 /// `workload` is a preset name (`idle`, `web`, `db`) or an object with `preset` (optional base) and
 /// any of `pagesPerSecond`, `workingSetPages` or `workingSetMiB`, `pattern` (`uniform`, `hotCold`,
 /// `sequential`), `hotSetFraction`, `hotWriteFraction`.
@@ -56,10 +59,12 @@ public struct VMConfiguration: Hashable, Sendable, Codable {
     public var disk: String
     /// Seed of every pseudo-random choice the VM makes (default derived from the MAC).
     public var seed: UInt64?
+    /// IPv6 addresses besides the link-local one (nil: the default ULA of `ip`; empty: none).
+    public var ipv6: [IPv6Interface]?
 
     public init(name: String, mac: MACAddress, ip: IPv4Interface, memoryMiB: Int, portGroup: String,
                 workload: WorkloadSpec, gratuitousARPAtPowerOn: Bool? = nil, touchedMiB: Int? = nil,
-                disk: String, seed: UInt64? = nil) {
+                disk: String, seed: UInt64? = nil, ipv6: [IPv6Interface]? = nil) {
         self.name = name
         self.mac = mac
         self.ip = ip
@@ -70,7 +75,14 @@ public struct VMConfiguration: Hashable, Sendable, Codable {
         self.touchedMiB = touchedMiB
         self.disk = disk
         self.seed = seed
+        self.ipv6 = ipv6
     }
+
+    /// The IPv6 addresses configured, or by default the ULA of the IPv4 address (link-local not included).
+    public var effectiveIPv6: [IPv6Interface] { ipv6 ?? [.defaultULA(for: ip.address)] }
+
+    /// Every IPv6 address of the VM: its EUI-64 link-local one first, then `effectiveIPv6`.
+    public var ipv6Interfaces: [IPv6Interface] { [.linkLocal(eui64: mac)] + effectiveIPv6 }
 
     /// Largest memory accepted: 1 TiB.
     public static let maximumMemoryMiB = 1 << 20
@@ -124,6 +136,18 @@ public struct VMConfiguration: Hashable, Sendable, Codable {
         for message in workload.problems() {
             add("workload", message)
         }
+        for (n, interface) in (ipv6 ?? []).enumerated() {
+            let address = interface.address
+            if address.isUnspecified || address.isMulticast || address.isLinkLocal {
+                let kind = address.isUnspecified ? "the unspecified address" : address.isMulticast ? "a multicast address" : "link-local (the VM forms fe80:: from its MAC itself)"
+                add("ipv6[\(n)]", "\(interface) is \(kind); give a unicast address like fd00:10:10::10/64")
+            } else if interface.prefixLength == 0 {
+                add("ipv6[\(n)]", "prefix /0 leaves no subnet; write it like fd00:10:10::10/64")
+            }
+            if (ipv6 ?? []).prefix(n).contains(where: { $0.address == address }) {
+                add("ipv6[\(n)]", "\(address) is listed twice")
+            }
+        }
         return problems
     }
 
@@ -158,7 +182,7 @@ public struct VMConfiguration: Hashable, Sendable, Codable {
     }
 
     static let keys = ["name", "mac", "ip", "memoryMiB", "portGroup", "workload", "gratuitousARPAtPowerOn",
-                       "touchedMiB", "disk", "seed"]
+                       "touchedMiB", "disk", "seed", "ipv6"]
     static let workloadKeys = ["preset", "pagesPerSecond", "workingSetPages", "workingSetMiB", "pattern",
                                "hotSetFraction", "hotWriteFraction"]
 
@@ -183,15 +207,28 @@ public struct VMConfiguration: Hashable, Sendable, Codable {
         let touched = fields.optional("touchedMiB", Int.self, expecting: "a whole number of MiB")
         let disk = fields.required("disk", String.self, expecting: "a string (the disk image's file name)")
         let seed = fields.optional("seed", UInt64.self, expecting: "a whole number 0...2^64-1")
+        let ipv6 = Self.decodeIPv6(&fields)
 
         guard fields.problems.isEmpty, let name, let mac, let ip, let memory, let portGroup, let workload,
               let disk else {
             throw VMConfigurationError(fields.problems)
         }
         self.init(name: name, mac: mac, ip: ip, memoryMiB: memory, portGroup: portGroup, workload: workload,
-                  gratuitousARPAtPowerOn: garp, touchedMiB: touched, disk: disk, seed: seed)
+                  gratuitousARPAtPowerOn: garp, touchedMiB: touched, disk: disk, seed: seed, ipv6: ipv6)
         let problems = validate()
         guard problems.isEmpty else { throw VMConfigurationError(problems) }
+    }
+
+    private static func decodeIPv6(_ fields: inout FieldReader) -> [IPv6Interface]? {
+        guard let texts = fields.optional("ipv6", [String].self, expecting: "a list of strings like [\"fd00:10:10::10/64\"]") else { return nil }
+        var interfaces: [IPv6Interface] = []
+        for (n, text) in texts.enumerated() {
+            if let interface = fields.check(IPv6Interface(text), "ipv6[\(n)]",
+                                            "\"\(text)\" is not an IPv6 address with prefix; write it like fd00:10:10::10/64") {
+                interfaces.append(interface)
+            }
+        }
+        return interfaces
     }
 
     private static func decodeWorkload(_ fields: inout FieldReader) -> WorkloadSpec? {
@@ -263,6 +300,7 @@ public struct VMConfiguration: Hashable, Sendable, Codable {
         try container.encodeIfPresent(touchedMiB, forKey: AnyKey("touchedMiB"))
         try container.encode(disk, forKey: AnyKey("disk"))
         try container.encodeIfPresent(seed, forKey: AnyKey("seed"))
+        try container.encodeIfPresent(ipv6, forKey: AnyKey("ipv6"))
     }
 }
 

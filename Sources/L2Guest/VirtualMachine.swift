@@ -92,7 +92,7 @@ public final class VirtualMachine {
         }
         state = .poweredOff
         workload = Workload(spec: configuration.workload, seed: configuration.effectiveSeed, now: 0)
-        responder = NetworkResponder(mac: configuration.mac, ip: configuration.ip.address)
+        responder = NetworkResponder(mac: configuration.mac, ip: configuration.ip.address, ipv6: configuration.effectiveIPv6)
     }
 
     /// The destination side of a migration: empty memory, waiting for pages and the vCPU state.
@@ -266,6 +266,9 @@ public final class VirtualMachine {
 
     /// The frames to announce this VM's IP (a gratuitous ARP), e.g. after a migration.
     public func gratuitousARP() -> [UInt8] { responder.gratuitousARP() }
+
+    /// IPv6: one unsolicited Neighbor Advertisement per address (link-local included), e.g. after a migration.
+    public func unsolicitedNeighborAdvertisements() -> [[UInt8]] { responder.unsolicitedNeighborAdvertisements() }
 
     /// Current figures. Scans all of memory for `pagesTouched`: call on request, not per frame.
     public func statistics() -> VMStatistics {

@@ -25,6 +25,9 @@ extension ArraySlice where Element == UInt8 {
     @inlinable
     func ipv4(at offset: Int) -> IPv4Address { IPv4Address(bytes: self, at: startIndex + offset) }
 
+    @inlinable
+    func ipv6(at offset: Int) -> IPv6Address { IPv6Address(bytes: self, at: startIndex + offset) }
+
     /// The sub-slice `offset..<offset+count`, relative to `startIndex`.
     @inlinable
     func sub(_ offset: Int, _ count: Int) -> ArraySlice<UInt8> {
@@ -59,6 +62,9 @@ extension Array where Element == UInt8 {
 
     @inlinable
     mutating func append(_ address: IPv4Address) { appendBE(address.rawValue) }
+
+    @inlinable
+    mutating func append(_ address: IPv6Address) { append(contentsOf: address.bytes) }
 
     /// Overwrites two bytes at absolute index `index` with `value` in network order.
     @inlinable

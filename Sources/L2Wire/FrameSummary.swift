@@ -7,6 +7,7 @@
 /// 00:50:56:00:00:10 > ff:ff:ff:ff:ff:ff, RARP, Reverse Request who-is 00:50:56:00:00:10 tell 00:50:56:00:00:10, length 46
 /// 00:50:56:00:00:64 > 00:50:56:00:00:10, IPv4, 10.10.0.100 > 10.10.0.10: ICMP echo request, id 7, seq 3, length 64
 /// 00:50:56:00:00:64 > ff:ff:ff:ff:ff:ff, vlan 100, p 0, ARP, Request who-has 10.10.0.10 tell 10.10.0.100, length 46
+/// 5e:a3:6b:0c:11:64 > 33:33:ff:00:00:10, IPv6, fd00:10:10::100 > ff02::1:ff00:10: ICMP6, neighbor solicitation, who has fd00:10:10::10, length 32
 /// ```
 public struct FrameSummary: Hashable, Sendable, CustomStringConvertible {
     /// The frame's bytes.
@@ -46,6 +47,12 @@ public struct FrameSummary: Hashable, Sendable, CustomStringConvertible {
             } catch {
                 text += "malformed: \(error)"
             }
+        case .ipv6:
+            do throws(WireError) {
+                text += describe(try IPv6Packet(payload))
+            } catch {
+                text += "malformed: \(error)"
+            }
         default:
             text += "length \(payload.count)"
         }
@@ -72,6 +79,33 @@ public struct FrameSummary: Hashable, Sendable, CustomStringConvertible {
                 return "\(source).\(tcp.sourcePort) > \(destination).\(tcp.destinationPort): \(tcp.summary)"
             default:
                 return "\(source) > \(destination): \(packet.protocol) \(payload.count)"
+            }
+        } catch {
+            return "\(source) > \(destination): malformed: \(error)"
+        }
+    }
+}
+
+extension FrameSummary {
+    /// Describes an IPv6 packet: `src > dst: <transport>`; extension headers are named, not walked.
+    public static func describe(_ packet: IPv6Packet) -> String {
+        let source = packet.source, destination = packet.destination
+        let payload = packet.payload
+        if packet.hasExtensionHeaders {
+            return "\(source) > \(destination): extension header \(packet.nextHeader.rawValue), length \(payload.count)"
+        }
+        do throws(WireError) {
+            switch packet.nextHeader {
+            case .icmpv6:
+                return "\(source) > \(destination): \(try ICMPv6Message(payload))"
+            case .udp:
+                let udp = try UDPDatagram(payload)
+                return "\(source).\(udp.sourcePort) > \(destination).\(udp.destinationPort): UDP, length \(udp.payload.count)"
+            case .tcp:
+                let tcp = try TCPSegment(payload)
+                return "\(source).\(tcp.sourcePort) > \(destination).\(tcp.destinationPort): \(tcp.summary)"
+            default:
+                return "\(source) > \(destination): \(packet.nextHeader) \(payload.count)"
             }
         } catch {
             return "\(source) > \(destination): malformed: \(error)"

@@ -244,3 +244,26 @@ struct RequestCodecTests {
 extension Result {
     var failureValue: Failure? { if case let .failure(error) = self { error } else { nil } }
 }
+
+@Suite("migrate-prepare: --announce-ipv6")
+struct AnnounceIPv6CodecTests {
+    static let id = sampleID
+    static let secret = sampleSecret
+
+    @Test("travels as announce-ipv6; absent (an older coordinator) means na, the CLI's default")
+    func travels() throws {
+        let off = MigratePrepareArguments(id: Self.id, secret: Self.secret, vm: "web01", datastore: "ds01", announceIPv6: .none)
+        let line = String(decoding: try ControlJSON.encoder.encode(HostRequest.migratePrepare(arguments: off)), as: UTF8.self)
+        #expect(line.contains("\"announce-ipv6\":\"none\""), "\(line)")
+        #expect(try ControlLine.decode(HostRequest.self, from: Data(line.utf8)).get() == .migratePrepare(arguments: off))
+        let old = line.replacingOccurrences(of: ",\"announce-ipv6\":\"none\"", with: "").replacingOccurrences(of: "\"announce-ipv6\":\"none\",", with: "")
+        #expect(!old.contains("announce-ipv6"))
+        guard case let .migratePrepare(arguments) = try ControlLine.decode(HostRequest.self, from: Data(old.utf8)).get() else {
+            Issue.record("not a migrate-prepare")
+            return
+        }
+        #expect(arguments.announceIPv6 == .na)
+        let bad = line.replacingOccurrences(of: "\"announce-ipv6\":\"none\"", with: "\"announce-ipv6\":\"ndp\"")
+        #expect(ControlLine.decode(HostRequest.self, from: Data(bad.utf8)).failureValue != nil)
+    }
+}

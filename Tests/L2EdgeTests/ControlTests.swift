@@ -289,7 +289,7 @@ struct PortSpecTests {
 
     @Test(arguments: [
         ("name=p1,netns=ns,ifname=eth0,speed=10",
-         "port \"name=p1,netns=ns,ifname=eth0,speed=10\": unknown key \"speed\"; keys are name, netns, ifname, mtu, addr, desc, vlan, trunk, native, max-macs, sticky, violation, port-mtu, attach, qemu, vxlan, vni, local, dstport, underlay"),
+         "port \"name=p1,netns=ns,ifname=eth0,speed=10\": unknown key \"speed\"; keys are name, netns, ifname, mtu, addr, addr6, desc, vlan, trunk, native, max-macs, sticky, violation, port-mtu, attach, qemu, vxlan, vni, local, dstport, underlay"),
         ("name=p1,ifname=eth0",
          "port \"name=p1,ifname=eth0\": missing netns=; write name=p1,netns=NS,ifname=eth0 (a TAP), or attach=IFNAME, qemu=PATH or vxlan=REMOTE,vni=N"),
         ("name=p1,netns=ns,ifname=eth0,mtu=9001",
@@ -305,7 +305,7 @@ struct PortSpecTests {
         ("name=p1,netns=ns,ifname=eth0,addr=10.10.0.1",
          "port p1: addr \"10.10.0.1\" is not an IPv4 address with prefix like 10.10.0.100/24"),
         ("name=p1,netns,ifname=eth0",
-         "port \"name=p1,netns,ifname=eth0\": \"netns\" is not key=value; write name=p1,netns=NS,ifname=eth0[,mtu=1500][,port-mtu=N][,vlan=N|trunk=10:20:30-40[,native=N]][,max-macs=N,sticky=yes|no,violation=drop|shut][,addr=10.0.0.1/24][,desc=TEXT] (a TAP), or attach=IFNAME[,netns=NS], qemu=PATH or vxlan=REMOTE,vni=N[,local=A][,dstport=4789][,underlay=NS] in place of netns= and ifname="),
+         "port \"name=p1,netns,ifname=eth0\": \"netns\" is not key=value; write name=p1,netns=NS,ifname=eth0[,mtu=1500][,port-mtu=N][,vlan=N|trunk=10:20:30-40[,native=N]][,max-macs=N,sticky=yes|no,violation=drop|shut][,addr=10.0.0.1/24][,addr6=fd00::1/64[+…]][,desc=TEXT] (a TAP), or attach=IFNAME[,netns=NS], qemu=PATH or vxlan=REMOTE,vni=N[,local=A][,dstport=4789][,underlay=NS] in place of netns= and ifname="),
         ("name=p 1,netns=ns,ifname=eth0",
          "port name \"p 1\" must be 1-32 letters, digits, - or _"),
         ("name=p1,netns=ns,ifname=eth/0",

@@ -76,4 +76,48 @@ struct AnnounceAndMTUIntegrationTests {
         #expect(report.runsOn == "esx02", "\(report.outcome)")
         #expect(report.preflight.contains("MTU: vmk1 → 192.168.100.12 carries 1500-byte frames with DF set (ping -M do -s 1472)"), "\(report.preflight)")
     }
+
+    @Test("IPv6: client01 pings web01's ULA and link-local address; after a migration the destination sends an unsolicited NA (override) per address with each RARP, none with --announce-ipv6 none")
+    func ipv6PingAndUnsolicitedAdvertisements() throws {
+        try RootEnvironment.require()
+        let lab = try TestLab()
+        defer { lab.tearDown() }
+        func ping(_ target: String) throws {
+            let output = try lab.exec("client01", ["ping", "-6", "-n", "-c", "3", "-i", "0.2", "-W", "2", target])
+            #expect(output.contains(" 3 received"), "ping -6 \(target): \(output)")
+        }
+        try ping("fd00:10:10::10")
+        try ping("fe80::250:56ff:fe00:10%eth0")
+        let before = try #require(try lab.host("esx01", HostCall.listVMs()).first)
+        #expect(before.ipv6Summary == "fd00:10:10::10/64, fe80::250:56ff:fe00:10")
+        #expect(before.statistics.responder.echoV6Replies == 6 && before.statistics.responder.neighborAdvertisements >= 2,
+                "\(before.statistics.responder)")
+
+        /// Unsolicited NAs from web01 (override set, solicited clear) captured at or after `time` (wall ns).
+        func advertisements(after time: UInt64) throws -> [String] {
+            try lab.tshark("pswitch", filter: "icmpv6.type == 136 && icmpv6.nd.na.flag.o == 1 && icmpv6.nd.na.flag.s == 0 && eth.src == 00:50:56:00:00:10",
+                           fields: ["frame.time_epoch", "icmpv6.nd.na.target_address", "ipv6.dst", "ipv6.hlim"])
+                .filter { (Double($0.split(separator: "\t").first ?? "") ?? 0) * 1e9 >= Double(time) }
+        }
+
+        let moved = try Self.report(try lab.run(["migrate", "web01", "--to", "esx02", "--json"]))
+        #expect(moved.runsOn == "esx02", "\(moved.outcome)")
+        #expect(moved.announce.count == 5 && moved.announceNAs == 10, "\(moved.announce) \(String(describing: moved.announceNAs))")
+        let resumed = try #require(moved.resumedAt)
+        let sent = try advertisements(after: resumed)
+        #expect(sent.count == 10, "\(sent)")
+        #expect(sent.filter { $0.contains("\tfd00:10:10::10\t") }.count == 5 && sent.filter { $0.contains("\tfe80::250:56ff:fe00:10\t") }.count == 5)
+        #expect(sent.allSatisfy { $0.hasSuffix("\tff02::1\t255") }, "\(sent)")
+        #expect(try lab.host("esx02", HostCall.listVMs()).first?.statistics.responder.unsolicitedNAs == 10)
+        let text = try lab.run(["migrate", "web01", "--to", "esx01"])
+        #expect(text.contains(" ms after resume + 10 unsolicited NAs"), "\(text)")
+        try ping("fd00:10:10::10")
+        try ping("fe80::250:56ff:fe00:10%eth0")
+
+        let silent = try Self.report(try lab.run(["migrate", "web01", "--to", "esx02", "--announce-ipv6", "none", "--json"]))
+        #expect(silent.runsOn == "esx02", "\(silent.outcome)")
+        #expect(silent.announce.count == 5 && silent.announceNAs == nil)
+        #expect(try advertisements(after: try #require(silent.resumedAt)).isEmpty)
+        try ping("fd00:10:10::10")
+    }
 }

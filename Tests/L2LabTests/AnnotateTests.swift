@@ -56,6 +56,15 @@ struct MigrationEventsTests {
         #expect(object?["committed-at-ns"] as? UInt64 == end + 225_000_000)
     }
 
+    @Test("unsolicited NAs sent with the RARPs are named on each announce")
+    func neighborAdvertisements() {
+        var report = completedMigration(relearn: false)
+        report.announceNAs = 6
+        let texts = MigrationEvents.events(of: report, productionSwitch: "p", vmotionSwitch: "v").map(\.text)
+        #expect(texts.suffix(3) == ["announce 1/3 for web01 + 2 unsolicited NAs", "announce 2/3 for web01 + 2 unsolicited NAs",
+                                    "announce 3/3 for web01 + 2 unsolicited NAs"])
+    }
+
     @Test("a report without the new moments gives only what it recorded, nothing guessed")
     func olderReport() {
         let events = MigrationEvents.events(of: completedMigration(relearn: false), productionSwitch: "p", vmotionSwitch: "v")

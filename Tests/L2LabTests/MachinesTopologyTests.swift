@@ -35,7 +35,7 @@ struct MachinesTopologyTests {
         #expect(b.hosts.map(\.name) == ["esx02"] && b.clients.isEmpty && b.vms.isEmpty)
         // Each segment gets its own VNI and UDP port; the tunnel leads to the other machine's underlay.
         #expect(DaemonArguments.ports(of: "pswitch", in: a) == [
-            "name=client01,netns=l2m-a-client01,ifname=eth0,mtu=1500,addr=10.10.0.100/24,desc=eth0 of client client01",
+            "name=client01,netns=l2m-a-client01,ifname=eth0,mtu=1500,addr=10.10.0.100/24,addr6=fd00:10:10::100/64,desc=eth0 of client client01",
             "name=esx01,netns=l2m-a-esx01,ifname=vmnic0,mtu=1500,desc=vmnic0 of host esx01",
             "name=vx-b,vxlan=192.0.2.2,vni=5001,local=192.0.2.1,dstport=4789,mtu=1500,desc=VXLAN to machine b (vni 5001)",
         ])

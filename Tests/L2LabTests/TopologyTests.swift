@@ -123,7 +123,7 @@ struct TopologyAcceptanceTests {
         let topology = DefaultTopology.topology()
         #expect(topology.ports(of: "pswitch") == [
             TopologyPort(node: "client01", namespace: "l2m-client01", interface: "eth0", address: IPv4Interface("10.10.0.100/24"),
-                         summary: "eth0 of client client01"),
+                         summary: "eth0 of client client01", addresses6: [IPv6Interface("fd00:10:10::100/64")!]),
             TopologyPort(node: "esx01", namespace: "l2m-esx01", interface: "vmnic0", address: nil, summary: "vmnic0 of host esx01"),
             TopologyPort(node: "esx02", namespace: "l2m-esx02", interface: "vmnic0", address: nil, summary: "vmnic0 of host esx02"),
         ])

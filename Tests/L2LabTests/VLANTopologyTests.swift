@@ -10,7 +10,7 @@ struct VLANTopologyTests {
     @Test func theDefaultLabsArgumentsAreUnchanged() {
         let topology = DefaultTopology.topology()
         #expect(DaemonArguments.ports(of: "pswitch", in: topology) == [
-            "name=client01,netns=l2m-client01,ifname=eth0,mtu=1500,addr=10.10.0.100/24,desc=eth0 of client client01",
+            "name=client01,netns=l2m-client01,ifname=eth0,mtu=1500,addr=10.10.0.100/24,addr6=fd00:10:10::100/64,desc=eth0 of client client01",
             "name=esx01,netns=l2m-esx01,ifname=vmnic0,mtu=1500,desc=vmnic0 of host esx01",
             "name=esx02,netns=l2m-esx02,ifname=vmnic0,mtu=1500,desc=vmnic0 of host esx02",
         ])
@@ -28,7 +28,7 @@ struct VLANTopologyTests {
         #expect(topology.hosts.map(\.uplinkVLANs) == [[10], [10]])
         #expect(topology.hosts.map(\.portGroups) == [[PortGroupNode(label: "Production", vlan: 10)], [PortGroupNode(label: "Production", vlan: 10)]])
         #expect(DaemonArguments.ports(of: "pswitch", in: topology) == [
-            "name=client01,netns=l2m-client01,ifname=eth0,mtu=1500,addr=10.10.0.100/24,vlan=10,desc=eth0 of client client01",
+            "name=client01,netns=l2m-client01,ifname=eth0,mtu=1500,addr=10.10.0.100/24,addr6=fd00:10:10::100/64,vlan=10,desc=eth0 of client client01",
             "name=esx01,netns=l2m-esx01,ifname=vmnic0,mtu=1500,trunk=10,desc=vmnic0 of host esx01",
             "name=esx02,netns=l2m-esx02,ifname=vmnic0,mtu=1500,trunk=10,desc=vmnic0 of host esx02",
         ])
@@ -57,7 +57,7 @@ struct VLANTopologyTests {
         #expect(DaemonArguments.switchOptions(topology.switches[1]) == ["--move-holddown", "3", "--aging", "1.5"])
         #expect(DaemonArguments.switchOptions(topology.switches[0]).isEmpty)
         #expect(DaemonArguments.ports(of: "pswitch", in: topology) == [
-            "name=client01,netns=lab1-client01,ifname=eth0,mtu=1500,addr=10.10.0.100/24,vlan=10,max-macs=2,sticky=yes,violation=shut,desc=eth0 of client client01",
+            "name=client01,netns=lab1-client01,ifname=eth0,mtu=1500,addr=10.10.0.100/24,addr6=fd00:10:10::100/64,vlan=10,max-macs=2,sticky=yes,violation=shut,desc=eth0 of client client01",
             "name=esx01,netns=lab1-esx01,ifname=vmnic0,mtu=1500,desc=vmnic0 of host esx01",
             "name=esx02,netns=lab1-esx02,ifname=vmnic0,mtu=1500,trunk=10:20,desc=vmnic0 of host esx02",
         ])

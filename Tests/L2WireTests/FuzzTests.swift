@@ -24,6 +24,15 @@ struct FuzzTests {
             _ = (icmp.description, icmp.isChecksumValid, icmp.payload.count, try? ICMPEchoMessage(icmp))
             _ = ICMPEchoMessage.reply(to: icmp)
         }
+        if let ip6 = try? IPv6Packet(bytes) {
+            parsed += 1
+            _ = (ip6.description, ip6.trafficClass, ip6.flowLabel, ip6.hasExtensionHeaders, ip6.payload.count)
+        }
+        if let icmp6 = try? ICMPv6Message(bytes) {
+            parsed += 1
+            _ = (icmp6.description, icmp6.isChecksumValid(source: .unspecified, destination: .allNodes), icmp6.body.count,
+                 try? ICMPv6Echo(icmp6), try? NeighborSolicitation(icmp6), try? NeighborAdvertisement(icmp6))
+        }
         if let udp = try? UDPDatagram(bytes) {
             parsed += 1
             _ = (udp.description, udp.isChecksumValid(source: .any, destination: .any), udp.payload.count)
@@ -67,5 +76,25 @@ struct FuzzTests {
             if bytes.count > 34 { Self.exercise(bytes[34...].prefix(60)) }
         }
         #expect(deepParses > 100)
+    }
+
+    @Test("IPv6 golden frames with random bytes mutated or cut parse or throw, never trap")
+    func mutatedIPv6Golden() {
+        var rng = SplitMix64(seed: 6)
+        let goldens = [GoldenIPv6.solicitation, GoldenIPv6.advertisement, GoldenIPv6.echoRequest, GoldenIPv6.unsolicitedLinkLocal]
+        var deepParses = 0
+        for _ in 0..<3000 {
+            var bytes = goldens.randomElement(using: &rng)!
+            for _ in 0..<Int.random(in: 1...3, using: &rng) {
+                bytes[Int.random(in: 14..<bytes.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng)
+            }
+            // Half are cut somewhere (mostly truncation errors), half keep their length (deep parses).
+            if Bool.random(using: &rng) { bytes = Array(bytes.prefix(Int.random(in: 0...bytes.count, using: &rng))) }
+            if describe(frame: bytes).contains("ICMP6, ") { deepParses += 1 }
+            Self.exercise(bytes[...])
+            if bytes.count > 14 { Self.exercise(bytes[14...]) }
+            if bytes.count > 54 { Self.exercise(bytes[54...]) }
+        }
+        #expect(deepParses > 300)
     }
 }

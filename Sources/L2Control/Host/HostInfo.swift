@@ -19,6 +19,8 @@ public struct HostInfo: Codable, Sendable {
     /// Frames the host's virtual switch dropped because a port group rejects forged transmits (nil
     /// from an older host).
     public var forgedTransmitDrops: Int?
+    /// Each VM's IPv6 addresses, link-local first (nil from an older host).
+    public var vmIPv6: [String: [IPv6Interface]]?
 
     public init(name: String, pid: Int32, uplink: String, vmkernel: String, vmkernelAddress: String, migrationPort: UInt16,
                 memoryLimitMiB: Int, memoryFreeMiB: Int, portGroups: [PortGroup], datastores: [String: String], vms: [String]) {
@@ -44,6 +46,7 @@ public struct HostInfo: Codable, Sendable {
         case portGroups = "port_groups"
         case vmotionNICs = "vmotion_nics"
         case forgedTransmitDrops = "forged_transmit_drops"
+        case vmIPv6 = "vm_ipv6"
     }
 }
 
@@ -59,9 +62,11 @@ public struct VMSummary: Codable, Sendable {
     /// working set and pattern.
     public var workload: WorkloadSpec
     public var statistics: VMStatistics
+    /// Its IPv6 addresses, link-local first (`VMConfiguration.ipv6Interfaces`; nil from an older host).
+    public var ipv6: [IPv6Interface]?
 
     public init(name: String, mac: MACAddress, ip: IPv4Interface, memoryMiB: Int, portGroup: String, datastore: String,
-                workload: WorkloadSpec, statistics: VMStatistics) {
+                workload: WorkloadSpec, statistics: VMStatistics, ipv6: [IPv6Interface]? = nil) {
         self.name = name
         self.mac = mac
         self.ip = ip
@@ -70,10 +75,14 @@ public struct VMSummary: Codable, Sendable {
         self.datastore = datastore
         self.workload = workload
         self.statistics = statistics
+        self.ipv6 = ipv6
     }
 
+    /// The IPv6 addresses in short: `fd00:10:10::10/64, fe80::250:56ff:fe00:10` (`IPv6Text.compact`).
+    public var ipv6Summary: String { IPv6Text.compact(ipv6 ?? []) }
+
     enum CodingKeys: String, CodingKey {
-        case name, mac, ip, datastore, workload, statistics
+        case name, mac, ip, datastore, workload, statistics, ipv6
         case memoryMiB = "memory_mib"
         case portGroup = "port_group"
     }

@@ -20,10 +20,14 @@ public struct MigratePrepareArguments: Codable, Sendable, Equatable {
     public var dropAnnounces: Int
     /// Pre-copy, post-copy or hybrid: a destination prepared for pre-copy refuses post-copy.
     public var mode: MigrationMode = .precopy
+    /// Unsolicited Neighbor Advertisements with each RARP (`IPv6AnnounceMode`). Optional on the wire:
+    /// a coordinator that predates it sends none, and the destination then uses the default, `na`,
+    /// the same as today's CLI without `--announce-ipv6` (a host that predates it ignores the key).
+    public var announceIPv6: IPv6AnnounceMode = .na
 
     public init(id: MigrationID, secret: MigrationSecret, vm: String, datastore: String, garp: Bool = false,
                 announceMs: [Int] = [0, 50, 200, 450, 800], encryption: MigrationEncryptionMode = .opportunistic,
-                streams: Int = 1, dropAnnounces: Int = 0, mode: MigrationMode = .precopy) {
+                streams: Int = 1, dropAnnounces: Int = 0, mode: MigrationMode = .precopy, announceIPv6: IPv6AnnounceMode = .na) {
         self.id = id
         self.secret = secret
         self.vm = vm
@@ -34,6 +38,7 @@ public struct MigratePrepareArguments: Codable, Sendable, Equatable {
         self.streams = streams
         self.dropAnnounces = dropAnnounces
         self.mode = mode
+        self.announceIPv6 = announceIPv6
     }
 
     /// Every range check; the decoder runs it too, so a daemon never holds an unchecked value.
@@ -63,6 +68,7 @@ public struct MigratePrepareArguments: Codable, Sendable, Equatable {
         case id, secret, vm, datastore, garp, encryption, streams, mode
         case announceMs = "announce-ms"
         case dropAnnounces = "drop-announces"
+        case announceIPv6 = "announce-ipv6"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -73,7 +79,8 @@ public struct MigratePrepareArguments: Codable, Sendable, Equatable {
                   encryption: try container.decode(MigrationEncryptionMode.self, forKey: .encryption),
                   streams: try container.decodeIfPresent(Int.self, forKey: .streams) ?? 1,
                   dropAnnounces: try container.decodeIfPresent(Int.self, forKey: .dropAnnounces) ?? 0,
-                  mode: try container.decodeIfPresent(MigrationMode.self, forKey: .mode) ?? .precopy)
+                  mode: try container.decodeIfPresent(MigrationMode.self, forKey: .mode) ?? .precopy,
+                  announceIPv6: try container.decodeIfPresent(IPv6AnnounceMode.self, forKey: .announceIPv6) ?? .na)
         try validate()
     }
 }

@@ -57,6 +57,8 @@ public struct MigrationProgress: Codable, Sendable {
     public var announces: [UInt64]
     /// Destination: wall-clock ns at which each announce a fault suppressed was due (nil: none was).
     public var droppedAnnounces: [UInt64]?
+    /// Destination: unsolicited Neighbor Advertisements sent with the announces (nil: none, or an older host).
+    public var neighborAdvertisements: Int?
     /// Source: wall-clock ns when the commit went to the stream (after the frozen memory was proved).
     public var committedAt: UInt64?
     public var result: MigrationResult?
@@ -88,6 +90,7 @@ public struct MigrationProgress: Codable, Sendable {
         case resumedAt = "resumed-at"
         case committedAt = "committed-at"
         case droppedAnnounces = "dropped-announces"
+        case neighborAdvertisements = "neighbor-advertisements"
     }
 
     public var isFinished: Bool { status.isFinished }

@@ -37,6 +37,9 @@ extension PortSpec {
             if let underlay = tunnel.underlay { try Self.validateNamespaceName(underlay, what: "port \(name): underlay") }
             guard address == nil else { throw Self.noAddress(port: name, kind: "a VXLAN port (the underlay's addresses are its own)") }
         }
+        if endpoint != .tap, !addresses6.isEmpty {
+            throw ConfigurationError("port \(name): addr6= goes with a TAP port the switch makes; this kind of port configures no interface")
+        }
         if endpoint != .tap, !namespace.isEmpty { try Self.validateNamespaceName(namespace, what: "port \(name): netns") }
     }
 

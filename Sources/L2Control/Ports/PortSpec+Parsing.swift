@@ -3,10 +3,10 @@ import L2Wire
 
 extension PortSpec {
     /// Every key of the `key=value,...` form.
-    public static let keys = ["name", "netns", "ifname", "mtu", "addr", "desc", "vlan", "trunk", "native", "max-macs", "sticky",
+    public static let keys = ["name", "netns", "ifname", "mtu", "addr", "addr6", "desc", "vlan", "trunk", "native", "max-macs", "sticky",
                               "violation", "port-mtu", "attach", "qemu", "vxlan", "vni", "local", "dstport", "underlay"]
 
-    static let syntax = "name=p1,netns=NS,ifname=eth0[,mtu=1500][,port-mtu=N][,vlan=N|trunk=10:20:30-40[,native=N]][,max-macs=N,sticky=yes|no,violation=drop|shut][,addr=10.0.0.1/24][,desc=TEXT] (a TAP), or attach=IFNAME[,netns=NS], qemu=PATH or vxlan=REMOTE,vni=N[,local=A][,dstport=4789][,underlay=NS] in place of netns= and ifname="
+    static let syntax = "name=p1,netns=NS,ifname=eth0[,mtu=1500][,port-mtu=N][,vlan=N|trunk=10:20:30-40[,native=N]][,max-macs=N,sticky=yes|no,violation=drop|shut][,addr=10.0.0.1/24][,addr6=fd00::1/64[+…]][,desc=TEXT] (a TAP), or attach=IFNAME[,netns=NS], qemu=PATH or vxlan=REMOTE,vni=N[,local=A][,dstport=4789][,underlay=NS] in place of netns= and ifname="
 
     /// Parses the `key=value,...` form; the error says which key is wrong and what to write.
     ///
@@ -48,10 +48,18 @@ extension PortSpec {
             }
             address = value
         }
+        var addresses6: [IPv6Interface] = []
+        for text in fields["addr6"].map({ $0.split(separator: "+", omittingEmptySubsequences: false).map(String.init) }) ?? [] {
+            guard let value = IPv6Interface(text) else {
+                throw ConfigurationError("port \(name): addr6 \"\(text)\" is not an IPv6 address with prefix like fd00:10:10::100/64 (join several with +)")
+            }
+            addresses6.append(value)
+        }
         self.init(name: name, namespace: namespace, interface: interface, mtu: try number("mtu") ?? 1500,
                   address: address, summary: fields["desc"], vlanMode: try Self.vlanMode(fields, port: name),
                   security: try Self.security(fields, port: name), portMTU: try number("port-mtu"))
         self.endpoint = endpoint
+        self.addresses6 = addresses6
         try validate()
     }
 

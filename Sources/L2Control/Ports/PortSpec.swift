@@ -8,7 +8,7 @@ import L2Wire
 /// differs from the interface's.
 ///
 /// Written as `name=p1,netns=l2m-client01,ifname=eth0[,mtu=1500][,port-mtu=N][,vlan=N|trunk=10:20:30-40[,native=N]]
-/// [,max-macs=N[,sticky=yes|no][,violation=drop|shut]][,addr=10.10.0.100/24][,desc=TEXT]`, or with
+/// [,max-macs=N[,sticky=yes|no][,violation=drop|shut]][,addr=10.10.0.100/24][,addr6=fd00:10:10::100/64[+…]][,desc=TEXT]`, or with
 /// `attach=IFNAME[,netns=NS]`, `qemu=PATH` or `vxlan=REMOTE,vni=N[,local=A][,dstport=P][,underlay=NS]`
 /// in place of `netns=`/`ifname=` (see `init(parsing:)`).
 public struct PortSpec: Hashable, Sendable, CustomStringConvertible {
@@ -23,6 +23,9 @@ public struct PortSpec: Hashable, Sendable, CustomStringConvertible {
     /// configure no interface, the MTU the switch checks the port's frames against.
     public var mtu: Int
     public var address: IPv4Interface?
+    /// IPv6 addresses a TAP's kernel side gets (`addr6=`, several joined by `+`); with none, IPv6
+    /// stays off on the interface, as on every port before.
+    public var addresses6: [IPv6Interface] = []
     /// Where the port leads, for people ("vmnic0 of host esx01"): the capture's `if_description`.
     public var summary: String?
     /// Unaware (no `vlan=`/`trunk=`), access or trunk.
@@ -152,13 +155,14 @@ public struct PortSpec: Hashable, Sendable, CustomStringConvertible {
         if let security {
             text += ",max-macs=\(security.maximumMACs),sticky=\(security.sticky ? "yes" : "no"),violation=\(security.violation.rawValue)"
         }
-        return text + (address.map { ",addr=\($0)" } ?? "") + (summary.map { ",desc=\($0)" } ?? "")
+        return text + (address.map { ",addr=\($0)" } ?? "")
+            + (addresses6.isEmpty ? "" : ",addr6=" + addresses6.map(\.description).joined(separator: "+")) + (summary.map { ",desc=\($0)" } ?? "")
     }
 }
 
 extension PortSpec: Codable {
     enum CodingKeys: String, CodingKey {
-        case name, namespace, interface, mtu, address, summary, vlan, trunk, native, security, attach, qemu, vxlan
+        case name, namespace, interface, mtu, address, addresses6, summary, vlan, trunk, native, security, attach, qemu, vxlan
         case portMTU = "port_mtu"
     }
 
@@ -177,6 +181,7 @@ extension PortSpec: Codable {
         try container.encode(interface, forKey: .interface)
         try container.encode(mtu, forKey: .mtu)
         try container.encodeIfPresent(address, forKey: .address)
+        if !addresses6.isEmpty { try container.encode(addresses6, forKey: .addresses6) }
         try container.encodeIfPresent(summary, forKey: .summary)
         try vlanMode.encode(to: &container, vlan: .vlan, trunk: .trunk, native: .native)
         try container.encodeIfPresent(security, forKey: .security)
@@ -197,6 +202,7 @@ extension PortSpec: Codable {
         interface = try container.decode(String.self, forKey: .interface)
         mtu = try container.decode(Int.self, forKey: .mtu)
         address = try container.decodeIfPresent(IPv4Interface.self, forKey: .address)
+        addresses6 = try container.decodeIfPresent([IPv6Interface].self, forKey: .addresses6) ?? []
         summary = try container.decodeIfPresent(String.self, forKey: .summary)
         vlanMode = try PortVLANMode(from: container, vlan: .vlan, trunk: .trunk, native: .native)
         security = try container.decodeIfPresent(PortSecurity.self, forKey: .security)

@@ -7,6 +7,8 @@ import L2Wire
 /// with the first, so the switch relearns the MAC and peers refresh their ARP caches. An empty
 /// schedule sends nothing (vSphere's Notify Switches off); a fault may suppress the first `drop`
 /// announces (and the gratuitous ARP with the first), each recorded as dropped when it was due.
+/// With `neighborAdvertisements`, each announce also carries one unsolicited Neighbor Advertisement
+/// per IPv6 address of the VM (`--announce-ipv6 na`), counted in the migration's progress record.
 struct Announcer {
     /// QEMU's default: 0, 50, 200, 450, 800 ms after the VM runs.
     static let defaultSchedule: [UInt64] = [0, 50, 200, 450, 800].map { $0 * 1_000_000 }
@@ -17,6 +19,8 @@ struct Announcer {
     let schedule: [UInt64]
     var drop = 0
     let garp: Bool
+    /// The VM whose IPv6 addresses are advertised with each announce; nil: RARPs only.
+    var neighborAdvertisements: HostedVM?
     let migration: String
     let service: MigrationService
 
@@ -47,6 +51,11 @@ struct Announcer {
             return
         }
         host.sendFromVM(frame, source: mac)
-        service.update(migration) { $0.announces.append(at) }
+        let advertisements = neighborAdvertisements?.with { $0.unsolicitedNeighborAdvertisements() } ?? []
+        for advertisement in advertisements { host.sendFromVM(advertisement, source: mac) }
+        service.update(migration) { record in
+            record.announces.append(at)
+            if !advertisements.isEmpty { record.neighborAdvertisements = (record.neighborAdvertisements ?? 0) + advertisements.count }
+        }
     }
 }

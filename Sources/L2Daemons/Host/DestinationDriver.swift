@@ -259,6 +259,7 @@ struct DestinationDriver {
             let resumedAt = SystemClock.wallNanoseconds()
             let announcer = Announcer(host: host, mac: hosted.mac, ip: hosted.configuration.ip.address,
                                       schedule: expectation.announceSchedule, drop: expectation.dropAnnounces, garp: expectation.garp,
+                                      neighborAdvertisements: expectation.announceIPv6 == .na ? hosted : nil,
                                       migration: key, service: service)
             announcer.start(resumedMonotonic: SystemClock.monotonicNanoseconds())
             service.update(key) { $0.resumedAt = resumedAt; $0.vmRunningHere = true; $0.status = .resumed }

@@ -239,7 +239,8 @@ public final class HostDaemon: @unchecked Sendable {
         statistics.framesDroppedWhileStunned = hosted.framesDroppedWhileStunned
         statistics.forgedTransmitsDropped = stateLock.withLock { inventory.virtualSwitch.port(for: configuration.mac)?.forgedTransmitDrops ?? 0 }
         return VMSummary(name: configuration.name, mac: configuration.mac, ip: configuration.ip, memoryMiB: configuration.memoryMiB,
-                         portGroup: configuration.portGroup, datastore: hosted.datastore, workload: workload, statistics: statistics)
+                         portGroup: configuration.portGroup, datastore: hosted.datastore, workload: workload, statistics: statistics,
+                         ipv6: configuration.ipv6Interfaces)
     }
 
     func info() -> HostInfo {
@@ -252,6 +253,7 @@ public final class HostDaemon: @unchecked Sendable {
         }
         info.vmotionNICs = settings.vmotionNICs
         info.forgedTransmitDrops = stateLock.withLock { inventory.virtualSwitch.forgedTransmitDrops }
+        info.vmIPv6 = stateLock.withLock { vms.mapValues(\.configuration.ipv6Interfaces) }
         return info
     }
 }

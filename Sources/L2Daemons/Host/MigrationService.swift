@@ -33,6 +33,8 @@ final class MigrationService: @unchecked Sendable {
         let streams: Int
         /// Post-copy (or hybrid) was agreed: the destination accepts `postcopyStart`.
         var mode: MigrationMode = .precopy
+        /// Unsolicited Neighbor Advertisements with each announce.
+        var announceIPv6: IPv6AnnounceMode = .na
     }
 
     init(host: HostDaemon) { self.host = host }
@@ -210,7 +212,8 @@ final class MigrationService: @unchecked Sendable {
         let schedule = arguments.announceMs.map { UInt64($0) * 1_000_000 }
         let expectation = Expectation(secret: arguments.secret, vm: arguments.vm, garp: arguments.garp,
                                       announceSchedule: schedule, dropAnnounces: arguments.dropAnnounces,
-                                      encryption: arguments.encryption, streams: arguments.streams, mode: arguments.mode)
+                                      encryption: arguments.encryption, streams: arguments.streams, mode: arguments.mode,
+                                      announceIPv6: arguments.announceIPv6)
         lock.withLock { expected[arguments.id] = expectation }
         host.logger.info("prepared to receive \(arguments.vm) (migration \(arguments.id))")
         return PrepareResult(listening: "\(host.settings.vmkernelAddress):\(host.settings.migrationPort)")

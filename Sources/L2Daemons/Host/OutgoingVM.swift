@@ -25,7 +25,7 @@ struct OutgoingVM: Sendable {
         service.update(id) { $0.vmRunningHere = true; $0.vmHere = true; $0.throttle = 0 }
         if announce {
             Announcer(host: host, mac: vm.mac, ip: vm.configuration.ip.address, schedule: Announcer.defaultSchedule,
-                      garp: true, migration: id, service: service).start(resumedMonotonic: SystemClock.monotonicNanoseconds())
+                      garp: true, neighborAdvertisements: vm, migration: id, service: service).start(resumedMonotonic: SystemClock.monotonicNanoseconds())
         }
         host.logger.warning("migration \(id) of \(vm.name) failed; it keeps running here: \(reason)")
     }

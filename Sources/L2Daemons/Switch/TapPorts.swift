@@ -28,7 +28,8 @@ enum TapPorts {
             // not read yet, instead of dropping them (TCP then backs off).
             _ = try? CommandRunner.run(["ip", "link", "set", "dev", tap.name, "txqueuelen", String(txQueueLength)])
             try NetworkNamespace.adopt(link: tap.name, as: .init(
-                namespace: spec.namespace, name: spec.interface, mtu: spec.mtu, address: spec.address?.description))
+                namespace: spec.namespace, name: spec.interface, mtu: spec.mtu, address: spec.address?.description,
+                ipv6Addresses: spec.addresses6.map(\.description)))
         } catch {
             tap.close()
             throw error

@@ -40,6 +40,7 @@ public enum DemoMarkdown {
             lines.append("| copy proved exact | \(result.verified ? "yes" : "no") |")
             lines.append("| RARP after resume | \(RelearnText.noAnnounce(migration) ?? migration.announce.map { String(format: "+%.1f ms", $0) }.joined(separator: ", ")) |")
             if let dropped = RelearnText.dropped(migration) { lines.append("| RARP dropped | \(dropped) |") }
+            if let advertisements = migration.announceNAs { lines.append("| unsolicited NAs (IPv6) | \(advertisements) |") }
             lines.append("| RARP capture frames | \(migration.announceFrames.map(String.init).joined(separator: ", ")) |")
             lines.append("| switch relearn | \(RelearnText.relearnShort(migration) ?? RelearnText.relearn(migration) ?? "-") |")
             for conflict in migration.stationConflicts { lines.append("| station-move conflict | \(RelearnText.conflictDetail(conflict, vm: migration.vm)) |") }

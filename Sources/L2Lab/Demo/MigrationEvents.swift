@@ -2,7 +2,8 @@ import Foundation
 import L2Capture
 
 /// A migration's moments as capture comments, from what its report recorded: pre-copy start, each
-/// round's start, stun, resume, each RARP ("announce 2/5 for web01", on the RARP frame itself, and
+/// round's start, stun, resume, each RARP ("announce 2/5 for web01", "… + 2 unsolicited NAs" with
+/// `--announce-ipv6 na`, on the RARP frame itself, and
 /// those a fault dropped), the switch's relearn (on the frame that moved the station), each
 /// station-move conflict (on the frame another port sent the VM's MAC in) and the end. Every time is one the
 /// source, the destination or the switch stamped from the wall clock; a moment the report does
@@ -46,10 +47,13 @@ public enum MigrationEvents {
         if let none = RelearnText.noAnnounce(report) {
             events.append(CaptureEvent(wallNanoseconds: base, text: "\(none) for \(vm)", preferredSwitch: productionSwitch))
         }
+        // With --announce-ipv6 na each sent announce also carried the same number of unsolicited NAs.
+        let perRound = report.announce.isEmpty ? 0 : (report.announceNAs ?? 0) / report.announce.count
+        let advertisements = perRound == 0 ? "" : " + \(perRound) unsolicited NA\(perRound == 1 ? "" : "s")"
         for (index, frame) in report.announceFrames.enumerated() {
             let after = report.announce.indices.contains(index) ? report.announce[index] : 0
             events.append(CaptureEvent(wallNanoseconds: offset(base, milliseconds: after),
-                                       text: "announce \(dropped + index + 1)/\(scheduled) for \(vm)",
+                                       text: "announce \(dropped + index + 1)/\(scheduled) for \(vm)\(advertisements)",
                                        anchor: .init(switchName: productionSwitch, frame: frame)))
         }
         if let frame = report.relearnFrame {

@@ -9,13 +9,14 @@ public enum DaemonArguments {
     }
 
     /// One `--port` value per port of switch `switchName`:
-    /// `name=P,netns=NS,ifname=IF,mtu=M[,addr=A][,vlan=|trunk=|max-macs=…|port-mtu=…],desc=TEXT`.
+    /// `name=P,netns=NS,ifname=IF,mtu=M[,addr=A][,addr6=A6[+…]][,vlan=|trunk=|max-macs=…|port-mtu=…],desc=TEXT`.
     public static func ports(of switchName: String, in topology: Topology) -> [String] {
         let mtu = topology.switchNode(named: switchName)?.mtu ?? 1500
         return topology.ports(of: switchName).map { port in
             let endpoint = port.endpoint.isEmpty ? ["netns=\(port.namespace)", "ifname=\(port.interface)"] : port.endpoint
             return (["name=\(port.node)"] + endpoint + ["mtu=\(mtu)"]
-                + (port.address.map { ["addr=\($0)"] } ?? []) + port.keys + ["desc=\(port.summary)"]).joined(separator: ",")
+                + (port.address.map { ["addr=\($0)"] } ?? [])
+                + (port.addresses6.isEmpty ? [] : ["addr6=" + port.addresses6.map(\.description).joined(separator: "+")]) + port.keys + ["desc=\(port.summary)"]).joined(separator: ",")
         }
     }
 

@@ -93,7 +93,7 @@ public enum LabLifecycle {
     public static func vmConfiguration(_ vm: VMNode) -> VMConfiguration {
         VMConfiguration(name: vm.name, mac: vm.mac, ip: vm.ip, memoryMiB: vm.memoryMiB, portGroup: vm.portGroup,
                         workload: WorkloadSpec.preset(named: vm.workload) ?? .idle, gratuitousARPAtPowerOn: true,
-                        touchedMiB: vm.touchedMiB, disk: "\(vm.name).img", seed: nil)
+                        touchedMiB: vm.touchedMiB, disk: "\(vm.name).img", seed: nil, ipv6: vm.ipv6)
     }
 
     private static func startSwitches(_ state: inout LabState, progress: (String) -> Void) throws {

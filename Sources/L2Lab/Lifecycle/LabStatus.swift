@@ -21,9 +21,11 @@ public struct LabStatus: Codable, Sendable {
         /// The workload as it runs: `web at 64 MiB/s`.
         public var workload: String
         public var udpCounter: UInt64
+        /// Its IPv6 addresses in short (`IPv6Text.compact`); nil from an older host.
+        public var ipv6: String?
 
         enum CodingKeys: String, CodingKey {
-            case name, host, state, ip, mac, workload
+            case name, host, state, ip, mac, workload, ipv6
             case udpCounter = "udp_counter"
         }
     }
@@ -79,7 +81,8 @@ public struct LabStatus: Codable, Sendable {
             }
             guard let list = try? ControlClient.call(state.folder.hostSocket(host.name), HostCall.listVMs()) else { continue }
             vms += list.map { VMRow(name: $0.name, host: host.name, state: $0.statistics.state.rawValue, ip: $0.ip.description,
-                                    mac: $0.mac.description, workload: $0.workload.rateSummary, udpCounter: $0.statistics.udpCounter) }
+                                    mac: $0.mac.description, workload: $0.workload.rateSummary, udpCounter: $0.statistics.udpCounter,
+                                    ipv6: $0.ipv6.map(IPv6Text.compact)) }
         }
         var tables: [String: [MACTableEntrySnapshot]] = [:]
         var members: [MemberRow] = []

@@ -140,7 +140,7 @@ public struct MigrationCoordinator: Sendable {
             _ = try directory.host(destination, HostCall.migratePrepare(MigratePrepareArguments(
                 id: id, secret: secret, vm: vm, datastore: summary.datastore, garp: options.garp,
                 announceMs: options.announceMs, encryption: options.encryption, streams: options.streams,
-                dropAnnounces: options.dropAnnounces, mode: options.mode)))
+                dropAnnounces: options.dropAnnounces, mode: options.mode, announceIPv6: options.announceIPv6)))
         } catch {
             throw MigrationError("\(destination) refused to receive \(vm): \(error)")
         }
@@ -237,6 +237,7 @@ public struct MigrationCoordinator: Sendable {
             func afterResume(_ at: UInt64) -> Double { Double(Int64(bitPattern: at &- resumed)) / 1e6 }
             report.announce = (destinationRecord?.announces ?? []).map(afterResume)
             report.announceDropped = (destinationRecord?.droppedAnnounces ?? []).map(afterResume)
+            report.announceNAs = destinationRecord?.neighborAdvertisements
         }
         report.runsOn = (try? locate(vm: vm).host)
         if report.runsOn == destination {

@@ -15,6 +15,8 @@ public struct MigrationOptions: Sendable {
     public var announceMs: [Int] = [0, 50, 200, 450, 800]
     /// Fault: the destination suppresses its first N scheduled announces (`--drop-announces`).
     public var dropAnnounces = 0
+    /// Unsolicited Neighbor Advertisements with each RARP (`--announce-ipv6 na|none`, default na).
+    public var announceIPv6 = IPv6AnnounceMode.na
     /// Go without the MTU preflight (`--skip-mtu-check`).
     public var skipMTUCheck = false
     public var graceMs: Double = 2000

@@ -33,6 +33,9 @@ public struct MigrationReport: Codable, Sendable {
     public var moveIgnored: StationMove?
     /// Milliseconds after the resume at which each suppressed announce was due (`--drop-announces`).
     public var announceDropped: [Double] = []
+    /// Unsolicited Neighbor Advertisements the destination sent with the RARPs (`--announce-ipv6 na`);
+    /// nil: none (or a destination that predates them).
+    public var announceNAs: Int?
     /// False when the migration was told not to announce at all (`--announce none`).
     public var notifySwitches = true
     /// A lab across machines: the relearn on each machine's production switch, the destination's
@@ -58,6 +61,7 @@ public struct MigrationReport: Codable, Sendable {
         case stationConflicts = "station-conflicts"
         case moveIgnored = "move-ignored"
         case announceDropped = "announce-dropped"
+        case announceNAs = "announce-nas"
         case notifySwitches = "notify-switches"
         case committedAt = "committed-at-ns"
         case runsOn = "runs-on"
@@ -96,6 +100,7 @@ public struct MigrationReport: Codable, Sendable {
         if !stationConflicts.isEmpty { try container.encode(stationConflicts, forKey: .stationConflicts) }
         try container.encodeIfPresent(moveIgnored, forKey: .moveIgnored)
         if !announceDropped.isEmpty { try container.encode(announceDropped, forKey: .announceDropped) }
+        try container.encodeIfPresent(announceNAs, forKey: .announceNAs)
         if !notifySwitches { try container.encode(notifySwitches, forKey: .notifySwitches) }
         try container.encodeIfPresent(committedAt, forKey: .committedAt)
         try container.encodeIfPresent(runsOn, forKey: .runsOn)
@@ -122,6 +127,7 @@ public struct MigrationReport: Codable, Sendable {
         stationConflicts = try container.decodeIfPresent([StationMove].self, forKey: .stationConflicts) ?? []
         moveIgnored = try container.decodeIfPresent(StationMove.self, forKey: .moveIgnored)
         announceDropped = try container.decodeIfPresent([Double].self, forKey: .announceDropped) ?? []
+        announceNAs = try container.decodeIfPresent(Int.self, forKey: .announceNAs)
         notifySwitches = try container.decodeIfPresent(Bool.self, forKey: .notifySwitches) ?? true
         committedAt = try container.decodeIfPresent(UInt64.self, forKey: .committedAt)
         runsOn = try container.decodeIfPresent(String.self, forKey: .runsOn)

@@ -53,7 +53,8 @@ public struct Topology: Codable, Sendable, Equatable {
         var ports: [TopologyPort] = []
         for client in clients where client.switch == switchName {
             ports.append(TopologyPort(node: client.name, namespace: namespace(of: client.name), interface: "eth0",
-                                      address: client.address, summary: "eth0 of client \(client.name)", keys: client.portKeys))
+                                      address: client.address, summary: "eth0 of client \(client.name)", keys: client.portKeys,
+                                      addresses6: client.ipv6Addresses))
         }
         for host in hosts {
             if host.uplink == switchName {
@@ -94,6 +95,8 @@ public struct TopologyPort: Sendable, Equatable {
     /// For an external member, the keys that say what it is (`attach=vnet0`, `qemu=PATH`,
     /// `vxlan=…`), in place of `netns=`/`ifname=`; empty for the lab's own TAP ports.
     public var endpoint: [String] = []
+    /// IPv6 addresses of the kernel side (a client's `ipv6`); empty: IPv6 off on it.
+    public var addresses6: [IPv6Interface] = []
 }
 
 /// A userspace switch: one per Layer-2 segment.
@@ -169,6 +172,11 @@ public struct ClientNode: Codable, Sendable, Equatable {
     public var portSecurity: PortSecurityNode?
     /// A lab across machines: the machine it runs on.
     public var machine: String?
+    /// Its IPv6 addresses (`ipv6:`; nil: `IPv6Interface.defaultULA(for: address)`, empty: link-local only).
+    public var ipv6: [IPv6Interface]?
+
+    /// The IPv6 addresses eth0 gets besides its link-local one.
+    public var ipv6Addresses: [IPv6Interface] { ipv6 ?? [.defaultULA(for: address.address)] }
 
     public init(name: String, switch: String, address: IPv4Interface, vlan: Int? = nil, portSecurity: PortSecurityNode? = nil) {
         self.name = name
@@ -184,7 +192,7 @@ public struct ClientNode: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, `switch`, address, vlan, machine
+        case name, `switch`, address, vlan, machine, ipv6
         case portSecurity = "port_security"
     }
 }
@@ -288,6 +296,8 @@ public struct VMNode: Codable, Sendable, Equatable {
     public var workload: String
     /// MiB/s the workload writes instead of its preset's rate (`dirty-rate`, optional; 0: no writes).
     public var dirtyRate: Double?
+    /// Its IPv6 addresses besides the link-local one (`ipv6:`; nil: the default ULA of `ip`, empty: none).
+    public var ipv6: [IPv6Interface]?
 
     public init(name: String, host: String, datastore: String, mac: MACAddress, ip: IPv4Interface, memoryMiB: Int,
                 touchedMiB: Int, portGroup: String, workload: String, dirtyRate: Double? = nil) {
@@ -311,7 +321,7 @@ public struct VMNode: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, host, datastore, mac, ip, workload
+        case name, host, datastore, mac, ip, workload, ipv6
         case memoryMiB = "memory_mib"
         case touchedMiB = "touched_mib"
         case portGroup = "port_group"
@@ -330,6 +340,7 @@ public struct VMNode: Codable, Sendable, Equatable {
         portGroup = try container.decode(String.self, forKey: .portGroup)
         workload = try container.decodeIfPresent(String.self, forKey: .workload) ?? "idle"
         dirtyRate = try container.decodeIfPresent(Double.self, forKey: .dirtyRate)
+        ipv6 = try container.decodeIfPresent([IPv6Interface].self, forKey: .ipv6)
     }
 }
 

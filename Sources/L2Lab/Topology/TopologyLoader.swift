@@ -36,12 +36,12 @@ public enum TopologyLoader {
         "": ["name", "switches", "clients", "hosts", "datastores", "vms", "machines"],
         "switches": ["name", "mtu", "snaplen", "offloads", "capture-format", "egress-records", "move-holddown", "aging", "members",
                      "vni", "vxlan_port"],
-        "clients": ["name", "switch", "address", "vlan", "port_security", "machine"],
+        "clients": ["name", "switch", "address", "vlan", "port_security", "machine", "ipv6"],
         "hosts": ["name", "uplink", "vmotion", "vmk_address", "vmotion2", "vmk2_address", "memory_mib", "port_groups", "datastores",
                   "uplink_vlans", "vmk_port_mtu", "machine"],
         "datastores": ["name", "path"],
         "machines": ["name", "underlay", "underlay_namespace", "control"],
-        "vms": ["name", "host", "datastore", "mac", "ip", "memory_mib", "touched_mib", "port_group", "workload", "dirty-rate"],
+        "vms": ["name", "host", "datastore", "mac", "ip", "memory_mib", "touched_mib", "port_group", "workload", "dirty-rate", "ipv6"],
     ]
     /// The fields of mappings one level further down: `hosts[0].port_groups[1]` (an item written as a
     /// mapping) and `clients[0].port_security`.

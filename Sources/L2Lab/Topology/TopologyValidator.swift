@@ -41,6 +41,7 @@ public enum TopologyValidator {
             claim(client.name, "\(path).name")
             if !switchNames.contains(client.switch) { add("\(path).switch", "no switch \"\(client.switch)\"; switches are \(switchNames.sorted().joined(separator: ", "))") }
             claimAddress(client.address.address, "\(path).address")
+            for problem in ipv6Problems(client.ipv6Addresses) { add("\(path).ipv6", problem) }
         }
         for (index, host) in topology.hosts.enumerated() {
             let path = "hosts[\(index)]"
@@ -100,6 +101,7 @@ public enum TopologyValidator {
             claim(vm.name, "\(path).name")
             if let other = macs[vm.mac] { add("\(path).mac", "MAC \(vm.mac) is already used by \(other)") } else { macs[vm.mac] = path }
             if vm.mac.isMulticast || vm.mac.isZero { add("\(path).mac", "MAC \(vm.mac) must be a unicast, non-zero address") }
+            for problem in ipv6Problems(vm.ipv6 ?? []) { add("\(path).ipv6", problem) }
             claimAddress(vm.ip.address, "\(path).ip")
             guard let host = topology.host(named: vm.host) else {
                 add("\(path).host", "no host \"\(vm.host)\"; hosts are \(topology.hosts.map(\.name).joined(separator: ", "))")
@@ -154,4 +156,20 @@ func outOfRange(_ value: Int, _ limit: NumericLimit) -> String? {
 func outOfRange(_ value: Double, _ limit: NumericLimit) -> String? {
     do { try limit.check(value) } catch { return error.message }
     return nil
+}
+
+/// What is wrong with a list of IPv6 interfaces a node gets: only unicast, non-link-local
+/// addresses (the link-local one comes from the MAC), prefix 1...128, each once.
+func ipv6Problems(_ interfaces: [IPv6Interface]) -> [String] {
+    var problems: [String] = []
+    for (index, interface) in interfaces.enumerated() {
+        let address = interface.address
+        if address.isUnspecified || address.isMulticast || address.isLinkLocal {
+            problems.append("\(interface) must be a unicast address that is not link-local (the kernel forms fe80:: itself), like fd00:10:10::100/64")
+        } else if interface.prefixLength == 0 {
+            problems.append("\(interface): prefix /0 leaves no subnet; write it like fd00:10:10::100/64")
+        }
+        if interfaces.prefix(index).contains(where: { $0.address == address }) { problems.append("\(address) is listed twice") }
+    }
+    return problems
 }

@@ -61,6 +61,10 @@ struct LabCommand: ParsableCommand {
             }
             print("lab \(state.name) is up; captures in \(state.captureDirectory)")
             print("try: ip netns exec \(state.topology.namespace(of: state.topology.clients.first?.name ?? "client01")) ping \(state.topology.vms.first?.ip.address.description ?? "10.10.0.10")")
+            if let client = state.topology.clients.first, let vm = state.topology.vms.first,
+               let address = LabLifecycle.vmConfiguration(vm).effectiveIPv6.first?.address {
+                print("     ip netns exec \(state.topology.namespace(of: client.name)) ping -6 \(address)")
+            }
             print("     l2motion migrate \(state.topology.vms.first?.name ?? "web01") --to \(state.topology.hosts.last?.name ?? "esx02")")
         }
     }
@@ -107,8 +111,8 @@ struct LabCommand: ParsableCommand {
                 [$0.name, $0.portGroups.map(\.description).joined(separator: ", ")] + (forged ? [String($0.forgedTransmitDrops)] : [])
             })
             print("")
-            printTable(["VM", "HOST", "STATE", "IP", "MAC", "WORKLOAD", "UDP COUNTER"], status.vms.map {
-                [$0.name, $0.host, $0.state, $0.ip, $0.mac, $0.workload, String($0.udpCounter)]
+            printTable(["VM", "HOST", "STATE", "IP", "IPV6", "MAC", "WORKLOAD", "UDP COUNTER"], status.vms.map {
+                [$0.name, $0.host, $0.state, $0.ip, $0.ipv6 ?? "-", $0.mac, $0.workload, String($0.udpCounter)]
             })
             if !status.members.isEmpty {
                 print("")

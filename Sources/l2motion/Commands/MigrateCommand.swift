@@ -14,6 +14,8 @@ struct MigrationFlags: ParsableArguments {
     @Flag(help: "Never throttle the workload (no SDPS/auto-converge).") var noAutoConverge = false
     @Flag(help: "Also send a gratuitous ARP with the first RARP.") var garp = false
     @Option(help: "RARP schedule after resume, in ms; none: Notify Switches off (no RARP at all).") var announce = "0,50,200,450,800"
+    @Option(help: "IPv6 announce with each RARP: na (one unsolicited Neighbor Advertisement per IPv6 address of the VM, override set, to ff02::1) or none.")
+    var announceIpv6 = IPv6AnnounceMode.na
     @Option(help: "Fault: the destination suppresses its first N scheduled announces (recorded as dropped).") var dropAnnounces = 0
     @Option(help: "Milliseconds the source forwards frames that still reach it after the switchover (0...60000); 0 forwards nothing, not even the frames that arrived during the stun, as ESXi does not.") var graceMs: Double = 2000
     @Flag(help: "Skip the MTU preflight (a DF ping of the vMotion interface's full MTU from the source to the destination's vmk).")
@@ -40,6 +42,7 @@ struct MigrationFlags: ParsableArguments {
         options.garp = garp
         options.announceMs = try Self.schedule(announce)
         options.dropAnnounces = dropAnnounces
+        options.announceIPv6 = announceIpv6
         options.graceMs = graceMs
         options.skipMTUCheck = skipMtuCheck
         options.productionSwitch = productionSwitch
@@ -125,3 +128,4 @@ struct MigrateCommand: ParsableCommand {
 
 extension MigrationEncryptionMode: ExpressibleByArgument {}
 extension MigrationMode: ExpressibleByArgument {}
+extension IPv6AnnounceMode: ExpressibleByArgument {}

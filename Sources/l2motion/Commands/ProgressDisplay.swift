@@ -75,6 +75,7 @@ enum MigrationSummary {
         Swift.print("  pages: \(result.ram.normal) normal, \(result.ram.duplicate) zero; dirty syncs \(result.ram.dirtySyncCount); throttle \(result.cpuThrottlePercentage)%; copy verified: \(result.verified ? "yes" : "no")")
         if !report.announce.isEmpty {
             Swift.print("  RARP sent at +" + report.announce.map { String(format: "%.1f", $0) }.joined(separator: ", +") + " ms after resume"
+                        + (report.announceNAs.map { " + \($0) unsolicited NA\($0 == 1 ? "" : "s")" } ?? "")
                         + (report.announceFrames.isEmpty ? "" : "; capture frames \(report.announceFrames.map(String.init).joined(separator: ", "))"))
         }
         if let dropped = RelearnText.dropped(report), !report.announce.isEmpty { Swift.print("  \(dropped)") }
