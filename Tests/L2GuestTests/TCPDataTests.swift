@@ -37,6 +37,16 @@ import L2Wire
         #expect(ack.count == 1 && ack[0].acknowledgmentNumber == c &+ 3)
     }
 
+    @Test func everySecondFullSegmentIsAcked() throws {
+        var h = try TCPHarness()
+        let (c, s) = h.connect()
+        let full = Array(repeating: UInt8(0x61), count: 1_460) // no newline: the service waits
+        #expect(h.send(seq: c, ack: s, flags: .ack, payload: full).isEmpty)
+        let ack = h.send(seq: c &+ 1_460, ack: s, flags: .ack, payload: full)
+        #expect(ack.count == 1 && ack[0].acknowledgmentNumber == c &+ 2_920 && ack[0].window == UInt16(16_384 - 2_920))
+        #expect(h.stack.nextDeadline(in: h.memory) == nil) // nothing in flight, nothing delayed
+    }
+
     @Test func duplicateSegmentIsAckedAndNotServedTwice() throws {
         var h = try TCPHarness()
         let (c, s) = h.connect()

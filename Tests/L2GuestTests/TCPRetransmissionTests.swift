@@ -8,6 +8,7 @@ import L2Wire
         let (c, s) = h.connect(rtt: tcpMillisecond) // one 1 ms sample: RTO = max(200 ms, 1 ms + 4 × 0.5 ms)
         let reply = h.send(seq: c, ack: s, flags: [.psh, .ack], payload: Array("hello\n".utf8))
         try #require(reply.count == 1)
+        #expect(h.stack.nextDeadline(in: h.memory) == h.now + 200 * tcpMillisecond)
         #expect(h.tick(after: 199 * tcpMillisecond).isEmpty)
         let first = h.tick(after: tcpMillisecond)
         #expect(first.count == 1 && first[0].sequenceNumber == s && Array(first[0].payload) == Array(reply[0].payload))
@@ -21,7 +22,7 @@ import L2Wire
         #expect(h.tick(after: 60 * tcpSecond).isEmpty)
     }
 
-    @Test func withoutASampleTheFirstDataRTOIsOneSecond() throws {
+    @Test func afterALostSynAckTheDoubledRTOHoldsUntilASample() throws {
         var h = try TCPHarness()
         // The SYN-ACK is retransmitted once, so the handshake gives no sample (Karn's rule).
         let synAck = h.send(seq: 1_000, flags: .syn, options: [2, 4, 0x05, 0xB4])

@@ -72,7 +72,7 @@ extension TCPStack {
             block.state = .established
             statistics.connectionsOpened += 1
             if block.rttActive, TCPSequence.ge(ack, block.rttSeq) {
-                Self.sampleRTT(&block, sample: run.now - block.rttTime)
+                Self.sampleRTT(&block, sample: run.now >= block.rttTime ? run.now - block.rttTime : 0)
             }
             block.sndUna = ack
             block.sndWnd = UInt32(segment.window) << UInt32(block.sendShift)
@@ -178,7 +178,7 @@ extension TCPStack {
             block.bytesOut += UInt64(dataAcked)
             block.lastProgress = run.now
             if block.rttActive, TCPSequence.ge(ack, block.rttSeq) {
-                Self.sampleRTT(&block, sample: run.now - block.rttTime)
+                Self.sampleRTT(&block, sample: run.now >= block.rttTime ? run.now - block.rttTime : 0)
             }
             let mss = block.mss
             if block.inRecovery {

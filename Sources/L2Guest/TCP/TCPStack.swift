@@ -73,8 +73,9 @@ public struct TCPStack {
     }
 
     /// The guest pages handling `segment` may touch: the table header page, then the slot pages of
-    /// the connection it belongs to or, for a SYN, of the slot it would take. Reads only the header
-    /// page (the caller makes that page resident first). Services' pages (`region.servicePages`)
+    /// the connection it belongs to or, for a SYN, of the slot it would take (and page 0, the boot
+    /// record, before the table's first use). Reads only the header page (the caller makes that page
+    /// resident first). Services' pages (`region.servicePages`)
     /// are not included: a segment with payload may run a service, which may touch any of them.
     public func pages(touchedBy segment: TCPSegment, from remote: IPAddress, to local: IPAddress,
                       memory: GuestMemory) -> [Int] {
@@ -91,6 +92,8 @@ public struct TCPStack {
             }
         }
         for slot in slots { pages += layout.pages(ofSlot: slot) }
+        // The first segment ever initialises the table from the boot record.
+        if !table.isInitialised { pages.append(GuestLayout.bootRecordOffset >> GuestMemory.pageShift) }
         return pages
     }
 
@@ -131,8 +134,8 @@ public struct TCPStack {
     /// receive buffer when ACK is set.
     mutating func emit(_ block: inout TCPControlBlock, seq: UInt32, flags: TCPFlags, payload: [UInt8] = [],
                        options: [UInt8] = [], run: inout Run) {
-        let window: UInt32 = flags.contains(.syn)
-            ? min(block.receiveWindow, 65_535)
+        let window: UInt32 = flags.contains(.rst) ? 0
+            : flags.contains(.syn) ? min(block.receiveWindow, 65_535)
             : min(block.receiveWindow >> UInt32(block.receiveShift), 65_535)
         let bytes = TCPSegment.build(source: block.local, destination: block.remote, sourcePort: block.localPort,
                                      destinationPort: block.remotePort, sequenceNumber: seq,
