@@ -46,6 +46,18 @@ import L2Wire
         #expect(h.summary() == nil)
     }
 
+    @Test func inputAfterTheServiceClosedIsAcknowledgedAndDiscarded() throws {
+        var h = try TCPHarness()
+        let (c, s) = h.connect()
+        // A pipelined request after `quit` is never read; the window stays open.
+        let bye = h.send(seq: c, ack: s, flags: [.psh, .ack], payload: Array("quit\nhello\n".utf8))
+        #expect(bye.count == 1 && bye[0].flags == [.fin, .psh, .ack] && bye[0].window == UInt16(16_384))
+        let more = h.send(seq: c &+ 11, ack: s &+ 5, flags: [.psh, .ack], payload: Array("again\n".utf8))
+        #expect(more.count == 1 && more[0].payload.isEmpty && more[0].acknowledgmentNumber == c &+ 17)
+        #expect(more[0].window == UInt16(16_384))
+        #expect(h.summary()?.state == .finWait2)
+    }
+
     @Test func simultaneousCloseGoesThroughClosing() throws {
         var h = try TCPHarness()
         let (c, s) = h.connect()

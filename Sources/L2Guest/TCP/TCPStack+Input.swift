@@ -102,7 +102,12 @@ extension TCPStack {
                 ackNow = true
                 fin = false
             } else if !payload.isEmpty {
-                if block.state.acceptsData {
+                if block.state.acceptsData, block.closeAfterSend {
+                    // Closing: nothing will read it. Acknowledge and discard (not progress).
+                    block.rcvNxt = block.rcvNxt &+ UInt32(payload.count)
+                    block.bytesIn += UInt64(payload.count)
+                    ackNow = true
+                } else if block.state.acceptsData {
                     run.table.appendReceived(payload, slot: slot, block: &block)
                     block.rcvNxt = block.rcvNxt &+ UInt32(payload.count)
                     block.bytesIn += UInt64(payload.count)

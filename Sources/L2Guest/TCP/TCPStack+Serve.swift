@@ -49,13 +49,20 @@ extension TCPStack {
                     run.table.fillPattern(slot, block: &block)
                 }
             }
-            if reply.close { block.closeAfterSend = true }
+            if reply.close { Self.closeAfterOutput(&block) }
         }
         // The peer is done sending: close once every answer is out. Unanswered input stays unread.
         if block.finReceived, block.patternRemaining == 0 || block.rcvFill == 0 {
             let waiting = block.rcvFill == 0 || (block.patternRemaining == 0 && block.ringFree >= TCPServiceLimits.maximumReply)
-            if waiting { block.closeAfterSend = true }
+            if waiting { Self.closeAfterOutput(&block) }
         }
         return outcome
+    }
+
+    /// The connection sends its FIN once the queued output is out. Unread input is discarded, as
+    /// is input arriving from now on (acknowledged, never read: a lingering close).
+    static func closeAfterOutput(_ block: inout TCPControlBlock) {
+        block.closeAfterSend = true
+        block.rcvFill = 0
     }
 }
