@@ -47,6 +47,19 @@ import L2Wire
         #expect(h.stack.nextDeadline(in: h.memory) == nil) // nothing in flight, nothing delayed
     }
 
+    @Test func sequenceNumbersWrapAroundTwoToThe32() throws {
+        var h = try TCPHarness()
+        let (c, s) = h.connect(isn: 0xFFFF_FFF8)
+        #expect(c == 0xFFFF_FFF9)
+        let first = h.send(seq: c, ack: s, flags: [.psh, .ack], payload: Array("0123456789\n".utf8))
+        #expect(first.count == 1 && first[0].acknowledgmentNumber == 4)
+        let second = h.send(seq: 4, ack: s &+ 11, flags: [.psh, .ack], payload: Array("abc\n".utf8))
+        #expect(second.count == 1 && Array(second[0].payload) == Array("ABC\n".utf8) && second[0].acknowledgmentNumber == 8)
+        // An old duplicate from before the wrap is recognised as one.
+        let old = h.send(seq: c, ack: s, flags: [.psh, .ack], payload: Array("0123456789\n".utf8))
+        #expect(old.count == 1 && old[0].payload.isEmpty && old[0].acknowledgmentNumber == 8)
+    }
+
     @Test func duplicateSegmentIsAckedAndNotServedTwice() throws {
         var h = try TCPHarness()
         let (c, s) = h.connect()

@@ -56,6 +56,19 @@ import L2Wire
         #expect(moved.send(from: 40_002, seq: 5, flags: .syn) == h.send(from: 40_002, seq: 5, flags: .syn))
     }
 
+    @Test func aRebootEmptiesTheTableButAMigrationDoesNot() throws {
+        var h = try TCPHarness()
+        h.memory.storeUInt64(GuestLayout.bootMagic, at: 0)
+        h.memory.storeUInt64(1, at: 8)
+        _ = h.connect()
+        #expect(h.stack.connections(in: h.memory).count == 1)
+        h.memory.storeUInt64(2, at: 8) // powered on again: a new boot id
+        #expect(h.stack.connections(in: h.memory).isEmpty)
+        let reset = h.send(seq: 1_001, ack: 5, flags: .ack)
+        #expect(reset.map(\.flags) == [.rst])
+        #expect(h.stack.connections(in: h.memory).isEmpty)
+    }
+
     @Test func everyChangeMarksTheConnectionsPagesDirty() throws {
         var h = try TCPHarness()
         let (c, s) = h.connect()

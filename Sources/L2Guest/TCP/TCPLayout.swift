@@ -4,6 +4,7 @@
 /// - 0: magic `"L2MTCP01"` (the table was initialised);
 /// - 8, 16: the ISN key (RFC 6528's secret), derived from the boot record when the table is
 ///   initialised, so it migrates with the VM and needs no randomness outside guest memory;
+/// - 24: the boot id the table was initialised under (another boot id empties the table);
 /// - 64 + 8 × slot: the slot's 4-tuple hash (0: free) — the index a lookup scans, so finding a
 ///   connection touches only this page and that connection's slot;
 /// - 1088 + 8 × slot: the slot's state (`TCPConnectionState.rawValue`);
@@ -15,6 +16,7 @@
 struct TCPLayout {
     static let magic: UInt64 = 0x3130_5043_544D_324C // "L2MTCP01"
     static let keyOffset = 8
+    static let bootIDOffset = 24
     static let hashesOffset = 64
     static let statesOffset = 64 + 8 * 128
     static let createdOffset = 64 + 16 * 128

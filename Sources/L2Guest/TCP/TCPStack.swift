@@ -74,8 +74,8 @@ public struct TCPStack {
 
     /// The guest pages handling `segment` may touch: the table header page, then the slot pages of
     /// the connection it belongs to or, for a SYN, of the slot it would take (and page 0, the boot
-    /// record, before the table's first use). Reads only the header page (the caller makes that page
-    /// resident first). Services' pages (`region.servicePages`)
+    /// record, before the table's first use). Reads only the header page and page 0 (the caller makes
+    /// those resident first). Services' pages (`region.servicePages`)
     /// are not included: a segment with payload may run a service, which may touch any of them.
     public func pages(touchedBy segment: TCPSegment, from remote: IPAddress, to local: IPAddress,
                       memory: GuestMemory) -> [Int] {

@@ -6,18 +6,32 @@ struct TCPTable {
     let layout: TCPLayout
     let memory: GuestMemory
 
-    /// Writes the header's magic and ISN key once, deriving the key from the boot record (page 0:
-    /// magic and boot id), so the key is as unique as the VM's boot and moves with its memory.
+    /// Writes the header's magic and ISN key, deriving the key from the boot record (page 0: magic
+    /// and boot id), so the key is as unique as the VM's boot and moves with its memory. A table
+    /// written under another boot id (the VM was powered off and on) is emptied first: connections
+    /// do not survive a reboot.
     func initialiseIfNeeded() {
-        guard memory.loadUInt64(at: layout.header) != TCPLayout.magic else { return }
-        var generator = SplitMix64(seed: memory.loadUInt64(at: GuestLayout.bootRecordOffset + 8)
-            ^ memory.loadUInt64(at: GuestLayout.bootRecordOffset) ^ 0x5443_505F_4953_4E00)
+        guard !isInitialised else { return }
+        let bootID = memory.loadUInt64(at: GuestLayout.bootRecordOffset + 8)
+        for slot in 0..<layout.slotCount {
+            for offset in [layout.hashOffset(slot), layout.stateOffset(slot), layout.createdOffset(slot)]
+            where memory.loadUInt64(at: offset) != 0 {
+                memory.storeUInt64(0, at: offset)
+            }
+        }
+        var generator = SplitMix64(seed: bootID ^ memory.loadUInt64(at: GuestLayout.bootRecordOffset) ^ 0x5443_505F_4953_4E00)
         memory.storeUInt64(generator.next(), at: layout.header + TCPLayout.keyOffset)
         memory.storeUInt64(generator.next(), at: layout.header + TCPLayout.keyOffset + 8)
+        memory.storeUInt64(bootID, at: layout.header + TCPLayout.bootIDOffset)
         memory.storeUInt64(TCPLayout.magic, at: layout.header)
     }
 
-    var isInitialised: Bool { memory.loadUInt64(at: layout.header) == TCPLayout.magic }
+    /// The table was initialised, under the current boot.
+    var isInitialised: Bool {
+        memory.loadUInt64(at: layout.header) == TCPLayout.magic
+            && memory.loadUInt64(at: layout.header + TCPLayout.bootIDOffset)
+            == memory.loadUInt64(at: GuestLayout.bootRecordOffset + 8)
+    }
 
     /// RFC 6528: ISN = M + F(4-tuple, secret), M a 4 µs clock (here the guest clock).
     func initialSequenceNumber(local: IPAddress, localPort: UInt16, remote: IPAddress, remotePort: UInt16,
