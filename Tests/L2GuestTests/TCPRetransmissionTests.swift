@@ -22,15 +22,17 @@ import L2Wire
         #expect(h.tick(after: 60 * tcpSecond).isEmpty)
     }
 
-    @Test func afterALostSynAckTheDoubledRTOHoldsUntilASample() throws {
+    @Test func withoutASampleTheFirstDataRTOIsOneSecond() throws {
         var h = try TCPHarness()
-        // The SYN-ACK is retransmitted once, so the handshake gives no sample (Karn's rule).
+        // The SYN-ACK is retransmitted once, so the handshake gives no sample (Karn's rule); the
+        // handshake's ACK ends the backoff, so the data's RTO is the initial 1 s, then 2 s.
         let synAck = h.send(seq: 1_000, flags: .syn, options: [2, 4, 0x05, 0xB4])
         #expect(h.tick(after: tcpSecond).count == 1)
         let s = synAck[0].sequenceNumber &+ 1
         #expect(h.send(seq: 1_001, ack: s, flags: .ack).isEmpty)
         _ = h.send(seq: 1_001, ack: s, flags: [.psh, .ack], payload: Array("a\n".utf8))
-        // The RTO doubled by the SYN-ACK timeout stays until a sample: 2 s.
+        #expect(h.tick(after: 999 * tcpMillisecond).isEmpty)
+        #expect(h.tick(after: tcpMillisecond).count == 1)
         #expect(h.tick(after: 1_999 * tcpMillisecond).isEmpty)
         #expect(h.tick(after: tcpMillisecond).count == 1)
     }

@@ -189,6 +189,16 @@ struct TCPControlBlock: Equatable {
         family == 6 ? .v6(IPv6Address(high: high, low: low)) : .v4(IPv4Address(rawValue: UInt32(truncatingIfNeeded: low)))
     }
 
+    /// The retransmission timeout in force: the RTO from the RTT estimate (RFC 6298; 1 s before
+    /// any sample), doubled per expiry since the last ACK of new data, at most 60 s. Keeping the
+    /// backoff as a count (BSD's `t_rxtshift`) rather than doubling the RTO itself means an ACK
+    /// that advances snd.una restores the estimate at once; with Karn's rule and no timestamps a
+    /// doubled RTO would otherwise last until an unambiguous sample, which on a lossy path (every
+    /// segment a retransmission) never comes: measured, 5 % loss took 50-100 s for 300 KB.
+    var retransmitTimeout: UInt64 {
+        min(TCPTuning.maximumRTO, rto << UInt64(min(backoff, 16)))
+    }
+
     /// Bytes in flight: sent and not yet acknowledged (the FIN counts one).
     var flight: UInt32 { sndNxt &- sndUna }
     /// The sequence number just past the last byte of output held in the ring.

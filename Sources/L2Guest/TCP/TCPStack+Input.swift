@@ -203,7 +203,7 @@ extension TCPStack {
             block.dupAcks = 0
             block.backoff = 0
             block.persistBackoff = 0
-            block.retransmitDeadline = block.sndMax == block.sndUna ? 0 : run.now + block.rto
+            block.retransmitDeadline = block.sndMax == block.sndUna ? 0 : run.now + block.retransmitTimeout
         } else if ack == block.sndUna, segment.payload.isEmpty, !segment.flags.contains(.fin),
                   scaledWindow == block.sndWnd, block.sndMax != block.sndUna {
             block.dupAcks += 1

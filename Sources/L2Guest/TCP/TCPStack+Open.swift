@@ -89,6 +89,6 @@ extension TCPStack {
             block.rttSeq = block.sndNxt
             block.rttTime = run.now
         }
-        block.retransmitDeadline = run.now + block.rto
+        block.retransmitDeadline = run.now + block.retransmitTimeout
     }
 }

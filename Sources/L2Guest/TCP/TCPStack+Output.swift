@@ -48,7 +48,7 @@ extension TCPStack {
             emit(&block, seq: block.sndNxt, flags: flags, payload: payload, run: &run)
             block.sndNxt = end
             if TCPSequence.gt(end, block.sndMax) { block.sndMax = end }
-            if block.retransmitDeadline == 0 { block.retransmitDeadline = run.now + block.rto }
+            if block.retransmitDeadline == 0 { block.retransmitDeadline = run.now + block.retransmitTimeout }
             sent = true
             if fin {
                 block.finSent = true
@@ -84,6 +84,6 @@ extension TCPStack {
         statistics.retransmissions += 1
         emit(&block, seq: block.sndUna, flags: flags,
              payload: run.table.ringBytes(slot, block: block, offset: 0, count: Int(length)), run: &run)
-        block.retransmitDeadline = run.now + block.rto
+        block.retransmitDeadline = run.now + block.retransmitTimeout
     }
 }

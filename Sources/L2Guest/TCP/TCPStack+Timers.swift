@@ -58,7 +58,6 @@ extension TCPStack {
                     return .free
                 }
                 block.backoff += 1
-                block.rto = min(TCPTuning.maximumRTO, block.rto * 2)
                 block.rttActive = false
                 statistics.retransmissions += 1
                 sendSynAck(&block, run: &run)
@@ -69,20 +68,19 @@ extension TCPStack {
                 abort(&block, run: &run)
                 return .free
             }
-            // RFC 6298 5.5-5.7 and RFC 5681 3.1: back off, collapse cwnd, go back to snd.una.
+            // RFC 6298 5.5-5.6 and RFC 5681 3.1: back off, collapse cwnd, go back to snd.una.
             let flight = block.sndMax &- block.sndUna
             block.ssthresh = max(flight / 2, 2 * block.mss)
             block.cwnd = block.mss
             block.inRecovery = false
             block.dupAcks = 0
             block.backoff += 1
-            block.rto = min(TCPTuning.maximumRTO, block.rto * 2)
             block.rttActive = false
             block.sndNxt = block.sndUna
             block.retransmitDeadline = 0
             transmit(&block, slot: slot, ackNow: false, run: &run)
             if block.retransmitDeadline == 0, block.sndMax != block.sndUna {
-                block.retransmitDeadline = now + block.rto
+                block.retransmitDeadline = now + block.retransmitTimeout
             }
         }
 
