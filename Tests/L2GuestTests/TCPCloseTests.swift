@@ -37,7 +37,8 @@ import L2Wire
         let last = h.send(seq: c &+ 5, ack: s &+ 5, flags: [.fin, .ack])
         #expect(last.count == 1 && last[0].flags == .ack && last[0].acknowledgmentNumber == c &+ 6)
         #expect(h.summary()?.state == .timeWait)
-        // A retransmitted FIN (our ACK was lost) is ACKed again.
+        // A retransmitted FIN (our ACK was lost) 1 s later is ACKed again and restarts 2×MSL.
+        #expect(h.tick(after: tcpSecond).isEmpty)
         let again = h.send(seq: c &+ 5, ack: s &+ 5, flags: [.fin, .ack])
         #expect(again.count == 1 && again[0].acknowledgmentNumber == c &+ 6)
         #expect(h.tick(after: 1_999 * tcpMillisecond).isEmpty)

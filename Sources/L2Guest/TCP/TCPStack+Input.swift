@@ -27,6 +27,10 @@ extension TCPStack {
         guard Self.isAcceptable(seq: seq, length: length, rcvNxt: block.rcvNxt, window: window) else {
             statistics.droppedOutOfWindow += 1
             if !flags.contains(.rst) { emit(&block, seq: block.sndNxt, flags: .ack, run: &run) }
+            if block.state == .timeWait, fin {
+                // The peer's FIN again: our last ACK was lost. ACKed above; 2×MSL starts over.
+                block.timeWaitDeadline = run.now + TCPTuning.timeWait
+            }
             return .keep
         }
 
@@ -134,10 +138,6 @@ extension TCPStack {
             default: break
             }
             if block.state == .timeWait { block.timeWaitDeadline = run.now + TCPTuning.timeWait }
-        } else if block.state == .timeWait, flags.contains(.fin) {
-            // A retransmitted FIN: our ACK was lost. ACK again and restart the 2×MSL timer.
-            ackNow = true
-            block.timeWaitDeadline = run.now + TCPTuning.timeWait
         }
 
         switch serve(&block, slot: slot, run: &run) {
