@@ -30,5 +30,6 @@ let package = Package(
         .executableTarget(name: "FuzzDestination", dependencies: ["L2Migration", "L2Guest", "FuzzSupport"], swiftSettings: fuzzer, linkerSettings: link),
         .executableTarget(name: "FuzzChannel", dependencies: ["L2Migration", "FuzzSupport"], swiftSettings: fuzzer, linkerSettings: link),
         .executableTarget(name: "FuzzSwitch", dependencies: ["L2Switch", "L2Wire", "FuzzSupport"], swiftSettings: fuzzer, linkerSettings: link),
+        .executableTarget(name: "FuzzTCP", dependencies: ["L2Guest", "L2Wire", "FuzzSupport"], swiftSettings: fuzzer, linkerSettings: link),
     ]
 )

@@ -91,6 +91,20 @@ public struct TCPSegment: Hashable, Sendable, CustomStringConvertible {
         sequenceNumber: UInt32, acknowledgmentNumber: UInt32 = 0, flags: TCPFlags, window: UInt16,
         urgentPointer: UInt16 = 0, options: [UInt8] = [], payload: [UInt8] = []
     ) -> [UInt8] {
+        build(source: .v4(source), destination: .v4(destination), sourcePort: sourcePort,
+              destinationPort: destinationPort, sequenceNumber: sequenceNumber,
+              acknowledgmentNumber: acknowledgmentNumber, flags: flags, window: window,
+              urgentPointer: urgentPointer, options: options, payload: payload)
+    }
+
+    /// Builds a segment with its checksum over the pseudo-header of the addresses' family (RFC 9293
+    /// for IPv4, RFC 8200 section 8.1 for IPv6). Both addresses must be of one family, `options` a
+    /// multiple of 4 bytes and at most 40 (traps otherwise: a programming error).
+    public static func build(
+        source: IPAddress, destination: IPAddress, sourcePort: UInt16, destinationPort: UInt16,
+        sequenceNumber: UInt32, acknowledgmentNumber: UInt32 = 0, flags: TCPFlags, window: UInt16,
+        urgentPointer: UInt16 = 0, options: [UInt8] = [], payload: [UInt8] = []
+    ) -> [UInt8] {
         precondition(options.count % 4 == 0 && options.count <= 40, "TCP options must be 0...40 bytes in 4-byte words")
         let headerLength = Field.minimumHeader + options.count
         let length = headerLength + payload.count
@@ -108,11 +122,39 @@ public struct TCPSegment: Hashable, Sendable, CustomStringConvertible {
         segment.appendBE(urgentPointer)
         segment.append(contentsOf: options)
         segment.append(contentsOf: payload)
-        var sum = InternetChecksum.pseudoHeader(source: source, destination: destination,
+        var sum: InternetChecksum
+        switch (source, destination) {
+        case let (.v4(source), .v4(destination)):
+            sum = InternetChecksum.pseudoHeader(source: source, destination: destination,
                                                 protocol: .tcp, length: UInt16(length))
+        case let (.v6(source), .v6(destination)):
+            sum = InternetChecksum.pseudoHeader(source: source, destination: destination,
+                                                protocol: .tcp, length: UInt32(length))
+        default:
+            preconditionFailure("TCP segment from \(source) to \(destination): the addresses' families differ")
+        }
         sum.add(segment)
         segment.storeBE(sum.value, at: Field.checksum)
         return segment
+    }
+
+    /// True when the checksum verifies against the pseudo-header of the addresses' family; false
+    /// when the families differ.
+    public func isChecksumValid(source: IPAddress, destination: IPAddress) -> Bool {
+        guard bytes.count <= Int(UInt16.max) else { return false }
+        var sum: InternetChecksum
+        switch (source, destination) {
+        case let (.v4(source), .v4(destination)):
+            sum = InternetChecksum.pseudoHeader(source: source, destination: destination,
+                                                protocol: .tcp, length: UInt16(bytes.count))
+        case let (.v6(source), .v6(destination)):
+            sum = InternetChecksum.pseudoHeader(source: source, destination: destination,
+                                                protocol: .tcp, length: UInt32(bytes.count))
+        default:
+            return false
+        }
+        sum.add(bytes)
+        return sum.value == 0
     }
 
     /// tcpdump's text (absolute numbers, as `tcpdump -S`):

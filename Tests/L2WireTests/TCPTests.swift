@@ -57,6 +57,24 @@ struct TCPTests {
         #expect(tcp.isChecksumValid(source: Golden.peerIP, destination: Golden.vmIP))
     }
 
+    @Test("an IPv6 segment's checksum covers the IPv6 pseudo-header (checksum computed independently)")
+    func buildIPv6() throws {
+        let client = IPAddress.v6(IPv6Address(high: 0xFD00 << 48, low: 0x100))
+        let vm = IPAddress.v6(IPv6Address(high: 0xFD00 << 48, low: 0x10))
+        let bytes = TCPSegment.build(source: client, destination: vm, sourcePort: 40000, destinationPort: 80,
+                                     sequenceNumber: 1000, acknowledgmentNumber: 2000, flags: [.psh, .ack], window: 502,
+                                     payload: Array("ping\n".utf8))
+        let tcp = try TCPSegment(bytes)
+        #expect(tcp.checksum == 0x21a7)
+        #expect(tcp.isChecksumValid(source: client, destination: vm))
+        #expect(!tcp.isChecksumValid(source: vm, destination: .v6(IPv6Address(high: 0xFD00 << 48, low: 0x101))))
+        #expect(!tcp.isChecksumValid(source: .v4(Golden.peerIP), destination: vm))
+        // The IPv4 overload and the family-independent one build the same bytes.
+        #expect(TCPSegment.build(source: .v4(Golden.peerIP), destination: .v4(Golden.vmIP), sourcePort: 40000,
+                                 destinationPort: 8000, sequenceNumber: 1000, flags: .syn, window: 64240,
+                                 options: Golden.tcpSYNOptions) == Self.segment)
+    }
+
     @Test("every length below 20 is truncated", arguments: 0..<20)
     func truncated(length: Int) {
         #expect(throws: WireError.truncated(layer: "TCP", needed: 20, available: length)) {

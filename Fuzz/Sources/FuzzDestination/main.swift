@@ -70,11 +70,14 @@ func run(_ actions: [DestinationAction], on destination: inout MigrationDestinat
                 let memory = try! GuestMemory(bytes: bytes)
                 pending = destination.memoryAllocated(memory, now: now)[...] + pending
             }
-        case let .resumeVM(state):
+        case .confirmSwitchover:
+            pending = destination.switchoverReadiness(refusal: control & 0x20 != 0 ? "fuzz" : nil, detail: "fuzz",
+                                                      now: now)[...] + pending
+        case let .resumeVM(state), let .resumeVMPostcopy(state, _):
             if state.pageCount != UInt64(destination.memory?.pageCount ?? -1) { fuzzFailure("resume with a wrong page count") }
             now += 50_000
             pending = destination.resumed(now: now)[...] + pending
-        case .send, .deliverFrame, .discard, .awaitCoordinator, .completed:
+        case .send, .deliverFrame, .discard, .awaitCoordinator, .completed, .pagesArrived, .pauseVM, .unpauseVM:
             break
         }
     }
