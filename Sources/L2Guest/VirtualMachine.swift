@@ -68,6 +68,11 @@ public final class VirtualMachine {
     public private(set) var state: VMState
     public private(set) var workload: Workload
     public private(set) var responder: NetworkResponder
+    /// The VM's TCP and its services (nil for a VM too small for a network region); every
+    /// connection lives in guest memory.
+    public private(set) var tcp: GuestTCP?
+    /// The host this VM runs on now (its services show it); the host sets it.
+    public var hostName = ""
     public private(set) var bootID: UInt64 = 0
     public private(set) var instructionCounter: UInt64 = 0
     public private(set) var migrationCount: UInt32 = 0
@@ -93,6 +98,8 @@ public final class VirtualMachine {
         state = .poweredOff
         workload = Workload(spec: configuration.workload, seed: configuration.effectiveSeed, now: 0)
         responder = NetworkResponder(mac: configuration.mac, ip: configuration.ip.address, ipv6: configuration.effectiveIPv6)
+        tcp = GuestTCP(mac: configuration.mac, ipv4: configuration.ip.address, ipv6: configuration.ipv6Interfaces.map(\.address),
+                       services: VMServices.services(forWorkload: configuration.workload.preset), pageCount: memory.pageCount)
     }
 
     /// The destination side of a migration: empty memory, waiting for pages and the vCPU state.
@@ -131,12 +138,47 @@ public final class VirtualMachine {
         }
         tick(now: now)
         // Post-copy: a request that touches a page not here yet waits for it.
-        if var pages = postcopyPages, let page = responder.page(touchedBy: frame), pages.isMissing(page) {
+        if var pages = postcopyPages, let page = responder.page(touchedBy: frame) ?? missingNetworkPage(for: frame, in: pages),
+           pages.isMissing(page) {
             pages.hold(Array(frame), waitingFor: page)
             postcopyPages = pages
             return []
         }
+        if var stack = tcp, let ethernet = try? EthernetFrame(frame),
+           let replies = stack.handle(ethernet, now: instructionCounter, memory: memory, context: serviceContext) {
+            tcp = stack
+            return replies
+        }
         return responder.handle(frame: frame, memory: memory).map { [$0] } ?? []
+    }
+
+    /// What the VM's services show about it now.
+    public var serviceContext: ServiceContext {
+        ServiceContext(vmName: name, hostName: hostName, uptimeNanoseconds: instructionCounter, migrationCount: migrationCount)
+    }
+
+    /// Runs the guest up to `now` (`tick`), then the TCP stack's timers (retransmissions, window
+    /// probes, TIME-WAIT) at the guest clock; returns the frames they send. The timers do not run
+    /// while the VM is not running, or while post-copy still lacks a page of the network region.
+    public func runVCPU(now: UInt64) -> [[UInt8]] {
+        tick(now: now)
+        guard isRunning, var stack = tcp else { return [] }
+        if let pages = postcopyPages, firstMissingNetworkPage(in: pages) != nil { return [] }
+        let frames = stack.tick(now: instructionCounter, memory: memory, context: serviceContext)
+        tcp = stack
+        return frames
+    }
+
+    /// Post-copy: a TCP frame for this VM waits until the whole network region is here (the stack
+    /// may touch any connection's pages and the services' store); the first page it lacks.
+    private func missingNetworkPage(for frame: ArraySlice<UInt8>, in pages: PostcopyPages) -> Int? {
+        guard let stack = tcp, let ethernet = try? EthernetFrame(frame), stack.segment(in: ethernet) != nil else { return nil }
+        return firstMissingNetworkPage(in: pages)
+    }
+
+    private func firstMissingNetworkPage(in pages: PostcopyPages) -> Int? {
+        guard let region = GuestLayout.networkRegion(pageCount: memory.pageCount) else { return nil }
+        return region.pages.first { pages.isMissing($0) }
     }
 
     public func handle(frame: [UInt8], now: UInt64) -> [[UInt8]] { handle(frame: frame[...], now: now) }
@@ -193,7 +235,11 @@ public final class VirtualMachine {
     /// Post-copy destination: the VM resumes with `missing` pages (bit words) not here yet.
     public func resumePostcopy(now: UInt64, missing: [UInt64]) throws(VMStateError) {
         try resume(now: now)
-        let pages = PostcopyPages(missing: missing)
+        var pages = PostcopyPages(missing: missing)
+        // The network region is asked for at once: every TCP segment and timer needs it.
+        if let region = GuestLayout.networkRegion(pageCount: memory.pageCount) {
+            for page in region.pages where pages.isMissing(page) { pages.fault(page) }
+        }
         postcopyPages = pages.missingCount == 0 ? nil : pages
     }
 

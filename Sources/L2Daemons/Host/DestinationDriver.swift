@@ -225,6 +225,7 @@ struct DestinationDriver {
                 }
                 let machine: VirtualMachine
                 do { machine = try VirtualMachine(incoming: configuration) } catch { throw ConfigurationError("\(error)") }
+                machine.hostName = host.settings.name
                 let vm = HostedVM(vm: machine, datastore: spec.datastore)
                 try host.admit(vm)
                 hosted = vm

@@ -147,7 +147,11 @@ public final class HostDaemon: @unchecked Sendable {
                 vcpuWake.wait()
                 continue
             }
-            for vm in running { _ = vm.with { $0.tick(now: now) } }
+            for vm in running {
+                // The guest's TCP timers (retransmissions, window probes) send frames of their own.
+                let frames = vm.with { $0.runVCPU(now: now) }
+                for frame in frames { sendFromVM(frame, source: vm.mac) }
+            }
             SystemClock.sleep(nanoseconds: 1_000_000)
         }
     }
@@ -180,6 +184,7 @@ public final class HostDaemon: @unchecked Sendable {
             do { try inventory.check(configuration) } catch { throw ControlError(.refused, "\(error)") }
         }
         do { machine = try VirtualMachine(configuration: configuration) } catch { throw ConfigurationError("\(error)") }
+        machine.hostName = settings.name
         let hosted = HostedVM(vm: machine, datastore: datastoreName)
         try stateLock.withLock {
             do { try inventory.register(configuration) } catch { throw ControlError(.refused, "\(error)") }

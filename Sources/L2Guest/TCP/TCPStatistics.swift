@@ -44,6 +44,8 @@ public struct TCPStatistics: Codable, Hashable, Sendable {
     public var droppedBadAck: UInt64 = 0
     /// SYNs that found every slot used by an open connection.
     public var droppedTableFull: UInt64 = 0
+    /// Segments whose TCP checksum was wrong (counted by the VM before the stack sees them).
+    public var droppedBadChecksum: UInt64 = 0
     /// Segments that cannot be handled at all (port 0, mixed families, RST for no connection).
     public var droppedInvalid: UInt64 = 0
 
