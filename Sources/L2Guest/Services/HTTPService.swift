@@ -5,8 +5,8 @@
 ///
 /// - `GET /`, `HEAD /`: a text/plain page naming the VM, the host it runs on now, its uptime, the
 ///   requests answered so far (a counter in guest memory, so it keeps counting across migrations)
-///   and its migrations, as `name: value` lines (`vm: web01`, `host: esx01`, `uptime-ms: 1234`,
-///   `requests: 17`, `migrations: 1`).
+///   and its migrations, as `name: value` lines (`vm: web01`, `host: esx01`, `uptime-ms: …1234`,
+///   `requests: …17`, `migrations: …1`; fixed width, so every reply of one VM has one length).
 /// - `GET /bytes/N` (N ≤ 1 TiB, decimal): `N` bytes of `PatternStream` from offset 0, generated as
 ///   the send window opens; a bad or too large N is 400.
 /// - other paths 404; other methods 405 with `Allow: GET, HEAD`; a request body (Content-Length > 0)
@@ -85,17 +85,28 @@ public struct HTTPService: TCPService {
         return path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)[0]
     }
 
-    /// The `GET /` page: a title, then `name: value` lines.
+    /// The `GET /` page: a title, then `name: value` lines. Its length is the same for every request
+    /// to one VM (the host name padded with spaces to 64, the numbers with zeros to 20 digits), as
+    /// `ab` counts a reply of another length as a failed request.
     static func statusPage(requests: UInt64, context: ServiceContext) -> String {
         """
-        l2motion VM \(context.vmName) on \(context.hostName)
+        l2motion VM \(context.vmName)
         vm: \(context.vmName)
-        host: \(context.hostName)
-        uptime-ms: \(context.uptimeNanoseconds / 1_000_000)
-        requests: \(requests)
-        migrations: \(context.migrationCount)
+        host: \(padded(context.hostName, to: 64))
+        uptime-ms: \(zeroPadded(context.uptimeNanoseconds / 1_000_000))
+        requests: \(zeroPadded(requests))
+        migrations: \(zeroPadded(UInt64(context.migrationCount)))
 
         """
+    }
+
+    static func padded(_ text: String, to width: Int) -> String {
+        text + String(repeating: " ", count: max(0, width - text.utf8.count))
+    }
+
+    static func zeroPadded(_ value: UInt64) -> String {
+        let digits = String(value)
+        return String(repeating: "0", count: max(0, 20 - digits.count)) + digits
     }
 
     private func reply(_ response: HTTPResponse, consumed: Int, headOnly: Bool, keepAlive: Bool, http10: Bool) -> TCPServiceReply {

@@ -18,7 +18,7 @@ public struct DemoOptions: Sendable {
     /// Milliseconds between the TCP probe's echo requests (0: no TCP probe).
     public var tcpIntervalMs: Double = 20
     /// The TCP probe's download pace in MiB/s (it downloads until the probes stop).
-    public var tcpDownloadMiBPerSecond: Double = 8
+    public var tcpDownloadMiBPerSecond: Double = 2
     public var back = false
     public var keep = false
     public var settleMs: Double = 1000

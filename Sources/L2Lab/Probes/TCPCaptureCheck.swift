@@ -14,14 +14,21 @@ public enum TCPCaptureCheck {
     /// Runs tshark over `file` for frames at or after `sinceNs` (wall clock) to or from `addresses`.
     public static func findings(file: String, addresses: [String], sinceNs: UInt64 = 0) throws -> TCPCaptureFindings {
         let since = String(format: "%.6f", Double(sinceNs) / 1e9)
-        let scope = "\(addressFilter(addresses)) && frame.time_epoch >= \(since)"
-        func count(_ filter: String) throws -> Int {
-            let output = try CommandRunner.run(["tshark", "-n", "-2", "-r", file, "-R", "!(frame.packet_flags_direction == 2)",
-                                                "-Y", "\(scope) && (\(filter))", "-T", "fields", "-e", "frame.number"])
-            return output.split(separator: "\n").count
+        let filter = "\(addressFilter(addresses)) && frame.time_epoch >= \(since)"
+            + " && (tcp.analysis.retransmission || (tcp && tcp.flags.reset == 1) || _ws.malformed)"
+        // One pass of tshark, TCP analysis only: reassembling HTTP bodies of a large download costs
+        // minutes and tells nothing about retransmissions or resets.
+        let output = try CommandRunner.run(["tshark", "-n", "-2", "-o", "tcp.desegment_tcp_streams:FALSE", "--disable-protocol", "http",
+                                            "-r", file, "-R", "!(frame.packet_flags_direction == 2)", "-Y", filter,
+                                            "-T", "fields", "-E", "separator=|", "-e", "tcp.analysis.retransmission",
+                                            "-e", "tcp.flags.reset", "-e", "_ws.malformed"])
+        var findings = TCPCaptureFindings(retransmissions: 0, resets: 0, malformed: 0, file: file)
+        for line in output.split(separator: "\n", omittingEmptySubsequences: true) {
+            let fields = line.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+            if fields.count > 0, !fields[0].isEmpty { findings.retransmissions += 1 }
+            if fields.count > 1, ["1", "True", "true"].contains(fields[1]) { findings.resets += 1 }
+            if fields.count > 2, !fields[2].isEmpty { findings.malformed += 1 }
         }
-        return TCPCaptureFindings(retransmissions: try count("tcp.analysis.retransmission"),
-                                  resets: try count("tcp && tcp.flags.reset == 1"),
-                                  malformed: try count("_ws.malformed"), file: file)
+        return findings
     }
 }

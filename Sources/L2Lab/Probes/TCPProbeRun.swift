@@ -9,13 +9,13 @@ public final class TCPProbeRun: Sendable {
     /// When it started (wall clock, ns): the capture is read from here on.
     public let startedAtNs: UInt64
 
-    /// Starts the probe in `namespace` against `address`.
+    /// Starts the probe in `namespace` against `address` (`executable`: the l2motion binary to run).
     public init(namespace: String, address: String, intervalMs: Double, downloadBytes: UInt64, downloadMiBPerSecond: Double,
-                lab: String, logPath: String) throws {
+                lab: String, logPath: String, executable: String = LabLifecycle.executable) throws {
         self.logPath = logPath
         try? FileManager.default.removeItem(atPath: logPath)
         startedAtNs = SystemClock.wallNanoseconds()
-        process = try ChildProcess(["ip", "netns", "exec", namespace, LabLifecycle.executable, "tcp-probe", address,
+        process = try ChildProcess(["ip", "netns", "exec", namespace, executable, "tcp-probe", address,
                                     "--interval", String(intervalMs), "--download", String(downloadBytes),
                                     "--download-rate", String(downloadMiBPerSecond), "--lab", lab], logPath: logPath)
     }

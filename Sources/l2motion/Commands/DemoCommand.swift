@@ -18,7 +18,7 @@ struct DemoCommand: ParsableCommand {
     var dirtyRate: Double?
     @Option(help: "Milliseconds between pings (the kernel's ping; 1 ms and up).") var pingInterval: Double = 10
     @Option(help: "Milliseconds between the TCP probe's echo requests (0: no TCP probe; it also downloads a checked stream).") var tcpInterval: Double = 20
-    @Option(help: "The TCP probe's download pace, MiB/s.") var tcpDownloadRate: Double = 8
+    @Option(help: "The TCP probe's download pace, MiB/s.") var tcpDownloadRate: Double = 2
     @Option(help: "A YAML topology instead of the embedded default.") var topology: String?
     @Option(help: "An embedded example topology instead of the default: \(TopologyExamples.names.joined(separator: ", ")).") var example: String?
     @Option(help: "Where capture runs go.") var captures = "Captures"
