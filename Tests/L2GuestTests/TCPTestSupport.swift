@@ -1,16 +1,6 @@
 import L2Wire
 @testable import L2Guest
 
-/// Echoes every byte it gets (port 7).
-struct EchoService: TCPService {
-    var name: String { "echo" }
-    var port: UInt16 { 7 }
-    func serve(_ input: ArraySlice<UInt8>, store: ServiceStore, context: ServiceContext) -> TCPServiceReply {
-        let count = min(input.count, TCPServiceLimits.maximumReply)
-        return TCPServiceReply(consumed: count, output: [.bytes(Array(input.prefix(count)))])
-    }
-}
-
 /// Line protocol on port 80: a request is a line; `get N` answers `N` pattern bytes, `quit` answers
 /// `bye` and closes, anything else is echoed upper-cased. Waits for the newline.
 struct LineService: TCPService {
