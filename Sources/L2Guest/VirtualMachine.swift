@@ -47,6 +47,10 @@ public struct VMStatistics: Hashable, Sendable, Codable {
     /// group rejects forged transmits). Filled in by the host; counted since the VM came to this host.
     public var forgedTransmitsDropped = 0
     public var udpCounter: UInt64
+    /// The TCP stack's counters on this host (nil for a VM without TCP, and from an older host).
+    public var tcp: TCPStatistics? = nil
+    /// TCP connections open now (read from guest memory).
+    public var tcpConnections: Int? = nil
     public var instructionCounter: UInt64
     public var bootID: UInt64
     public var migrationCount: UInt32
@@ -329,8 +333,9 @@ public final class VirtualMachine {
         VMStatistics(state: state, pagesTouched: 0, pageCount: memory.pageCount,
                      dirtyRate: dirtyRate, workloadWrites: workload.writes, throttlePercent: workload.throttlePercent,
                      responder: responder.statistics, framesWhileNotRunning: framesWhileNotRunning,
-                     udpCounter: responder.counter(in: memory), instructionCounter: instructionCounter,
-                     bootID: bootID, migrationCount: migrationCount)
+                     udpCounter: responder.counter(in: memory), tcp: tcp?.stack.statistics,
+                     tcpConnections: postcopyPages == nil ? tcp?.stack.connections(in: memory).count : nil,
+                     instructionCounter: instructionCounter, bootID: bootID, migrationCount: migrationCount)
     }
 
     /// Workload writes per second over the last second of ticks (0 with fewer than two samples).

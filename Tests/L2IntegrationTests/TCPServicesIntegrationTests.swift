@@ -77,7 +77,7 @@ struct TCPServicesIntegrationTests {
 
         var tcp = probe.stop()
         tcp.capture = try TCPCaptureCheck.findings(file: lab.state.capturePath(of: "pswitch"), addresses: ["10.10.0.10"],
-                                                   sinceNs: probe.startedAtNs)
+                                                   sinceNs: probe.startedAtNs, untilNs: probe.stoppedAtNs)
         #expect(tcp.problems.isEmpty, "\(tcp.problems)")
         #expect((tcp.echo?.received ?? 0) > 100, "\(String(describing: tcp.echo))")
         #expect(tcp.capture?.resets == 0 && tcp.capture?.malformed == 0, "\(String(describing: tcp.capture))")

@@ -21,6 +21,8 @@ public struct HostInfo: Codable, Sendable {
     public var forgedTransmitDrops: Int?
     /// Each VM's IPv6 addresses, link-local first (nil from an older host).
     public var vmIPv6: [String: [IPv6Interface]]?
+    /// Each VM's TCP services as `name/port` (nil from an older host).
+    public var vmServices: [String: [String]]?
 
     public init(name: String, pid: Int32, uplink: String, vmkernel: String, vmkernelAddress: String, migrationPort: UInt16,
                 memoryLimitMiB: Int, memoryFreeMiB: Int, portGroups: [PortGroup], datastores: [String: String], vms: [String]) {
@@ -47,6 +49,7 @@ public struct HostInfo: Codable, Sendable {
         case vmotionNICs = "vmotion_nics"
         case forgedTransmitDrops = "forged_transmit_drops"
         case vmIPv6 = "vm_ipv6"
+        case vmServices = "vm_services"
     }
 }
 
@@ -64,9 +67,11 @@ public struct VMSummary: Codable, Sendable {
     public var statistics: VMStatistics
     /// Its IPv6 addresses, link-local first (`VMConfiguration.ipv6Interfaces`; nil from an older host).
     public var ipv6: [IPv6Interface]?
+    /// Its TCP services as `name/port` (`VMServices.names`; nil from an older host).
+    public var services: [String]?
 
     public init(name: String, mac: MACAddress, ip: IPv4Interface, memoryMiB: Int, portGroup: String, datastore: String,
-                workload: WorkloadSpec, statistics: VMStatistics, ipv6: [IPv6Interface]? = nil) {
+                workload: WorkloadSpec, statistics: VMStatistics, ipv6: [IPv6Interface]? = nil, services: [String]? = nil) {
         self.name = name
         self.mac = mac
         self.ip = ip
@@ -76,13 +81,17 @@ public struct VMSummary: Codable, Sendable {
         self.workload = workload
         self.statistics = statistics
         self.ipv6 = ipv6
+        self.services = services
     }
+
+    /// The services in short: `echo/7 http/80`, or `-`.
+    public var servicesSummary: String { (services ?? []).isEmpty ? "-" : (services ?? []).joined(separator: " ") }
 
     /// The IPv6 addresses in short: `fd00:10:10::10/64, fe80::250:56ff:fe00:10` (`IPv6Text.compact`).
     public var ipv6Summary: String { IPv6Text.compact(ipv6 ?? []) }
 
     enum CodingKeys: String, CodingKey {
-        case name, mac, ip, datastore, workload, statistics, ipv6
+        case name, mac, ip, datastore, workload, statistics, ipv6, services
         case memoryMiB = "memory_mib"
         case portGroup = "port_group"
     }

@@ -245,7 +245,8 @@ public final class HostDaemon: @unchecked Sendable {
         statistics.forgedTransmitsDropped = stateLock.withLock { inventory.virtualSwitch.port(for: configuration.mac)?.forgedTransmitDrops ?? 0 }
         return VMSummary(name: configuration.name, mac: configuration.mac, ip: configuration.ip, memoryMiB: configuration.memoryMiB,
                          portGroup: configuration.portGroup, datastore: hosted.datastore, workload: workload, statistics: statistics,
-                         ipv6: configuration.ipv6Interfaces)
+                         ipv6: configuration.ipv6Interfaces,
+                         services: hosted.with { $0.tcp == nil } ? [] : VMServices.names(forWorkload: configuration.workload.preset))
     }
 
     func info() -> HostInfo {
@@ -259,6 +260,7 @@ public final class HostDaemon: @unchecked Sendable {
         info.vmotionNICs = settings.vmotionNICs
         info.forgedTransmitDrops = stateLock.withLock { inventory.virtualSwitch.forgedTransmitDrops }
         info.vmIPv6 = stateLock.withLock { vms.mapValues(\.configuration.ipv6Interfaces) }
+        info.vmServices = stateLock.withLock { vms.mapValues { $0.with { $0.tcp == nil } ? [] : VMServices.names(forWorkload: $0.configuration.workload.preset) } }
         return info
     }
 }

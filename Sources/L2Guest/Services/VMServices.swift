@@ -10,4 +10,9 @@ public enum VMServices {
         default: return [EchoService()]
         }
     }
+
+    /// The services as `name/port` (`echo/7`, `http/80`), for listings.
+    public static func names(forWorkload preset: String?) -> [String] {
+        services(forWorkload: preset).map { "\($0.name)/\($0.port)" }
+    }
 }

@@ -8,10 +8,14 @@ public enum DemoMarkdown {
         var lines: [String] = []
         lines.append("# l2motion demo: \(report.vm), lab \(report.lab)")
         lines.append("")
-        lines.append(report.passed ? "**Passed**: no ping lost, the UDP counter continued, the VM moved."
+        lines.append(report.passed ? "**Passed**: no ping lost, the UDP counter continued, the TCP sessions survived, the VM moved."
                                    : "**Failed**: " + report.problems.joined(separator: "; "))
         lines.append("")
         lines.append("VM \(report.vm): \(report.memoryMiB) MiB, \(report.touchedMiB) MiB touched, workload `\(report.workload)`\(report.dirtyRateMiBPerSecond.map { " at \(WorkloadSpec.formatMebibytes($0)) MiB/s" } ?? "").")
+        if let addresses = report.vmAddresses {
+            lines.append("")
+            lines.append("Addresses: \(addresses.map { "`\($0)`" }.joined(separator: ", ")); TCP services: \((report.vmServices ?? []).map { "`\($0)`" }.joined(separator: ", ")).")
+        }
         lines.append("")
         lines.append("![timeline](timeline.svg)")
         for migration in [report.migration] + (report.back.map { [$0] } ?? []) {
@@ -70,6 +74,10 @@ public enum DemoMarkdown {
         lines.append("| sent | received | lost | in flight at stop | duplicates | longest gap | RTT p50 | RTT p99 | RTT max | real send rate |")
         lines.append("|---|---|---|---|---|---|---|---|---|---|")
         lines.append("| \(ping.sent) | \(ping.received) | \(ping.lost) | \(ping.inFlightAtStop) | \(ping.duplicates) | \(String(format: "%.1f", ping.maxGapMs)) ms | \(String(format: "%.3f", ping.rttP50Ms)) ms | \(String(format: "%.3f", ping.rttP99Ms)) ms | \(String(format: "%.3f", ping.rttMaxMs)) ms | \(String(format: "%.0f", ping.measuredRatePerSecond))/s (nominal every \(ping.nominalIntervalMs) ms) |")
+        if let ping6 = report.ping6 {
+            lines.append("")
+            lines.append("`ping -6`: \(ping6.sent) sent, \(ping6.received) received, \(ping6.lost) lost, longest gap \(String(format: "%.1f", ping6.maxGapMs)) ms, RTT p50 \(String(format: "%.3f", ping6.rttP50Ms)) ms.")
+        }
         let udp = report.udpCounter
         lines.append("")
         lines.append("## UDP counter (kept in guest memory)")

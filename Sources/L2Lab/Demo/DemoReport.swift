@@ -37,12 +37,19 @@ public struct DemoReport: Codable, Sendable {
     /// The TCP probe: an echo connection and a checked download across the migration (nil when off,
     /// and in reports written before it existed).
     public var tcp: TCPProbeReport? = nil
+    /// `ping -6` to the VM's IPv6 address (its replies left out; nil when the VM or the client has none).
+    public var ping6: PingReport? = nil
+    /// The VM's addresses (IPv4, then IPv6 with the link-local last) and TCP services (`http/80`).
+    public var vmAddresses: [String]? = nil
+    public var vmServices: [String]? = nil
     public var captures: Captures
     public var passed: Bool
     public var problems: [String]
 
     enum CodingKeys: String, CodingKey {
-        case lab, vm, workload, migration, back, ping, captures, passed, problems, tcp
+        case lab, vm, workload, migration, back, ping, captures, passed, problems, tcp, ping6
+        case vmAddresses = "vm_addresses"
+        case vmServices = "vm_services"
         case memoryMiB = "memory_mib"
         case touchedMiB = "touched_mib"
         case startedAtNs = "started_at_ns"

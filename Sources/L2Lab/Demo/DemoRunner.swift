@@ -2,6 +2,8 @@ import L2Capture
 import Foundation
 import L2Control
 import L2Edge
+import L2Guest
+import L2Wire
 import Logging
 
 /// What the user may change about the demo.
@@ -122,6 +124,15 @@ public struct DemoRunner {
         say("ping from \(client.name) to \(vm.name) \(vm.ip.address) every \(options.pingIntervalMs) ms (the kernel's ping), UDP counter probe every \(options.udpIntervalMs) ms")
         let ping = try PingRun(namespace: namespace, address: vm.ip.address.description, intervalMs: options.pingIntervalMs, logPath: pingLog)
         probes.append(ping.process)
+        // Both families: `ping -6` to the VM's first IPv6 address besides its link-local one.
+        var ping6: PingRun?
+        if let address = vm.ipv6Addresses.first?.address, client.ipv6Addresses.contains(where: { $0.contains(address) }) {
+            say("ping -6 from \(client.name) to \(vm.name) \(address) every \(options.pingIntervalMs) ms")
+            let run = try PingRun(namespace: namespace, address: address.description, intervalMs: options.pingIntervalMs,
+                                  logPath: "\(state.captureDirectory)/ping6.txt")
+            probes.append(run.process)
+            ping6 = run
+        }
         let udp = try ChildProcess(["ip", "netns", "exec", namespace, LabLifecycle.executable, "udp-probe", vm.ip.address.description,
                                     "--interval", String(options.udpIntervalMs), "--lab", topology.name], logPath: udpLog)
         probes.append(udp)
@@ -150,6 +161,8 @@ public struct DemoRunner {
         usleep(UInt32(options.settleMs * 1000))
         udp.signal(SIGTERM)
         let pingReport = ping.stop()
+        var ping6Report = ping6?.stop()
+        ping6Report?.replies = []
         _ = udp.wait(seconds: 3)
         var tcpReport = tcp?.stop()
         for switchNode in topology.switches {
@@ -158,7 +171,7 @@ public struct DemoRunner {
         let udpReport = UDPProbeReport.parse((try? String(contentsOfFile: udpLog, encoding: .utf8)) ?? "")
         if let run = tcp, tcpReport != nil {
             tcpReport?.capture = try? TCPCaptureCheck.findings(file: state.capturePath(of: client.switch), addresses: [vm.ip.address.description],
-                                                              sinceNs: run.startedAtNs)
+                                                              sinceNs: run.startedAtNs, untilNs: run.stoppedAtNs)
         }
         // Someone sending the VM's MAC after a migration returned moves it too: look again, each
         // migration up to the next one's start.
@@ -170,13 +183,16 @@ public struct DemoRunner {
         var expectations = [(first, destination)]
         if let back { expectations.append((back, vm.host)) }
         let problems = DemoReport.problems(ping: pingReport, udp: udpReport, migrations: expectations) + (tcpReport?.problems ?? [])
+            + (ping6Report.map { $0.lost > 0 ? ["\($0.lost) ping -6 request\($0.lost == 1 ? "" : "s") lost"] : $0.received == 0 ? ["no ping -6 reply at all"] : [] } ?? [])
         let directory = state.captureDirectory
         let production = topology.switches.first { $0.name == client.switch }?.name ?? "pswitch"
         let vmotion = topology.hosts.first?.vmotion ?? "vmotion"
         let report = DemoReport(
             lab: topology.name, vm: vm.name, memoryMiB: vm.memoryMiB, touchedMiB: vm.touchedMiB, workload: vm.workload,
             dirtyRateMiBPerSecond: vm.workloadSpec.mebibytesPerSecond,
-            startedAtNs: startedAt, migration: first, back: back, ping: pingReport, udpCounter: udpReport, tcp: tcpReport,
+            startedAtNs: startedAt, migration: first, back: back, ping: pingReport, udpCounter: udpReport, tcp: tcpReport, ping6: ping6Report,
+            vmAddresses: [vm.ip.description] + vm.ipv6Addresses.map(\.description) + [IPv6Address.linkLocal(eui64: vm.mac).description],
+            vmServices: VMServices.names(forWorkload: WorkloadSpec.preset(named: vm.workload)?.preset ?? vm.workload),
             captures: .init(directory: directory, pswitch: state.capturePath(of: production), vmotion: state.capturePath(of: vmotion),
                             reportJSON: "\(directory)/report.json", reportMarkdown: "\(directory)/report.md",
                             timeline: "\(directory)/timeline.svg"),

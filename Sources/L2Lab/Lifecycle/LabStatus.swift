@@ -23,9 +23,11 @@ public struct LabStatus: Codable, Sendable {
         public var udpCounter: UInt64
         /// Its IPv6 addresses in short (`IPv6Text.compact`); nil from an older host.
         public var ipv6: String?
+        /// Its TCP services (`echo/7 http/80`); nil from an older host.
+        public var services: String? = nil
 
         enum CodingKeys: String, CodingKey {
-            case name, host, state, ip, mac, workload, ipv6
+            case name, host, state, ip, mac, workload, ipv6, services
             case udpCounter = "udp_counter"
         }
     }
@@ -82,7 +84,7 @@ public struct LabStatus: Codable, Sendable {
             guard let list = try? ControlClient.call(state.folder.hostSocket(host.name), HostCall.listVMs()) else { continue }
             vms += list.map { VMRow(name: $0.name, host: host.name, state: $0.statistics.state.rawValue, ip: $0.ip.description,
                                     mac: $0.mac.description, workload: $0.workload.rateSummary, udpCounter: $0.statistics.udpCounter,
-                                    ipv6: $0.ipv6.map(IPv6Text.compact)) }
+                                    ipv6: $0.ipv6.map(IPv6Text.compact), services: $0.services == nil ? nil : $0.servicesSummary) }
         }
         var tables: [String: [MACTableEntrySnapshot]] = [:]
         var members: [MemberRow] = []

@@ -11,11 +11,14 @@ public enum TCPCaptureCheck {
         "(" + addresses.map { $0.contains(":") ? "ipv6.addr == \($0)" : "ip.addr == \($0)" }.joined(separator: " || ") + ")"
     }
 
-    /// Runs tshark over `file` for frames at or after `sinceNs` (wall clock) to or from `addresses`.
-    public static func findings(file: String, addresses: [String], sinceNs: UInt64 = 0) throws -> TCPCaptureFindings {
+    /// Runs tshark over `file` for frames from `sinceNs` up to `untilNs` (wall clock; the moment the
+    /// probe was told to stop: a client closing a socket with unread data resets it, and that reset is
+    /// the client's, not the migration's) to or from `addresses`.
+    public static func findings(file: String, addresses: [String], sinceNs: UInt64 = 0, untilNs: UInt64 = .max) throws -> TCPCaptureFindings {
         let since = String(format: "%.6f", Double(sinceNs) / 1e9)
-        let filter = "\(addressFilter(addresses)) && frame.time_epoch >= \(since)"
-            + " && (tcp.analysis.retransmission || (tcp && tcp.flags.reset == 1) || _ws.malformed)"
+        var filter = "\(addressFilter(addresses)) && frame.time_epoch >= \(since)"
+        if untilNs != .max { filter += " && frame.time_epoch <= " + String(format: "%.6f", Double(untilNs) / 1e9) }
+        filter += " && (tcp.analysis.retransmission || (tcp && tcp.flags.reset == 1) || _ws.malformed)"
         // One pass of tshark, TCP analysis only: reassembling HTTP bodies of a large download costs
         // minutes and tells nothing about retransmissions or resets.
         let output = try CommandRunner.run(["tshark", "-n", "-2", "-o", "tcp.desegment_tcp_streams:FALSE", "--disable-protocol", "http",

@@ -8,6 +8,9 @@ public final class TCPProbeRun: Sendable {
     public let process: ChildProcess
     /// When it started (wall clock, ns): the capture is read from here on.
     public let startedAtNs: UInt64
+    private let stopped = StopStamp()
+    /// When it was told to stop (wall clock, ns; `UInt64.max` while it runs): the capture is read up to here.
+    public var stoppedAtNs: UInt64 { stopped.value }
 
     /// Starts the probe in `namespace` against `address` (`executable`: the l2motion binary to run).
     public init(namespace: String, address: String, intervalMs: Double, downloadBytes: UInt64, downloadMiBPerSecond: Double,
@@ -25,9 +28,18 @@ public final class TCPProbeRun: Sendable {
 
     /// Stops the probe (SIGTERM; it prints its summary lines), waits, and reads what it printed.
     public func stop() -> TCPProbeReport {
+        stopped.set(SystemClock.wallNanoseconds())
         process.signal(SIGTERM)
         _ = process.wait(seconds: 5)
         process.terminate(graceSeconds: 1)
         return TCPProbeReport.parse((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "")
     }
+}
+
+/// A time set once, read from any thread.
+final class StopStamp: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stamp = UInt64.max
+    var value: UInt64 { lock.withLock { stamp } }
+    func set(_ value: UInt64) { lock.withLock { if stamp == .max { stamp = value } } }
 }

@@ -298,6 +298,8 @@ public struct VMNode: Codable, Sendable, Equatable {
     public var dirtyRate: Double?
     /// Its IPv6 addresses besides the link-local one (`ipv6:`; nil: the default ULA of `ip`, empty: none).
     public var ipv6: [IPv6Interface]?
+    /// `ipv6`, or the default ULA of `ip` when it is not given.
+    public var ipv6Addresses: [IPv6Interface] { ipv6 ?? [.defaultULA(for: ip.address)] }
 
     public init(name: String, host: String, datastore: String, mac: MACAddress, ip: IPv4Interface, memoryMiB: Int,
                 touchedMiB: Int, portGroup: String, workload: String, dirtyRate: Double? = nil) {

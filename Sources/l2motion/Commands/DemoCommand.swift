@@ -96,6 +96,11 @@ enum DemoSummary {
         let ping = report.ping
         Swift.print(String(format: "ping: %d sent, %d received, %d lost, longest gap %.1f ms, RTT p50 %.3f ms p99 %.3f ms (real rate %.0f/s)",
                            ping.sent, ping.received, ping.lost, ping.maxGapMs, ping.rttP50Ms, ping.rttP99Ms, ping.measuredRatePerSecond))
+        if let ping6 = report.ping6 {
+            Swift.print(String(format: "ping -6: %d sent, %d received, %d lost, longest gap %.1f ms, RTT p50 %.3f ms",
+                               ping6.sent, ping6.received, ping6.lost, ping6.maxGapMs, ping6.rttP50Ms))
+        }
+        if let tcp = report.tcp { Swift.print(TCPProbeText.summary(tcp, from: "client", to: report.vm)) }
         let udp = report.udpCounter
         Swift.print("UDP counter: before \(udp.before.map(String.init) ?? "-"), after \(udp.after.map(String.init) ?? "-"), \(udp.monotonic ? "always increasing" : "WENT BACKWARDS")")
         Swift.print("captures: \(report.captures.pswitch)")

@@ -111,8 +111,8 @@ struct LabCommand: ParsableCommand {
                 [$0.name, $0.portGroups.map(\.description).joined(separator: ", ")] + (forged ? [String($0.forgedTransmitDrops)] : [])
             })
             print("")
-            printTable(["VM", "HOST", "STATE", "IP", "IPV6", "MAC", "WORKLOAD", "UDP COUNTER"], status.vms.map {
-                [$0.name, $0.host, $0.state, $0.ip, $0.ipv6 ?? "-", $0.mac, $0.workload, String($0.udpCounter)]
+            printTable(["VM", "HOST", "STATE", "IP", "IPV6", "MAC", "WORKLOAD", "SERVICES", "UDP COUNTER"], status.vms.map {
+                [$0.name, $0.host, $0.state, $0.ip, $0.ipv6 ?? "-", $0.mac, $0.workload, $0.services ?? "-", String($0.udpCounter)]
             })
             if !status.members.isEmpty {
                 print("")

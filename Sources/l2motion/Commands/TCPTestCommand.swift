@@ -54,7 +54,7 @@ struct TCPTestCommand: ParsableCommand {
         let capture = state.capturePath(of: source.switch)
         do {
             report.capture = try TCPCaptureCheck.findings(file: capture, addresses: [destination.split(separator: "%").first.map(String.init) ?? destination],
-                                                          sinceNs: probe.startedAtNs)
+                                                          sinceNs: probe.startedAtNs, untilNs: probe.stoppedAtNs)
         } catch {
             FileHandle.standardError.write(Data("tcp-test: could not read the capture \(capture) with tshark: \(error)\n".utf8))
         }

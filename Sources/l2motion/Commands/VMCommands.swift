@@ -43,7 +43,7 @@ struct VMCommand: ParsableCommand {
             let rate = try dirtyRate.map { try DirtyRate(mebibytesPerSecond: $0) }
             let summary = try target.call(HostCall.powerOn(vm, datastore: datastore, dirtyRate: rate))
             if output.json { return try printJSON(summary) }
-            print("\(summary.name) is \(summary.statistics.state) on \(target.host): \(summary.mac) \(summary.ip) \(summary.ipv6Summary), \(summary.memoryMiB) MiB, port group \"\(summary.portGroup)\", workload \(summary.workload.rateSummary)")
+            print("\(summary.name) is \(summary.statistics.state) on \(target.host): \(summary.mac) \(summary.ip) \(summary.ipv6Summary), \(summary.memoryMiB) MiB, port group \"\(summary.portGroup)\", workload \(summary.workload.rateSummary), TCP services \(summary.servicesSummary)")
         }
     }
 
@@ -68,11 +68,12 @@ struct VMCommand: ParsableCommand {
             if output.json { return try printJSON(rows) }
             // The forged-transmit drops get a column only when a VM here has any, so the usual table stays as it was.
             let forged = rows.contains { $0.statistics.forgedTransmitsDropped > 0 }
-            printTable(["VM", "STATE", "MAC", "IP", "IPV6", "MEMORY", "TOUCHED", "WORKLOAD", "DIRTY/S", "THROTTLE", "UDP COUNTER"]
+            printTable(["VM", "STATE", "MAC", "IP", "IPV6", "SERVICES", "MEMORY", "TOUCHED", "WORKLOAD", "DIRTY/S", "THROTTLE", "UDP COUNTER", "TCP CONNS"]
                        + (forged ? ["FORGED DROPS"] : []), rows.map {
-                [$0.name, $0.statistics.state.rawValue, $0.mac.description, $0.ip.description, $0.ipv6Summary, "\($0.memoryMiB) MiB",
-                 "\($0.statistics.pagesTouched) pages", $0.workload.rateSummary, String(format: "%.0f", $0.statistics.dirtyRate),
-                 "\($0.statistics.throttlePercent)%", String($0.statistics.udpCounter)]
+                [$0.name, $0.statistics.state.rawValue, $0.mac.description, $0.ip.description, $0.ipv6Summary, $0.servicesSummary,
+                 "\($0.memoryMiB) MiB", "\($0.statistics.pagesTouched) pages", $0.workload.rateSummary,
+                 String(format: "%.0f", $0.statistics.dirtyRate), "\($0.statistics.throttlePercent)%", String($0.statistics.udpCounter),
+                 $0.statistics.tcpConnections.map(String.init) ?? "-"]
                     + (forged ? [String($0.statistics.forgedTransmitsDropped)] : [])
             })
         }
@@ -111,5 +112,8 @@ struct HostInfoCommand: ParsableCommand {
         }
         print("  datastores  \(info.datastores.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", "))")
         print("  VMs         \(info.vms.isEmpty ? "none" : info.vms.map { vm in info.vmIPv6?[vm].map { "\(vm) (\(IPv6Text.compact($0)))" } ?? vm }.joined(separator: ", "))")
+        if let services = info.vmServices, !services.isEmpty {
+            print("  services    \(services.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value.isEmpty ? "none" : $0.value.joined(separator: " "))" }.joined(separator: ", "))")
+        }
     }
 }
