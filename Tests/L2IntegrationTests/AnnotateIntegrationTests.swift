@@ -65,7 +65,8 @@ struct AnnotateIntegrationTests {
         // The story's order: pre-copy, the rounds, stun, resume, then the announces one by one; the
         // relearn and the completion come after the resume.
         let migration = report.migration
-        let rarps = migration.announceFrames.indices.map { "announce \($0 + 1)/\(migration.announceFrames.count) for web01" }
+        // Each announce carried one unsolicited NA per IPv6 address (`--announce-ipv6 na`, the default).
+        let rarps = migration.announceFrames.indices.map { "announce \($0 + 1)/\(migration.announceFrames.count) for web01 + 2 unsolicited NAs" }
         #expect(rarps.count == 5, "five RARPs: \(migration.announceFrames)")
         let rounds = events.map(\.text).filter { $0.hasPrefix("round ") && !$0.contains("stunned") }
         let sequence = ["pre-copy of web01 starts: esx01 → esx02"] + rounds + ["stun: web01 stops on esx01", "resume: web01 runs on esx02"] + rarps

@@ -99,6 +99,20 @@ struct TCPControlBlock: Equatable {
         self.init(words: Word.allCases.map { memory.loadUInt64(at: offset + 8 * $0.rawValue) })
     }
 
+    /// Whether the timers have anything to do for the block at `offset` at `now`: an armed deadline
+    /// that has passed, or no progress for as long as the shortest idle timeout. Reads six words, so
+    /// the every-millisecond tick does not decode every connection's whole block.
+    static func isDue(memory: GuestMemory, at offset: Int, now: UInt64) -> Bool {
+        func word(_ word: Word) -> UInt64 { memory.loadUInt64(at: offset + 8 * word.rawValue) }
+        for deadline in [Word.retransmitDeadline, .persistDeadline, .timeWaitDeadline, .delayedAckDeadline] {
+            let value = word(deadline)
+            if value != 0 && now >= value { return true }
+        }
+        let lastProgress = word(.lastProgress)
+        let shortestIdle = min(TCPTuning.partialRequestTimeout, TCPTuning.finWait2Timeout, TCPTuning.idleTimeout)
+        return now >= lastProgress && now - lastProgress >= shortestIdle
+    }
+
     /// Stores the words that differ from `previous` (the block as loaded).
     func store(to memory: GuestMemory, at offset: Int, previous: TCPControlBlock?) {
         let new = words

@@ -8,7 +8,7 @@ extension TCPStack {
         let table = TCPTable(layout: layout, memory: memory)
         guard table.isInitialised else { return [] }
         var run = Run(table: table, now: now, services: services, context: context)
-        for slot in table.usedSlots {
+        for slot in table.usedSlots where TCPControlBlock.isDue(memory: memory, at: layout.controlBlock(slot), now: now) {
             let previous = table.load(slot)
             guard previous.state != .closed else { continue }
             var block = previous
