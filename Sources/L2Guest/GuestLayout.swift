@@ -24,8 +24,9 @@ public enum GuestLayout {
     /// First page the power-on fill and the workload may use.
     public static let firstDataPage = 16
 
-    /// Pages of one TCP connection slot: its control block (1), receive buffer (4) and send ring (16).
-    public static let tcpSlotPages = 21
+    /// Pages of one TCP connection slot: its control block (1), receive buffer (4) and send ring (64:
+    /// 256 KiB in flight, so one connection's download is not held to 64 KiB per round trip).
+    public static let tcpSlotPages = 69
     /// The most TCP connection slots a VM has.
     public static let maximumTCPSlots = 128
     /// Pages of the services' store (key-value data, counters).

@@ -10,9 +10,9 @@
 /// - 1088 + 8 × slot: the slot's state (`TCPConnectionState.rawValue`);
 /// - 2112 + 8 × slot: the slot's creation time (guest clock), to evict the oldest half-open one.
 ///
-/// Slot `s` starts at page `tcpPages.lowerBound + 1 + 21 × s`: page 0 the control block
+/// Slot `s` starts at page `tcpPages.lowerBound + 1 + 69 × s`: page 0 the control block
 /// (`TCPControlBlock`), pages 1...4 the receive buffer (unread input from its first byte), pages
-/// 5...20 the send ring (unacknowledged then unsent output).
+/// 5...68 the send ring (unacknowledged then unsent output).
 struct TCPLayout {
     static let magic: UInt64 = 0x3130_5043_544D_324C // "L2MTCP01"
     static let keyOffset = 8

@@ -30,7 +30,7 @@ enum TCPTuning {
     /// Receive buffer bytes (the most unread input: the window we advertise at most).
     static let receiveBufferBytes = TCPServiceLimits.receiveBuffer
     /// Send ring bytes: unacknowledged plus unsent output.
-    static let sendRingBytes = 65_536
+    static let sendRingBytes = 262_144
     /// Our window-scale shift. 0: the receive buffer (16 KiB) fits the unscaled 16-bit window, so a
     /// larger shift would only round the advertised window down; we still send the option so the
     /// peer's own shift applies (RFC 7323 requires both sides to send it).
