@@ -71,14 +71,8 @@ public struct FrameSummary: Hashable, Sendable, CustomStringConvertible {
             switch packet.protocol {
             case .icmp:
                 return "\(source) > \(destination): \(try ICMPv4Message(payload))"
-            case .udp:
-                let udp = try UDPDatagram(payload)
-                return "\(source).\(udp.sourcePort) > \(destination).\(udp.destinationPort): UDP, length \(udp.payload.count)"
-            case .tcp:
-                let tcp = try TCPSegment(payload)
-                return "\(source).\(tcp.sourcePort) > \(destination).\(tcp.destinationPort): \(tcp.summary)"
             default:
-                return "\(source) > \(destination): \(packet.protocol) \(payload.count)"
+                return try transport(packet.protocol, source: "\(source)", destination: "\(destination)", payload: payload)
             }
         } catch {
             return "\(source) > \(destination): malformed: \(error)"
@@ -87,6 +81,21 @@ public struct FrameSummary: Hashable, Sendable, CustomStringConvertible {
 }
 
 extension FrameSummary {
+    /// UDP and TCP (with ports) or any other protocol by number, the same over IPv4 and IPv6.
+    static func transport(_ proto: IPProtocol, source: String, destination: String,
+                          payload: ArraySlice<UInt8>) throws(WireError) -> String {
+        switch proto {
+        case .udp:
+            let udp = try UDPDatagram(payload)
+            return "\(source).\(udp.sourcePort) > \(destination).\(udp.destinationPort): UDP, length \(udp.payload.count)"
+        case .tcp:
+            let tcp = try TCPSegment(payload)
+            return "\(source).\(tcp.sourcePort) > \(destination).\(tcp.destinationPort): \(tcp.summary)"
+        default:
+            return "\(source) > \(destination): \(proto) \(payload.count)"
+        }
+    }
+
     /// Describes an IPv6 packet: `src > dst: <transport>`; extension headers are named, not walked.
     public static func describe(_ packet: IPv6Packet) -> String {
         let source = packet.source, destination = packet.destination
@@ -98,14 +107,8 @@ extension FrameSummary {
             switch packet.nextHeader {
             case .icmpv6:
                 return "\(source) > \(destination): \(try ICMPv6Message(payload))"
-            case .udp:
-                let udp = try UDPDatagram(payload)
-                return "\(source).\(udp.sourcePort) > \(destination).\(udp.destinationPort): UDP, length \(udp.payload.count)"
-            case .tcp:
-                let tcp = try TCPSegment(payload)
-                return "\(source).\(tcp.sourcePort) > \(destination).\(tcp.destinationPort): \(tcp.summary)"
             default:
-                return "\(source) > \(destination): \(packet.nextHeader) \(payload.count)"
+                return try transport(packet.nextHeader, source: "\(source)", destination: "\(destination)", payload: payload)
             }
         } catch {
             return "\(source) > \(destination): malformed: \(error)"

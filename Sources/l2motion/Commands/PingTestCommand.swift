@@ -25,15 +25,8 @@ struct PingTestCommand: ParsableCommand {
     func run() throws {
         try LabAccess.require()
         SignalWaiter.blockTerminationSignals()
-        guard let state = LabState.load(lab: labOptions.lab) else {
-            throw UserFacingError("lab \(labOptions.lab) is not up; start it with `l2motion lab up`")
-        }
-        guard let target = vm.flatMap({ state.topology.vm(named: $0) }) ?? (vm == nil ? state.topology.vms.first : nil) else {
-            throw UserFacingError("no VM \(vm ?? "") in lab \(state.name) (VMs: \(state.topology.vms.map(\.name).joined(separator: ", ")))")
-        }
-        guard let source = client.flatMap({ state.topology.client(named: $0) }) ?? (client == nil ? state.topology.clients.first : nil) else {
-            throw UserFacingError("no client \(client ?? "") in lab \(state.name)")
-        }
+        let resolved = try ProbeTarget(lab: labOptions.lab, vm: vm, client: client)
+        let state = resolved.state, target = resolved.vm, source = resolved.client
         let log = NSTemporaryDirectory() + "l2motion-ping-\(getpid()).txt"
         defer { try? FileManager.default.removeItem(atPath: log) }
         let ping = try PingRun(namespace: state.topology.namespace(of: source.name), address: target.ip.address.description,
