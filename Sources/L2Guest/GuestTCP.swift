@@ -21,53 +21,48 @@ public struct GuestTCP {
         self.ipv6 = ipv6
     }
 
-    /// The TCP segment in `frame` if it is one for this VM: (segment, remote, local); nil otherwise.
-    public func segment(in frame: EthernetFrame) -> (TCPSegment, remote: IPAddress, local: IPAddress)? {
+    /// A TCP segment addressed to this VM, as found in a frame.
+    public struct Incoming {
+        public let segment: TCPSegment
+        public let remote: IPAddress
+        public let local: IPAddress
+        /// The sender's MAC (the neighbour cache learns it).
+        public let sourceMAC: MACAddress
+    }
+
+    /// The TCP segment in `frame` if it is one for this VM; nil otherwise (the responder's business).
+    public func incoming(_ frame: EthernetFrame) -> Incoming? {
         guard frame.destination == mac else { return nil }
         if frame.etherType == .ipv4 {
             guard let packet = try? IPv4Packet(frame.payload), packet.destination == ipv4, packet.protocol == .tcp,
                   !packet.isLaterFragment, !packet.moreFragments, packet.isChecksumValid,
                   let segment = try? TCPSegment(packet.payload) else { return nil }
-            return (segment, .v4(packet.source), .v4(ipv4))
+            return Incoming(segment: segment, remote: .v4(packet.source), local: .v4(ipv4), sourceMAC: frame.source)
         }
         if frame.etherType == .ipv6 {
             guard let packet = try? IPv6Packet(frame.payload), packet.nextHeader == .tcp, ipv6.contains(packet.destination),
                   !packet.source.isMulticast, !packet.source.isUnspecified,
                   let segment = try? TCPSegment(packet.payload) else { return nil }
-            return (segment, .v6(packet.source), .v6(packet.destination))
+            return Incoming(segment: segment, remote: .v6(packet.source), local: .v6(packet.destination), sourceMAC: frame.source)
         }
         return nil
     }
 
-    /// Answers a TCP frame for this VM (nil: not TCP for this VM, the responder's business).
-    public mutating func handle(_ frame: EthernetFrame, now: UInt64, memory: GuestMemory, context: ServiceContext) -> [[UInt8]]? {
-        guard let (segment, remote, local) = segment(in: frame) else { return nil }
-        guard Self.checksumValid(segment, remote: remote, local: local) else {
+    /// Answers a segment found by `incoming`: checksum, neighbour cache, the stack; the frames to send.
+    public mutating func answer(_ incoming: Incoming, now: UInt64, memory: GuestMemory, context: ServiceContext) -> [[UInt8]] {
+        guard incoming.segment.isChecksumValid(source: incoming.remote, destination: incoming.local) else {
             stack.statistics.droppedBadChecksum += 1
             return []
         }
-        NeighborCache.learn(remote, mac: frame.source, memory: memory)
-        let out = stack.receive(segment, from: remote, to: local, now: now, memory: memory, services: services, context: context)
+        NeighborCache.learn(incoming.remote, mac: incoming.sourceMAC, memory: memory)
+        let out = stack.receive(incoming.segment, from: incoming.remote, to: incoming.local, now: now, memory: memory,
+                                services: services, context: context)
         return frames(out, memory: memory)
     }
 
     /// The stack's timers (retransmissions, window probes, TIME-WAIT): the frames they send.
     public mutating func tick(now: UInt64, memory: GuestMemory, context: ServiceContext) -> [[UInt8]] {
         frames(stack.tick(now: now, memory: memory, services: services, context: context), memory: memory)
-    }
-
-    static func checksumValid(_ segment: TCPSegment, remote: IPAddress, local: IPAddress) -> Bool {
-        switch (remote, local) {
-        case let (.v4(source), .v4(destination)):
-            return segment.isChecksumValid(source: source, destination: destination)
-        case let (.v6(source), .v6(destination)):
-            var checksum = InternetChecksum.pseudoHeader(source: source, destination: destination, protocol: .tcp,
-                                                         length: UInt32(segment.bytes.count))
-            checksum.add(segment.bytes)
-            return checksum.value == 0
-        default:
-            return false
-        }
     }
 
     func frames(_ segments: [TCPOutgoingSegment], memory: GuestMemory) -> [[UInt8]] {

@@ -141,20 +141,26 @@ public final class VirtualMachine {
             return []
         }
         tick(now: now)
-        // Post-copy: a request that touches a page not here yet waits for it.
-        if var pages = postcopyPages, let page = responder.page(touchedBy: frame) ?? missingNetworkPage(for: frame, in: pages),
+        let segment = tcp.flatMap { stack in (try? EthernetFrame(frame)).flatMap(stack.incoming) }
+        // Post-copy: a request that touches a page not here yet waits for it. A TCP segment waits for
+        // the whole network region (the stack may touch any connection's pages and the store).
+        if var pages = postcopyPages,
+           let page = responder.page(touchedBy: frame) ?? (segment == nil ? nil : firstMissingNetworkPage(in: pages)),
            pages.isMissing(page) {
             pages.hold(Array(frame), waitingFor: page)
             postcopyPages = pages
             return []
         }
-        if var stack = tcp, let ethernet = try? EthernetFrame(frame),
-           let replies = stack.handle(ethernet, now: instructionCounter, memory: memory, context: serviceContext) {
+        if var stack = tcp, let segment {
+            let replies = stack.answer(segment, now: instructionCounter, memory: memory, context: serviceContext)
             tcp = stack
             return replies
         }
         return responder.handle(frame: frame, memory: memory).map { [$0] } ?? []
     }
+
+    /// Its TCP services as `name/port` (`echo/7`, `http/80`); none for a VM without TCP.
+    public var serviceNames: [String] { tcp?.services.map { "\($0.name)/\($0.port)" } ?? [] }
 
     /// What the VM's services show about it now.
     public var serviceContext: ServiceContext {
@@ -171,13 +177,6 @@ public final class VirtualMachine {
         let frames = stack.tick(now: instructionCounter, memory: memory, context: serviceContext)
         tcp = stack
         return frames
-    }
-
-    /// Post-copy: a TCP frame for this VM waits until the whole network region is here (the stack
-    /// may touch any connection's pages and the services' store); the first page it lacks.
-    private func missingNetworkPage(for frame: ArraySlice<UInt8>, in pages: PostcopyPages) -> Int? {
-        guard let stack = tcp, let ethernet = try? EthernetFrame(frame), stack.segment(in: ethernet) != nil else { return nil }
-        return firstMissingNetworkPage(in: pages)
     }
 
     private func firstMissingNetworkPage(in pages: PostcopyPages) -> Int? {

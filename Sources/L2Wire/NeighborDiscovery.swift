@@ -65,13 +65,7 @@ public struct NeighborSolicitation: Hashable, Sendable {
     /// Reads a solicitation: type 135, code 0, at least 24 bytes, well-formed options. The checksum
     /// and hop limit are the caller's to check (they need the IPv6 header).
     public init(_ message: ICMPv6Message) throws(WireError) {
-        guard message.type == .neighborSolicitation else {
-            throw .invalidField(layer: "NDP", field: "type", value: Int(message.type.rawValue))
-        }
-        guard message.code == 0 else { throw .invalidField(layer: "NDP", field: "code", value: Int(message.code)) }
-        guard message.bytes.count >= Field.options else {
-            throw .truncated(layer: "NDP solicitation", needed: Field.options, available: message.bytes.count)
-        }
+        try message.requireNDP(.neighborSolicitation, minimumLength: Field.options, name: "NDP solicitation")
         self.init(target: message.bytes.ipv6(at: Field.target), options: try NDPOption.parse(message.bytes.from(Field.options)))
     }
 
@@ -118,13 +112,7 @@ public struct NeighborAdvertisement: Hashable, Sendable {
 
     /// Reads an advertisement: type 136, code 0, at least 24 bytes, well-formed options.
     public init(_ message: ICMPv6Message) throws(WireError) {
-        guard message.type == .neighborAdvertisement else {
-            throw .invalidField(layer: "NDP", field: "type", value: Int(message.type.rawValue))
-        }
-        guard message.code == 0 else { throw .invalidField(layer: "NDP", field: "code", value: Int(message.code)) }
-        guard message.bytes.count >= Field.options else {
-            throw .truncated(layer: "NDP advertisement", needed: Field.options, available: message.bytes.count)
-        }
+        try message.requireNDP(.neighborAdvertisement, minimumLength: Field.options, name: "NDP advertisement")
         let flags = message.bytes.u8(at: Field.flags)
         self.init(router: flags & 0x80 != 0, solicited: flags & 0x40 != 0, override: flags & 0x20 != 0,
                   target: message.bytes.ipv6(at: Field.target), options: try NDPOption.parse(message.bytes.from(Field.options)))
@@ -143,5 +131,14 @@ public struct NeighborAdvertisement: Hashable, Sendable {
         body.append(target)
         for option in options { body += option.bytes }
         return ICMPv6Message.build(type: .neighborAdvertisement, body: body, source: source, destination: destination)
+    }
+}
+
+extension ICMPv6Message {
+    /// Checks an NDP message's type, its code (0) and that its fixed part is there.
+    func requireNDP(_ type: ICMPv6Type, minimumLength: Int, name: String) throws(WireError) {
+        guard self.type == type else { throw .invalidField(layer: "NDP", field: "type", value: Int(self.type.rawValue)) }
+        guard code == 0 else { throw .invalidField(layer: "NDP", field: "code", value: Int(code)) }
+        guard bytes.count >= minimumLength else { throw .truncated(layer: name, needed: minimumLength, available: bytes.count) }
     }
 }

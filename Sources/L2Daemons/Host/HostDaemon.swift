@@ -246,7 +246,7 @@ public final class HostDaemon: @unchecked Sendable {
         return VMSummary(name: configuration.name, mac: configuration.mac, ip: configuration.ip, memoryMiB: configuration.memoryMiB,
                          portGroup: configuration.portGroup, datastore: hosted.datastore, workload: workload, statistics: statistics,
                          ipv6: configuration.ipv6Interfaces,
-                         services: hosted.with { $0.tcp == nil } ? [] : VMServices.names(forWorkload: configuration.workload.preset))
+                         services: hosted.with(\.serviceNames))
     }
 
     func info() -> HostInfo {
@@ -260,7 +260,7 @@ public final class HostDaemon: @unchecked Sendable {
         info.vmotionNICs = settings.vmotionNICs
         info.forgedTransmitDrops = stateLock.withLock { inventory.virtualSwitch.forgedTransmitDrops }
         info.vmIPv6 = stateLock.withLock { vms.mapValues(\.configuration.ipv6Interfaces) }
-        info.vmServices = stateLock.withLock { vms.mapValues { $0.with { $0.tcp == nil } ? [] : VMServices.names(forWorkload: $0.configuration.workload.preset) } }
+        info.vmServices = stateLock.withLock { vms.mapValues { $0.with(\.serviceNames) } }
         return info
     }
 }

@@ -11,7 +11,8 @@ public enum VMServices {
         }
     }
 
-    /// The services as `name/port` (`echo/7`, `http/80`), for listings.
+    /// The services as `name/port` (`echo/7`, `http/80`), for listings of a VM not running here
+    /// (a running VM says it itself: `VirtualMachine.serviceNames`).
     public static func names(forWorkload preset: String?) -> [String] {
         services(forWorkload: preset).map { "\($0.name)/\($0.port)" }
     }

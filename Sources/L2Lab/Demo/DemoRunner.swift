@@ -192,7 +192,7 @@ public struct DemoRunner {
             dirtyRateMiBPerSecond: vm.workloadSpec.mebibytesPerSecond,
             startedAtNs: startedAt, migration: first, back: back, ping: pingReport, udpCounter: udpReport, tcp: tcpReport, ping6: ping6Report,
             vmAddresses: [vm.ip.description] + vm.ipv6Addresses.map(\.description) + [IPv6Address.linkLocal(eui64: vm.mac).description],
-            vmServices: VMServices.names(forWorkload: WorkloadSpec.preset(named: vm.workload)?.preset ?? vm.workload),
+            vmServices: VMServices.names(forWorkload: vm.workload),
             captures: .init(directory: directory, pswitch: state.capturePath(of: production), vmotion: state.capturePath(of: vmotion),
                             reportJSON: "\(directory)/report.json", reportMarkdown: "\(directory)/report.md",
                             timeline: "\(directory)/timeline.svg"),

@@ -78,9 +78,10 @@ public struct TCPProbe: Sendable {
                     }
                 }
                 received += 1
-                if Array(reply.prefix(request.count)) != request { mismatched += 1 }
+                let intact = reply.prefix(request.count).elementsEqual(request)
+                if !intact { mismatched += 1 }
                 let rtt = (SystemClock.monotonicNanoseconds() - started) / 1_000
-                emit("echo seq=\(sequence) rtt_us=\(rtt) at_ns=\(Self.now())\(reply.prefix(request.count).elementsEqual(request) ? "" : " mismatch=1")")
+                emit("echo seq=\(sequence) rtt_us=\(rtt) at_ns=\(Self.now())\(intact ? "" : " mismatch=1")")
             } catch {
                 emit("echo \(Self.failure(error)) at_ns=\(Self.now()) message=\(String(describing: error).replacingOccurrences(of: " ", with: "_"))")
                 return

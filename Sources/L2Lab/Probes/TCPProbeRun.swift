@@ -1,5 +1,6 @@
 import Foundation
 import L2Edge
+import Synchronization
 
 /// The TCP continuity probe (`l2motion tcp-probe`) running in a lab namespace in the background with
 /// its output in a file: used by `tcp-test` and the demo.
@@ -8,9 +9,9 @@ public final class TCPProbeRun: Sendable {
     public let process: ChildProcess
     /// When it started (wall clock, ns): the capture is read from here on.
     public let startedAtNs: UInt64
-    private let stopped = StopStamp()
+    private let stopped = Atomic<UInt64>(.max)
     /// When it was told to stop (wall clock, ns; `UInt64.max` while it runs): the capture is read up to here.
-    public var stoppedAtNs: UInt64 { stopped.value }
+    public var stoppedAtNs: UInt64 { stopped.load(ordering: .acquiring) }
 
     /// Starts the probe in `namespace` against `address` (`executable`: the l2motion binary to run).
     public init(namespace: String, address: String, intervalMs: Double, downloadBytes: UInt64, downloadMiBPerSecond: Double,
@@ -28,7 +29,7 @@ public final class TCPProbeRun: Sendable {
 
     /// Stops the probe (SIGTERM; it prints its summary lines), waits, and reads what it printed.
     public func stop() -> TCPProbeReport {
-        stopped.set(SystemClock.wallNanoseconds())
+        _ = stopped.compareExchange(expected: .max, desired: SystemClock.wallNanoseconds(), ordering: .acquiringAndReleasing)
         process.signal(SIGTERM)
         _ = process.wait(seconds: 5)
         process.terminate(graceSeconds: 1)
@@ -36,10 +37,3 @@ public final class TCPProbeRun: Sendable {
     }
 }
 
-/// A time set once, read from any thread.
-final class StopStamp: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stamp = UInt64.max
-    var value: UInt64 { lock.withLock { stamp } }
-    func set(_ value: UInt64) { lock.withLock { if stamp == .max { stamp = value } } }
-}

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import L2Edge
 import L2Lab
+import Synchronization
 
 /// `l2motion tcp-probe ADDRESS`: the TCP continuity probe, run inside a client namespace
 /// (`ip netns exec l2m-client01 l2motion tcp-probe 10.10.0.10`): an echo connection doing
@@ -35,28 +36,21 @@ struct TCPProbeCommand: ParsableCommand {
         probe.downloadMiBPerSecond = downloadRate
         probe.echoPort = echoPort
         probe.httpPort = httpPort
-        let stop = StopFlag()
+        let stop = Atomic<Bool>(false)
         let printer = NSLock()
         let watcher = NamedThread.start("tcp-probe-signal") {
-            while !stop.isSet {
-                if SignalWaiter.pollTermination(milliseconds: 50) != nil { stop.set() }
+            while !stop.load(ordering: .acquiring) {
+                if SignalWaiter.pollTermination(milliseconds: 50) != nil { stop.store(true, ordering: .releasing) }
             }
         }
-        probe.run(shouldStop: { stop.isSet }) { line in
+        probe.run(shouldStop: { stop.load(ordering: .acquiring) }) { line in
             printer.withLock {
                 print(line)
                 fflush(nil)
             }
         }
-        stop.set()
+        stop.store(true, ordering: .releasing)
         _ = watcher.wait(seconds: 1)
     }
 }
 
-/// A flag one thread sets and others read.
-final class StopFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    var isSet: Bool { lock.withLock { value } }
-    func set() { lock.withLock { value = true } }
-}
